@@ -1,0 +1,167 @@
+//! Who may do what, and where. A user's `Scope` is the set of organisation subtrees it may see;
+//! every store read and write takes one, so a handler cannot forget the check.
+
+use crate::org::OrgId;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 系统管理员: ledger types, users, the whole tree of its county.
+    Admin,
+    /// 组织管理员: edits the tree, people and cross-links within its scope, records entries.
+    Manager,
+    /// 填报员: records ledger entries within its scope.
+    Recorder,
+    /// 查看: reads within its scope.
+    Viewer,
+    /// 审计员: reads the audit log; nothing else.
+    Auditor,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    ReadOrg,
+    EditOrg,
+    ReadPeople,
+    EditPeople,
+    /// See 身份证号 and phone numbers whole.
+    ReadPersonalData,
+    ManageLedgerTypes,
+    RecordEntry,
+    ReadRecords,
+    ReadBulletin,
+    ReadAudit,
+    ManageUsers,
+}
+
+impl Role {
+    pub const ALL: &'static [Role] = &[Role::Admin, Role::Manager, Role::Recorder, Role::Viewer, Role::Auditor];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Manager => "manager",
+            Role::Recorder => "recorder",
+            Role::Viewer => "viewer",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn label_cn(self) -> &'static str {
+        match self {
+            Role::Admin => "系统管理员",
+            Role::Manager => "组织管理员",
+            Role::Recorder => "填报员",
+            Role::Viewer => "查看",
+            Role::Auditor => "审计员",
+        }
+    }
+
+    /// Deny by default: every permission is listed here, nowhere else.
+    pub fn allows(self, action: Action) -> bool {
+        use Action::*;
+        match self {
+            Role::Admin => !matches!(action, ReadAudit),
+            Role::Manager => matches!(
+                action,
+                ReadOrg | EditOrg | ReadPeople | EditPeople | ReadPersonalData | RecordEntry | ReadRecords | ReadBulletin
+            ),
+            Role::Recorder => matches!(action, ReadOrg | ReadPeople | RecordEntry | ReadRecords | ReadBulletin),
+            Role::Viewer => matches!(action, ReadOrg | ReadPeople | ReadRecords | ReadBulletin),
+            Role::Auditor => matches!(action, ReadAudit),
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = crate::org::UnknownKey;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .iter()
+            .copied()
+            .find(|r| r.key() == s)
+            .ok_or_else(|| crate::org::UnknownKey(s.to_string()))
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// The organisation subtrees a caller may see: its home organisation plus what its active
+/// cross-links grant (a first secretary's village, a covering team's towns).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub county_id: i64,
+    kind: ScopeKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ScopeKind {
+    /// A whole county: used by the county's administrators and by explicit, audited jobs.
+    County,
+    Subtrees(Vec<OrgId>),
+}
+
+impl Scope {
+    pub fn county(county_id: i64) -> Self {
+        Scope { county_id, kind: ScopeKind::County }
+    }
+
+    pub fn subtrees(county_id: i64, mut roots: Vec<OrgId>) -> Self {
+        roots.sort_unstable();
+        roots.dedup();
+        Scope { county_id, kind: ScopeKind::Subtrees(roots) }
+    }
+
+    /// `None` for a whole county, else the roots of the visible subtrees.
+    pub fn roots(&self) -> Option<&[OrgId]> {
+        match &self.kind {
+            ScopeKind::County => None,
+            ScopeKind::Subtrees(r) => Some(r),
+        }
+    }
+
+    pub fn is_county(&self) -> bool {
+        matches!(self.kind, ScopeKind::County)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The role × action matrix, spelled out so that any change to a permission is a visible change here.
+    #[test]
+    fn role_action_matrix() {
+        use Action::*;
+        let actions = [
+            ReadOrg, EditOrg, ReadPeople, EditPeople, ReadPersonalData, ManageLedgerTypes, RecordEntry, ReadRecords,
+            ReadBulletin, ReadAudit, ManageUsers,
+        ];
+        let expected: [(Role, [bool; 11]); 5] = [
+            (Role::Admin, [true, true, true, true, true, true, true, true, true, false, true]),
+            (Role::Manager, [true, true, true, true, true, false, true, true, true, false, false]),
+            (Role::Recorder, [true, false, true, false, false, false, true, true, true, false, false]),
+            (Role::Viewer, [true, false, true, false, false, false, false, true, true, false, false]),
+            (Role::Auditor, [false, false, false, false, false, false, false, false, false, true, false]),
+        ];
+        for (role, row) in expected {
+            for (action, allowed) in actions.iter().zip(row) {
+                assert_eq!(role.allows(*action), allowed, "{role:?} × {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn scope_roots_are_deduplicated() {
+        let s = Scope::subtrees(1, vec![5, 3, 5]);
+        assert_eq!(s.roots(), Some(&[3, 5][..]));
+        assert_eq!(Scope::county(1).roots(), None);
+    }
+}

@@ -1,0 +1,666 @@
+//! Ledger types (台账类型) defined as data, and the validation of records against them.
+//!
+//! A type has a stable key, a name and versioned field definitions. Records are validated
+//! against the version current when they are written, and keep that version. Fields are never
+//! deleted from a type, only retired, so old records stay readable.
+
+use crate::org::{OrgKind, OrgRef, PersonId};
+use crate::period::{parse_date, Cadence};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerTypeDef {
+    /// Stable key, `[a-z][a-z0-9_]*`: the API and URLs use it.
+    pub key: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The verb a bulletin uses for this work: 开展 (三会一课), 组织 (培训)…
+    #[serde(default = "default_verb")]
+    pub verb: String,
+    /// The unit a record is counted in: 次, 期, 场.
+    #[serde(default = "default_count_unit")]
+    pub count_unit: String,
+    pub fields: Vec<FieldDef>,
+    #[serde(default)]
+    pub cadences: Vec<CadenceRule>,
+}
+
+fn default_verb() -> String {
+    "开展".into()
+}
+fn default_count_unit() -> String {
+    "次".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldDef {
+    pub key: String,
+    pub label: String,
+    #[serde(flatten)]
+    pub kind: FieldKind,
+    #[serde(default)]
+    pub required: bool,
+    /// The unit numeric values are counted in (户, 人次, 处); bulletins sum fields that have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// How a bulletin names the sum: "走访群众" → "走访群众1.4万余户".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phrase: Option<String>,
+    /// A retired field stays readable on old records but is no longer asked for.
+    #[serde(default)]
+    pub retired: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FieldKind {
+    Text {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_len: Option<u32>,
+    },
+    LongText {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_len: Option<u32>,
+    },
+    Integer {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<i64>,
+    },
+    /// Stored exactly as an integer scaled by 10^scale.
+    Decimal {
+        scale: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<String>,
+    },
+    Date,
+    Choice {
+        options: Vec<String>,
+        /// Bulletins break counts down by this field ("其中党课304次").
+        #[serde(default)]
+        breakdown: bool,
+    },
+    MultiChoice {
+        options: Vec<String>,
+    },
+    People {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<u32>,
+    },
+    Organisation,
+    Attachment {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<u32>,
+    },
+}
+
+impl FieldKind {
+    pub fn key(&self) -> &'static str {
+        match self {
+            FieldKind::Text { .. } => "text",
+            FieldKind::LongText { .. } => "long_text",
+            FieldKind::Integer { .. } => "integer",
+            FieldKind::Decimal { .. } => "decimal",
+            FieldKind::Date => "date",
+            FieldKind::Choice { .. } => "choice",
+            FieldKind::MultiChoice { .. } => "multi_choice",
+            FieldKind::People { .. } => "people",
+            FieldKind::Organisation => "organisation",
+            FieldKind::Attachment { .. } => "attachment",
+        }
+    }
+
+    pub fn label_cn(&self) -> &'static str {
+        match self {
+            FieldKind::Text { .. } => "文本",
+            FieldKind::LongText { .. } => "长文本",
+            FieldKind::Integer { .. } => "整数",
+            FieldKind::Decimal { .. } => "小数",
+            FieldKind::Date => "日期",
+            FieldKind::Choice { .. } => "单选",
+            FieldKind::MultiChoice { .. } => "多选",
+            FieldKind::People { .. } => "人员",
+            FieldKind::Organisation => "组织",
+            FieldKind::Attachment { .. } => "附件",
+        }
+    }
+
+    pub const KEYS: &'static [(&'static str, &'static str)] = &[
+        ("text", "文本"),
+        ("long_text", "长文本"),
+        ("integer", "整数"),
+        ("decimal", "小数"),
+        ("date", "日期"),
+        ("choice", "单选"),
+        ("multi_choice", "多选"),
+        ("people", "人员"),
+        ("organisation", "组织"),
+        ("attachment", "附件"),
+    ];
+
+    /// Numeric values (scale) that bulletins can sum.
+    pub fn numeric_scale(&self) -> Option<u32> {
+        match self {
+            FieldKind::Integer { .. } => Some(0),
+            FieldKind::Decimal { scale, .. } => Some(*scale),
+            _ => None,
+        }
+    }
+
+    pub fn options(&self) -> &[String] {
+        match self {
+            FieldKind::Choice { options, .. } | FieldKind::MultiChoice { options } => options,
+            _ => &[],
+        }
+    }
+}
+
+/// "Organisations of these kinds must record this every month/quarter/year", optionally only
+/// records whose choice field has a given value (三会一课 → 党课 quarterly).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CadenceRule {
+    pub label: String,
+    pub cadence: Cadence,
+    pub org_kinds: Vec<OrgKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<FieldEquals>,
+    /// Days after the period's end before a missing record counts as overdue.
+    #[serde(default)]
+    pub grace_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldEquals {
+    pub field: String,
+    pub value: String,
+}
+
+/// One problem with one field, in a form a cadre understands and a program can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), code: code.to_string(), message: message.into() }
+    }
+}
+
+/// A record's values after validation: canonical JSON plus what the store must index or check.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ValidatedRecord {
+    pub values: Map<String, Value>,
+    /// People referenced by people fields: the store checks they exist and are in scope.
+    pub people: Vec<PersonId>,
+    /// Organisations referenced by organisation fields.
+    pub orgs: Vec<(String, OrgRef)>,
+    /// Attachment ids (content hashes) referenced by attachment fields.
+    pub attachments: Vec<String>,
+    /// Facts bulletins aggregate: numeric values (scaled) and chosen options.
+    pub facts: Vec<Fact>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fact {
+    Number { field: String, value: i64 },
+    Choice { field: String, option: String },
+}
+
+fn is_key(s: &str) -> bool {
+    let mut c = s.chars();
+    matches!(c.next(), Some('a'..='z'))
+        && s.len() <= 40
+        && c.all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+}
+
+/// Parses "123.45" into 12345 at scale 2; refuses more decimals than the scale allows.
+pub fn parse_scaled(s: &str, scale: u32) -> Option<i64> {
+    let s = s.trim();
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if frac.len() > scale as usize {
+        return None;
+    }
+    let int: i64 = int.parse().ok()?;
+    let frac_val: i64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+    let v = int
+        .checked_mul(10_i64.checked_pow(scale)?)?
+        .checked_add(frac_val * 10_i64.pow(scale - frac.len() as u32))?;
+    Some(if neg { -v } else { v })
+}
+
+impl LedgerTypeDef {
+    pub fn field(&self, key: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.key == key)
+    }
+
+    pub fn active_fields(&self) -> impl Iterator<Item = &FieldDef> {
+        self.fields.iter().filter(|f| !f.retired)
+    }
+
+    /// Checks the definition itself: keys, labels, options, ranges, cadence rules.
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if !is_key(&self.key) {
+            errors.push(FieldError::new("key", "ledger_type.bad_key", "类型标识应以小写字母开头，只含小写字母、数字和下划线，不超过40个字符"));
+        }
+        if self.name.trim().is_empty() || self.name.chars().count() > 40 {
+            errors.push(FieldError::new("name", "ledger_type.bad_name", "类型名称不能为空，且不超过40个字"));
+        }
+        if self.fields.is_empty() {
+            errors.push(FieldError::new("fields", "ledger_type.no_fields", "至少需要一个字段"));
+        }
+        let mut seen = HashSet::new();
+        for (i, f) in self.fields.iter().enumerate() {
+            let at = format!("fields[{i}]");
+            if !is_key(&f.key) {
+                errors.push(FieldError::new(format!("{at}.key"), "field.bad_key", format!("字段标识“{}”无效：应以小写字母开头，只含小写字母、数字和下划线", f.key)));
+            } else if !seen.insert(f.key.as_str()) {
+                errors.push(FieldError::new(format!("{at}.key"), "field.duplicate_key", format!("字段标识“{}”重复", f.key)));
+            }
+            if f.label.trim().is_empty() {
+                errors.push(FieldError::new(format!("{at}.label"), "field.bad_label", "字段名称不能为空"));
+            }
+            match &f.kind {
+                FieldKind::Choice { options, .. } | FieldKind::MultiChoice { options } => {
+                    let distinct: HashSet<_> = options.iter().map(|o| o.trim()).collect();
+                    if options.is_empty() || options.iter().any(|o| o.trim().is_empty()) {
+                        errors.push(FieldError::new(format!("{at}.options"), "field.no_options", format!("“{}”需要至少一个非空选项", f.label)));
+                    } else if distinct.len() != options.len() {
+                        errors.push(FieldError::new(format!("{at}.options"), "field.duplicate_option", format!("“{}”的选项有重复", f.label)));
+                    }
+                }
+                FieldKind::Integer { min: Some(a), max: Some(b) } if a > b => {
+                    errors.push(FieldError::new(format!("{at}.min"), "field.bad_range", format!("“{}”的最小值大于最大值", f.label)));
+                }
+                FieldKind::Decimal { scale, min, max } => {
+                    if *scale > 6 {
+                        errors.push(FieldError::new(format!("{at}.scale"), "field.bad_scale", "小数位数不能超过6位"));
+                    } else {
+                        let lo = min.as_deref().map(|m| parse_scaled(m, *scale));
+                        let hi = max.as_deref().map(|m| parse_scaled(m, *scale));
+                        if matches!(lo, Some(None)) || matches!(hi, Some(None)) {
+                            errors.push(FieldError::new(format!("{at}.min"), "field.bad_range", format!("“{}”的取值范围不是有效数字", f.label)));
+                        } else if let (Some(Some(a)), Some(Some(b))) = (lo, hi) {
+                            if a > b {
+                                errors.push(FieldError::new(format!("{at}.min"), "field.bad_range", format!("“{}”的最小值大于最大值", f.label)));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if f.unit.is_some() && f.kind.numeric_scale().is_none() {
+                errors.push(FieldError::new(format!("{at}.unit"), "field.unit_not_numeric", format!("只有数字字段可以设置单位（“{}”不是数字）", f.label)));
+            }
+        }
+        for (i, c) in self.cadences.iter().enumerate() {
+            let at = format!("cadences[{i}]");
+            if c.org_kinds.is_empty() {
+                errors.push(FieldError::new(format!("{at}.org_kinds"), "cadence.no_org_kinds", "周期要求需指定适用的组织类型"));
+            }
+            if c.label.trim().is_empty() {
+                errors.push(FieldError::new(format!("{at}.label"), "cadence.bad_label", "周期要求需要名称"));
+            }
+            if let Some(w) = &c.when {
+                match self.field(&w.field) {
+                    Some(FieldDef { kind: FieldKind::Choice { options, .. }, .. }) if options.contains(&w.value) => {}
+                    _ => errors.push(FieldError::new(format!("{at}.when"), "cadence.bad_condition", format!("周期要求的条件“{}={}”不对应任何单选字段的选项", w.field, w.value))),
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// A new version may add and retire fields, never remove or retype one.
+    pub fn check_evolution(&self, next: &LedgerTypeDef) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if next.key != self.key {
+            errors.push(FieldError::new("key", "ledger_type.key_changed", "类型标识创建后不能修改"));
+        }
+        for old in &self.fields {
+            match next.field(&old.key) {
+                None => errors.push(FieldError::new(old.key.clone(), "field.removed", format!("字段“{}”已有记录使用，不能删除，只能停用", old.label))),
+                Some(new) if new.kind.key() != old.kind.key() => errors.push(FieldError::new(old.key.clone(), "field.retyped", format!("字段“{}”的类型不能修改", old.label))),
+                Some(_) => {}
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Validates a record's values. Every problem is reported, not only the first.
+    pub fn validate_record(&self, input: &Map<String, Value>) -> Result<ValidatedRecord, Vec<FieldError>> {
+        let mut out = ValidatedRecord::default();
+        let mut errors = Vec::new();
+        for key in input.keys() {
+            match self.field(key) {
+                None => errors.push(FieldError::new(key.clone(), "field.unknown", format!("未知字段“{key}”"))),
+                Some(f) if f.retired && !is_blank(&input[key]) => {
+                    errors.push(FieldError::new(key.clone(), "field.retired", format!("字段“{}”已停用", f.label)))
+                }
+                _ => {}
+            }
+        }
+        for f in self.active_fields() {
+            let v = input.get(&f.key).filter(|v| !is_blank(v));
+            let Some(v) = v else {
+                if f.required {
+                    errors.push(FieldError::new(f.key.clone(), "field.required", format!("请填写“{}”", f.label)));
+                }
+                continue;
+            };
+            match validate_value(f, v, &mut out) {
+                Ok(canonical) => {
+                    out.values.insert(f.key.clone(), canonical);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+fn is_blank(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+fn as_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Strings or single values where a list is expected are accepted as a one-item list.
+fn as_list(v: &Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+fn validate_value(f: &FieldDef, v: &Value, out: &mut ValidatedRecord) -> Result<Value, FieldError> {
+    let label = &f.label;
+    let err = |code: &str, msg: String| FieldError::new(f.key.clone(), code, msg);
+    match &f.kind {
+        FieldKind::Text { max_len } | FieldKind::LongText { max_len } => {
+            let s = as_text(v).ok_or_else(|| err("field.not_text", format!("“{label}”应为文字")))?;
+            let limit = max_len.unwrap_or(if matches!(f.kind, FieldKind::Text { .. }) { 200 } else { 5000 });
+            if s.chars().count() > limit as usize {
+                return Err(err("field.too_long", format!("“{label}”不能超过{limit}个字")));
+            }
+            if s.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+                return Err(err("field.control_chars", format!("“{label}”包含无效字符")));
+            }
+            Ok(Value::String(s))
+        }
+        FieldKind::Integer { min, max } => {
+            let n = match v {
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.trim().parse::<i64>().ok(),
+                _ => None,
+            }
+            .ok_or_else(|| err("field.not_integer", format!("“{label}”应为整数")))?;
+            if let Some(m) = min {
+                if n < *m {
+                    return Err(err("field.below_min", format!("“{label}”不能小于{m}")));
+                }
+            }
+            if let Some(m) = max {
+                if n > *m {
+                    return Err(err("field.above_max", format!("“{label}”不能大于{m}")));
+                }
+            }
+            out.facts.push(Fact::Number { field: f.key.clone(), value: n });
+            Ok(Value::from(n))
+        }
+        FieldKind::Decimal { scale, min, max } => {
+            let text = match v {
+                Value::Number(n) => Some(n.to_string()),
+                Value::String(s) => Some(s.trim().to_string()),
+                _ => None,
+            };
+            let n = text
+                .as_deref()
+                .and_then(|t| parse_scaled(t, *scale))
+                .ok_or_else(|| err("field.not_decimal", format!("“{label}”应为数字，最多{scale}位小数")))?;
+            if let Some(m) = min.as_deref().and_then(|m| parse_scaled(m, *scale)) {
+                if n < m {
+                    return Err(err("field.below_min", format!("“{label}”不能小于{}", min.as_deref().unwrap_or_default())));
+                }
+            }
+            if let Some(m) = max.as_deref().and_then(|m| parse_scaled(m, *scale)) {
+                if n > m {
+                    return Err(err("field.above_max", format!("“{label}”不能大于{}", max.as_deref().unwrap_or_default())));
+                }
+            }
+            out.facts.push(Fact::Number { field: f.key.clone(), value: n });
+            Ok(Value::String(crate::phrasing::scaled(n, *scale)))
+        }
+        FieldKind::Date => {
+            let s = as_text(v).ok_or_else(|| err("field.not_date", format!("“{label}”应为日期")))?;
+            let d: NaiveDate = parse_date(&s).map_err(|_| err("field.not_date", format!("“{label}”应为日期，格式如2026-03-31")))?;
+            Ok(Value::String(d.to_string()))
+        }
+        FieldKind::Choice { options, .. } => {
+            let s = as_text(v).ok_or_else(|| err("field.not_choice", format!("“{label}”应从选项中选择")))?;
+            if !options.contains(&s) {
+                return Err(err("field.not_choice", format!("“{label}”应为以下之一：{}", options.join("、"))));
+            }
+            out.facts.push(Fact::Choice { field: f.key.clone(), option: s.clone() });
+            Ok(Value::String(s))
+        }
+        FieldKind::MultiChoice { options } => {
+            let mut chosen = Vec::new();
+            for item in as_list(v) {
+                let s = as_text(&item).ok_or_else(|| err("field.not_choice", format!("“{label}”应从选项中选择")))?;
+                if !options.contains(&s) {
+                    return Err(err("field.not_choice", format!("“{label}”的“{s}”不在选项中：{}", options.join("、"))));
+                }
+                if !chosen.contains(&s) {
+                    chosen.push(s);
+                }
+            }
+            for s in &chosen {
+                out.facts.push(Fact::Choice { field: f.key.clone(), option: s.clone() });
+            }
+            Ok(Value::from(chosen))
+        }
+        FieldKind::People { max } => {
+            let mut ids = Vec::new();
+            for item in as_list(v) {
+                let id = match &item {
+                    Value::Number(n) => n.as_i64(),
+                    Value::String(s) => s.trim().parse().ok(),
+                    _ => None,
+                }
+                .ok_or_else(|| err("field.not_people", format!("“{label}”应为人员编号列表")))?;
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            if let Some(m) = max {
+                if ids.len() > *m as usize {
+                    return Err(err("field.too_many", format!("“{label}”最多{m}人")));
+                }
+            }
+            out.people.extend(ids.iter().copied());
+            Ok(Value::from(ids))
+        }
+        FieldKind::Organisation => {
+            let s = as_text(v).ok_or_else(|| err("field.not_org", format!("“{label}”应为组织编码")))?;
+            let r: OrgRef = s.parse().map_err(|_| err("field.not_org", format!("“{label}”不是有效的组织编码")))?;
+            out.orgs.push((f.key.clone(), r));
+            Ok(Value::String(s))
+        }
+        FieldKind::Attachment { max } => {
+            let mut ids = Vec::new();
+            for item in as_list(v) {
+                let s = as_text(&item).unwrap_or_default();
+                if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(err("field.not_attachment", format!("“{label}”的附件编号无效")));
+                }
+                ids.push(s.to_ascii_lowercase());
+            }
+            let limit = max.unwrap_or(9);
+            if ids.len() > limit as usize {
+                return Err(err("field.too_many", format!("“{label}”最多{limit}个附件")));
+            }
+            out.attachments.extend(ids.iter().cloned());
+            Ok(Value::from(ids))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn visit_type() -> LedgerTypeDef {
+        crate::builtin::builtin_types().into_iter().find(|t| t.key == "visit").unwrap()
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn builtin_types_are_valid() {
+        for t in crate::builtin::builtin_types() {
+            t.validate().unwrap_or_else(|e| panic!("{}: {e:?}", t.key));
+        }
+    }
+
+    #[test]
+    fn a_good_visit_passes_with_its_facts() {
+        let r = visit_type()
+            .validate_record(&obj(json!({
+                "category": "脱贫户", "topics": ["群众疾苦", "发展路子"], "households": "12", "visitors": [3, 4, 3]
+            })))
+            .unwrap();
+        assert_eq!(r.values["households"], json!(12));
+        assert_eq!(r.people, vec![3, 4]);
+        assert!(r.facts.contains(&Fact::Number { field: "households".into(), value: 12 }));
+        assert!(r.facts.contains(&Fact::Choice { field: "category".into(), option: "脱贫户".into() }));
+    }
+
+    #[test]
+    fn every_bad_field_is_reported() {
+        let errs = visit_type()
+            .validate_record(&obj(json!({"category": "路人", "households": -1, "bogus": 1, "topics": ["闲聊"]})))
+            .unwrap_err();
+        let codes: Vec<_> = errs.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        assert!(codes.contains(&("bogus", "field.unknown")));
+        assert!(codes.contains(&("category", "field.not_choice")));
+        assert!(codes.contains(&("households", "field.below_min")));
+        assert!(codes.contains(&("topics", "field.not_choice")));
+        assert!(errs.iter().all(|e| !e.message.is_empty()));
+    }
+
+    #[test]
+    fn required_fields_are_required() {
+        let errs = visit_type().validate_record(&Map::new()).unwrap_err();
+        assert!(errs.iter().any(|e| e.field == "category" && e.code == "field.required"));
+        assert!(errs.iter().any(|e| e.field == "households" && e.code == "field.required"));
+    }
+
+    #[test]
+    fn decimals_are_exact() {
+        assert_eq!(parse_scaled("123.45", 2), Some(12345));
+        assert_eq!(parse_scaled("123.4", 2), Some(12340));
+        assert_eq!(parse_scaled("-0.05", 2), Some(-5));
+        assert_eq!(parse_scaled("1.234", 2), None);
+        assert_eq!(parse_scaled("1e3", 2), None);
+        assert_eq!(parse_scaled("", 2), None);
+        let t = LedgerTypeDef {
+            key: "t".into(),
+            name: "t".into(),
+            description: String::new(),
+            verb: default_verb(),
+            count_unit: default_count_unit(),
+            fields: vec![FieldDef {
+                key: "amount".into(),
+                label: "金额".into(),
+                kind: FieldKind::Decimal { scale: 2, min: Some("0".into()), max: Some("1000".into()) },
+                required: true,
+                unit: Some("万元".into()),
+                phrase: None,
+                retired: false,
+            }],
+            cadences: vec![],
+        };
+        t.validate().unwrap();
+        let r = t.validate_record(&obj(json!({"amount": "10.8"}))).unwrap();
+        assert_eq!(r.values["amount"], json!("10.8"));
+        assert_eq!(r.facts, vec![Fact::Number { field: "amount".into(), value: 1080 }]);
+        let e = t.validate_record(&obj(json!({"amount": "1000.01"}))).unwrap_err();
+        assert_eq!(e[0].code, "field.above_max");
+    }
+
+    #[test]
+    fn bad_definitions_are_refused() {
+        let mut t = visit_type();
+        t.key = "Visit".into();
+        t.fields.push(t.fields[0].clone());
+        t.cadences.push(CadenceRule {
+            label: "x".into(),
+            cadence: Cadence::Monthly,
+            org_kinds: vec![],
+            when: Some(FieldEquals { field: "category".into(), value: "路人".into() }),
+            grace_days: 0,
+        });
+        let codes: Vec<_> = t.validate().unwrap_err().into_iter().map(|e| e.code).collect();
+        for c in ["ledger_type.bad_key", "field.duplicate_key", "cadence.no_org_kinds", "cadence.bad_condition"] {
+            assert!(codes.iter().any(|x| x == c), "missing {c} in {codes:?}");
+        }
+    }
+
+    #[test]
+    fn fields_are_retired_not_removed() {
+        let old = visit_type();
+        let mut removed = old.clone();
+        removed.fields.pop();
+        assert_eq!(old.check_evolution(&removed).unwrap_err()[0].code, "field.removed");
+        let mut retired = old.clone();
+        retired.fields.last_mut().unwrap().retired = true;
+        old.check_evolution(&retired).unwrap();
+        let mut retyped = old.clone();
+        retyped.fields[0].kind = FieldKind::Date;
+        assert_eq!(old.check_evolution(&retyped).unwrap_err()[0].code, "field.retyped");
+    }
+}
