@@ -1,1 +1,416 @@
+//! taizhang's one data-access layer. Queries are written once (`queries.rs`) and compiled for
+//! each backend with its own static types: SQLite (the embedded default) and PostgreSQL. Every
+//! operation takes the caller's `Actor`, whose scope limits what it reads and writes; every write
+//! appends to the audit log in the same transaction.
 
+pub mod audit;
+pub mod auth;
+mod error;
+pub mod model;
+mod sqlbuild;
+
+pub use error::{StoreError, StoreResult};
+pub use model::*;
+
+use chrono::{Duration, NaiveDate, Utc};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::path::{Path, PathBuf};
+use taizhang_domain::bulletin::{Bulletin, Grouping};
+use taizhang_domain::ledger::LedgerTypeDef;
+use taizhang_domain::period::DateRange;
+
+/// A read pool and a write pool. SQLite allows one writer at a time, so its write pool holds a
+/// single connection (writers queue in the process instead of failing with SQLITE_BUSY);
+/// PostgreSQL uses one pool for both.
+pub(crate) struct Pools<DB: sqlx::Database> {
+    pub read: sqlx::Pool<DB>,
+    pub write: sqlx::Pool<DB>,
+}
+
+impl<DB: sqlx::Database> Clone for Pools<DB> {
+    fn clone(&self) -> Self {
+        Pools { read: self.read.clone(), write: self.write.clone() }
+    }
+}
+
+mod sqlite {
+    #![allow(dead_code)]
+    pub type DB = sqlx::Sqlite;
+    pub const IS_PG: bool = false;
+    pub const MIGRATIONS: &[(i64, &str, &str)] =
+        &[(1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql"))];
+    include!("queries.rs");
+}
+
+mod postgres {
+    #![allow(dead_code)]
+    pub type DB = sqlx::Postgres;
+    pub const IS_PG: bool = true;
+    pub const MIGRATIONS: &[(i64, &str, &str)] =
+        &[(1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql"))];
+    include!("queries.rs");
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite(Pools<sqlx::Sqlite>),
+    Postgres(Pools<sqlx::Postgres>),
+}
+
+/// Which database a `--db` argument names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DbUrl {
+    /// `sqlite://path`, `sqlite:path`, a plain file path, or `postgres://…` / `postgresql://…`.
+    pub fn parse(s: &str) -> Result<DbUrl, StoreError> {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return Ok(DbUrl::Postgres(s.to_string()));
+        }
+        let path = s.strip_prefix("sqlite://").or_else(|| s.strip_prefix("sqlite:")).unwrap_or(s);
+        if path.is_empty() || path.contains("://") {
+            return Err(StoreError::Config(format!("无法识别的数据库地址：{s}")));
+        }
+        Ok(DbUrl::Sqlite(PathBuf::from(path)))
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+    data_dir: PathBuf,
+}
+
+macro_rules! dispatch {
+    ($self:expr, $f:ident($($a:expr),*)) => {
+        match &$self.backend {
+            Backend::Sqlite(p) => sqlite::$f(p, $($a),*).await,
+            Backend::Postgres(p) => postgres::$f(p, $($a),*).await,
+        }
+    };
+}
+
+/// Today in China Standard Time, the calendar cadres work by.
+pub fn today() -> NaiveDate {
+    (Utc::now() + Duration::hours(8)).date_naive()
+}
+
+impl Store {
+    /// Opens (creating a SQLite file if missing) and brings the schema up to date.
+    pub async fn open(url: &str) -> StoreResult<Store> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens without migrating.
+    pub async fn connect(url: &str) -> StoreResult<Store> {
+        match DbUrl::parse(url)? {
+            DbUrl::Sqlite(path) => {
+                let opts = SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(std::time::Duration::from_secs(30));
+                let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+                let read = SqlitePoolOptions::new().max_connections(8).connect_with(opts.read_only(false)).await?;
+                let data_dir = data_dir_beside(&path);
+                Ok(Store { backend: Backend::Sqlite(Pools { read, write }), data_dir })
+            }
+            DbUrl::Postgres(url) => {
+                let pool = PgPoolOptions::new().max_connections(16).connect(&url).await?;
+                let data_dir = std::env::var_os("TAIZHANG_DATA_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from("taizhang-data"));
+                Ok(Store { backend: Backend::Postgres(Pools { read: pool.clone(), write: pool }), data_dir })
+            }
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Where attachments are kept (content-addressed files).
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn with_data_dir(mut self, dir: PathBuf) -> Store {
+        self.data_dir = dir;
+        self
+    }
+
+    pub async fn migrate(&self) -> StoreResult<()> {
+        dispatch!(self, migrate())
+    }
+
+    pub async fn schema_version(&self) -> StoreResult<i64> {
+        dispatch!(self, schema_version())
+    }
+
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite(p) => {
+                p.read.close().await;
+                p.write.close().await;
+            }
+            Backend::Postgres(p) => p.write.close().await,
+        }
+    }
+
+    // ---- counties, users, sessions -------------------------------------------------------
+
+    /// Creates a county with its root organisation and the built-in ledger types.
+    pub async fn create_county(&self, code: &str, name: &str, established_on: NaiveDate) -> StoreResult<County> {
+        dispatch!(self, create_county(code, name, established_on))
+    }
+
+    pub async fn county_by_code(&self, code: &str) -> StoreResult<County> {
+        dispatch!(self, county_by_code(code))
+    }
+
+    pub async fn counties(&self) -> StoreResult<Vec<County>> {
+        dispatch!(self, counties())
+    }
+
+    pub async fn create_user(&self, actor: &Actor, user: NewUser) -> StoreResult<User> {
+        let hash = auth::hash_password(user.password.clone()).await?;
+        dispatch!(self, create_user(actor, &user, &hash))
+    }
+
+    pub async fn users(&self, actor: &Actor) -> StoreResult<Vec<User>> {
+        dispatch!(self, users(actor))
+    }
+
+    /// Checks a password and opens a session; the token is returned once and stored hashed.
+    pub async fn login(&self, username: &str, password: &str) -> StoreResult<(Session, String)> {
+        let found: Option<(i64, String)> = dispatch!(self, user_password_hash(username))?;
+        // Hash anyway when the user is unknown, so that timing does not reveal which names exist.
+        let (user_id, hash) = match found {
+            Some(f) => f,
+            None => (0, tokio::task::spawn_blocking(auth::dummy_hash).await.map_err(|e| StoreError::Internal(e.to_string()))?),
+        };
+        let ok = auth::verify_password(password.to_string(), hash).await?;
+        if !ok || user_id == 0 {
+            dispatch!(self, audit_failed_login(username))?;
+            return Err(StoreError::BadCredentials);
+        }
+        let token = auth::new_token();
+        let session = dispatch!(self, open_session(user_id, &auth::token_hash(&token), Utc::now() + Duration::hours(12)))?;
+        Ok((session, token))
+    }
+
+    pub async fn session(&self, token: &str) -> StoreResult<Session> {
+        dispatch!(self, session_by_token(&auth::token_hash(token), Utc::now()))
+    }
+
+    pub async fn logout(&self, token: &str) -> StoreResult<()> {
+        dispatch!(self, close_session(&auth::token_hash(token)))
+    }
+
+    /// The actor a user would be, for jobs that act on a user's behalf (and for tests).
+    pub async fn actor_for_user(&self, username: &str) -> StoreResult<Actor> {
+        dispatch!(self, actor_for_username(username))
+    }
+
+    // ---- organisations -------------------------------------------------------------------
+
+    pub async fn org(&self, actor: &Actor, org_ref: &str) -> StoreResult<Org> {
+        dispatch!(self, org_by_ref(actor, org_ref))
+    }
+
+    pub async fn org_by_id(&self, actor: &Actor, id: i64) -> StoreResult<Org> {
+        dispatch!(self, org_by_id(actor, id))
+    }
+
+    pub async fn children(&self, actor: &Actor, id: i64, include_dissolved: bool) -> StoreResult<Vec<Org>> {
+        dispatch!(self, children(actor, id, include_dissolved))
+    }
+
+    /// Ancestors from the root down, limited to what the caller may see.
+    pub async fn ancestors(&self, actor: &Actor, id: i64) -> StoreResult<Vec<Org>> {
+        dispatch!(self, ancestors(actor, id))
+    }
+
+    pub async fn org_history(&self, actor: &Actor, id: i64) -> StoreResult<Vec<OrgEdge>> {
+        dispatch!(self, org_history(actor, id))
+    }
+
+    /// The roots of the caller's scope, for its home page.
+    pub async fn scope_roots(&self, actor: &Actor) -> StoreResult<Vec<Org>> {
+        dispatch!(self, scope_roots(actor))
+    }
+
+    pub async fn search_orgs(&self, actor: &Actor, q: &str, limit: i64) -> StoreResult<Vec<Org>> {
+        dispatch!(self, search_orgs(actor, q, limit))
+    }
+
+    pub async fn create_org(&self, actor: &Actor, parent_ref: &str, new: NewOrg) -> StoreResult<Org> {
+        dispatch!(self, create_org(actor, parent_ref, &new))
+    }
+
+    pub async fn rename_org(&self, actor: &Actor, id: i64, name: &str) -> StoreResult<Org> {
+        dispatch!(self, rename_org(actor, id, name))
+    }
+
+    pub async fn move_org(&self, actor: &Actor, id: i64, new_parent_ref: &str, on: NaiveDate) -> StoreResult<Org> {
+        dispatch!(self, move_org(actor, id, new_parent_ref, on))
+    }
+
+    pub async fn dissolve_org(&self, actor: &Actor, id: i64, on: NaiveDate) -> StoreResult<Org> {
+        dispatch!(self, dissolve_org(actor, id, on))
+    }
+
+    // ---- cross-links ---------------------------------------------------------------------
+
+    pub async fn create_link(&self, actor: &Actor, new: NewLink) -> StoreResult<Link> {
+        dispatch!(self, create_link(actor, &new))
+    }
+
+    pub async fn end_link(&self, actor: &Actor, id: i64, on: NaiveDate) -> StoreResult<Link> {
+        dispatch!(self, end_link(actor, id, on))
+    }
+
+    /// Links touching an organisation (from or to it), or all links of a kind in scope.
+    pub async fn links(
+        &self,
+        actor: &Actor,
+        org_id: Option<i64>,
+        kind: Option<taizhang_domain::org::LinkKind>,
+    ) -> StoreResult<Vec<Link>> {
+        dispatch!(self, links(actor, org_id, kind))
+    }
+
+    // ---- people and positions -------------------------------------------------------------
+
+    pub async fn create_person(&self, actor: &Actor, new: NewPerson) -> StoreResult<Person> {
+        dispatch!(self, create_person(actor, &new))
+    }
+
+    pub async fn person(&self, actor: &Actor, id: i64) -> StoreResult<Person> {
+        dispatch!(self, person(actor, id))
+    }
+
+    pub async fn people(&self, actor: &Actor, org_id: Option<i64>, q: &str, limit: i64, offset: i64) -> StoreResult<(i64, Vec<Person>)> {
+        dispatch!(self, people(actor, org_id, q, limit, offset))
+    }
+
+    pub async fn add_position(&self, actor: &Actor, new: NewPosition) -> StoreResult<Position> {
+        dispatch!(self, add_position(actor, &new))
+    }
+
+    pub async fn end_position(&self, actor: &Actor, id: i64, on: NaiveDate) -> StoreResult<Position> {
+        dispatch!(self, end_position(actor, id, on))
+    }
+
+    pub async fn positions_in(&self, actor: &Actor, org_id: i64) -> StoreResult<Vec<Position>> {
+        dispatch!(self, positions_in(actor, org_id))
+    }
+
+    // ---- ledger types and records -----------------------------------------------------------
+
+    pub async fn ledger_types(&self, actor: &Actor) -> StoreResult<Vec<LedgerType>> {
+        dispatch!(self, ledger_types(actor))
+    }
+
+    pub async fn ledger_type(&self, actor: &Actor, key: &str) -> StoreResult<LedgerType> {
+        dispatch!(self, ledger_type(actor, key))
+    }
+
+    pub async fn create_ledger_type(&self, actor: &Actor, def: LedgerTypeDef) -> StoreResult<LedgerType> {
+        dispatch!(self, create_ledger_type(actor, &def))
+    }
+
+    /// Saves a new version of a type; existing records keep the version they were made with.
+    pub async fn update_ledger_type(&self, actor: &Actor, def: LedgerTypeDef) -> StoreResult<LedgerType> {
+        dispatch!(self, update_ledger_type(actor, &def))
+    }
+
+    pub async fn create_record(&self, actor: &Actor, new: NewRecord) -> StoreResult<Record> {
+        dispatch!(self, create_record(actor, &new, today()))
+    }
+
+    /// Many records in one transaction: all go in, or none (used by the demo generator).
+    pub async fn create_records(&self, actor: &Actor, new: Vec<NewRecord>) -> StoreResult<usize> {
+        dispatch!(self, create_records(actor, &new, today()))
+    }
+
+    pub async fn record(&self, actor: &Actor, id: i64) -> StoreResult<Record> {
+        dispatch!(self, record(actor, id))
+    }
+
+    pub async fn records(&self, actor: &Actor, q: &RecordQuery) -> StoreResult<RecordPage> {
+        dispatch!(self, records(actor, q))
+    }
+
+    pub async fn void_record(&self, actor: &Actor, id: i64, reason: &str) -> StoreResult<Record> {
+        dispatch!(self, void_record(actor, id, reason))
+    }
+
+    /// Stores a file content-addressed under the data directory and returns its id (SHA-256).
+    pub async fn save_attachment(&self, actor: &Actor, file_name: &str, content_type: &str, bytes: &[u8]) -> StoreResult<String> {
+        let id = audit::sha256_hex(bytes);
+        let dir = self.data_dir.join("attachments").join(&id[..2]);
+        tokio::fs::create_dir_all(&dir).await?;
+        let path = dir.join(&id);
+        if tokio::fs::metadata(&path).await.is_err() {
+            let tmp = dir.join(format!("{id}.tmp"));
+            tokio::fs::write(&tmp, bytes).await?;
+            tokio::fs::rename(&tmp, &path).await?;
+        }
+        dispatch!(self, insert_attachment(actor, &id, file_name, content_type, bytes.len() as i64))?;
+        Ok(id)
+    }
+
+    /// An attachment's metadata and bytes, if a record the caller may see references it (or the
+    /// caller uploaded it).
+    pub async fn attachment(&self, actor: &Actor, id: &str) -> StoreResult<(String, String, Vec<u8>)> {
+        if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(StoreError::NotFound);
+        }
+        let (name, ctype): (String, String) = dispatch!(self, attachment_meta(actor, id))?;
+        let bytes = tokio::fs::read(self.data_dir.join("attachments").join(&id[..2]).join(id)).await?;
+        Ok((name, ctype, bytes))
+    }
+
+    // ---- overdue lists and bulletins -----------------------------------------------------------
+
+    pub async fn overdue(&self, actor: &Actor, org_ref: &str, as_of: NaiveDate) -> StoreResult<Vec<OverdueItem>> {
+        dispatch!(self, overdue(actor, org_ref, as_of))
+    }
+
+    pub async fn bulletin(&self, actor: &Actor, org_ref: &str, range: DateRange, grouping: Grouping) -> StoreResult<Bulletin> {
+        dispatch!(self, bulletin(actor, org_ref, range, grouping))
+    }
+
+    // ---- audit -------------------------------------------------------------------------------
+
+    pub async fn audit_entries(&self, actor: &Actor, entity: Option<&str>, limit: i64, offset: i64) -> StoreResult<(i64, Vec<AuditEntry>)> {
+        dispatch!(self, audit_entries(actor, entity, limit, offset))
+    }
+
+    /// Walks the county's audit chain; returns the number of entries, or the first broken one.
+    pub async fn verify_audit_chain(&self, county_id: i64) -> StoreResult<Result<i64, i64>> {
+        dispatch!(self, verify_audit_chain(county_id))
+    }
+
+    pub async fn table_counts(&self) -> StoreResult<Vec<(String, i64)>> {
+        dispatch!(self, table_counts())
+    }
+}
+
+/// Attachments of `taizhang.db` live in `taizhang-data/` beside it.
+fn data_dir_beside(db: &Path) -> PathBuf {
+    let stem = db.file_stem().and_then(|s| s.to_str()).unwrap_or("taizhang");
+    db.parent().unwrap_or(Path::new(".")).join(format!("{stem}-data"))
+}

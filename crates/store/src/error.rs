@@ -1,0 +1,44 @@
+use taizhang_domain::ledger::FieldError;
+
+/// The store's one error type. The web layer maps each to an HTTP status and a stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Missing, or outside the caller's scope: the two are deliberately indistinguishable.
+    #[error("未找到")]
+    NotFound,
+    /// The caller's role does not allow the action.
+    #[error("无权执行此操作")]
+    Forbidden,
+    #[error("用户名或密码错误")]
+    BadCredentials,
+    #[error("登录已失效，请重新登录")]
+    SessionExpired,
+    /// A rule about the current state forbids the change (moving under a descendant, a code in use…).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// Input that breaks a rule, field by field.
+    #[error("输入有误")]
+    Invalid(Vec<FieldError>),
+    #[error("配置错误：{0}")]
+    Config(String),
+    #[error("数据库结构版本{found}高于本程序支持的版本{supported}，请升级taizhang")]
+    SchemaTooNew { found: i64, supported: i64 },
+    #[error("数据库错误：{0}")]
+    Database(#[from] sqlx::Error),
+    #[error("文件错误：{0}")]
+    Io(#[from] std::io::Error),
+    #[error("内部错误：{0}")]
+    Internal(String),
+}
+
+impl StoreError {
+    pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> StoreError {
+        StoreError::Invalid(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> StoreError {
+        StoreError::Conflict { code, message: message.into() }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
