@@ -1,1 +1,168 @@
-fn main() {}
+//! The `taizhang` binary: serves the web UI and API, seeds the demo county, prints bulletins.
+//! Every subcommand calls the same store services as the web layer, never HTTP.
+
+use anyhow::{bail, Context, Result};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use taizhang_domain::bulletin::{Bulletin, Grouping};
+use taizhang_domain::org::LinkKind;
+use taizhang_domain::period::DateRange;
+use taizhang_store::{Actor, Store};
+
+#[derive(Parser)]
+#[command(name = "taizhang", version, about = "台账：组织、人员、台账记录与统计通报")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Seed the demo county 金乡县 into a new SQLite file (if it has none yet), then serve it.
+    Demo {
+        /// SQLite file to create or reuse.
+        #[arg(long, default_value = "taizhang-demo.db")]
+        db: String,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Password of the demo users; a random one is generated and printed when omitted.
+        #[arg(long)]
+        admin_password: Option<String>,
+    },
+    /// Serve the web UI and the API over a database.
+    Serve {
+        /// `sqlite://PATH`, a file path, or `postgres://…`.
+        #[arg(long)]
+        db: String,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Bring the database schema up to date.
+    Migrate {
+        #[arg(long)]
+        db: String,
+    },
+    /// Print the bulletin (统计通报) of an organisation subtree for a period.
+    Report {
+        #[arg(long)]
+        db: String,
+        /// Official code (370828) or `o{id}`.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        from: NaiveDate,
+        #[arg(long)]
+        to: NaiveDate,
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
+        /// Rank child units (`children`) or organisations reached by a cross-link kind (`dispatch` …).
+        #[arg(long, default_value = "children")]
+        by: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Json,
+    Md,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt().with_target(false).with_writer(std::io::stderr).init();
+    match Cli::parse().command {
+        Command::Demo { db, listen, admin_password } => demo(&db, listen, admin_password).await,
+        Command::Serve { db, listen } => {
+            let store = Store::open(&db).await.with_context(|| format!("无法打开数据库 {db}"))?;
+            serve(store, listen).await
+        }
+        Command::Migrate { db } => {
+            let store = Store::open(&db).await.with_context(|| format!("无法打开数据库 {db}"))?;
+            println!("schema version {}", store.schema_version().await?);
+            Ok(())
+        }
+        Command::Report { db, org, from, to, format, by } => {
+            let store = Store::open(&db).await.with_context(|| format!("无法打开数据库 {db}"))?;
+            let range = DateRange::new(from, to).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let grouping = match by.as_str() {
+                "children" => Grouping::Children,
+                k => Grouping::Link(k.parse::<LinkKind>().map_err(|e| anyhow::anyhow!("{e}"))?),
+            };
+            let b = report(&store, &org, range, grouping).await?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&b)?),
+                Format::Md => print!("{}", markdown(&b)),
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn demo(db: &str, listen: SocketAddr, admin_password: Option<String>) -> Result<()> {
+    let url = if db.contains("://") { db.to_string() } else { format!("sqlite://{db}") };
+    if !url.starts_with("sqlite://") {
+        bail!("demo 只使用内嵌的 SQLite 文件；PostgreSQL 请用 serve");
+    }
+    let store = Store::open(&url).await.with_context(|| format!("无法打开数据库 {db}"))?;
+    let password = if store.counties().await?.is_empty() {
+        let password = admin_password.unwrap_or_else(taizhang_store::auth::random_password);
+        let started = std::time::Instant::now();
+        println!("正在生成演示数据（金乡县）……");
+        let opts = taizhang_demo::DemoOptions { admin_password: password.clone(), ..Default::default() };
+        let s = taizhang_demo::seed(&store, &opts).await?;
+        println!(
+            "已生成：组织{}个、人员{}人、台账记录{}条、关联关系{}条（用时{:.1}秒）",
+            s.orgs,
+            s.people,
+            s.records,
+            s.links,
+            started.elapsed().as_secs_f64()
+        );
+        println!("演示账号（密码均为 {password}）：");
+        for (u, role, org) in &s.users {
+            println!("  {u:<10} {role:<6} {org}");
+        }
+        Some(password)
+    } else {
+        println!("数据库 {db} 已有数据，直接启动（密码为首次生成时设置的密码）。");
+        None
+    };
+    println!("请在浏览器中打开 http://{listen}/ ，用户名 admin{}", password.map(|p| format!("，密码 {p}")).unwrap_or_default());
+    serve(store, listen).await
+}
+
+async fn serve(store: Store, listen: SocketAddr) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("无法监听 {listen}"))?;
+    tracing::info!(%listen, backend = store.backend_name(), "taizhang serving");
+    taizhang_web::serve(store, listener).await?;
+    Ok(())
+}
+
+/// The bulletin as a county's administrator job sees it: an explicit, whole-county actor.
+async fn report(store: &Store, org: &str, range: DateRange, grouping: Grouping) -> Result<Bulletin> {
+    for county in store.counties().await? {
+        let actor = Actor::system(county.id, "report");
+        if store.org(&actor, org).await.is_ok() {
+            return Ok(store.bulletin(&actor, org, range, grouping).await?);
+        }
+    }
+    bail!("找不到组织 {org}")
+}
+
+fn markdown(b: &Bulletin) -> String {
+    let mut s = format!("# {}\n\n", b.title);
+    for p in &b.sentences {
+        s.push_str(&format!("{p}\n\n"));
+    }
+    s.push_str("| 台账类型 | 记录数 | 涉及组织 | 涉及人员 | 合计 |\n|---|---:|---:|---:|---|\n");
+    for sec in &b.sections {
+        let sums: Vec<String> = sec.sums.iter().map(|x| format!("{} {}{}", x.label, x.total, x.unit)).collect();
+        s.push_str(&format!("| {} | {} | {} | {} | {} |\n", sec.type_name, sec.records, sec.organisations, sec.people, sums.join("；")));
+    }
+    s.push_str("\n| 名次 | 单位 | 记录数 | 占比 |\n|---:|---|---:|---:|\n");
+    for u in &b.units {
+        s.push_str(&format!("| {} | {} | {} | {} |\n", u.rank, u.org.name, u.records, u.share.clone().unwrap_or_default()));
+    }
+    s
+}

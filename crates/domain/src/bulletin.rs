@@ -7,9 +7,10 @@ use crate::org::{LinkKind, OrgKind};
 use crate::period::DateRange;
 use crate::phrasing::{approx, percent, scaled};
 use serde::Serialize;
+use utoipa::ToSchema;
 use std::collections::HashMap;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct OrgBrief {
     pub id: i64,
     /// Official code, or `o{id}`.
@@ -29,7 +30,7 @@ pub enum Grouping {
 }
 
 /// A unit of the ranked table, with the part of the period it is counted for.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Unit {
     pub org: OrgBrief,
     pub range: DateRange,
@@ -51,12 +52,13 @@ pub struct Figures {
     pub unit_counts: HashMap<(usize, i64), i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Bulletin {
     pub title: String,
     pub org: OrgBrief,
     pub range: DateRange,
     pub period_label: String,
+    #[schema(value_type = Object)]
     pub grouping: Grouping,
     pub sentences: Vec<String>,
     pub sections: Vec<Section>,
@@ -66,7 +68,7 @@ pub struct Bulletin {
     pub total_records: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Section {
     pub type_key: String,
     pub type_name: String,
@@ -78,7 +80,7 @@ pub struct Section {
     pub sentence: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SumFigure {
     pub field: String,
     pub label: String,
@@ -88,7 +90,7 @@ pub struct SumFigure {
     pub phrased: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct OptionFigure {
     pub field: String,
     pub option: String,
@@ -96,7 +98,7 @@ pub struct OptionFigure {
     pub share: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct UnitRow {
     pub rank: usize,
     pub org: OrgBrief,

@@ -1,0 +1,89 @@
+//! The web layer's one error type, mapped to HTTP once: a stable code and a Chinese message in
+//! JSON for the API, a readable page for the browser.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use taizhang_domain::ledger::FieldError;
+use taizhang_store::StoreError;
+use utoipa::ToSchema;
+
+#[derive(Debug)]
+pub enum WebError {
+    Store(StoreError),
+    Unauthorized,
+    BadRequest(String),
+    Csrf,
+    Render(String),
+}
+
+/// The body of every API error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable, machine-readable: `not_found`, `validation`, `org.cycle` …
+    pub code: String,
+    /// For people, in Chinese.
+    pub message: String,
+    /// Field by field, for validation errors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub fields: Vec<FieldError>,
+}
+
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        WebError::Store(e)
+    }
+}
+
+impl From<askama::Error> for WebError {
+    fn from(e: askama::Error) -> Self {
+        WebError::Render(e.to_string())
+    }
+}
+
+impl WebError {
+    pub fn status_and_body(&self) -> (StatusCode, ErrorBody) {
+        let body = |code: &str, message: String| ErrorBody { code: code.to_string(), message, fields: Vec::new() };
+        match self {
+            WebError::Unauthorized => (StatusCode::UNAUTHORIZED, body("unauthorized", "请先登录".into())),
+            WebError::BadRequest(m) => (StatusCode::BAD_REQUEST, body("bad_request", m.clone())),
+            WebError::Csrf => (StatusCode::FORBIDDEN, body("csrf", "页面已过期，请刷新后重试".into())),
+            WebError::Render(m) => {
+                tracing::error!(error = %m, "template rendering failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, body("internal", "页面生成失败".into()))
+            }
+            WebError::Store(e) => match e {
+                StoreError::NotFound => (StatusCode::NOT_FOUND, body("not_found", "未找到，或不在您的管理范围内".into())),
+                StoreError::Forbidden => (StatusCode::FORBIDDEN, body("forbidden", e.to_string())),
+                StoreError::BadCredentials => (StatusCode::UNAUTHORIZED, body("bad_credentials", e.to_string())),
+                StoreError::SessionExpired => (StatusCode::UNAUTHORIZED, body("unauthorized", e.to_string())),
+                StoreError::Conflict { code, message } => (StatusCode::CONFLICT, body(code, message.clone())),
+                StoreError::Invalid(fields) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorBody {
+                        code: "validation".into(),
+                        message: fields.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("；"),
+                        fields: fields.clone(),
+                    },
+                ),
+                StoreError::Config(_) | StoreError::SchemaTooNew { .. } => (StatusCode::INTERNAL_SERVER_ERROR, body("config", e.to_string())),
+                StoreError::Database(_) | StoreError::Io(_) | StoreError::Internal(_) => {
+                    tracing::error!(error = %e, "internal error");
+                    (StatusCode::INTERNAL_SERVER_ERROR, body("internal", "服务器内部错误，请稍后再试".into()))
+                }
+            },
+        }
+    }
+}
+
+/// API errors are JSON.
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let (status, body) = self.status_and_body();
+        (status, Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, WebError>;

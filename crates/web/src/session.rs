@@ -1,0 +1,77 @@
+//! Who is calling: a bearer token for the API, a session cookie for pages.
+
+use crate::error::WebError;
+use crate::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use taizhang_store::Session;
+
+pub const COOKIE: &str = "taizhang_session";
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
+pub fn cookie_token(parts: &Parts) -> Option<String> {
+    for v in parts.headers.get_all(header::COOKIE) {
+        for pair in v.to_str().ok()?.split(';') {
+            if let Some((k, val)) = pair.trim().split_once('=') {
+                if k == COOKIE && !val.is_empty() {
+                    return Some(val.to_string());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// An authenticated API caller (`Authorization: Bearer …`).
+pub struct ApiUser(pub Session);
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = WebError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let token = bearer(parts).ok_or(WebError::Unauthorized)?;
+        let s = state.store.session(token).await.map_err(|e| match e {
+            taizhang_store::StoreError::SessionExpired => WebError::Unauthorized,
+            other => WebError::Store(other),
+        })?;
+        Ok(ApiUser(s))
+    }
+}
+
+/// A logged-in browser user; anyone else is sent to the login page.
+pub struct PageUser {
+    pub session: Session,
+    pub token: String,
+}
+
+pub struct ToLogin;
+
+impl IntoResponse for ToLogin {
+    fn into_response(self) -> Response {
+        Redirect::to("/login").into_response()
+    }
+}
+
+impl FromRequestParts<AppState> for PageUser {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let token = cookie_token(parts).ok_or_else(|| ToLogin.into_response())?;
+        match state.store.session(&token).await {
+            Ok(session) => Ok(PageUser { session, token }),
+            Err(taizhang_store::StoreError::SessionExpired) => Err(ToLogin.into_response()),
+            Err(e) => Err((StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()),
+        }
+    }
+}
+
+pub fn session_cookie(token: &str) -> String {
+    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=43200")
+}
+
+pub fn clear_cookie() -> String {
+    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+}
