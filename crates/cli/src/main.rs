@@ -11,7 +11,11 @@ use taizhang_domain::period::DateRange;
 use taizhang_store::{Actor, Store};
 
 #[derive(Parser)]
-#[command(name = "taizhang", version, about = "台账：组织、人员、台账记录与统计通报")]
+#[command(
+    name = "taizhang",
+    version,
+    about = "台账：组织、人员、台账记录与统计通报"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -70,20 +74,40 @@ enum Format {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    tracing_subscriber::fmt().with_target(false).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
     match Cli::parse().command {
-        Command::Demo { db, listen, admin_password } => demo(&db, listen, admin_password).await,
+        Command::Demo {
+            db,
+            listen,
+            admin_password,
+        } => demo(&db, listen, admin_password).await,
         Command::Serve { db, listen } => {
-            let store = Store::open(&db).await.with_context(|| format!("无法打开数据库 {db}"))?;
+            let store = Store::open(&db)
+                .await
+                .with_context(|| format!("无法打开数据库 {db}"))?;
             serve(store, listen).await
         }
         Command::Migrate { db } => {
-            let store = Store::open(&db).await.with_context(|| format!("无法打开数据库 {db}"))?;
+            let store = Store::open(&db)
+                .await
+                .with_context(|| format!("无法打开数据库 {db}"))?;
             println!("schema version {}", store.schema_version().await?);
             Ok(())
         }
-        Command::Report { db, org, from, to, format, by } => {
-            let store = Store::open(&db).await.with_context(|| format!("无法打开数据库 {db}"))?;
+        Command::Report {
+            db,
+            org,
+            from,
+            to,
+            format,
+            by,
+        } => {
+            let store = Store::open(&db)
+                .await
+                .with_context(|| format!("无法打开数据库 {db}"))?;
             let range = DateRange::new(from, to).map_err(|e| anyhow::anyhow!("{e}"))?;
             let grouping = match by.as_str() {
                 "children" => Grouping::Children,
@@ -100,16 +124,25 @@ async fn main() -> Result<()> {
 }
 
 async fn demo(db: &str, listen: SocketAddr, admin_password: Option<String>) -> Result<()> {
-    let url = if db.contains("://") { db.to_string() } else { format!("sqlite://{db}") };
+    let url = if db.contains("://") {
+        db.to_string()
+    } else {
+        format!("sqlite://{db}")
+    };
     if !url.starts_with("sqlite://") {
         bail!("demo 只使用内嵌的 SQLite 文件；PostgreSQL 请用 serve");
     }
-    let store = Store::open(&url).await.with_context(|| format!("无法打开数据库 {db}"))?;
+    let store = Store::open(&url)
+        .await
+        .with_context(|| format!("无法打开数据库 {db}"))?;
     let password = if store.counties().await?.is_empty() {
         let password = admin_password.unwrap_or_else(taizhang_store::auth::random_password);
         let started = std::time::Instant::now();
         println!("正在生成演示数据（金乡县）……");
-        let opts = taizhang_demo::DemoOptions { admin_password: password.clone(), ..Default::default() };
+        let opts = taizhang_demo::DemoOptions {
+            admin_password: password.clone(),
+            ..Default::default()
+        };
         let s = taizhang_demo::seed(&store, &opts).await?;
         println!(
             "已生成：组织{}个、人员{}人、台账记录{}条、关联关系{}条（用时{:.1}秒）",
@@ -128,19 +161,29 @@ async fn demo(db: &str, listen: SocketAddr, admin_password: Option<String>) -> R
         println!("数据库 {db} 已有数据，直接启动（密码为首次生成时设置的密码）。");
         None
     };
-    println!("请在浏览器中打开 http://{listen}/ ，用户名 admin{}", password.map(|p| format!("，密码 {p}")).unwrap_or_default());
+    println!(
+        "请在浏览器中打开 http://{listen}/ ，用户名 admin{}",
+        password.map(|p| format!("，密码 {p}")).unwrap_or_default()
+    );
     serve(store, listen).await
 }
 
 async fn serve(store: Store, listen: SocketAddr) -> Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("无法监听 {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("无法监听 {listen}"))?;
     tracing::info!(%listen, backend = store.backend_name(), "taizhang serving");
     taizhang_web::serve(store, listener).await?;
     Ok(())
 }
 
 /// The bulletin as a county's administrator job sees it: an explicit, whole-county actor.
-async fn report(store: &Store, org: &str, range: DateRange, grouping: Grouping) -> Result<Bulletin> {
+async fn report(
+    store: &Store,
+    org: &str,
+    range: DateRange,
+    grouping: Grouping,
+) -> Result<Bulletin> {
     for county in store.counties().await? {
         let actor = Actor::system(county.id, "report");
         if store.org(&actor, org).await.is_ok() {
@@ -157,12 +200,29 @@ fn markdown(b: &Bulletin) -> String {
     }
     s.push_str("| 台账类型 | 记录数 | 涉及组织 | 涉及人员 | 合计 |\n|---|---:|---:|---:|---|\n");
     for sec in &b.sections {
-        let sums: Vec<String> = sec.sums.iter().map(|x| format!("{} {}{}", x.label, x.total, x.unit)).collect();
-        s.push_str(&format!("| {} | {} | {} | {} | {} |\n", sec.type_name, sec.records, sec.organisations, sec.people, sums.join("；")));
+        let sums: Vec<String> = sec
+            .sums
+            .iter()
+            .map(|x| format!("{} {}{}", x.label, x.total, x.unit))
+            .collect();
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            sec.type_name,
+            sec.records,
+            sec.organisations,
+            sec.people,
+            sums.join("；")
+        ));
     }
     s.push_str("\n| 名次 | 单位 | 记录数 | 占比 |\n|---:|---|---:|---:|\n");
     for u in &b.units {
-        s.push_str(&format!("| {} | {} | {} | {} |\n", u.rank, u.org.name, u.records, u.share.clone().unwrap_or_default()));
+        s.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            u.rank,
+            u.org.name,
+            u.records,
+            u.share.clone().unwrap_or_default()
+        ));
     }
     s
 }

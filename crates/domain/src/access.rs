@@ -38,7 +38,13 @@ pub enum Action {
 }
 
 impl Role {
-    pub const ALL: &'static [Role] = &[Role::Admin, Role::Manager, Role::Recorder, Role::Viewer, Role::Auditor];
+    pub const ALL: &'static [Role] = &[
+        Role::Admin,
+        Role::Manager,
+        Role::Recorder,
+        Role::Viewer,
+        Role::Auditor,
+    ];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -67,9 +73,19 @@ impl Role {
             Role::Admin => !matches!(action, ReadAudit),
             Role::Manager => matches!(
                 action,
-                ReadOrg | EditOrg | ReadPeople | EditPeople | ReadPersonalData | RecordEntry | ReadRecords | ReadBulletin
+                ReadOrg
+                    | EditOrg
+                    | ReadPeople
+                    | EditPeople
+                    | ReadPersonalData
+                    | RecordEntry
+                    | ReadRecords
+                    | ReadBulletin
             ),
-            Role::Recorder => matches!(action, ReadOrg | ReadPeople | RecordEntry | ReadRecords | ReadBulletin),
+            Role::Recorder => matches!(
+                action,
+                ReadOrg | ReadPeople | RecordEntry | ReadRecords | ReadBulletin
+            ),
             Role::Viewer => matches!(action, ReadOrg | ReadPeople | ReadRecords | ReadBulletin),
             Role::Auditor => matches!(action, ReadAudit),
         }
@@ -110,13 +126,19 @@ enum ScopeKind {
 
 impl Scope {
     pub fn county(county_id: i64) -> Self {
-        Scope { county_id, kind: ScopeKind::County }
+        Scope {
+            county_id,
+            kind: ScopeKind::County,
+        }
     }
 
     pub fn subtrees(county_id: i64, mut roots: Vec<OrgId>) -> Self {
         roots.sort_unstable();
         roots.dedup();
-        Scope { county_id, kind: ScopeKind::Subtrees(roots) }
+        Scope {
+            county_id,
+            kind: ScopeKind::Subtrees(roots),
+        }
     }
 
     /// `None` for a whole county, else the roots of the visible subtrees.
@@ -141,15 +163,49 @@ mod tests {
     fn role_action_matrix() {
         use Action::*;
         let actions = [
-            ReadOrg, EditOrg, ReadPeople, EditPeople, ReadPersonalData, ManageLedgerTypes, RecordEntry, ReadRecords,
-            ReadBulletin, ReadAudit, ManageUsers,
+            ReadOrg,
+            EditOrg,
+            ReadPeople,
+            EditPeople,
+            ReadPersonalData,
+            ManageLedgerTypes,
+            RecordEntry,
+            ReadRecords,
+            ReadBulletin,
+            ReadAudit,
+            ManageUsers,
         ];
         let expected: [(Role, [bool; 11]); 5] = [
-            (Role::Admin, [true, true, true, true, true, true, true, true, true, false, true]),
-            (Role::Manager, [true, true, true, true, true, false, true, true, true, false, false]),
-            (Role::Recorder, [true, false, true, false, false, false, true, true, true, false, false]),
-            (Role::Viewer, [true, false, true, false, false, false, false, true, true, false, false]),
-            (Role::Auditor, [false, false, false, false, false, false, false, false, false, true, false]),
+            (
+                Role::Admin,
+                [
+                    true, true, true, true, true, true, true, true, true, false, true,
+                ],
+            ),
+            (
+                Role::Manager,
+                [
+                    true, true, true, true, true, false, true, true, true, false, false,
+                ],
+            ),
+            (
+                Role::Recorder,
+                [
+                    true, false, true, false, false, false, true, true, true, false, false,
+                ],
+            ),
+            (
+                Role::Viewer,
+                [
+                    true, false, true, false, false, false, false, true, true, false, false,
+                ],
+            ),
+            (
+                Role::Auditor,
+                [
+                    false, false, false, false, false, false, false, false, false, true, false,
+                ],
+            ),
         ];
         for (role, row) in expected {
             for (action, allowed) in actions.iter().zip(row) {

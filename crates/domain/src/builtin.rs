@@ -6,7 +6,15 @@ use crate::org::OrgKind;
 use crate::period::Cadence;
 
 fn field(key: &str, label: &str, kind: FieldKind) -> FieldDef {
-    FieldDef { key: key.into(), label: label.into(), kind, required: false, unit: None, phrase: None, retired: false }
+    FieldDef {
+        key: key.into(),
+        label: label.into(),
+        kind,
+        required: false,
+        unit: None,
+        phrase: None,
+        retired: false,
+    }
 }
 
 fn required(mut f: FieldDef) -> FieldDef {
@@ -27,34 +35,78 @@ fn long_text(key: &str, label: &str) -> FieldDef {
     field(key, label, FieldKind::LongText { max_len: None })
 }
 fn int(key: &str, label: &str) -> FieldDef {
-    field(key, label, FieldKind::Integer { min: Some(0), max: Some(1_000_000) })
+    field(
+        key,
+        label,
+        FieldKind::Integer {
+            min: Some(0),
+            max: Some(1_000_000),
+        },
+    )
 }
 fn choice(key: &str, label: &str, options: &[&str], breakdown: bool) -> FieldDef {
-    field(key, label, FieldKind::Choice { options: options.iter().map(|s| s.to_string()).collect(), breakdown })
+    field(
+        key,
+        label,
+        FieldKind::Choice {
+            options: options.iter().map(|s| s.to_string()).collect(),
+            breakdown,
+        },
+    )
 }
 fn multi(key: &str, label: &str, options: &[&str]) -> FieldDef {
-    field(key, label, FieldKind::MultiChoice { options: options.iter().map(|s| s.to_string()).collect() })
+    field(
+        key,
+        label,
+        FieldKind::MultiChoice {
+            options: options.iter().map(|s| s.to_string()).collect(),
+        },
+    )
 }
 fn people(key: &str, label: &str) -> FieldDef {
     field(key, label, FieldKind::People { max: Some(500) })
 }
 fn photos() -> FieldDef {
-    field("photos", "照片/附件", FieldKind::Attachment { max: Some(9) })
+    field(
+        "photos",
+        "照片/附件",
+        FieldKind::Attachment { max: Some(9) },
+    )
 }
 
-const BRANCHES: [OrgKind; 4] = [OrgKind::Village, OrgKind::Community, OrgKind::OrganBranch, OrgKind::Enterprise];
+const BRANCHES: [OrgKind; 4] = [
+    OrgKind::Village,
+    OrgKind::Community,
+    OrgKind::OrganBranch,
+    OrgKind::Enterprise,
+];
 
-fn cadence(label: &str, cadence: Cadence, when: Option<(&str, &str)>, grace_days: u32) -> CadenceRule {
+fn cadence(
+    label: &str,
+    cadence: Cadence,
+    when: Option<(&str, &str)>,
+    grace_days: u32,
+) -> CadenceRule {
     CadenceRule {
         label: label.into(),
         cadence,
         org_kinds: BRANCHES.to_vec(),
-        when: when.map(|(f, v)| FieldEquals { field: f.into(), value: v.into() }),
+        when: when.map(|(f, v)| FieldEquals {
+            field: f.into(),
+            value: v.into(),
+        }),
         grace_days,
     }
 }
 
-fn ledger(key: &str, name: &str, description: &str, verb: &str, fields: Vec<FieldDef>, cadences: Vec<CadenceRule>) -> LedgerTypeDef {
+fn ledger(
+    key: &str,
+    name: &str,
+    description: &str,
+    verb: &str,
+    fields: Vec<FieldDef>,
+    cadences: Vec<CadenceRule>,
+) -> LedgerTypeDef {
     LedgerTypeDef {
         key: key.into(),
         name: name.into(),

@@ -7,8 +7,8 @@ use crate::org::{LinkKind, OrgKind};
 use crate::period::DateRange;
 use crate::phrasing::{approx, percent, scaled};
 use serde::Serialize;
-use utoipa::ToSchema;
 use std::collections::HashMap;
+use utoipa::ToSchema;
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct OrgBrief {
@@ -132,8 +132,16 @@ pub fn compose(
         let mut breakdown = Vec::new();
         for f in t.def.fields.iter() {
             if let (Some(unit), Some(scale)) = (&f.unit, f.kind.numeric_scale()) {
-                let total = figures.sums.get(&(t.id, f.key.clone())).copied().unwrap_or(0);
-                let phrased = if scale == 0 { approx(total, unit) } else { format!("{}{unit}", scaled(total, scale)) };
+                let total = figures
+                    .sums
+                    .get(&(t.id, f.key.clone()))
+                    .copied()
+                    .unwrap_or(0);
+                let phrased = if scale == 0 {
+                    approx(total, unit)
+                } else {
+                    format!("{}{unit}", scaled(total, scale))
+                };
                 sums.push(SumFigure {
                     field: f.key.clone(),
                     label: f.label.clone(),
@@ -142,10 +150,23 @@ pub fn compose(
                     phrased,
                 });
             }
-            if let FieldKind::Choice { options, breakdown: true } = &f.kind {
+            if let FieldKind::Choice {
+                options,
+                breakdown: true,
+            } = &f.kind
+            {
                 for o in options {
-                    let n = figures.choices.get(&(t.id, f.key.clone(), o.clone())).copied().unwrap_or(0);
-                    breakdown.push(OptionFigure { field: f.key.clone(), option: o.clone(), records: n, share: percent(n, records) });
+                    let n = figures
+                        .choices
+                        .get(&(t.id, f.key.clone(), o.clone()))
+                        .copied()
+                        .unwrap_or(0);
+                    breakdown.push(OptionFigure {
+                        field: f.key.clone(),
+                        option: o.clone(),
+                        records: n,
+                        share: percent(n, records),
+                    });
                 }
             }
         }
@@ -167,15 +188,34 @@ pub fn compose(
         .into_iter()
         .enumerate()
         .map(|(i, u)| {
-            let counts: Vec<i64> = types.iter().map(|t| figures.unit_counts.get(&(i, t.id)).copied().unwrap_or(0)).collect();
+            let counts: Vec<i64> = types
+                .iter()
+                .map(|t| figures.unit_counts.get(&(i, t.id)).copied().unwrap_or(0))
+                .collect();
             let records = counts.iter().sum();
-            UnitRow { rank: 0, org: u.org, range: u.range, via: u.via, records, share: percent(records, total_records), counts }
+            UnitRow {
+                rank: 0,
+                org: u.org,
+                range: u.range,
+                via: u.via,
+                records,
+                share: percent(records, total_records),
+                counts,
+            }
         })
         .collect();
-    rows.sort_by(|a, b| b.records.cmp(&a.records).then_with(|| a.org.name.cmp(&b.org.name)));
+    rows.sort_by(|a, b| {
+        b.records
+            .cmp(&a.records)
+            .then_with(|| a.org.name.cmp(&b.org.name))
+    });
     // Equal totals share a rank ("并列").
     for i in 0..rows.len() {
-        rows[i].rank = if i > 0 && rows[i].records == rows[i - 1].records { rows[i - 1].rank } else { i + 1 };
+        rows[i].rank = if i > 0 && rows[i].records == rows[i - 1].records {
+            rows[i - 1].rank
+        } else {
+            i + 1
+        };
     }
 
     let mut sentences = Vec::new();
@@ -186,8 +226,16 @@ pub fn compose(
     if total_records == 0 {
         sentences.push(format!("{period_label}，{scope_word}暂无台账记录。"));
     } else {
-        sentences.push(format!("{period_label}，{scope_word}共记录各类台账{}。", approx(total_records, "条")));
-        sentences.extend(sections.iter().filter(|s| s.records > 0).map(|s| s.sentence.clone()));
+        sentences.push(format!(
+            "{period_label}，{scope_word}共记录各类台账{}。",
+            approx(total_records, "条")
+        ));
+        sentences.extend(
+            sections
+                .iter()
+                .filter(|s| s.records > 0)
+                .map(|s| s.sentence.clone()),
+        );
     }
     if let Some(s) = ranking_sentence(&rows) {
         sentences.push(s);
@@ -215,12 +263,21 @@ fn section_sentence(
     sums: &[SumFigure],
     breakdown: &[OptionFigure],
 ) -> String {
-    let mut s = format!("{}{}{}", def.verb, def.name, approx(records, &def.count_unit));
+    let mut s = format!(
+        "{}{}{}",
+        def.verb,
+        def.name,
+        approx(records, &def.count_unit)
+    );
     let parts: Vec<String> = breakdown
         .iter()
         .filter(|b| b.records > 0)
         .map(|b| match &b.share {
-            Some(share) => format!("{}{}、占比{share}", b.option, approx(b.records, &def.count_unit)),
+            Some(share) => format!(
+                "{}{}、占比{share}",
+                b.option,
+                approx(b.records, &def.count_unit)
+            ),
             None => format!("{}{}", b.option, approx(b.records, &def.count_unit)),
         })
         .collect();
@@ -228,7 +285,10 @@ fn section_sentence(
         s.push_str(&format!("，其中{}", parts.join("，")));
     }
     for sum in sums.iter().filter(|x| x.total != "0") {
-        let phrase = def.field(&sum.field).and_then(|f| f.phrase.clone()).unwrap_or_else(|| sum.label.clone());
+        let phrase = def
+            .field(&sum.field)
+            .and_then(|f| f.phrase.clone())
+            .unwrap_or_else(|| sum.label.clone());
         s.push_str(&format!("，{phrase}{}", sum.phrased));
     }
     if orgs > 0 {
@@ -246,13 +306,29 @@ fn ranking_sentence(rows: &[UnitRow]) -> Option<String> {
     if rows.len() < 4 {
         return None;
     }
-    let names = |it: &mut dyn Iterator<Item = &UnitRow>| it.map(|r| r.org.name.clone()).collect::<Vec<_>>().join("、");
+    let names = |it: &mut dyn Iterator<Item = &UnitRow>| {
+        it.map(|r| r.org.name.clone())
+            .collect::<Vec<_>>()
+            .join("、")
+    };
     let top = names(&mut rows.iter().take(3));
-    let bottom = names(&mut rows.iter().rev().take(3).collect::<Vec<_>>().into_iter().rev());
+    let bottom = names(
+        &mut rows
+            .iter()
+            .rev()
+            .take(3)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev(),
+    );
     let zero = rows.iter().filter(|r| r.records == 0).count();
-    let mut s = format!("从各单位看，{top}记录数量位居前列；{bottom}记录数量相对较少，需进一步加强");
+    let mut s =
+        format!("从各单位看，{top}记录数量位居前列；{bottom}记录数量相对较少，需进一步加强");
     if zero > 0 {
-        s.push_str(&format!("，其中{}单位本期无记录", approx(zero as i64, "个")));
+        s.push_str(&format!(
+            "，其中{}单位本期无记录",
+            approx(zero as i64, "个")
+        ));
     }
     s.push('。');
     Some(s)
@@ -265,11 +341,20 @@ mod tests {
     use chrono::NaiveDate;
 
     fn brief(id: i64, name: &str) -> OrgBrief {
-        OrgBrief { id, org_ref: format!("o{id}"), name: name.into(), kind: OrgKind::Township }
+        OrgBrief {
+            id,
+            org_ref: format!("o{id}"),
+            name: name.into(),
+            kind: OrgKind::Township,
+        }
     }
 
     fn range() -> DateRange {
-        DateRange::new(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()).unwrap()
+        DateRange::new(
+            NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -277,27 +362,55 @@ mod tests {
         let defs = builtin_types();
         let visit = defs.iter().find(|t| t.key == "visit").unwrap();
         let meetings = defs.iter().find(|t| t.key == "three_meetings").unwrap();
-        let types = [TypeRef { id: 1, def: meetings }, TypeRef { id: 2, def: visit }];
+        let types = [
+            TypeRef {
+                id: 1,
+                def: meetings,
+            },
+            TypeRef { id: 2, def: visit },
+        ];
         let mut f = Figures::default();
         f.totals.insert(1, (2_000, 300, 5_000));
-        f.choices.insert((1, "meeting_kind".into(), "党课".into()), 226);
-        f.choices.insert((1, "meeting_kind".into(), "支部委员会".into()), 1_774);
+        f.choices
+            .insert((1, "meeting_kind".into(), "党课".into()), 226);
+        f.choices
+            .insert((1, "meeting_kind".into(), "支部委员会".into()), 1_774);
         f.totals.insert(2, (1_200, 250, 0));
         f.sums.insert((2, "households".into()), 14_230);
         f.sums.insert((2, "problems_solved".into()), 416);
-        let units: Vec<Unit> = (0..5).map(|i| Unit { org: brief(10 + i, &format!("镇{i}")), range: range(), via: None }).collect();
+        let units: Vec<Unit> = (0..5)
+            .map(|i| Unit {
+                org: brief(10 + i, &format!("镇{i}")),
+                range: range(),
+                via: None,
+            })
+            .collect();
         for i in 0..4 {
             f.unit_counts.insert((i, 2), 100 * (i as i64 + 1));
         }
-        let b = compose(brief(1, "金乡县"), range(), Grouping::Children, &types, units, &f);
+        let b = compose(
+            brief(1, "金乡县"),
+            range(),
+            Grouping::Children,
+            &types,
+            units,
+            &f,
+        );
         assert_eq!(b.total_records, 3_200);
         assert_eq!(b.sentences[0], "2026年，金乡县共记录各类台账3200条。");
         assert_eq!(
             b.sentences[1],
             "召开三会一课2000次，其中支部委员会1700余次、占比88.7%，党课226次、占比11.3%，涉及300个组织、5000人。"
         );
-        assert_eq!(b.sentences[2], "开展走访1200次，走访群众1.4万余户，解决实际困难416个，涉及250个组织。");
-        assert!(b.sentences[3].starts_with("从各单位看，镇3、镇2、镇1记录数量位居前列；"), "{}", b.sentences[3]);
+        assert_eq!(
+            b.sentences[2],
+            "开展走访1200次，走访群众1.4万余户，解决实际困难416个，涉及250个组织。"
+        );
+        assert!(
+            b.sentences[3].starts_with("从各单位看，镇3、镇2、镇1记录数量位居前列；"),
+            "{}",
+            b.sentences[3]
+        );
         assert!(b.sentences[3].contains("其中1个单位本期无记录"));
         assert_eq!(b.units[0].org.name, "镇3");
         assert_eq!(b.units[0].share.as_deref(), Some("12.5%"));
@@ -308,24 +421,55 @@ mod tests {
     #[test]
     fn ties_share_a_rank() {
         let defs = builtin_types();
-        let types = [TypeRef { id: 1, def: &defs[0] }];
+        let types = [TypeRef {
+            id: 1,
+            def: &defs[0],
+        }];
         let mut f = Figures::default();
         f.totals.insert(1, (10, 2, 0));
         f.unit_counts.insert((0, 1), 5);
         f.unit_counts.insert((1, 1), 5);
         let units = vec![
-            Unit { org: brief(2, "乙"), range: range(), via: None },
-            Unit { org: brief(3, "甲"), range: range(), via: None },
+            Unit {
+                org: brief(2, "乙"),
+                range: range(),
+                via: None,
+            },
+            Unit {
+                org: brief(3, "甲"),
+                range: range(),
+                via: None,
+            },
         ];
-        let b = compose(brief(1, "县"), range(), Grouping::Children, &types, units, &f);
+        let b = compose(
+            brief(1, "县"),
+            range(),
+            Grouping::Children,
+            &types,
+            units,
+            &f,
+        );
         assert_eq!((b.units[0].rank, b.units[1].rank), (1, 1));
     }
 
     #[test]
     fn empty_period_says_so() {
         let defs = builtin_types();
-        let types = [TypeRef { id: 1, def: &defs[0] }];
-        let b = compose(brief(1, "鸡黍镇"), range(), Grouping::Children, &types, vec![], &Figures::default());
-        assert_eq!(b.sentences, vec!["2026年，鸡黍镇暂无台账记录。".to_string()]);
+        let types = [TypeRef {
+            id: 1,
+            def: &defs[0],
+        }];
+        let b = compose(
+            brief(1, "鸡黍镇"),
+            range(),
+            Grouping::Children,
+            &types,
+            vec![],
+            &Figures::default(),
+        );
+        assert_eq!(
+            b.sentences,
+            vec!["2026年，鸡黍镇暂无台账记录。".to_string()]
+        );
     }
 }

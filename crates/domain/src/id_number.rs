@@ -74,7 +74,11 @@ impl IdNumber {
     }
 
     /// Builds a valid number from its parts (used by the synthetic demo generator).
-    pub fn from_parts(region: &str, birth: NaiveDate, sequence: u16) -> Result<Self, IdNumberError> {
+    pub fn from_parts(
+        region: &str,
+        birth: NaiveDate,
+        sequence: u16,
+    ) -> Result<Self, IdNumberError> {
         let first17 = format!("{region}{}{:03}", birth.format("%Y%m%d"), sequence % 1000);
         if first17.len() != 17 {
             return Err(IdNumberError::Length);
@@ -138,19 +142,28 @@ mod tests {
     fn accepts_the_standard_example() {
         // The example number from GB 11643-1999's annex.
         let id = IdNumber::parse("11010519491231002X").unwrap();
-        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
+        assert_eq!(
+            id.birth_date(),
+            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
+        );
         assert!(!id.is_male());
         assert_eq!(id.masked(), "1101**********002X");
     }
 
     #[test]
     fn lowercase_x_is_normalised() {
-        assert_eq!(IdNumber::parse("11010519491231002x").unwrap().as_str(), "11010519491231002X");
+        assert_eq!(
+            IdNumber::parse("11010519491231002x").unwrap().as_str(),
+            "11010519491231002X"
+        );
     }
 
     #[test]
     fn rejects_wrong_check_digit() {
-        assert_eq!(IdNumber::parse("110105194912310021"), Err(IdNumberError::CheckDigit));
+        assert_eq!(
+            IdNumber::parse("110105194912310021"),
+            Err(IdNumberError::CheckDigit)
+        );
     }
 
     #[test]
@@ -160,16 +173,26 @@ mod tests {
         first17.push(c);
         let s = String::from_utf8(first17).unwrap();
         assert_eq!(IdNumber::parse(&s), Err(IdNumberError::BirthDate));
-        let future = IdNumber::from_parts("370828", NaiveDate::from_ymd_opt(2999, 1, 1).unwrap(), 1);
+        let future =
+            IdNumber::from_parts("370828", NaiveDate::from_ymd_opt(2999, 1, 1).unwrap(), 1);
         assert_eq!(future, Err(IdNumberError::BirthDate));
     }
 
     #[test]
     fn rejects_bad_shapes() {
         assert_eq!(IdNumber::parse("12345"), Err(IdNumberError::Length));
-        assert_eq!(IdNumber::parse("11010519491231002Y"), Err(IdNumberError::Characters));
-        assert_eq!(IdNumber::parse("1101051949123100ab"), Err(IdNumberError::Characters));
-        assert_eq!(IdNumber::parse("１１０１０５１９４９１２３１００２X"), Err(IdNumberError::Characters));
+        assert_eq!(
+            IdNumber::parse("11010519491231002Y"),
+            Err(IdNumberError::Characters)
+        );
+        assert_eq!(
+            IdNumber::parse("1101051949123100ab"),
+            Err(IdNumberError::Characters)
+        );
+        assert_eq!(
+            IdNumber::parse("１１０１０５１９４９１２３１００２X"),
+            Err(IdNumberError::Characters)
+        );
     }
 
     #[test]

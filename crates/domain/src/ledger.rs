@@ -192,7 +192,11 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), code: code.to_string(), message: message.into() }
+        FieldError {
+            field: field.into(),
+            code: code.to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -231,14 +235,21 @@ pub fn parse_scaled(s: &str, scale: u32) -> Option<i64> {
         None => (false, s),
     };
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if int.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     if frac.len() > scale as usize {
         return None;
     }
     let int: i64 = int.parse().ok()?;
-    let frac_val: i64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+    let frac_val: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().ok()?
+    };
     let v = int
         .checked_mul(10_i64.checked_pow(scale)?)?
         .checked_add(frac_val * 10_i64.pow(scale - frac.len() as u32))?;
@@ -258,48 +269,102 @@ impl LedgerTypeDef {
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
         if !is_key(&self.key) {
-            errors.push(FieldError::new("key", "ledger_type.bad_key", "类型标识应以小写字母开头，只含小写字母、数字和下划线，不超过40个字符"));
+            errors.push(FieldError::new(
+                "key",
+                "ledger_type.bad_key",
+                "类型标识应以小写字母开头，只含小写字母、数字和下划线，不超过40个字符",
+            ));
         }
         if self.name.trim().is_empty() || self.name.chars().count() > 40 {
-            errors.push(FieldError::new("name", "ledger_type.bad_name", "类型名称不能为空，且不超过40个字"));
+            errors.push(FieldError::new(
+                "name",
+                "ledger_type.bad_name",
+                "类型名称不能为空，且不超过40个字",
+            ));
         }
         if self.fields.is_empty() {
-            errors.push(FieldError::new("fields", "ledger_type.no_fields", "至少需要一个字段"));
+            errors.push(FieldError::new(
+                "fields",
+                "ledger_type.no_fields",
+                "至少需要一个字段",
+            ));
         }
         let mut seen = HashSet::new();
         for (i, f) in self.fields.iter().enumerate() {
             let at = format!("fields[{i}]");
             if !is_key(&f.key) {
-                errors.push(FieldError::new(format!("{at}.key"), "field.bad_key", format!("字段标识“{}”无效：应以小写字母开头，只含小写字母、数字和下划线", f.key)));
+                errors.push(FieldError::new(
+                    format!("{at}.key"),
+                    "field.bad_key",
+                    format!(
+                        "字段标识“{}”无效：应以小写字母开头，只含小写字母、数字和下划线",
+                        f.key
+                    ),
+                ));
             } else if !seen.insert(f.key.as_str()) {
-                errors.push(FieldError::new(format!("{at}.key"), "field.duplicate_key", format!("字段标识“{}”重复", f.key)));
+                errors.push(FieldError::new(
+                    format!("{at}.key"),
+                    "field.duplicate_key",
+                    format!("字段标识“{}”重复", f.key),
+                ));
             }
             if f.label.trim().is_empty() {
-                errors.push(FieldError::new(format!("{at}.label"), "field.bad_label", "字段名称不能为空"));
+                errors.push(FieldError::new(
+                    format!("{at}.label"),
+                    "field.bad_label",
+                    "字段名称不能为空",
+                ));
             }
             match &f.kind {
                 FieldKind::Choice { options, .. } | FieldKind::MultiChoice { options } => {
                     let distinct: HashSet<_> = options.iter().map(|o| o.trim()).collect();
                     if options.is_empty() || options.iter().any(|o| o.trim().is_empty()) {
-                        errors.push(FieldError::new(format!("{at}.options"), "field.no_options", format!("“{}”需要至少一个非空选项", f.label)));
+                        errors.push(FieldError::new(
+                            format!("{at}.options"),
+                            "field.no_options",
+                            format!("“{}”需要至少一个非空选项", f.label),
+                        ));
                     } else if distinct.len() != options.len() {
-                        errors.push(FieldError::new(format!("{at}.options"), "field.duplicate_option", format!("“{}”的选项有重复", f.label)));
+                        errors.push(FieldError::new(
+                            format!("{at}.options"),
+                            "field.duplicate_option",
+                            format!("“{}”的选项有重复", f.label),
+                        ));
                     }
                 }
-                FieldKind::Integer { min: Some(a), max: Some(b) } if a > b => {
-                    errors.push(FieldError::new(format!("{at}.min"), "field.bad_range", format!("“{}”的最小值大于最大值", f.label)));
+                FieldKind::Integer {
+                    min: Some(a),
+                    max: Some(b),
+                } if a > b => {
+                    errors.push(FieldError::new(
+                        format!("{at}.min"),
+                        "field.bad_range",
+                        format!("“{}”的最小值大于最大值", f.label),
+                    ));
                 }
                 FieldKind::Decimal { scale, min, max } => {
                     if *scale > 6 {
-                        errors.push(FieldError::new(format!("{at}.scale"), "field.bad_scale", "小数位数不能超过6位"));
+                        errors.push(FieldError::new(
+                            format!("{at}.scale"),
+                            "field.bad_scale",
+                            "小数位数不能超过6位",
+                        ));
                     } else {
                         let lo = min.as_deref().map(|m| parse_scaled(m, *scale));
                         let hi = max.as_deref().map(|m| parse_scaled(m, *scale));
                         if matches!(lo, Some(None)) || matches!(hi, Some(None)) {
-                            errors.push(FieldError::new(format!("{at}.min"), "field.bad_range", format!("“{}”的取值范围不是有效数字", f.label)));
+                            errors.push(FieldError::new(
+                                format!("{at}.min"),
+                                "field.bad_range",
+                                format!("“{}”的取值范围不是有效数字", f.label),
+                            ));
                         } else if let (Some(Some(a)), Some(Some(b))) = (lo, hi) {
                             if a > b {
-                                errors.push(FieldError::new(format!("{at}.min"), "field.bad_range", format!("“{}”的最小值大于最大值", f.label)));
+                                errors.push(FieldError::new(
+                                    format!("{at}.min"),
+                                    "field.bad_range",
+                                    format!("“{}”的最小值大于最大值", f.label),
+                                ));
                             }
                         }
                     }
@@ -307,21 +372,43 @@ impl LedgerTypeDef {
                 _ => {}
             }
             if f.unit.is_some() && f.kind.numeric_scale().is_none() {
-                errors.push(FieldError::new(format!("{at}.unit"), "field.unit_not_numeric", format!("只有数字字段可以设置单位（“{}”不是数字）", f.label)));
+                errors.push(FieldError::new(
+                    format!("{at}.unit"),
+                    "field.unit_not_numeric",
+                    format!("只有数字字段可以设置单位（“{}”不是数字）", f.label),
+                ));
             }
         }
         for (i, c) in self.cadences.iter().enumerate() {
             let at = format!("cadences[{i}]");
             if c.org_kinds.is_empty() {
-                errors.push(FieldError::new(format!("{at}.org_kinds"), "cadence.no_org_kinds", "周期要求需指定适用的组织类型"));
+                errors.push(FieldError::new(
+                    format!("{at}.org_kinds"),
+                    "cadence.no_org_kinds",
+                    "周期要求需指定适用的组织类型",
+                ));
             }
             if c.label.trim().is_empty() {
-                errors.push(FieldError::new(format!("{at}.label"), "cadence.bad_label", "周期要求需要名称"));
+                errors.push(FieldError::new(
+                    format!("{at}.label"),
+                    "cadence.bad_label",
+                    "周期要求需要名称",
+                ));
             }
             if let Some(w) = &c.when {
                 match self.field(&w.field) {
-                    Some(FieldDef { kind: FieldKind::Choice { options, .. }, .. }) if options.contains(&w.value) => {}
-                    _ => errors.push(FieldError::new(format!("{at}.when"), "cadence.bad_condition", format!("周期要求的条件“{}={}”不对应任何单选字段的选项", w.field, w.value))),
+                    Some(FieldDef {
+                        kind: FieldKind::Choice { options, .. },
+                        ..
+                    }) if options.contains(&w.value) => {}
+                    _ => errors.push(FieldError::new(
+                        format!("{at}.when"),
+                        "cadence.bad_condition",
+                        format!(
+                            "周期要求的条件“{}={}”不对应任何单选字段的选项",
+                            w.field, w.value
+                        ),
+                    )),
                 }
             }
         }
@@ -336,12 +423,24 @@ impl LedgerTypeDef {
     pub fn check_evolution(&self, next: &LedgerTypeDef) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
         if next.key != self.key {
-            errors.push(FieldError::new("key", "ledger_type.key_changed", "类型标识创建后不能修改"));
+            errors.push(FieldError::new(
+                "key",
+                "ledger_type.key_changed",
+                "类型标识创建后不能修改",
+            ));
         }
         for old in &self.fields {
             match next.field(&old.key) {
-                None => errors.push(FieldError::new(old.key.clone(), "field.removed", format!("字段“{}”已有记录使用，不能删除，只能停用", old.label))),
-                Some(new) if new.kind.key() != old.kind.key() => errors.push(FieldError::new(old.key.clone(), "field.retyped", format!("字段“{}”的类型不能修改", old.label))),
+                None => errors.push(FieldError::new(
+                    old.key.clone(),
+                    "field.removed",
+                    format!("字段“{}”已有记录使用，不能删除，只能停用", old.label),
+                )),
+                Some(new) if new.kind.key() != old.kind.key() => errors.push(FieldError::new(
+                    old.key.clone(),
+                    "field.retyped",
+                    format!("字段“{}”的类型不能修改", old.label),
+                )),
                 Some(_) => {}
             }
         }
@@ -353,15 +452,24 @@ impl LedgerTypeDef {
     }
 
     /// Validates a record's values. Every problem is reported, not only the first.
-    pub fn validate_record(&self, input: &Map<String, Value>) -> Result<ValidatedRecord, Vec<FieldError>> {
+    pub fn validate_record(
+        &self,
+        input: &Map<String, Value>,
+    ) -> Result<ValidatedRecord, Vec<FieldError>> {
         let mut out = ValidatedRecord::default();
         let mut errors = Vec::new();
         for key in input.keys() {
             match self.field(key) {
-                None => errors.push(FieldError::new(key.clone(), "field.unknown", format!("未知字段“{key}”"))),
-                Some(f) if f.retired && !is_blank(&input[key]) => {
-                    errors.push(FieldError::new(key.clone(), "field.retired", format!("字段“{}”已停用", f.label)))
-                }
+                None => errors.push(FieldError::new(
+                    key.clone(),
+                    "field.unknown",
+                    format!("未知字段“{key}”"),
+                )),
+                Some(f) if f.retired && !is_blank(&input[key]) => errors.push(FieldError::new(
+                    key.clone(),
+                    "field.retired",
+                    format!("字段“{}”已停用", f.label),
+                )),
                 _ => {}
             }
         }
@@ -369,7 +477,11 @@ impl LedgerTypeDef {
             let v = input.get(&f.key).filter(|v| !is_blank(v));
             let Some(v) = v else {
                 if f.required {
-                    errors.push(FieldError::new(f.key.clone(), "field.required", format!("请填写“{}”", f.label)));
+                    errors.push(FieldError::new(
+                        f.key.clone(),
+                        "field.required",
+                        format!("请填写“{}”", f.label),
+                    ));
                 }
                 continue;
             };
@@ -418,12 +530,22 @@ fn validate_value(f: &FieldDef, v: &Value, out: &mut ValidatedRecord) -> Result<
     let err = |code: &str, msg: String| FieldError::new(f.key.clone(), code, msg);
     match &f.kind {
         FieldKind::Text { max_len } | FieldKind::LongText { max_len } => {
-            let s = as_text(v).ok_or_else(|| err("field.not_text", format!("“{label}”应为文字")))?;
-            let limit = max_len.unwrap_or(if matches!(f.kind, FieldKind::Text { .. }) { 200 } else { 5000 });
+            let s =
+                as_text(v).ok_or_else(|| err("field.not_text", format!("“{label}”应为文字")))?;
+            let limit = max_len.unwrap_or(if matches!(f.kind, FieldKind::Text { .. }) {
+                200
+            } else {
+                5000
+            });
             if s.chars().count() > limit as usize {
-                return Err(err("field.too_long", format!("“{label}”不能超过{limit}个字")));
+                return Err(err(
+                    "field.too_long",
+                    format!("“{label}”不能超过{limit}个字"),
+                ));
             }
-            if s.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+            if s.chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+            {
                 return Err(err("field.control_chars", format!("“{label}”包含无效字符")));
             }
             Ok(Value::String(s))
@@ -445,7 +567,10 @@ fn validate_value(f: &FieldDef, v: &Value, out: &mut ValidatedRecord) -> Result<
                     return Err(err("field.above_max", format!("“{label}”不能大于{m}")));
                 }
             }
-            out.facts.push(Fact::Number { field: f.key.clone(), value: n });
+            out.facts.push(Fact::Number {
+                field: f.key.clone(),
+                value: n,
+            });
             Ok(Value::from(n))
         }
         FieldKind::Decimal { scale, min, max } => {
@@ -457,46 +582,80 @@ fn validate_value(f: &FieldDef, v: &Value, out: &mut ValidatedRecord) -> Result<
             let n = text
                 .as_deref()
                 .and_then(|t| parse_scaled(t, *scale))
-                .ok_or_else(|| err("field.not_decimal", format!("“{label}”应为数字，最多{scale}位小数")))?;
+                .ok_or_else(|| {
+                    err(
+                        "field.not_decimal",
+                        format!("“{label}”应为数字，最多{scale}位小数"),
+                    )
+                })?;
             if let Some(m) = min.as_deref().and_then(|m| parse_scaled(m, *scale)) {
                 if n < m {
-                    return Err(err("field.below_min", format!("“{label}”不能小于{}", min.as_deref().unwrap_or_default())));
+                    return Err(err(
+                        "field.below_min",
+                        format!("“{label}”不能小于{}", min.as_deref().unwrap_or_default()),
+                    ));
                 }
             }
             if let Some(m) = max.as_deref().and_then(|m| parse_scaled(m, *scale)) {
                 if n > m {
-                    return Err(err("field.above_max", format!("“{label}”不能大于{}", max.as_deref().unwrap_or_default())));
+                    return Err(err(
+                        "field.above_max",
+                        format!("“{label}”不能大于{}", max.as_deref().unwrap_or_default()),
+                    ));
                 }
             }
-            out.facts.push(Fact::Number { field: f.key.clone(), value: n });
+            out.facts.push(Fact::Number {
+                field: f.key.clone(),
+                value: n,
+            });
             Ok(Value::String(crate::phrasing::scaled(n, *scale)))
         }
         FieldKind::Date => {
-            let s = as_text(v).ok_or_else(|| err("field.not_date", format!("“{label}”应为日期")))?;
-            let d: NaiveDate = parse_date(&s).map_err(|_| err("field.not_date", format!("“{label}”应为日期，格式如2026-03-31")))?;
+            let s =
+                as_text(v).ok_or_else(|| err("field.not_date", format!("“{label}”应为日期")))?;
+            let d: NaiveDate = parse_date(&s).map_err(|_| {
+                err(
+                    "field.not_date",
+                    format!("“{label}”应为日期，格式如2026-03-31"),
+                )
+            })?;
             Ok(Value::String(d.to_string()))
         }
         FieldKind::Choice { options, .. } => {
-            let s = as_text(v).ok_or_else(|| err("field.not_choice", format!("“{label}”应从选项中选择")))?;
+            let s = as_text(v)
+                .ok_or_else(|| err("field.not_choice", format!("“{label}”应从选项中选择")))?;
             if !options.contains(&s) {
-                return Err(err("field.not_choice", format!("“{label}”应为以下之一：{}", options.join("、"))));
+                return Err(err(
+                    "field.not_choice",
+                    format!("“{label}”应为以下之一：{}", options.join("、")),
+                ));
             }
-            out.facts.push(Fact::Choice { field: f.key.clone(), option: s.clone() });
+            out.facts.push(Fact::Choice {
+                field: f.key.clone(),
+                option: s.clone(),
+            });
             Ok(Value::String(s))
         }
         FieldKind::MultiChoice { options } => {
             let mut chosen = Vec::new();
             for item in as_list(v) {
-                let s = as_text(&item).ok_or_else(|| err("field.not_choice", format!("“{label}”应从选项中选择")))?;
+                let s = as_text(&item)
+                    .ok_or_else(|| err("field.not_choice", format!("“{label}”应从选项中选择")))?;
                 if !options.contains(&s) {
-                    return Err(err("field.not_choice", format!("“{label}”的“{s}”不在选项中：{}", options.join("、"))));
+                    return Err(err(
+                        "field.not_choice",
+                        format!("“{label}”的“{s}”不在选项中：{}", options.join("、")),
+                    ));
                 }
                 if !chosen.contains(&s) {
                     chosen.push(s);
                 }
             }
             for s in &chosen {
-                out.facts.push(Fact::Choice { field: f.key.clone(), option: s.clone() });
+                out.facts.push(Fact::Choice {
+                    field: f.key.clone(),
+                    option: s.clone(),
+                });
             }
             Ok(Value::from(chosen))
         }
@@ -522,8 +681,11 @@ fn validate_value(f: &FieldDef, v: &Value, out: &mut ValidatedRecord) -> Result<
             Ok(Value::from(ids))
         }
         FieldKind::Organisation => {
-            let s = as_text(v).ok_or_else(|| err("field.not_org", format!("“{label}”应为组织编码")))?;
-            let r: OrgRef = s.parse().map_err(|_| err("field.not_org", format!("“{label}”不是有效的组织编码")))?;
+            let s =
+                as_text(v).ok_or_else(|| err("field.not_org", format!("“{label}”应为组织编码")))?;
+            let r: OrgRef = s
+                .parse()
+                .map_err(|_| err("field.not_org", format!("“{label}”不是有效的组织编码")))?;
             out.orgs.push((f.key.clone(), r));
             Ok(Value::String(s))
         }
@@ -532,7 +694,10 @@ fn validate_value(f: &FieldDef, v: &Value, out: &mut ValidatedRecord) -> Result<
             for item in as_list(v) {
                 let s = as_text(&item).unwrap_or_default();
                 if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return Err(err("field.not_attachment", format!("“{label}”的附件编号无效")));
+                    return Err(err(
+                        "field.not_attachment",
+                        format!("“{label}”的附件编号无效"),
+                    ));
                 }
                 ids.push(s.to_ascii_lowercase());
             }
@@ -552,7 +717,10 @@ mod tests {
     use serde_json::json;
 
     fn visit_type() -> LedgerTypeDef {
-        crate::builtin::builtin_types().into_iter().find(|t| t.key == "visit").unwrap()
+        crate::builtin::builtin_types()
+            .into_iter()
+            .find(|t| t.key == "visit")
+            .unwrap()
     }
 
     fn obj(v: Value) -> Map<String, Value> {
@@ -575,16 +743,27 @@ mod tests {
             .unwrap();
         assert_eq!(r.values["households"], json!(12));
         assert_eq!(r.people, vec![3, 4]);
-        assert!(r.facts.contains(&Fact::Number { field: "households".into(), value: 12 }));
-        assert!(r.facts.contains(&Fact::Choice { field: "category".into(), option: "脱贫户".into() }));
+        assert!(r.facts.contains(&Fact::Number {
+            field: "households".into(),
+            value: 12
+        }));
+        assert!(r.facts.contains(&Fact::Choice {
+            field: "category".into(),
+            option: "脱贫户".into()
+        }));
     }
 
     #[test]
     fn every_bad_field_is_reported() {
         let errs = visit_type()
-            .validate_record(&obj(json!({"category": "路人", "households": -1, "bogus": 1, "topics": ["闲聊"]})))
+            .validate_record(&obj(
+                json!({"category": "路人", "households": -1, "bogus": 1, "topics": ["闲聊"]}),
+            ))
             .unwrap_err();
-        let codes: Vec<_> = errs.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        let codes: Vec<_> = errs
+            .iter()
+            .map(|e| (e.field.as_str(), e.code.as_str()))
+            .collect();
         assert!(codes.contains(&("bogus", "field.unknown")));
         assert!(codes.contains(&("category", "field.not_choice")));
         assert!(codes.contains(&("households", "field.below_min")));
@@ -595,8 +774,12 @@ mod tests {
     #[test]
     fn required_fields_are_required() {
         let errs = visit_type().validate_record(&Map::new()).unwrap_err();
-        assert!(errs.iter().any(|e| e.field == "category" && e.code == "field.required"));
-        assert!(errs.iter().any(|e| e.field == "households" && e.code == "field.required"));
+        assert!(errs
+            .iter()
+            .any(|e| e.field == "category" && e.code == "field.required"));
+        assert!(errs
+            .iter()
+            .any(|e| e.field == "households" && e.code == "field.required"));
     }
 
     #[test]
@@ -616,7 +799,11 @@ mod tests {
             fields: vec![FieldDef {
                 key: "amount".into(),
                 label: "金额".into(),
-                kind: FieldKind::Decimal { scale: 2, min: Some("0".into()), max: Some("1000".into()) },
+                kind: FieldKind::Decimal {
+                    scale: 2,
+                    min: Some("0".into()),
+                    max: Some("1000".into()),
+                },
                 required: true,
                 unit: Some("万元".into()),
                 phrase: None,
@@ -627,8 +814,16 @@ mod tests {
         t.validate().unwrap();
         let r = t.validate_record(&obj(json!({"amount": "10.8"}))).unwrap();
         assert_eq!(r.values["amount"], json!("10.8"));
-        assert_eq!(r.facts, vec![Fact::Number { field: "amount".into(), value: 1080 }]);
-        let e = t.validate_record(&obj(json!({"amount": "1000.01"}))).unwrap_err();
+        assert_eq!(
+            r.facts,
+            vec![Fact::Number {
+                field: "amount".into(),
+                value: 1080
+            }]
+        );
+        let e = t
+            .validate_record(&obj(json!({"amount": "1000.01"})))
+            .unwrap_err();
         assert_eq!(e[0].code, "field.above_max");
     }
 
@@ -641,11 +836,24 @@ mod tests {
             label: "x".into(),
             cadence: Cadence::Monthly,
             org_kinds: vec![],
-            when: Some(FieldEquals { field: "category".into(), value: "路人".into() }),
+            when: Some(FieldEquals {
+                field: "category".into(),
+                value: "路人".into(),
+            }),
             grace_days: 0,
         });
-        let codes: Vec<_> = t.validate().unwrap_err().into_iter().map(|e| e.code).collect();
-        for c in ["ledger_type.bad_key", "field.duplicate_key", "cadence.no_org_kinds", "cadence.bad_condition"] {
+        let codes: Vec<_> = t
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.code)
+            .collect();
+        for c in [
+            "ledger_type.bad_key",
+            "field.duplicate_key",
+            "cadence.no_org_kinds",
+            "cadence.bad_condition",
+        ] {
             assert!(codes.iter().any(|x| x == c), "missing {c} in {codes:?}");
         }
     }
@@ -655,12 +863,18 @@ mod tests {
         let old = visit_type();
         let mut removed = old.clone();
         removed.fields.pop();
-        assert_eq!(old.check_evolution(&removed).unwrap_err()[0].code, "field.removed");
+        assert_eq!(
+            old.check_evolution(&removed).unwrap_err()[0].code,
+            "field.removed"
+        );
         let mut retired = old.clone();
         retired.fields.last_mut().unwrap().retired = true;
         old.check_evolution(&retired).unwrap();
         let mut retyped = old.clone();
         retyped.fields[0].kind = FieldKind::Date;
-        assert_eq!(old.check_evolution(&retyped).unwrap_err()[0].code, "field.retyped");
+        assert_eq!(
+            old.check_evolution(&retyped).unwrap_err()[0].code,
+            "field.retyped"
+        );
     }
 }

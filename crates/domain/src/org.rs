@@ -61,7 +61,10 @@ labelled_enum! {
 impl OrgKind {
     /// Kinds that hold Party members and run 三会一课 (a "branch" in the cadence sense).
     pub fn is_branch(self) -> bool {
-        matches!(self, OrgKind::Village | OrgKind::Community | OrgKind::OrganBranch | OrgKind::Enterprise)
+        matches!(
+            self,
+            OrgKind::Village | OrgKind::Community | OrgKind::OrganBranch | OrgKind::Enterprise
+        )
     }
 
     /// Groupings that stand beside the tree (their members are linked, not children).
@@ -132,7 +135,10 @@ impl FromStr for OrgRef {
     fn from_str(s: &str) -> Result<Self, UnknownKey> {
         let s = s.trim();
         if let Some(id) = s.strip_prefix('o') {
-            return id.parse().map(OrgRef::Id).map_err(|_| UnknownKey(s.to_string()));
+            return id
+                .parse()
+                .map(OrgRef::Id)
+                .map_err(|_| UnknownKey(s.to_string()));
         }
         if is_valid_code(s) {
             Ok(OrgRef::Code(s.to_string()))
@@ -152,7 +158,9 @@ pub fn is_valid_code(s: &str) -> bool {
 /// 统一社会信用代码 check (GB 32100-2015).
 pub fn is_valid_credit_code(s: &str) -> bool {
     const ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const WEIGHTS: [usize; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    const WEIGHTS: [usize; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
     if s.len() != 18 {
         return false;
     }
@@ -184,7 +192,10 @@ mod tests {
 
     #[test]
     fn org_refs() {
-        assert_eq!("370828".parse::<OrgRef>().unwrap(), OrgRef::Code("370828".into()));
+        assert_eq!(
+            "370828".parse::<OrgRef>().unwrap(),
+            OrgRef::Code("370828".into())
+        );
         assert_eq!("o42".parse::<OrgRef>().unwrap(), OrgRef::Id(42));
         assert!("o4x".parse::<OrgRef>().is_err());
         assert!("3708".parse::<OrgRef>().is_err());

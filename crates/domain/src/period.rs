@@ -199,17 +199,40 @@ mod tests {
 
     #[test]
     fn ranges() {
-        assert_eq!(Period::Month(2024, 2).range(), DateRange { from: d("2024-02-01"), to: d("2024-02-29") });
+        assert_eq!(
+            Period::Month(2024, 2).range(),
+            DateRange {
+                from: d("2024-02-01"),
+                to: d("2024-02-29")
+            }
+        );
         assert_eq!(Period::Month(2026, 12).range().to, d("2026-12-31"));
-        assert_eq!(Period::Quarter(2026, 3).range(), DateRange { from: d("2026-07-01"), to: d("2026-09-30") });
+        assert_eq!(
+            Period::Quarter(2026, 3).range(),
+            DateRange {
+                from: d("2026-07-01"),
+                to: d("2026-09-30")
+            }
+        );
         assert_eq!(Period::Year(2026).range().days(), 365);
     }
 
     #[test]
     fn containing_and_previous() {
-        assert_eq!(Cadence::Quarterly.period_containing(d("2026-11-22")), Period::Quarter(2026, 4));
-        assert_eq!(Cadence::Monthly.period_containing(d("2026-01-05")).previous(), Period::Month(2025, 12));
-        assert_eq!(Period::Quarter(2026, 1).previous(), Period::Quarter(2025, 4));
+        assert_eq!(
+            Cadence::Quarterly.period_containing(d("2026-11-22")),
+            Period::Quarter(2026, 4)
+        );
+        assert_eq!(
+            Cadence::Monthly
+                .period_containing(d("2026-01-05"))
+                .previous(),
+            Period::Month(2025, 12)
+        );
+        assert_eq!(
+            Period::Quarter(2026, 1).previous(),
+            Period::Quarter(2025, 4)
+        );
         assert_eq!(Period::Year(2026).previous(), Period::Year(2025));
     }
 
@@ -234,7 +257,10 @@ mod tests {
 
     #[test]
     fn reversed_range_is_refused() {
-        assert_eq!(DateRange::new(d("2026-02-01"), d("2026-01-01")), Err(PeriodError::Reversed));
+        assert_eq!(
+            DateRange::new(d("2026-02-01"), d("2026-01-01")),
+            Err(PeriodError::Reversed)
+        );
     }
 
     #[test]

@@ -84,7 +84,10 @@ mod tests {
 
     #[test]
     fn mobiles() {
-        assert_eq!(Phone::parse("138 0537 5678").unwrap().masked(), "138****5678");
+        assert_eq!(
+            Phone::parse("138 0537 5678").unwrap().masked(),
+            "138****5678"
+        );
         assert!(Phone::parse("12812345678").is_err());
         assert!(Phone::parse("1381234567").is_err());
         assert!(Phone::parse("1381234567a").is_err());

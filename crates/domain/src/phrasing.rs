@@ -17,7 +17,11 @@ pub fn approx(n: i64, unit: &str) -> String {
         // tenths of 万
         let t = n / 1_000;
         let cut = t * 1_000 != n;
-        let w = if t % 10 == 0 { format!("{}", t / 10) } else { format!("{}.{}", t / 10, t % 10) };
+        let w = if t % 10 == 0 {
+            format!("{}", t / 10)
+        } else {
+            format!("{}.{}", t / 10, t % 10)
+        };
         format!("{w}万{}{unit}", yu(cut))
     } else if n < 100_000_000 {
         // hundreds of 万, with 余 before 万: "5300余万元"
@@ -27,7 +31,11 @@ pub fn approx(n: i64, unit: &str) -> String {
     } else {
         let t = n / 10_000_000;
         let cut = t * 10_000_000 != n;
-        let y = if t % 10 == 0 { format!("{}", t / 10) } else { format!("{}.{}", t / 10, t % 10) };
+        let y = if t % 10 == 0 {
+            format!("{}", t / 10)
+        } else {
+            format!("{}.{}", t / 10, t % 10)
+        };
         format!("{y}亿{}{unit}", yu(cut))
     }
 }

@@ -69,9 +69,42 @@ mod tests {
 
     #[test]
     fn hashes_depend_on_every_part() {
-        let a = entry_hash(GENESIS, 1, 1, "t", "admin", "create", "org", "5", None, Some("{}"));
-        let b = entry_hash(GENESIS, 1, 1, "t", "admin", "create", "org", "6", None, Some("{}"));
-        let c = entry_hash(GENESIS, 1, 2, "t", "admin", "create", "org", "5", None, Some("{}"));
+        let a = entry_hash(
+            GENESIS,
+            1,
+            1,
+            "t",
+            "admin",
+            "create",
+            "org",
+            "5",
+            None,
+            Some("{}"),
+        );
+        let b = entry_hash(
+            GENESIS,
+            1,
+            1,
+            "t",
+            "admin",
+            "create",
+            "org",
+            "6",
+            None,
+            Some("{}"),
+        );
+        let c = entry_hash(
+            GENESIS,
+            1,
+            2,
+            "t",
+            "admin",
+            "create",
+            "org",
+            "5",
+            None,
+            Some("{}"),
+        );
         assert_ne!(a, b);
         assert_ne!(a, c);
         // field boundaries matter: "ab"+"c" differs from "a"+"bc"
@@ -83,7 +116,9 @@ mod tests {
 
     #[test]
     fn personal_fields_are_masked() {
-        let v = mask_personal(serde_json::json!({"id_number": "11010519491231002X", "phone": "13805375678", "name": "张三"}));
+        let v = mask_personal(
+            serde_json::json!({"id_number": "11010519491231002X", "phone": "13805375678", "name": "张三"}),
+        );
         assert_eq!(v["id_number"], "1101**********002X");
         assert_eq!(v["phone"], "138****5678");
         assert_eq!(v["name"], "张三");

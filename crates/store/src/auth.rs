@@ -1,7 +1,9 @@
 //! Passwords (argon2id) and session tokens (random, stored only as a SHA-256 hash).
 
 use crate::{StoreError, StoreResult};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use base64::Engine;
 use rand::RngCore;
@@ -23,7 +25,11 @@ pub fn dummy_hash() -> String {
 
 pub async fn hash_password(password: String) -> StoreResult<String> {
     if password.chars().count() < 8 {
-        return Err(StoreError::invalid("password", "password.too_short", "密码至少8位"));
+        return Err(StoreError::invalid(
+            "password",
+            "password.too_short",
+            "密码至少8位",
+        ));
     }
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
@@ -38,8 +44,12 @@ pub async fn hash_password(password: String) -> StoreResult<String> {
 
 pub async fn verify_password(password: String, hash: String) -> StoreResult<bool> {
     tokio::task::spawn_blocking(move || {
-        let Ok(parsed) = PasswordHash::new(&hash) else { return false };
-        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
+        let Ok(parsed) = PasswordHash::new(&hash) else {
+            return false;
+        };
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
     })
     .await
     .map_err(|e| StoreError::Internal(e.to_string()))
@@ -59,5 +69,7 @@ pub fn token_hash(token: &str) -> String {
 pub fn random_password() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
     let mut rng = rand::thread_rng();
-    (0..16).map(|_| ALPHABET[(rng.next_u32() as usize) % ALPHABET.len()] as char).collect()
+    (0..16)
+        .map(|_| ALPHABET[(rng.next_u32() as usize) % ALPHABET.len()] as char)
+        .collect()
 }

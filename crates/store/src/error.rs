@@ -37,7 +37,10 @@ impl StoreError {
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> StoreError {
-        StoreError::Conflict { code, message: message.into() }
+        StoreError::Conflict {
+            code,
+            message: message.into(),
+        }
     }
 }
 

@@ -30,7 +30,10 @@ pub(crate) struct Pools<DB: sqlx::Database> {
 
 impl<DB: sqlx::Database> Clone for Pools<DB> {
     fn clone(&self) -> Self {
-        Pools { read: self.read.clone(), write: self.write.clone() }
+        Pools {
+            read: self.read.clone(),
+            write: self.write.clone(),
+        }
     }
 }
 
@@ -38,8 +41,11 @@ mod sqlite {
     #![allow(dead_code)]
     pub type DB = sqlx::Sqlite;
     pub const IS_PG: bool = false;
-    pub const MIGRATIONS: &[(i64, &str, &str)] =
-        &[(1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql"))];
+    pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
+        1,
+        "foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+    )];
     include!("queries.rs");
 }
 
@@ -47,8 +53,11 @@ mod postgres {
     #![allow(dead_code)]
     pub type DB = sqlx::Postgres;
     pub const IS_PG: bool = true;
-    pub const MIGRATIONS: &[(i64, &str, &str)] =
-        &[(1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql"))];
+    pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
+        1,
+        "foundation",
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    )];
     include!("queries.rs");
 }
 
@@ -71,7 +80,10 @@ impl DbUrl {
         if s.starts_with("postgres://") || s.starts_with("postgresql://") {
             return Ok(DbUrl::Postgres(s.to_string()));
         }
-        let path = s.strip_prefix("sqlite://").or_else(|| s.strip_prefix("sqlite:")).unwrap_or(s);
+        let path = s
+            .strip_prefix("sqlite://")
+            .or_else(|| s.strip_prefix("sqlite:"))
+            .unwrap_or(s);
         if path.is_empty() || path.contains("://") {
             return Err(StoreError::Config(format!("无法识别的数据库地址：{s}")));
         }
@@ -118,17 +130,35 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(std::time::Duration::from_secs(30));
-                let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
-                let read = SqlitePoolOptions::new().max_connections(8).connect_with(opts.read_only(false)).await?;
+                let write = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(opts.clone())
+                    .await?;
+                let read = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(opts.read_only(false))
+                    .await?;
                 let data_dir = data_dir_beside(&path);
-                Ok(Store { backend: Backend::Sqlite(Pools { read, write }), data_dir })
+                Ok(Store {
+                    backend: Backend::Sqlite(Pools { read, write }),
+                    data_dir,
+                })
             }
             DbUrl::Postgres(url) => {
-                let pool = PgPoolOptions::new().max_connections(16).connect(&url).await?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .connect(&url)
+                    .await?;
                 let data_dir = std::env::var_os("TAIZHANG_DATA_DIR")
                     .map(PathBuf::from)
                     .unwrap_or_else(|| PathBuf::from("taizhang-data"));
-                Ok(Store { backend: Backend::Postgres(Pools { read: pool.clone(), write: pool }), data_dir })
+                Ok(Store {
+                    backend: Backend::Postgres(Pools {
+                        read: pool.clone(),
+                        write: pool,
+                    }),
+                    data_dir,
+                })
             }
         }
     }
@@ -171,7 +201,12 @@ impl Store {
     // ---- counties, users, sessions -------------------------------------------------------
 
     /// Creates a county with its root organisation and the built-in ledger types.
-    pub async fn create_county(&self, code: &str, name: &str, established_on: NaiveDate) -> StoreResult<County> {
+    pub async fn create_county(
+        &self,
+        code: &str,
+        name: &str,
+        established_on: NaiveDate,
+    ) -> StoreResult<County> {
         dispatch!(self, create_county(code, name, established_on))
     }
 
@@ -198,7 +233,12 @@ impl Store {
         // Hash anyway when the user is unknown, so that timing does not reveal which names exist.
         let (user_id, hash) = match found {
             Some(f) => f,
-            None => (0, tokio::task::spawn_blocking(auth::dummy_hash).await.map_err(|e| StoreError::Internal(e.to_string()))?),
+            None => (
+                0,
+                tokio::task::spawn_blocking(auth::dummy_hash)
+                    .await
+                    .map_err(|e| StoreError::Internal(e.to_string()))?,
+            ),
         };
         let ok = auth::verify_password(password.to_string(), hash).await?;
         if !ok || user_id == 0 {
@@ -206,7 +246,14 @@ impl Store {
             return Err(StoreError::BadCredentials);
         }
         let token = auth::new_token();
-        let session = dispatch!(self, open_session(user_id, &auth::token_hash(&token), Utc::now() + Duration::hours(12)))?;
+        let session = dispatch!(
+            self,
+            open_session(
+                user_id,
+                &auth::token_hash(&token),
+                Utc::now() + Duration::hours(12)
+            )
+        )?;
         Ok((session, token))
     }
 
@@ -233,7 +280,12 @@ impl Store {
         dispatch!(self, org_by_id(actor, id))
     }
 
-    pub async fn children(&self, actor: &Actor, id: i64, include_dissolved: bool) -> StoreResult<Vec<Org>> {
+    pub async fn children(
+        &self,
+        actor: &Actor,
+        id: i64,
+        include_dissolved: bool,
+    ) -> StoreResult<Vec<Org>> {
         dispatch!(self, children(actor, id, include_dissolved))
     }
 
@@ -255,7 +307,12 @@ impl Store {
         dispatch!(self, search_orgs(actor, q, limit))
     }
 
-    pub async fn create_org(&self, actor: &Actor, parent_ref: &str, new: NewOrg) -> StoreResult<Org> {
+    pub async fn create_org(
+        &self,
+        actor: &Actor,
+        parent_ref: &str,
+        new: NewOrg,
+    ) -> StoreResult<Org> {
         dispatch!(self, create_org(actor, parent_ref, &new))
     }
 
@@ -263,7 +320,13 @@ impl Store {
         dispatch!(self, rename_org(actor, id, name))
     }
 
-    pub async fn move_org(&self, actor: &Actor, id: i64, new_parent_ref: &str, on: NaiveDate) -> StoreResult<Org> {
+    pub async fn move_org(
+        &self,
+        actor: &Actor,
+        id: i64,
+        new_parent_ref: &str,
+        on: NaiveDate,
+    ) -> StoreResult<Org> {
         dispatch!(self, move_org(actor, id, new_parent_ref, on))
     }
 
@@ -301,7 +364,14 @@ impl Store {
         dispatch!(self, person(actor, id))
     }
 
-    pub async fn people(&self, actor: &Actor, org_id: Option<i64>, q: &str, limit: i64, offset: i64) -> StoreResult<(i64, Vec<Person>)> {
+    pub async fn people(
+        &self,
+        actor: &Actor,
+        org_id: Option<i64>,
+        q: &str,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(i64, Vec<Person>)> {
         dispatch!(self, people(actor, org_id, q, limit, offset))
     }
 
@@ -309,7 +379,12 @@ impl Store {
         dispatch!(self, add_position(actor, &new))
     }
 
-    pub async fn end_position(&self, actor: &Actor, id: i64, on: NaiveDate) -> StoreResult<Position> {
+    pub async fn end_position(
+        &self,
+        actor: &Actor,
+        id: i64,
+        on: NaiveDate,
+    ) -> StoreResult<Position> {
         dispatch!(self, end_position(actor, id, on))
     }
 
@@ -327,12 +402,20 @@ impl Store {
         dispatch!(self, ledger_type(actor, key))
     }
 
-    pub async fn create_ledger_type(&self, actor: &Actor, def: LedgerTypeDef) -> StoreResult<LedgerType> {
+    pub async fn create_ledger_type(
+        &self,
+        actor: &Actor,
+        def: LedgerTypeDef,
+    ) -> StoreResult<LedgerType> {
         dispatch!(self, create_ledger_type(actor, &def))
     }
 
     /// Saves a new version of a type; existing records keep the version they were made with.
-    pub async fn update_ledger_type(&self, actor: &Actor, def: LedgerTypeDef) -> StoreResult<LedgerType> {
+    pub async fn update_ledger_type(
+        &self,
+        actor: &Actor,
+        def: LedgerTypeDef,
+    ) -> StoreResult<LedgerType> {
         dispatch!(self, update_ledger_type(actor, &def))
     }
 
@@ -358,7 +441,13 @@ impl Store {
     }
 
     /// Stores a file content-addressed under the data directory and returns its id (SHA-256).
-    pub async fn save_attachment(&self, actor: &Actor, file_name: &str, content_type: &str, bytes: &[u8]) -> StoreResult<String> {
+    pub async fn save_attachment(
+        &self,
+        actor: &Actor,
+        file_name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> StoreResult<String> {
         let id = audit::sha256_hex(bytes);
         let dir = self.data_dir.join("attachments").join(&id[..2]);
         tokio::fs::create_dir_all(&dir).await?;
@@ -368,34 +457,59 @@ impl Store {
             tokio::fs::write(&tmp, bytes).await?;
             tokio::fs::rename(&tmp, &path).await?;
         }
-        dispatch!(self, insert_attachment(actor, &id, file_name, content_type, bytes.len() as i64))?;
+        dispatch!(
+            self,
+            insert_attachment(actor, &id, file_name, content_type, bytes.len() as i64)
+        )?;
         Ok(id)
     }
 
     /// An attachment's metadata and bytes, if a record the caller may see references it (or the
     /// caller uploaded it).
-    pub async fn attachment(&self, actor: &Actor, id: &str) -> StoreResult<(String, String, Vec<u8>)> {
+    pub async fn attachment(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> StoreResult<(String, String, Vec<u8>)> {
         if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(StoreError::NotFound);
         }
         let (name, ctype): (String, String) = dispatch!(self, attachment_meta(actor, id))?;
-        let bytes = tokio::fs::read(self.data_dir.join("attachments").join(&id[..2]).join(id)).await?;
+        let bytes =
+            tokio::fs::read(self.data_dir.join("attachments").join(&id[..2]).join(id)).await?;
         Ok((name, ctype, bytes))
     }
 
     // ---- overdue lists and bulletins -----------------------------------------------------------
 
-    pub async fn overdue(&self, actor: &Actor, org_ref: &str, as_of: NaiveDate) -> StoreResult<Vec<OverdueItem>> {
+    pub async fn overdue(
+        &self,
+        actor: &Actor,
+        org_ref: &str,
+        as_of: NaiveDate,
+    ) -> StoreResult<Vec<OverdueItem>> {
         dispatch!(self, overdue(actor, org_ref, as_of))
     }
 
-    pub async fn bulletin(&self, actor: &Actor, org_ref: &str, range: DateRange, grouping: Grouping) -> StoreResult<Bulletin> {
+    pub async fn bulletin(
+        &self,
+        actor: &Actor,
+        org_ref: &str,
+        range: DateRange,
+        grouping: Grouping,
+    ) -> StoreResult<Bulletin> {
         dispatch!(self, bulletin(actor, org_ref, range, grouping))
     }
 
     // ---- audit -------------------------------------------------------------------------------
 
-    pub async fn audit_entries(&self, actor: &Actor, entity: Option<&str>, limit: i64, offset: i64) -> StoreResult<(i64, Vec<AuditEntry>)> {
+    pub async fn audit_entries(
+        &self,
+        actor: &Actor,
+        entity: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(i64, Vec<AuditEntry>)> {
         dispatch!(self, audit_entries(actor, entity, limit, offset))
     }
 
@@ -411,6 +525,11 @@ impl Store {
 
 /// Attachments of `taizhang.db` live in `taizhang-data/` beside it.
 fn data_dir_beside(db: &Path) -> PathBuf {
-    let stem = db.file_stem().and_then(|s| s.to_str()).unwrap_or("taizhang");
-    db.parent().unwrap_or(Path::new(".")).join(format!("{stem}-data"))
+    let stem = db
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("taizhang");
+    db.parent()
+        .unwrap_or(Path::new("."))
+        .join(format!("{stem}-data"))
 }

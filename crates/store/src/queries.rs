@@ -481,7 +481,7 @@ async fn insert_org_row(c: &mut Conn, county_id: i64, kind: OrgKind, name: &str,
 }
 
 async fn org_in_scope(c: &mut Conn, scope: &Scope, org_id: i64) -> StoreResult<bool> {
-    let mut q = Sql::new("SELECT 1 FROM orgs o WHERE o.id = ");
+    let mut q = Sql::new("SELECT o.id FROM orgs o WHERE o.id = ");
     let id = q.arg(org_id);
     let county = q.arg(scope.county_id);
     let cond = scope_cond(&mut q, scope, "o.id");
@@ -720,7 +720,7 @@ pub async fn move_org(p: &Pools<DB>, actor: &Actor, id: i64, new_parent_ref: &st
     if before.parent_id == Some(new_parent) {
         return Err(StoreError::conflict("org.same_parent", format!("“{}”已隶属于“{}”", before.name, parent.name)));
     }
-    let inside: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM org_closure WHERE ancestor_id = $1 AND descendant_id = $2 AND valid_to IS NULL")
+    let inside: Option<(i64,)> = sqlx::query_as("SELECT descendant_id FROM org_closure WHERE ancestor_id = $1 AND descendant_id = $2 AND valid_to IS NULL")
         .bind(id)
         .bind(new_parent)
         .fetch_optional(&mut *tx)

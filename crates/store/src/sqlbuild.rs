@@ -38,7 +38,10 @@ pub(crate) struct Sql {
 
 impl Sql {
     pub fn new(text: &str) -> Sql {
-        Sql { text: text.to_string(), args: Vec::new() }
+        Sql {
+            text: text.to_string(),
+            args: Vec::new(),
+        }
     }
 
     /// Adds a bound value and returns its placeholder.
@@ -54,6 +57,10 @@ impl Sql {
 
     /// `$3, $4, $5` for a list of values.
     pub fn list(&mut self, values: &[i64]) -> String {
-        values.iter().map(|v| self.arg(*v)).collect::<Vec<_>>().join(", ")
+        values
+            .iter()
+            .map(|v| self.arg(*v))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }

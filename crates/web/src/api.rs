@@ -26,7 +26,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/logout", post(logout))
         .route("/api/v1/me", get(me))
         .route("/api/v1/orgs/{org_ref}", get(get_org).patch(rename_org))
-        .route("/api/v1/orgs/{org_ref}/children", get(org_children).post(create_org))
+        .route(
+            "/api/v1/orgs/{org_ref}/children",
+            get(org_children).post(create_org),
+        )
         .route("/api/v1/orgs/{org_ref}/history", get(org_history))
         .route("/api/v1/orgs/{org_ref}/move", post(move_org))
         .route("/api/v1/orgs/{org_ref}/dissolve", post(dissolve_org))
@@ -36,8 +39,14 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/people/{id}", get(get_person))
         .route("/api/v1/positions", post(add_position))
         .route("/api/v1/positions/{id}/end", post(end_position))
-        .route("/api/v1/ledger-types", get(list_ledger_types).post(create_ledger_type))
-        .route("/api/v1/ledger-types/{key}", get(get_ledger_type).put(update_ledger_type))
+        .route(
+            "/api/v1/ledger-types",
+            get(list_ledger_types).post(create_ledger_type),
+        )
+        .route(
+            "/api/v1/ledger-types/{key}",
+            get(get_ledger_type).put(update_ledger_type),
+        )
         .route("/api/v1/records", get(list_records).post(create_record))
         .route("/api/v1/records/{id}", get(get_record))
         .route("/api/v1/records/{id}/void", post(void_record))
@@ -46,7 +55,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/overdue", get(overdue))
         .route("/api/v1/bulletin", get(bulletin))
         .route("/api/v1/audit", get(audit))
-        .fallback(|| async { WebError::Store(StoreError::NotFound) })
 }
 
 #[derive(OpenApi)]
@@ -72,12 +80,31 @@ impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
-async fn openapi_json() -> impl IntoResponse {
+/// The API document, like every call but login, is for authenticated callers.
+async fn openapi_json(_u: ApiUser) -> impl IntoResponse {
     Json(ApiDoc::openapi())
+}
+
+/// Unknown paths: under the API, 401 without a token (nothing is told to strangers), else 404.
+pub(crate) async fn unknown_path(
+    uri: axum::http::Uri,
+    user: Result<ApiUser, WebError>,
+) -> axum::response::Response {
+    if uri.path().starts_with("/api/") {
+        match user {
+            Err(e) => e.into_response(),
+            Ok(_) => WebError::Store(StoreError::NotFound).into_response(),
+        }
+    } else {
+        (StatusCode::NOT_FOUND, axum::response::Html("<!doctype html><meta charset=utf-8><title>未找到</title><p>未找到该页面。<a href=\"/\">返回首页</a>")).into_response()
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -93,14 +120,25 @@ pub struct LoginResponse {
 
 #[utoipa::path(post, path = "/api/v1/login", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody)))]
-async fn login(State(s): State<AppState>, Json(req): Json<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
+async fn login(
+    State(s): State<AppState>,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
     let (_, token) = s.store.login(req.username.trim(), &req.password).await?;
     Ok(Json(LoginResponse { token }))
 }
 
 #[utoipa::path(post, path = "/api/v1/logout", responses((status = 204), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-async fn logout(State(s): State<AppState>, _u: ApiUser, headers: HeaderMap) -> ApiResult<StatusCode> {
-    if let Some(t) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) {
+async fn logout(
+    State(s): State<AppState>,
+    _u: ApiUser,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    if let Some(t) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
         s.store.logout(t.trim()).await?;
     }
     Ok(StatusCode::NO_CONTENT)
@@ -125,13 +163,22 @@ async fn me(ApiUser(u): ApiUser) -> Json<Me> {
         role: u.actor.role,
         org_id: u.actor.org_id,
         org_name: u.org_name,
-        scope_roots: u.actor.scope.roots().map(<[i64]>::to_vec).unwrap_or_default(),
+        scope_roots: u
+            .actor
+            .scope
+            .roots()
+            .map(<[i64]>::to_vec)
+            .unwrap_or_default(),
     })
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org_ref}", params(("org_ref" = String, Path, description = "官方编码或 o{id}")),
     responses((status = 200, body = Org), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn get_org(State(s): State<AppState>, ApiUser(u): ApiUser, Path(org_ref): Path<String>) -> ApiResult<Json<Org>> {
+async fn get_org(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(org_ref): Path<String>,
+) -> ApiResult<Json<Org>> {
     Ok(Json(s.store.org(&u.actor, &org_ref).await?))
 }
 
@@ -142,7 +189,12 @@ pub struct RenameRequest {
 
 #[utoipa::path(patch, path = "/api/v1/orgs/{org_ref}", params(("org_ref" = String, Path)), request_body = RenameRequest,
     responses((status = 200, body = Org), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-async fn rename_org(State(s): State<AppState>, ApiUser(u): ApiUser, Path(org_ref): Path<String>, Json(req): Json<RenameRequest>) -> ApiResult<Json<Org>> {
+async fn rename_org(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(org_ref): Path<String>,
+    Json(req): Json<RenameRequest>,
+) -> ApiResult<Json<Org>> {
     let org = s.store.org(&u.actor, &org_ref).await?;
     Ok(Json(s.store.rename_org(&u.actor, org.id, &req.name).await?))
 }
@@ -156,20 +208,37 @@ struct ChildrenQuery {
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org_ref}/children", params(("org_ref" = String, Path), ChildrenQuery),
     responses((status = 200, body = Vec<Org>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn org_children(State(s): State<AppState>, ApiUser(u): ApiUser, Path(org_ref): Path<String>, Query(q): Query<ChildrenQuery>) -> ApiResult<Json<Vec<Org>>> {
+async fn org_children(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(org_ref): Path<String>,
+    Query(q): Query<ChildrenQuery>,
+) -> ApiResult<Json<Vec<Org>>> {
     let org = s.store.org(&u.actor, &org_ref).await?;
     Ok(Json(s.store.children(&u.actor, org.id, q.dissolved).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org_ref}/children", params(("org_ref" = String, Path)), request_body = NewOrg,
     responses((status = 201, body = Org), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-async fn create_org(State(s): State<AppState>, ApiUser(u): ApiUser, Path(org_ref): Path<String>, Json(req): Json<NewOrg>) -> ApiResult<(StatusCode, Json<Org>)> {
-    Ok((StatusCode::CREATED, Json(s.store.create_org(&u.actor, &org_ref, req).await?)))
+async fn create_org(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(org_ref): Path<String>,
+    Json(req): Json<NewOrg>,
+) -> ApiResult<(StatusCode, Json<Org>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.create_org(&u.actor, &org_ref, req).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org_ref}/history", params(("org_ref" = String, Path)),
     responses((status = 200, body = Vec<OrgEdge>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn org_history(State(s): State<AppState>, ApiUser(u): ApiUser, Path(org_ref): Path<String>) -> ApiResult<Json<Vec<OrgEdge>>> {
+async fn org_history(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(org_ref): Path<String>,
+) -> ApiResult<Json<Vec<OrgEdge>>> {
     let org = s.store.org(&u.actor, &org_ref).await?;
     Ok(Json(s.store.org_history(&u.actor, org.id).await?))
 }
@@ -185,9 +254,18 @@ pub struct MoveRequest {
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org_ref}/move", params(("org_ref" = String, Path)), request_body = MoveRequest,
     responses((status = 200, body = Org), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-async fn move_org(State(s): State<AppState>, ApiUser(u): ApiUser, Path(org_ref): Path<String>, Json(req): Json<MoveRequest>) -> ApiResult<Json<Org>> {
+async fn move_org(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(org_ref): Path<String>,
+    Json(req): Json<MoveRequest>,
+) -> ApiResult<Json<Org>> {
     let org = s.store.org(&u.actor, &org_ref).await?;
-    Ok(Json(s.store.move_org(&u.actor, org.id, &req.parent, req.on.unwrap_or_else(today)).await?))
+    Ok(Json(
+        s.store
+            .move_org(&u.actor, org.id, &req.parent, req.on.unwrap_or_else(today))
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -199,9 +277,18 @@ pub struct DateRequest {
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org_ref}/dissolve", params(("org_ref" = String, Path)), request_body = DateRequest,
     responses((status = 200, body = Org), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-async fn dissolve_org(State(s): State<AppState>, ApiUser(u): ApiUser, Path(org_ref): Path<String>, Json(req): Json<DateRequest>) -> ApiResult<Json<Org>> {
+async fn dissolve_org(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(org_ref): Path<String>,
+    Json(req): Json<DateRequest>,
+) -> ApiResult<Json<Org>> {
     let org = s.store.org(&u.actor, &org_ref).await?;
-    Ok(Json(s.store.dissolve_org(&u.actor, org.id, req.on.unwrap_or_else(today)).await?))
+    Ok(Json(
+        s.store
+            .dissolve_org(&u.actor, org.id, req.on.unwrap_or_else(today))
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -212,7 +299,11 @@ struct LinksQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/links", params(LinksQuery), responses((status = 200, body = Vec<Link>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn list_links(State(s): State<AppState>, ApiUser(u): ApiUser, Query(q): Query<LinksQuery>) -> ApiResult<Json<Vec<Link>>> {
+async fn list_links(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Query(q): Query<LinksQuery>,
+) -> ApiResult<Json<Vec<Link>>> {
     let org = match q.org.as_deref() {
         Some(r) => Some(s.store.org(&u.actor, r).await?.id),
         None => None,
@@ -222,14 +313,30 @@ async fn list_links(State(s): State<AppState>, ApiUser(u): ApiUser, Query(q): Qu
 
 #[utoipa::path(post, path = "/api/v1/links", request_body = NewLink,
     responses((status = 201, body = Link), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-async fn create_link(State(s): State<AppState>, ApiUser(u): ApiUser, Json(req): Json<NewLink>) -> ApiResult<(StatusCode, Json<Link>)> {
-    Ok((StatusCode::CREATED, Json(s.store.create_link(&u.actor, req).await?)))
+async fn create_link(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Json(req): Json<NewLink>,
+) -> ApiResult<(StatusCode, Json<Link>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.create_link(&u.actor, req).await?),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/links/{id}/end", params(("id" = i64, Path)), request_body = DateRequest,
     responses((status = 200, body = Link), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn end_link(State(s): State<AppState>, ApiUser(u): ApiUser, Path(id): Path<i64>, Json(req): Json<DateRequest>) -> ApiResult<Json<Link>> {
-    Ok(Json(s.store.end_link(&u.actor, id, req.on.unwrap_or_else(today)).await?))
+async fn end_link(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<i64>,
+    Json(req): Json<DateRequest>,
+) -> ApiResult<Json<Link>> {
+    Ok(Json(
+        s.store
+            .end_link(&u.actor, id, req.on.unwrap_or_else(today))
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -248,76 +355,154 @@ pub struct PeoplePage {
 }
 
 #[utoipa::path(get, path = "/api/v1/people", params(PeopleQuery), responses((status = 200, body = PeoplePage)), security(("bearer" = [])))]
-async fn list_people(State(s): State<AppState>, ApiUser(u): ApiUser, Query(q): Query<PeopleQuery>) -> ApiResult<Json<PeoplePage>> {
+async fn list_people(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Query(q): Query<PeopleQuery>,
+) -> ApiResult<Json<PeoplePage>> {
     let org = match q.org.as_deref() {
         Some(r) => Some(s.store.org(&u.actor, r).await?.id),
         None => None,
     };
-    let (total, people) = s.store.people(&u.actor, org, q.q.as_deref().unwrap_or(""), q.limit.unwrap_or(50), q.offset.unwrap_or(0)).await?;
+    let (total, people) = s
+        .store
+        .people(
+            &u.actor,
+            org,
+            q.q.as_deref().unwrap_or(""),
+            q.limit.unwrap_or(50),
+            q.offset.unwrap_or(0),
+        )
+        .await?;
     Ok(Json(PeoplePage { total, people }))
 }
 
 #[utoipa::path(post, path = "/api/v1/people", request_body = NewPerson,
     responses((status = 201, body = Person), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-async fn create_person(State(s): State<AppState>, ApiUser(u): ApiUser, Json(req): Json<NewPerson>) -> ApiResult<(StatusCode, Json<Person>)> {
-    Ok((StatusCode::CREATED, Json(s.store.create_person(&u.actor, req).await?)))
+async fn create_person(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Json(req): Json<NewPerson>,
+) -> ApiResult<(StatusCode, Json<Person>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.create_person(&u.actor, req).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/people/{id}", params(("id" = i64, Path)), responses((status = 200, body = Person), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn get_person(State(s): State<AppState>, ApiUser(u): ApiUser, Path(id): Path<i64>) -> ApiResult<Json<Person>> {
+async fn get_person(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Person>> {
     Ok(Json(s.store.person(&u.actor, id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/positions", request_body = NewPosition,
     responses((status = 201, body = Position), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-async fn add_position(State(s): State<AppState>, ApiUser(u): ApiUser, Json(req): Json<NewPosition>) -> ApiResult<(StatusCode, Json<Position>)> {
-    Ok((StatusCode::CREATED, Json(s.store.add_position(&u.actor, req).await?)))
+async fn add_position(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Json(req): Json<NewPosition>,
+) -> ApiResult<(StatusCode, Json<Position>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.add_position(&u.actor, req).await?),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/positions/{id}/end", params(("id" = i64, Path)), request_body = DateRequest,
     responses((status = 200, body = Position), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn end_position(State(s): State<AppState>, ApiUser(u): ApiUser, Path(id): Path<i64>, Json(req): Json<DateRequest>) -> ApiResult<Json<Position>> {
-    Ok(Json(s.store.end_position(&u.actor, id, req.on.unwrap_or_else(today)).await?))
+async fn end_position(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<i64>,
+    Json(req): Json<DateRequest>,
+) -> ApiResult<Json<Position>> {
+    Ok(Json(
+        s.store
+            .end_position(&u.actor, id, req.on.unwrap_or_else(today))
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/ledger-types", responses((status = 200, body = Vec<LedgerType>)), security(("bearer" = [])))]
-async fn list_ledger_types(State(s): State<AppState>, ApiUser(u): ApiUser) -> ApiResult<Json<Vec<LedgerType>>> {
+async fn list_ledger_types(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+) -> ApiResult<Json<Vec<LedgerType>>> {
     Ok(Json(s.store.ledger_types(&u.actor).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/ledger-types", request_body(content = Object, description = "台账类型定义：key、name、fields、cadences"),
     responses((status = 201, body = LedgerType), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-async fn create_ledger_type(State(s): State<AppState>, ApiUser(u): ApiUser, Json(def): Json<LedgerTypeDef>) -> ApiResult<(StatusCode, Json<LedgerType>)> {
-    Ok((StatusCode::CREATED, Json(s.store.create_ledger_type(&u.actor, def).await?)))
+async fn create_ledger_type(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Json(def): Json<LedgerTypeDef>,
+) -> ApiResult<(StatusCode, Json<LedgerType>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.create_ledger_type(&u.actor, def).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/ledger-types/{key}", params(("key" = String, Path)), responses((status = 200, body = LedgerType), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn get_ledger_type(State(s): State<AppState>, ApiUser(u): ApiUser, Path(key): Path<String>) -> ApiResult<Json<LedgerType>> {
+async fn get_ledger_type(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(key): Path<String>,
+) -> ApiResult<Json<LedgerType>> {
     Ok(Json(s.store.ledger_type(&u.actor, &key).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/ledger-types/{key}", params(("key" = String, Path)), request_body(content = Object),
     responses((status = 200, body = LedgerType), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-async fn update_ledger_type(State(s): State<AppState>, ApiUser(u): ApiUser, Path(key): Path<String>, Json(def): Json<LedgerTypeDef>) -> ApiResult<Json<LedgerType>> {
+async fn update_ledger_type(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(key): Path<String>,
+    Json(def): Json<LedgerTypeDef>,
+) -> ApiResult<Json<LedgerType>> {
     if def.key != key {
-        return Err(WebError::Store(StoreError::invalid("key", "ledger_type.key_changed", "类型标识创建后不能修改")));
+        return Err(WebError::Store(StoreError::invalid(
+            "key",
+            "ledger_type.key_changed",
+            "类型标识创建后不能修改",
+        )));
     }
     Ok(Json(s.store.update_ledger_type(&u.actor, def).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/records", params(RecordQuery), responses((status = 200, body = RecordPage), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn list_records(State(s): State<AppState>, ApiUser(u): ApiUser, Query(q): Query<RecordQuery>) -> ApiResult<Json<RecordPage>> {
+async fn list_records(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Query(q): Query<RecordQuery>,
+) -> ApiResult<Json<RecordPage>> {
     Ok(Json(s.store.records(&u.actor, &q).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/records", request_body = NewRecord,
     responses((status = 201, body = Record), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-async fn create_record(State(s): State<AppState>, ApiUser(u): ApiUser, Json(req): Json<NewRecord>) -> ApiResult<(StatusCode, Json<Record>)> {
-    Ok((StatusCode::CREATED, Json(s.store.create_record(&u.actor, req).await?)))
+async fn create_record(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Json(req): Json<NewRecord>,
+) -> ApiResult<(StatusCode, Json<Record>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.create_record(&u.actor, req).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/records/{id}", params(("id" = i64, Path)), responses((status = 200, body = Record), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn get_record(State(s): State<AppState>, ApiUser(u): ApiUser, Path(id): Path<i64>) -> ApiResult<Json<Record>> {
+async fn get_record(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Record>> {
     Ok(Json(s.store.record(&u.actor, id).await?))
 }
 
@@ -328,7 +513,12 @@ pub struct VoidRequest {
 
 #[utoipa::path(post, path = "/api/v1/records/{id}/void", params(("id" = i64, Path)), request_body = VoidRequest,
     responses((status = 200, body = Record), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-async fn void_record(State(s): State<AppState>, ApiUser(u): ApiUser, Path(id): Path<i64>, Json(req): Json<VoidRequest>) -> ApiResult<Json<Record>> {
+async fn void_record(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<i64>,
+    Json(req): Json<VoidRequest>,
+) -> ApiResult<Json<Record>> {
     Ok(Json(s.store.void_record(&u.actor, id, &req.reason).await?))
 }
 
@@ -360,33 +550,72 @@ pub fn sniff_ok(content_type: &str, bytes: &[u8]) -> bool {
 
 #[utoipa::path(post, path = "/api/v1/attachments", params(UploadQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = AttachmentCreated), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
-async fn upload_attachment(State(s): State<AppState>, ApiUser(u): ApiUser, Query(q): Query<UploadQuery>, headers: HeaderMap, body: Bytes) -> ApiResult<(StatusCode, Json<AttachmentCreated>)> {
-    let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").split(';').next().unwrap_or("").trim().to_string();
+async fn upload_attachment(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Query(q): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<AttachmentCreated>)> {
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
     if !ALLOWED_TYPES.contains(&ctype.as_str()) || !sniff_ok(&ctype, &body) {
-        return Err(WebError::BadRequest("附件只能是JPEG、PNG、WebP图片或PDF文件".into()));
+        return Err(WebError::BadRequest(
+            "附件只能是JPEG、PNG、WebP图片或PDF文件".into(),
+        ));
     }
     if body.is_empty() || body.len() > MAX_ATTACHMENT {
         return Err(WebError::BadRequest("附件不能为空，且不超过10MB".into()));
     }
-    let id = s.store.save_attachment(&u.actor, &q.name, &ctype, &body).await?;
+    let id = s
+        .store
+        .save_attachment(&u.actor, &q.name, &ctype, &body)
+        .await?;
     Ok((StatusCode::CREATED, Json(AttachmentCreated { id })))
 }
 
 #[utoipa::path(get, path = "/api/v1/attachments/{id}", params(("id" = String, Path)),
     responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn download_attachment(State(s): State<AppState>, ApiUser(u): ApiUser, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
+async fn download_attachment(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     attachment_response(&s, &u.actor, &id).await
 }
 
-pub(crate) async fn attachment_response(s: &AppState, actor: &Actor, id: &str) -> ApiResult<impl IntoResponse> {
+pub(crate) async fn attachment_response(
+    s: &AppState,
+    actor: &Actor,
+    id: &str,
+) -> ApiResult<impl IntoResponse> {
     let (name, ctype, bytes) = s.store.attachment(actor, id).await?;
     let disposition = format!("inline; filename*=UTF-8''{}", percent_encode(&name));
-    Ok(([(header::CONTENT_TYPE, ctype), (header::CONTENT_DISPOSITION, disposition)], bytes))
+    Ok((
+        [
+            (header::CONTENT_TYPE, ctype),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    ))
 }
 
 fn percent_encode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -399,17 +628,28 @@ struct OverdueQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/overdue", params(OverdueQuery), responses((status = 200, body = Vec<OverdueItem>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn overdue(State(s): State<AppState>, ApiUser(u): ApiUser, Query(q): Query<OverdueQuery>) -> ApiResult<Json<Vec<OverdueItem>>> {
+async fn overdue(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Query(q): Query<OverdueQuery>,
+) -> ApiResult<Json<Vec<OverdueItem>>> {
     let org = match q.org {
         Some(o) => o,
         None => home_ref(&s, &u.actor).await?,
     };
-    Ok(Json(s.store.overdue(&u.actor, &org, q.as_of.unwrap_or_else(today)).await?))
+    Ok(Json(
+        s.store
+            .overdue(&u.actor, &org, q.as_of.unwrap_or_else(today))
+            .await?,
+    ))
 }
 
 pub(crate) async fn home_ref(s: &AppState, actor: &Actor) -> ApiResult<String> {
     let roots = s.store.scope_roots(actor).await?;
-    roots.first().map(|o| o.org_ref.clone()).ok_or(WebError::Store(StoreError::NotFound))
+    roots
+        .first()
+        .map(|o| o.org_ref.clone())
+        .ok_or(WebError::Store(StoreError::NotFound))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -427,25 +667,40 @@ pub struct BulletinQuery {
 
 pub(crate) fn bulletin_params(q: &BulletinQuery) -> ApiResult<(DateRange, Grouping)> {
     let t = today();
-    let from = q.from.unwrap_or_else(|| NaiveDate::from_ymd_opt(chrono::Datelike::year(&t), 1, 1).unwrap_or(t));
+    let from = q
+        .from
+        .unwrap_or_else(|| NaiveDate::from_ymd_opt(chrono::Datelike::year(&t), 1, 1).unwrap_or(t));
     let to = q.to.unwrap_or(t);
-    let range = DateRange::new(from, to).map_err(|e| WebError::Store(StoreError::invalid("from", e.code(), e.to_string())))?;
+    let range = DateRange::new(from, to)
+        .map_err(|e| WebError::Store(StoreError::invalid("from", e.code(), e.to_string())))?;
     let grouping = match q.by.as_deref().unwrap_or("children") {
         "children" | "" => Grouping::Children,
-        k => Grouping::Link(k.parse::<LinkKind>().map_err(|_| WebError::Store(StoreError::invalid("by", "bulletin.bad_grouping", format!("未知的分组方式“{k}”"))))?),
+        k => Grouping::Link(k.parse::<LinkKind>().map_err(|_| {
+            WebError::Store(StoreError::invalid(
+                "by",
+                "bulletin.bad_grouping",
+                format!("未知的分组方式“{k}”"),
+            ))
+        })?),
     };
     Ok((range, grouping))
 }
 
 #[utoipa::path(get, path = "/api/v1/bulletin", params(BulletinQuery),
     responses((status = 200, body = Bulletin), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-async fn bulletin(State(s): State<AppState>, ApiUser(u): ApiUser, Query(q): Query<BulletinQuery>) -> ApiResult<Json<Bulletin>> {
+async fn bulletin(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Query(q): Query<BulletinQuery>,
+) -> ApiResult<Json<Bulletin>> {
     let (range, grouping) = bulletin_params(&q)?;
     let org = match q.org.clone() {
         Some(o) => o,
         None => home_ref(&s, &u.actor).await?,
     };
-    Ok(Json(s.store.bulletin(&u.actor, &org, range, grouping).await?))
+    Ok(Json(
+        s.store.bulletin(&u.actor, &org, range, grouping).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -462,7 +717,19 @@ pub struct AuditPage {
 }
 
 #[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, body = AuditPage), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-async fn audit(State(s): State<AppState>, ApiUser(u): ApiUser, Query(q): Query<AuditQuery>) -> ApiResult<Json<AuditPage>> {
-    let (total, entries) = s.store.audit_entries(&u.actor, q.entity.as_deref(), q.limit.unwrap_or(100), q.offset.unwrap_or(0)).await?;
+async fn audit(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<AuditPage>> {
+    let (total, entries) = s
+        .store
+        .audit_entries(
+            &u.actor,
+            q.entity.as_deref(),
+            q.limit.unwrap_or(100),
+            q.offset.unwrap_or(0),
+        )
+        .await?;
     Ok(Json(AuditPage { total, entries }))
 }

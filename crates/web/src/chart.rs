@@ -1,7 +1,10 @@
 //! Charts drawn on the server as SVG: no script, prints well, scales on a phone.
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A horizontal bar chart: one bar per (label, value), largest first as given.
@@ -16,7 +19,10 @@ pub fn bars(title: &str, items: &[(String, i64)]) -> String {
         w = label_w + bar_w + 60,
         t = esc(title)
     );
-    s.push_str(&format!(r#"<text x="0" y="16" font-weight="bold">{}</text>"#, esc(title)));
+    s.push_str(&format!(
+        r#"<text x="0" y="16" font-weight="bold">{}</text>"#,
+        esc(title)
+    ));
     for (i, (label, value)) in items.iter().enumerate() {
         let y = 26 + i * row;
         let w = (*value as f64 / max as f64 * bar_w as f64).round() as i64;

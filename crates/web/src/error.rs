@@ -45,33 +45,67 @@ impl From<askama::Error> for WebError {
 
 impl WebError {
     pub fn status_and_body(&self) -> (StatusCode, ErrorBody) {
-        let body = |code: &str, message: String| ErrorBody { code: code.to_string(), message, fields: Vec::new() };
+        let body = |code: &str, message: String| ErrorBody {
+            code: code.to_string(),
+            message,
+            fields: Vec::new(),
+        };
         match self {
-            WebError::Unauthorized => (StatusCode::UNAUTHORIZED, body("unauthorized", "请先登录".into())),
+            WebError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                body("unauthorized", "请先登录".into()),
+            ),
             WebError::BadRequest(m) => (StatusCode::BAD_REQUEST, body("bad_request", m.clone())),
-            WebError::Csrf => (StatusCode::FORBIDDEN, body("csrf", "页面已过期，请刷新后重试".into())),
+            WebError::Csrf => (
+                StatusCode::FORBIDDEN,
+                body("csrf", "页面已过期，请刷新后重试".into()),
+            ),
             WebError::Render(m) => {
                 tracing::error!(error = %m, "template rendering failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, body("internal", "页面生成失败".into()))
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    body("internal", "页面生成失败".into()),
+                )
             }
             WebError::Store(e) => match e {
-                StoreError::NotFound => (StatusCode::NOT_FOUND, body("not_found", "未找到，或不在您的管理范围内".into())),
+                StoreError::NotFound => (
+                    StatusCode::NOT_FOUND,
+                    body("not_found", "未找到，或不在您的管理范围内".into()),
+                ),
                 StoreError::Forbidden => (StatusCode::FORBIDDEN, body("forbidden", e.to_string())),
-                StoreError::BadCredentials => (StatusCode::UNAUTHORIZED, body("bad_credentials", e.to_string())),
-                StoreError::SessionExpired => (StatusCode::UNAUTHORIZED, body("unauthorized", e.to_string())),
-                StoreError::Conflict { code, message } => (StatusCode::CONFLICT, body(code, message.clone())),
+                StoreError::BadCredentials => (
+                    StatusCode::UNAUTHORIZED,
+                    body("bad_credentials", e.to_string()),
+                ),
+                StoreError::SessionExpired => (
+                    StatusCode::UNAUTHORIZED,
+                    body("unauthorized", e.to_string()),
+                ),
+                StoreError::Conflict { code, message } => {
+                    (StatusCode::CONFLICT, body(code, message.clone()))
+                }
                 StoreError::Invalid(fields) => (
                     StatusCode::UNPROCESSABLE_ENTITY,
                     ErrorBody {
                         code: "validation".into(),
-                        message: fields.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("；"),
+                        message: fields
+                            .iter()
+                            .map(|f| f.message.as_str())
+                            .collect::<Vec<_>>()
+                            .join("；"),
                         fields: fields.clone(),
                     },
                 ),
-                StoreError::Config(_) | StoreError::SchemaTooNew { .. } => (StatusCode::INTERNAL_SERVER_ERROR, body("config", e.to_string())),
+                StoreError::Config(_) | StoreError::SchemaTooNew { .. } => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    body("config", e.to_string()),
+                ),
                 StoreError::Database(_) | StoreError::Io(_) | StoreError::Internal(_) => {
                     tracing::error!(error = %e, "internal error");
-                    (StatusCode::INTERNAL_SERVER_ERROR, body("internal", "服务器内部错误，请稍后再试".into()))
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        body("internal", "服务器内部错误，请稍后再试".into()),
+                    )
                 }
             },
         }

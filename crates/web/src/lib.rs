@@ -24,6 +24,7 @@ pub fn router(store: Store) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .merge(api::routes())
         .merge(pages::routes())
+        .fallback(api::unknown_path)
         .layer(axum::extract::DefaultBodyLimit::max(20 * 1024 * 1024))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))

@@ -1,7 +1,10 @@
 //! Server-rendered pages, in Chinese. Each handler parses its input, calls the store with the
 //! logged-in user's actor and renders a template; errors come back as a page a cadre can read.
 
-use crate::api::{attachment_response, bulletin_params, home_ref, sniff_ok, BulletinQuery, ALLOWED_TYPES, MAX_ATTACHMENT};
+use crate::api::{
+    attachment_response, bulletin_params, home_ref, sniff_ok, BulletinQuery, ALLOWED_TYPES,
+    MAX_ATTACHMENT,
+};
 use crate::chart;
 use crate::error::WebError;
 use crate::session::{clear_cookie, session_cookie, PageUser};
@@ -17,7 +20,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use taizhang_domain::bulletin::Grouping;
-use taizhang_domain::ledger::{CadenceRule, FieldDef, FieldEquals, FieldError, FieldKind, LedgerTypeDef};
+use taizhang_domain::ledger::{
+    CadenceRule, FieldDef, FieldEquals, FieldError, FieldKind, LedgerTypeDef,
+};
 use taizhang_domain::org::{LinkKind, OrgKind, PositionTitle};
 use taizhang_domain::period::Cadence;
 use taizhang_domain::{Action, Role};
@@ -156,7 +161,10 @@ fn messages(e: &StoreError) -> Vec<String> {
 
 /// Errors a form can show beside itself; anything else becomes an error page.
 fn recoverable(e: &StoreError) -> bool {
-    matches!(e, StoreError::Invalid(_) | StoreError::Conflict { .. } | StoreError::NotFound)
+    matches!(
+        e,
+        StoreError::Invalid(_) | StoreError::Conflict { .. } | StoreError::NotFound
+    )
 }
 
 fn period_text(from: NaiveDate, to: Option<NaiveDate>) -> String {
@@ -178,7 +186,13 @@ fn parse_opt_date(s: &str, field: &str) -> Result<Option<NaiveDate>, StoreError>
 
 fn urlenc(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -201,7 +215,9 @@ fn record_lines(recs: &[Record]) -> Vec<RecordLine> {
                 .map(|m| {
                     m.values()
                         .filter_map(|v| match v {
-                            Value::String(s) if s.chars().count() < 40 && s.len() != 64 => Some(s.clone()),
+                            Value::String(s) if s.chars().count() < 40 && s.len() != 64 => {
+                                Some(s.clone())
+                            }
                             _ => None,
                         })
                         .take(2)
@@ -223,7 +239,13 @@ fn record_lines(recs: &[Record]) -> Vec<RecordLine> {
 }
 
 async fn type_choices(st: &AppState, actor: &Actor) -> Result<Vec<(String, String)>, PageError> {
-    Ok(st.store.ledger_types(actor).await?.into_iter().map(|t| (t.key, t.name)).collect())
+    Ok(st
+        .store
+        .ledger_types(actor)
+        .await?
+        .into_iter()
+        .map(|t| (t.key, t.name))
+        .collect())
 }
 
 // ---- login -------------------------------------------------------------------------------------
@@ -237,7 +259,11 @@ struct LoginPage {
 }
 
 async fn login_page() -> PageResult {
-    html(LoginPage { nav: None, error: None, username: String::new() })
+    html(LoginPage {
+        nav: None,
+        error: None,
+        username: String::new(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -248,9 +274,17 @@ struct LoginForm {
 
 async fn login_submit(State(st): State<AppState>, Form(f): Form<LoginForm>) -> PageResult {
     match st.store.login(f.username.trim(), &f.password).await {
-        Ok((_, token)) => Ok(([(header::SET_COOKIE, session_cookie(&token))], Redirect::to("/")).into_response()),
+        Ok((_, token)) => Ok((
+            [(header::SET_COOKIE, session_cookie(&token))],
+            Redirect::to("/"),
+        )
+            .into_response()),
         Err(StoreError::BadCredentials) => {
-            let page = LoginPage { nav: None, error: Some("用户名或密码错误".into()), username: f.username };
+            let page = LoginPage {
+                nav: None,
+                error: Some("用户名或密码错误".into()),
+                username: f.username,
+            };
             Ok((StatusCode::UNAUTHORIZED, Html(page.render()?)).into_response())
         }
         Err(e) => Err(e.into()),
@@ -266,7 +300,11 @@ struct CsrfForm {
 async fn logout(State(st): State<AppState>, u: PageUser, Form(f): Form<CsrfForm>) -> PageResult {
     check_csrf(&u, f.csrf.as_deref())?;
     st.store.logout(&u.token).await?;
-    Ok(([(header::SET_COOKIE, clear_cookie())], Redirect::to("/login")).into_response())
+    Ok((
+        [(header::SET_COOKIE, clear_cookie())],
+        Redirect::to("/login"),
+    )
+        .into_response())
 }
 
 // ---- home --------------------------------------------------------------------------------------
@@ -302,7 +340,12 @@ async fn home(State(st): State<AppState>, u: PageUser) -> PageResult {
     let mut due = 0;
     for r in &roots {
         let children = st.store.children(a, r.id, false).await?.len();
-        cards.push(RootCard { org_ref: r.org_ref.clone(), name: r.name.clone(), kind_label: r.kind_label.clone(), children });
+        cards.push(RootCard {
+            org_ref: r.org_ref.clone(),
+            name: r.name.clone(),
+            kind_label: r.kind_label.clone(),
+            children,
+        });
         for i in st.store.overdue(a, &r.org_ref, today()).await? {
             if i.status == "overdue" {
                 overdue += 1;
@@ -311,7 +354,16 @@ async fn home(State(st): State<AppState>, u: PageUser) -> PageResult {
             }
         }
     }
-    let recent = st.store.records(a, &RecordQuery { limit: Some(10), ..Default::default() }).await?;
+    let recent = st
+        .store
+        .records(
+            a,
+            &RecordQuery {
+                limit: Some(10),
+                ..Default::default()
+            },
+        )
+        .await?;
     html(HomePage {
         nav: nav_for(&st, &u).await,
         title: format!("{}，您好", u.session.display_name),
@@ -342,7 +394,12 @@ fn link_lines(links: &[Link]) -> Vec<LinkLine> {
         .map(|l| LinkLine {
             id: l.id,
             kind: l.kind_label.clone(),
-            from: l.from_person.as_ref().map(|p| p.name.clone()).or_else(|| l.from_org.as_ref().map(|o| o.name.clone())).unwrap_or_default(),
+            from: l
+                .from_person
+                .as_ref()
+                .map(|p| p.name.clone())
+                .or_else(|| l.from_org.as_ref().map(|o| o.name.clone()))
+                .unwrap_or_default(),
             to: l.to_org.name.clone(),
             via: match (&l.via_org, l.role.as_deref()) {
                 (Some(v), _) => v.name.clone(),
@@ -395,16 +452,37 @@ async fn render_org(st: &AppState, u: &PageUser, org_ref: &str, errors: Vec<Stri
         .await?
         .into_iter()
         .filter(|p| p.title != PositionTitle::Member)
-        .map(|p| PositionLine { person_id: p.person.id, name: p.person.name, title: p.title_label, period: period_text(p.valid_from, p.valid_to) })
+        .map(|p| PositionLine {
+            person_id: p.person.id,
+            name: p.person.name,
+            title: p.title_label,
+            period: period_text(p.valid_from, p.valid_to),
+        })
         .collect();
     let history = st
         .store
         .org_history(a, org.id)
         .await?
         .into_iter()
-        .map(|h| format!("{}隶属于“{}”", period_text(h.valid_from, h.valid_to.and_then(|d| d.pred_opt())), h.parent_name))
+        .map(|h| {
+            format!(
+                "{}隶属于“{}”",
+                period_text(h.valid_from, h.valid_to.and_then(|d| d.pred_opt())),
+                h.parent_name
+            )
+        })
         .collect();
-    let recs = st.store.records(a, &RecordQuery { org: Some(org.org_ref.clone()), limit: Some(10), ..Default::default() }).await?;
+    let recs = st
+        .store
+        .records(
+            a,
+            &RecordQuery {
+                org: Some(org.org_ref.clone()),
+                limit: Some(10),
+                ..Default::default()
+            },
+        )
+        .await?;
     html(OrgPage {
         nav: nav_for(st, u).await,
         org,
@@ -419,16 +497,29 @@ async fn render_org(st: &AppState, u: &PageUser, org_ref: &str, errors: Vec<Stri
         can_record: a.role.allows(Action::RecordEntry),
         csrf: u.session.csrf_token.clone(),
         today: today(),
-        kinds: OrgKind::ALL.iter().filter(|k| **k != OrgKind::County).map(|k| (k.key(), k.label_cn())).collect(),
+        kinds: OrgKind::ALL
+            .iter()
+            .filter(|k| **k != OrgKind::County)
+            .map(|k| (k.key(), k.label_cn()))
+            .collect(),
     })
 }
 
-async fn org_page(State(st): State<AppState>, u: PageUser, Path(org_ref): Path<String>) -> PageResult {
+async fn org_page(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(org_ref): Path<String>,
+) -> PageResult {
     render_org(&st, &u, &org_ref, Vec::new()).await
 }
 
 /// After a form on the organisation page: back to it, showing the errors if the store refused.
-async fn after_org_form(st: &AppState, u: &PageUser, org_ref: &str, r: Result<String, StoreError>) -> PageResult {
+async fn after_org_form(
+    st: &AppState,
+    u: &PageUser,
+    org_ref: &str,
+    r: Result<String, StoreError>,
+) -> PageResult {
     match r {
         Ok(target) => Ok(Redirect::to(&format!("/orgs/{target}")).into_response()),
         Err(e) if recoverable(&e) && !matches!(e, StoreError::NotFound) => {
@@ -451,13 +542,33 @@ struct ChildForm {
     established_on: String,
 }
 
-async fn org_create_child(State(st): State<AppState>, u: PageUser, Path(org_ref): Path<String>, Form(f): Form<ChildForm>) -> PageResult {
+async fn org_create_child(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(org_ref): Path<String>,
+    Form(f): Form<ChildForm>,
+) -> PageResult {
     check_csrf(&u, f.csrf.as_deref())?;
     let a = &u.session.actor;
     let r = async {
-        let kind = f.kind.parse::<OrgKind>().map_err(|_| StoreError::invalid("kind", "org.bad_kind", "请选择组织类型"))?;
+        let kind = f
+            .kind
+            .parse::<OrgKind>()
+            .map_err(|_| StoreError::invalid("kind", "org.bad_kind", "请选择组织类型"))?;
         let established_on = parse_opt_date(&f.established_on, "established_on")?;
-        let org = st.store.create_org(a, &org_ref, NewOrg { kind, name: f.name.clone(), code: Some(f.code.clone()), established_on }).await?;
+        let org = st
+            .store
+            .create_org(
+                a,
+                &org_ref,
+                NewOrg {
+                    kind,
+                    name: f.name.clone(),
+                    code: Some(f.code.clone()),
+                    established_on,
+                },
+            )
+            .await?;
         Ok(org.org_ref)
     }
     .await;
@@ -471,11 +582,20 @@ struct RenameForm {
     name: String,
 }
 
-async fn org_rename(State(st): State<AppState>, u: PageUser, Path(org_ref): Path<String>, Form(f): Form<RenameForm>) -> PageResult {
+async fn org_rename(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(org_ref): Path<String>,
+    Form(f): Form<RenameForm>,
+) -> PageResult {
     check_csrf(&u, f.csrf.as_deref())?;
     let a = &u.session.actor;
     let org = st.store.org(a, &org_ref).await?;
-    let r = st.store.rename_org(a, org.id, &f.name).await.map(|o| o.org_ref);
+    let r = st
+        .store
+        .rename_org(a, org.id, &f.name)
+        .await
+        .map(|o| o.org_ref);
     after_org_form(&st, &u, &org_ref, r).await
 }
 
@@ -488,17 +608,29 @@ struct MoveForm {
     on: String,
 }
 
-async fn org_move(State(st): State<AppState>, u: PageUser, Path(org_ref): Path<String>, Form(f): Form<MoveForm>) -> PageResult {
+async fn org_move(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(org_ref): Path<String>,
+    Form(f): Form<MoveForm>,
+) -> PageResult {
     check_csrf(&u, f.csrf.as_deref())?;
     let a = &u.session.actor;
     let org = st.store.org(a, &org_ref).await?;
     let r = async {
         let on = parse_opt_date(&f.on, "on")?.unwrap_or_else(today);
-        st.store.move_org(a, org.id, f.parent.trim(), on).await.map(|o| o.org_ref)
+        st.store
+            .move_org(a, org.id, f.parent.trim(), on)
+            .await
+            .map(|o| o.org_ref)
     }
     .await;
     let r = match r {
-        Err(StoreError::NotFound) => Err(StoreError::invalid("parent", "org.unknown_parent", "新的上级组织不存在或不在您的管理范围内")),
+        Err(StoreError::NotFound) => Err(StoreError::invalid(
+            "parent",
+            "org.unknown_parent",
+            "新的上级组织不存在或不在您的管理范围内",
+        )),
         other => other,
     };
     after_org_form(&st, &u, &org_ref, r).await
@@ -512,13 +644,21 @@ struct DateForm {
     on: String,
 }
 
-async fn org_dissolve(State(st): State<AppState>, u: PageUser, Path(org_ref): Path<String>, Form(f): Form<DateForm>) -> PageResult {
+async fn org_dissolve(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(org_ref): Path<String>,
+    Form(f): Form<DateForm>,
+) -> PageResult {
     check_csrf(&u, f.csrf.as_deref())?;
     let a = &u.session.actor;
     let org = st.store.org(a, &org_ref).await?;
     let r = async {
         let on = parse_opt_date(&f.on, "on")?.unwrap_or_else(today);
-        st.store.dissolve_org(a, org.id, on).await.map(|o| o.org_ref)
+        st.store
+            .dissolve_org(a, org.id, on)
+            .await
+            .map(|o| o.org_ref)
     }
     .await;
     after_org_form(&st, &u, &org_ref, r).await
@@ -543,13 +683,21 @@ struct LinksQuery {
     kind: Option<String>,
 }
 
-async fn render_links(st: &AppState, u: &PageUser, kind: Option<LinkKind>, errors: Vec<String>) -> PageResult {
+async fn render_links(
+    st: &AppState,
+    u: &PageUser,
+    kind: Option<LinkKind>,
+    errors: Vec<String>,
+) -> PageResult {
     let a = &u.session.actor;
     let links = st.store.links(a, None, kind).await?;
     html(LinksPage {
         nav: nav_for(st, u).await,
         links: link_lines(&links),
-        kinds: LinkKind::ALL.iter().map(|k| (k.key(), k.label_cn())).collect(),
+        kinds: LinkKind::ALL
+            .iter()
+            .map(|k| (k.key(), k.label_cn()))
+            .collect(),
         errors,
         can_edit: a.role.allows(Action::EditOrg),
         csrf: u.session.csrf_token.clone(),
@@ -557,8 +705,16 @@ async fn render_links(st: &AppState, u: &PageUser, kind: Option<LinkKind>, error
     })
 }
 
-async fn links_page(State(st): State<AppState>, u: PageUser, Query(q): Query<LinksQuery>) -> PageResult {
-    let kind = q.kind.as_deref().filter(|k| !k.is_empty()).and_then(|k| k.parse().ok());
+async fn links_page(
+    State(st): State<AppState>,
+    u: PageUser,
+    Query(q): Query<LinksQuery>,
+) -> PageResult {
+    let kind = q
+        .kind
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .and_then(|k| k.parse().ok());
     render_links(&st, &u, kind, Vec::new()).await
 }
 
@@ -589,13 +745,22 @@ fn non_empty(s: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
-async fn links_create(State(st): State<AppState>, u: PageUser, Form(f): Form<LinkForm>) -> PageResult {
+async fn links_create(
+    State(st): State<AppState>,
+    u: PageUser,
+    Form(f): Form<LinkForm>,
+) -> PageResult {
     check_csrf(&u, f.csrf.as_deref())?;
     let a = &u.session.actor;
     let r = async {
-        let kind = f.kind.parse::<LinkKind>().map_err(|_| StoreError::invalid("kind", "link.bad_kind", "请选择关联类型"))?;
+        let kind = f
+            .kind
+            .parse::<LinkKind>()
+            .map_err(|_| StoreError::invalid("kind", "link.bad_kind", "请选择关联类型"))?;
         let from_person = match non_empty(&f.from_person) {
-            Some(p) => Some(p.parse::<i64>().map_err(|_| StoreError::invalid("from_person", "link.from_person", "人员编号应为数字"))?),
+            Some(p) => Some(p.parse::<i64>().map_err(|_| {
+                StoreError::invalid("from_person", "link.from_person", "人员编号应为数字")
+            })?),
             None => None,
         };
         let valid_from = parse_opt_date(&f.valid_from, "valid_from")?.unwrap_or_else(today);
@@ -620,13 +785,22 @@ async fn links_create(State(st): State<AppState>, u: PageUser, Form(f): Form<Lin
                 StoreError::NotFound => vec!["目标组织不存在或不在您的管理范围内".to_string()],
                 other => messages(&other),
             };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render_links(&st, &u, None, errors).await?).into_response())
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render_links(&st, &u, None, errors).await?,
+            )
+                .into_response())
         }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn links_end(State(st): State<AppState>, u: PageUser, Path(id): Path<i64>, Form(f): Form<DateForm>) -> PageResult {
+async fn links_end(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    Form(f): Form<DateForm>,
+) -> PageResult {
     check_csrf(&u, f.csrf.as_deref())?;
     let on = parse_opt_date(&f.on, "on")?.unwrap_or_else(today);
     let l = st.store.end_link(&u.session.actor, id, on).await?;
@@ -670,7 +844,12 @@ struct PeopleQuery {
 
 const PAGE: i64 = 50;
 
-async fn render_people(st: &AppState, u: &PageUser, q: PeopleQuery, errors: Vec<String>) -> PageResult {
+async fn render_people(
+    st: &AppState,
+    u: &PageUser,
+    q: PeopleQuery,
+    errors: Vec<String>,
+) -> PageResult {
     let a = &u.session.actor;
     let org = match q.org.as_deref().filter(|o| !o.is_empty()) {
         Some(r) => Some(st.store.org(a, r).await?),
@@ -678,9 +857,18 @@ async fn render_people(st: &AppState, u: &PageUser, q: PeopleQuery, errors: Vec<
     };
     let page = q.page.unwrap_or(0).max(0);
     let text = q.q.clone().unwrap_or_default();
-    let (total, people) = st.store.people(a, org.as_ref().map(|o| o.id), &text, PAGE, page * PAGE).await?;
+    let (total, people) = st
+        .store
+        .people(a, org.as_ref().map(|o| o.id), &text, PAGE, page * PAGE)
+        .await?;
     let org_ref = org.as_ref().map(|o| o.org_ref.clone()).unwrap_or_default();
-    let link = |p: i64| format!("/people?org={}&q={}&page={p}", urlenc(&org_ref), urlenc(&text));
+    let link = |p: i64| {
+        format!(
+            "/people?org={}&q={}&page={p}",
+            urlenc(&org_ref),
+            urlenc(&text)
+        )
+    };
     html(PeoplePage {
         nav: nav_for(st, u).await,
         org_name: org.as_ref().map(|o| o.name.clone()),
@@ -707,7 +895,11 @@ async fn render_people(st: &AppState, u: &PageUser, q: PeopleQuery, errors: Vec<
     })
 }
 
-async fn people_page(State(st): State<AppState>, u: PageUser, Query(q): Query<PeopleQuery>) -> PageResult {
+async fn people_page(
+    State(st): State<AppState>,
+    u: PageUser,
+    Query(q): Query<PeopleQuery>,
+) -> PageResult {
     render_people(&st, &u, q, Vec::new()).await
 }
 
@@ -729,7 +921,11 @@ struct PersonForm {
     retired: Option<String>,
 }
 
-async fn people_create(State(st): State<AppState>, u: PageUser, Form(f): Form<PersonForm>) -> PageResult {
+async fn people_create(
+    State(st): State<AppState>,
+    u: PageUser,
+    Form(f): Form<PersonForm>,
+) -> PageResult {
     check_csrf(&u, f.csrf.as_deref())?;
     let new = NewPerson {
         name: f.name.clone(),
@@ -747,9 +943,25 @@ async fn people_create(State(st): State<AppState>, u: PageUser, Form(f): Form<Pe
                 StoreError::NotFound => vec!["所在组织不存在或不在您的管理范围内".to_string()],
                 other => messages(&other),
             };
-            let q = PeopleQuery { org: Some(f.org), ..Default::default() };
-            let q = if st.store.org(&u.session.actor, q.org.as_deref().unwrap_or("")).await.is_ok() { q } else { PeopleQuery::default() };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render_people(&st, &u, q, errors).await?).into_response())
+            let q = PeopleQuery {
+                org: Some(f.org),
+                ..Default::default()
+            };
+            let q = if st
+                .store
+                .org(&u.session.actor, q.org.as_deref().unwrap_or(""))
+                .await
+                .is_ok()
+            {
+                q
+            } else {
+                PeopleQuery::default()
+            };
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render_people(&st, &u, q, errors).await?,
+            )
+                .into_response())
         }
         Err(e) => Err(e.into()),
     }
@@ -783,7 +995,17 @@ struct PersonPage {
 async fn render_person(st: &AppState, u: &PageUser, id: i64, errors: Vec<String>) -> PageResult {
     let a = &u.session.actor;
     let p = st.store.person(a, id).await?;
-    let recs = st.store.records(a, &RecordQuery { person: Some(id), limit: Some(20), ..Default::default() }).await?;
+    let recs = st
+        .store
+        .records(
+            a,
+            &RecordQuery {
+                person: Some(id),
+                limit: Some(20),
+                ..Default::default()
+            },
+        )
+        .await?;
     html(PersonPage {
         nav: nav_for(st, u).await,
         gender: p.gender.clone().unwrap_or_default(),
@@ -793,11 +1015,19 @@ async fn render_person(st: &AppState, u: &PageUser, id: i64, errors: Vec<String>
         positions: p
             .positions
             .iter()
-            .map(|x| PersonPosition { org_ref: x.org.org_ref.clone(), org: x.org.name.clone(), title: x.title_label.clone(), period: period_text(x.valid_from, x.valid_to) })
+            .map(|x| PersonPosition {
+                org_ref: x.org.org_ref.clone(),
+                org: x.org.name.clone(),
+                title: x.title_label.clone(),
+                period: period_text(x.valid_from, x.valid_to),
+            })
             .collect(),
         p,
         records: record_lines(&recs.records),
-        titles: PositionTitle::ALL.iter().map(|t| (t.key(), t.label_cn())).collect(),
+        titles: PositionTitle::ALL
+            .iter()
+            .map(|t| (t.key(), t.label_cn()))
+            .collect(),
         errors,
         can_edit: a.role.allows(Action::EditPeople),
         csrf: u.session.csrf_token.clone(),
@@ -821,14 +1051,33 @@ struct PositionForm {
     valid_to: String,
 }
 
-async fn person_add_position(State(st): State<AppState>, u: PageUser, Path(id): Path<i64>, Form(f): Form<PositionForm>) -> PageResult {
+async fn person_add_position(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    Form(f): Form<PositionForm>,
+) -> PageResult {
     check_csrf(&u, f.csrf.as_deref())?;
     let a = &u.session.actor;
     st.store.person(a, id).await?;
     let r = async {
-        let title = f.title.parse::<PositionTitle>().map_err(|_| StoreError::invalid("title", "position.bad_title", "请选择职务"))?;
+        let title = f
+            .title
+            .parse::<PositionTitle>()
+            .map_err(|_| StoreError::invalid("title", "position.bad_title", "请选择职务"))?;
         let valid_from = parse_opt_date(&f.valid_from, "valid_from")?.unwrap_or_else(today);
-        st.store.add_position(a, NewPosition { person_id: id, org: f.org.trim().to_string(), title, valid_from, valid_to: parse_opt_date(&f.valid_to, "valid_to")? }).await
+        st.store
+            .add_position(
+                a,
+                NewPosition {
+                    person_id: id,
+                    org: f.org.trim().to_string(),
+                    title,
+                    valid_from,
+                    valid_to: parse_opt_date(&f.valid_to, "valid_to")?,
+                },
+            )
+            .await
     }
     .await;
     match r {
@@ -838,7 +1087,11 @@ async fn person_add_position(State(st): State<AppState>, u: PageUser, Path(id): 
                 StoreError::NotFound => vec!["组织不存在或不在您的管理范围内".to_string()],
                 other => messages(&other),
             };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render_person(&st, &u, id, errors).await?).into_response())
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render_person(&st, &u, id, errors).await?,
+            )
+                .into_response())
         }
         Err(e) => Err(e.into()),
     }
@@ -872,8 +1125,19 @@ async fn types_page(State(st): State<AppState>, u: PageUser) -> PageResult {
         types: types
             .into_iter()
             .map(|t| TypeLine {
-                fields: t.definition.active_fields().map(|f| f.label.clone()).collect::<Vec<_>>().join("、"),
-                cadences: t.definition.cadences.iter().map(|c| c.label.clone()).collect::<Vec<_>>().join("、"),
+                fields: t
+                    .definition
+                    .active_fields()
+                    .map(|f| f.label.clone())
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                cadences: t
+                    .definition
+                    .cadences
+                    .iter()
+                    .map(|c| c.label.clone())
+                    .collect::<Vec<_>>()
+                    .join("、"),
                 key: t.key,
                 name: t.name,
                 version: t.version,
@@ -927,15 +1191,27 @@ struct TypeForm {
 
 const EXTRA_ROWS: usize = 4;
 
-fn type_form(nav: Option<Nav>, csrf: String, def: Option<&LedgerTypeDef>, errors: Vec<String>, is_new: bool) -> TypeForm {
+fn type_form(
+    nav: Option<Nav>,
+    csrf: String,
+    def: Option<&LedgerTypeDef>,
+    errors: Vec<String>,
+    is_new: bool,
+) -> TypeForm {
     let mut fields: Vec<FieldRow> = def
         .map(|d| {
             d.fields
                 .iter()
                 .map(|f| {
                     let (min, max) = match &f.kind {
-                        FieldKind::Integer { min, max } => (min.map(|v| v.to_string()).unwrap_or_default(), max.map(|v| v.to_string()).unwrap_or_default()),
-                        FieldKind::Decimal { min, max, .. } => (min.clone().unwrap_or_default(), max.clone().unwrap_or_default()),
+                        FieldKind::Integer { min, max } => (
+                            min.map(|v| v.to_string()).unwrap_or_default(),
+                            max.map(|v| v.to_string()).unwrap_or_default(),
+                        ),
+                        FieldKind::Decimal { min, max, .. } => (
+                            min.clone().unwrap_or_default(),
+                            max.clone().unwrap_or_default(),
+                        ),
                         _ => (String::new(), String::new()),
                     };
                     FieldRow {
@@ -954,15 +1230,26 @@ fn type_form(nav: Option<Nav>, csrf: String, def: Option<&LedgerTypeDef>, errors
                 .collect()
         })
         .unwrap_or_default();
-    fields.extend((0..EXTRA_ROWS).map(|_| FieldRow { kind: "text".into(), ..Default::default() }));
+    fields.extend((0..EXTRA_ROWS).map(|_| FieldRow {
+        kind: "text".into(),
+        ..Default::default()
+    }));
     let mut cadences: Vec<CadenceRow> = def
         .map(|d| {
             d.cadences
                 .iter()
                 .map(|c| CadenceRow {
                     label: c.label.clone(),
-                    cadence: serde_json::to_value(c.cadence).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
-                    kinds: c.org_kinds.iter().map(|k| k.key()).collect::<Vec<_>>().join("、"),
+                    cadence: serde_json::to_value(c.cadence)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    kinds: c
+                        .org_kinds
+                        .iter()
+                        .map(|k| k.key())
+                        .collect::<Vec<_>>()
+                        .join("、"),
                     field: c.when.as_ref().map(|w| w.field.clone()).unwrap_or_default(),
                     value: c.when.as_ref().map(|w| w.value.clone()).unwrap_or_default(),
                     grace: c.grace_days.to_string(),
@@ -974,28 +1261,49 @@ fn type_form(nav: Option<Nav>, csrf: String, def: Option<&LedgerTypeDef>, errors
     TypeForm {
         nav,
         is_new,
-        action: if is_new { "/ledger-types".into() } else { format!("/ledger-types/{}", def.map(|d| d.key.as_str()).unwrap_or("")) },
+        action: if is_new {
+            "/ledger-types".into()
+        } else {
+            format!(
+                "/ledger-types/{}",
+                def.map(|d| d.key.as_str()).unwrap_or("")
+            )
+        },
         key: def.map(|d| d.key.clone()).unwrap_or_default(),
         name: def.map(|d| d.name.clone()).unwrap_or_default(),
         verb: def.map(|d| d.verb.clone()).unwrap_or_else(|| "开展".into()),
-        count_unit: def.map(|d| d.count_unit.clone()).unwrap_or_else(|| "次".into()),
+        count_unit: def
+            .map(|d| d.count_unit.clone())
+            .unwrap_or_else(|| "次".into()),
         description: def.map(|d| d.description.clone()).unwrap_or_default(),
         fields,
         cadences,
         field_kinds: FieldKind::KEYS.to_vec(),
-        org_kinds: OrgKind::ALL.iter().map(|k| format!("{}（{}）", k.key(), k.label_cn())).collect::<Vec<_>>().join("、"),
+        org_kinds: OrgKind::ALL
+            .iter()
+            .map(|k| format!("{}（{}）", k.key(), k.label_cn()))
+            .collect::<Vec<_>>()
+            .join("、"),
         errors,
         csrf,
     }
 }
 
 fn split_list(s: &str) -> Vec<String> {
-    s.split(['、', ',', '，', ';', '；', '\n']).map(str::trim).filter(|x| !x.is_empty()).map(String::from).collect()
+    s.split(['、', ',', '，', ';', '；', '\n'])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// Reads the type editor's rows into a definition; row-level mistakes become field errors.
 fn parse_type_form(form: &HashMap<String, String>) -> Result<LedgerTypeDef, Vec<FieldError>> {
-    let get = |k: &str| form.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
+    let get = |k: &str| {
+        form.get(k)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
     let mut errors = Vec::new();
     let mut fields = Vec::new();
     for i in 0..200 {
@@ -1013,21 +1321,43 @@ fn parse_type_form(form: &HashMap<String, String>) -> Result<LedgerTypeDef, Vec<
             if s.is_empty() {
                 return None;
             }
-            s.parse().map_err(|_| errors.push(FieldError::new(format!("fields[{i}].{what}"), "field.bad_range", format!("“{label}”的{what}应为整数")))).ok()
+            s.parse()
+                .map_err(|_| {
+                    errors.push(FieldError::new(
+                        format!("fields[{i}].{what}"),
+                        "field.bad_range",
+                        format!("“{label}”的{what}应为整数"),
+                    ))
+                })
+                .ok()
         };
         let kind = match get(&format!("f{i}_kind")).as_str() {
             "text" => FieldKind::Text { max_len: None },
             "long_text" => FieldKind::LongText { max_len: None },
-            "integer" => FieldKind::Integer { min: int(&min, "min", &mut errors), max: int(&max, "max", &mut errors) },
-            "decimal" => FieldKind::Decimal { scale: 2, min: non_empty(&min), max: non_empty(&max) },
+            "integer" => FieldKind::Integer {
+                min: int(&min, "min", &mut errors),
+                max: int(&max, "max", &mut errors),
+            },
+            "decimal" => FieldKind::Decimal {
+                scale: 2,
+                min: non_empty(&min),
+                max: non_empty(&max),
+            },
             "date" => FieldKind::Date,
-            "choice" => FieldKind::Choice { options, breakdown: true },
+            "choice" => FieldKind::Choice {
+                options,
+                breakdown: true,
+            },
             "multi_choice" => FieldKind::MultiChoice { options },
             "people" => FieldKind::People { max: None },
             "organisation" => FieldKind::Organisation,
             "attachment" => FieldKind::Attachment { max: None },
             other => {
-                errors.push(FieldError::new(format!("fields[{i}].kind"), "field.bad_kind", format!("未知的字段类型“{other}”")));
+                errors.push(FieldError::new(
+                    format!("fields[{i}].kind"),
+                    "field.bad_kind",
+                    format!("未知的字段类型“{other}”"),
+                ));
                 continue;
             }
         };
@@ -1056,7 +1386,11 @@ fn parse_type_form(form: &HashMap<String, String>) -> Result<LedgerTypeDef, Vec<
             "quarterly" => Cadence::Quarterly,
             "yearly" => Cadence::Yearly,
             _ => {
-                errors.push(FieldError::new(format!("cadences[{i}].cadence"), "cadence.bad_cadence", format!("周期要求“{label}”需选择周期")));
+                errors.push(FieldError::new(
+                    format!("cadences[{i}].cadence"),
+                    "cadence.bad_cadence",
+                    format!("周期要求“{label}”需选择周期"),
+                ));
                 continue;
             }
         };
@@ -1064,7 +1398,11 @@ fn parse_type_form(form: &HashMap<String, String>) -> Result<LedgerTypeDef, Vec<
         for k in split_list(&get(&format!("c{i}_kinds"))) {
             match k.parse::<OrgKind>() {
                 Ok(kind) => org_kinds.push(kind),
-                Err(_) => errors.push(FieldError::new(format!("cadences[{i}].org_kinds"), "cadence.bad_org_kind", format!("未知的组织类型“{k}”"))),
+                Err(_) => errors.push(FieldError::new(
+                    format!("cadences[{i}].org_kinds"),
+                    "cadence.bad_org_kind",
+                    format!("未知的组织类型“{k}”"),
+                )),
             }
         }
         let field = get(&format!("c{i}_field"));
@@ -1073,12 +1411,19 @@ fn parse_type_form(form: &HashMap<String, String>) -> Result<LedgerTypeDef, Vec<
             label,
             cadence,
             org_kinds,
-            when: (!field.is_empty()).then(|| FieldEquals { field, value: get(&format!("c{i}_value")) }),
+            when: (!field.is_empty()).then(|| FieldEquals {
+                field,
+                value: get(&format!("c{i}_value")),
+            }),
             grace_days: if grace.is_empty() {
                 0
             } else {
                 grace.parse().unwrap_or_else(|_| {
-                    errors.push(FieldError::new(format!("cadences[{i}].grace_days"), "cadence.bad_grace", "宽限天数应为非负整数"));
+                    errors.push(FieldError::new(
+                        format!("cadences[{i}].grace_days"),
+                        "cadence.bad_grace",
+                        "宽限天数应为非负整数",
+                    ));
                     0
                 })
             },
@@ -1102,7 +1447,13 @@ async fn type_new(State(st): State<AppState>, u: PageUser) -> PageResult {
     if !u.session.actor.role.allows(Action::ManageLedgerTypes) {
         return Err(StoreError::Forbidden.into());
     }
-    html(type_form(nav_for(&st, &u).await, u.session.csrf_token.clone(), None, Vec::new(), true))
+    html(type_form(
+        nav_for(&st, &u).await,
+        u.session.csrf_token.clone(),
+        None,
+        Vec::new(),
+        true,
+    ))
 }
 
 async fn type_edit(State(st): State<AppState>, u: PageUser, Path(key): Path<String>) -> PageResult {
@@ -1110,10 +1461,21 @@ async fn type_edit(State(st): State<AppState>, u: PageUser, Path(key): Path<Stri
         return Err(StoreError::Forbidden.into());
     }
     let t = st.store.ledger_type(&u.session.actor, &key).await?;
-    html(type_form(nav_for(&st, &u).await, u.session.csrf_token.clone(), Some(&t.definition), Vec::new(), false))
+    html(type_form(
+        nav_for(&st, &u).await,
+        u.session.csrf_token.clone(),
+        Some(&t.definition),
+        Vec::new(),
+        false,
+    ))
 }
 
-async fn save_type(st: &AppState, u: &PageUser, form: HashMap<String, String>, is_new: bool) -> PageResult {
+async fn save_type(
+    st: &AppState,
+    u: &PageUser,
+    form: HashMap<String, String>,
+    is_new: bool,
+) -> PageResult {
     check_csrf(u, form.get("_csrf").map(String::as_str))?;
     let a = &u.session.actor;
     let parsed = parse_type_form(&form);
@@ -1126,18 +1488,33 @@ async fn save_type(st: &AppState, u: &PageUser, form: HashMap<String, String>, i
         Ok(_) => Ok(Redirect::to("/ledger-types").into_response()),
         Err(e) if recoverable(&e) => {
             let shown = parsed.as_ref().ok();
-            let page = type_form(nav_for(st, u).await, u.session.csrf_token.clone(), shown, messages(&e), is_new);
+            let page = type_form(
+                nav_for(st, u).await,
+                u.session.csrf_token.clone(),
+                shown,
+                messages(&e),
+                is_new,
+            );
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
         }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn type_create(State(st): State<AppState>, u: PageUser, Form(form): Form<HashMap<String, String>>) -> PageResult {
+async fn type_create(
+    State(st): State<AppState>,
+    u: PageUser,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
     save_type(&st, &u, form, true).await
 }
 
-async fn type_update(State(st): State<AppState>, u: PageUser, Path(key): Path<String>, Form(mut form): Form<HashMap<String, String>>) -> PageResult {
+async fn type_update(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(key): Path<String>,
+    Form(mut form): Form<HashMap<String, String>>,
+) -> PageResult {
     form.insert("key".into(), key);
     save_type(&st, &u, form, false).await
 }
@@ -1174,7 +1551,11 @@ struct RecordsQuery {
     page: Option<i64>,
 }
 
-async fn records_page(State(st): State<AppState>, u: PageUser, Query(q): Query<RecordsQuery>) -> PageResult {
+async fn records_page(
+    State(st): State<AppState>,
+    u: PageUser,
+    Query(q): Query<RecordsQuery>,
+) -> PageResult {
     let a = &u.session.actor;
     let page = q.page.unwrap_or(0).max(0);
     let from = parse_opt_date(q.from.as_deref().unwrap_or(""), "from")?;
@@ -1261,11 +1642,22 @@ struct NewRecordQuery {
 }
 
 /// Builds the generated form of a ledger type, filled with `values` and annotated with `errors`.
-async fn record_form(st: &AppState, u: &PageUser, type_key: Option<&str>, org: Option<&str>, values: &Map<String, Value>, date: &str, errors: &[FieldError]) -> Result<RecordForm, PageError> {
+async fn record_form(
+    st: &AppState,
+    u: &PageUser,
+    type_key: Option<&str>,
+    org: Option<&str>,
+    values: &Map<String, Value>,
+    date: &str,
+    errors: &[FieldError],
+) -> Result<RecordForm, PageError> {
     let a = &u.session.actor;
     let types = st.store.ledger_types(a).await?;
     let t = match type_key.filter(|k| !k.is_empty()) {
-        Some(k) => types.iter().find(|t| t.key == k).ok_or(StoreError::NotFound)?,
+        Some(k) => types
+            .iter()
+            .find(|t| t.key == k)
+            .ok_or(StoreError::NotFound)?,
         None => types.first().ok_or(StoreError::NotFound)?,
     };
     let roots = st.store.scope_roots(a).await?;
@@ -1276,12 +1668,18 @@ async fn record_form(st: &AppState, u: &PageUser, type_key: Option<&str>, org: O
             orgs.push((c.org_ref.clone(), format!("{} › {}", r.name, c.name)));
             if !r.kind.is_branch() && orgs.len() < 600 {
                 for g in st.store.children(a, c.id, false).await? {
-                    orgs.push((g.org_ref.clone(), format!("{} › {} › {}", r.name, c.name, g.name)));
+                    orgs.push((
+                        g.org_ref.clone(),
+                        format!("{} › {} › {}", r.name, c.name, g.name),
+                    ));
                 }
             }
         }
     }
-    let org_value = org.map(String::from).filter(|o| !o.is_empty()).unwrap_or_else(|| roots.first().map(|r| r.org_ref.clone()).unwrap_or_default());
+    let org_value = org
+        .map(String::from)
+        .filter(|o| !o.is_empty())
+        .unwrap_or_else(|| roots.first().map(|r| r.org_ref.clone()).unwrap_or_default());
     if !orgs.iter().any(|o| o.0 == org_value) {
         if let Ok(o) = st.store.org(a, &org_value).await {
             orgs.insert(0, (o.org_ref, o.name));
@@ -1292,7 +1690,12 @@ async fn record_form(st: &AppState, u: &PageUser, type_key: Option<&str>, org: O
         Ok(o) => st.store.people(a, Some(o.id), "", 200, 0).await?.1,
         Err(_) => Vec::new(),
     };
-    let err_for = |key: &str| errors.iter().find(|e| e.field == key).map(|e| e.message.clone());
+    let err_for = |key: &str| {
+        errors
+            .iter()
+            .find(|e| e.field == key)
+            .map(|e| e.message.clone())
+    };
     let text_of = |v: Option<&Value>| match v {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -1312,12 +1715,27 @@ async fn record_form(st: &AppState, u: &PageUser, type_key: Option<&str>, org: O
             let v = values.get(&f.key);
             let chosen = list_of(v);
             let options = match &f.kind {
-                FieldKind::Choice { options, .. } | FieldKind::MultiChoice { options } => options.iter().map(|o| (o.clone(), chosen.contains(o), o.clone())).collect(),
-                FieldKind::People { .. } => members.iter().map(|p| (p.name.clone(), chosen.contains(&p.id.to_string()), p.id.to_string())).collect(),
+                FieldKind::Choice { options, .. } | FieldKind::MultiChoice { options } => options
+                    .iter()
+                    .map(|o| (o.clone(), chosen.contains(o), o.clone()))
+                    .collect(),
+                FieldKind::People { .. } => members
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.name.clone(),
+                            chosen.contains(&p.id.to_string()),
+                            p.id.to_string(),
+                        )
+                    })
+                    .collect(),
                 _ => Vec::new(),
             };
             let (min_attr, max_attr) = match &f.kind {
-                FieldKind::Integer { min, max } => (min.map(|m| format!(" min=\"{m}\"")).unwrap_or_default(), max.map(|m| format!(" max=\"{m}\"")).unwrap_or_default()),
+                FieldKind::Integer { min, max } => (
+                    min.map(|m| format!(" min=\"{m}\"")).unwrap_or_default(),
+                    max.map(|m| format!(" max=\"{m}\"")).unwrap_or_default(),
+                ),
                 _ => (String::new(), String::new()),
             };
             FormField {
@@ -1336,7 +1754,10 @@ async fn record_form(st: &AppState, u: &PageUser, type_key: Option<&str>, org: O
         .collect();
     Ok(RecordForm {
         nav: nav_for(st, u).await,
-        types: types.iter().map(|t| (t.key.clone(), t.name.clone())).collect(),
+        types: types
+            .iter()
+            .map(|t| (t.key.clone(), t.name.clone()))
+            .collect(),
         type_key: t.key.clone(),
         type_name: t.name.clone(),
         description: t.definition.description.clone(),
@@ -1348,7 +1769,14 @@ async fn record_form(st: &AppState, u: &PageUser, type_key: Option<&str>, org: O
         fields,
         errors: errors
             .iter()
-            .filter(|e| e.field == "people" || e.field == "attachments" || e.field == "ledger_type" || t.definition.field(&e.field).is_none() && e.field != "org" && e.field != "occurred_on")
+            .filter(|e| {
+                e.field == "people"
+                    || e.field == "attachments"
+                    || e.field == "ledger_type"
+                    || t.definition.field(&e.field).is_none()
+                        && e.field != "org"
+                        && e.field != "occurred_on"
+            })
             .map(|e| e.message.clone())
             .collect(),
         csrf: u.session.csrf_token.clone(),
@@ -1356,16 +1784,34 @@ async fn record_form(st: &AppState, u: &PageUser, type_key: Option<&str>, org: O
     })
 }
 
-async fn record_new(State(st): State<AppState>, u: PageUser, Query(q): Query<NewRecordQuery>) -> PageResult {
+async fn record_new(
+    State(st): State<AppState>,
+    u: PageUser,
+    Query(q): Query<NewRecordQuery>,
+) -> PageResult {
     if !u.session.actor.role.allows(Action::RecordEntry) {
         return Err(StoreError::Forbidden.into());
     }
-    let form = record_form(&st, &u, q.ledger_type.as_deref(), q.org.as_deref(), &Map::new(), &today().to_string(), &[]).await?;
+    let form = record_form(
+        &st,
+        &u,
+        q.ledger_type.as_deref(),
+        q.org.as_deref(),
+        &Map::new(),
+        &today().to_string(),
+        &[],
+    )
+    .await?;
     html(form)
 }
 
 /// Reads the generated form: repeated names become lists, files become attachments.
-async fn record_submit(State(st): State<AppState>, u: PageUser, Query(q): Query<NewRecordQuery>, mut mp: Multipart) -> PageResult {
+async fn record_submit(
+    State(st): State<AppState>,
+    u: PageUser,
+    Query(q): Query<NewRecordQuery>,
+    mut mp: Multipart,
+) -> PageResult {
     let a = &u.session.actor;
     let type_key = q.ledger_type.clone().unwrap_or_default();
     let t = st.store.ledger_type(a, &type_key).await?;
@@ -1374,30 +1820,51 @@ async fn record_submit(State(st): State<AppState>, u: PageUser, Query(q): Query<
     let mut date = String::new();
     let mut values: Map<String, Value> = Map::new();
     let mut upload_errors = Vec::new();
-    while let Some(field) = mp.next_field().await.map_err(|e| WebError::BadRequest(format!("表单读取失败：{e}")))? {
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|e| WebError::BadRequest(format!("表单读取失败：{e}")))?
+    {
         let name = field.name().unwrap_or("").to_string();
         let file_name = field.file_name().map(String::from);
         let ctype = field.content_type().unwrap_or("").to_string();
-        let bytes = field.bytes().await.map_err(|e| WebError::BadRequest(format!("表单读取失败：{e}")))?;
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| WebError::BadRequest(format!("表单读取失败：{e}")))?;
         match name.as_str() {
             "_csrf" => csrf = Some(String::from_utf8_lossy(&bytes).to_string()),
             "org" => org = String::from_utf8_lossy(&bytes).trim().to_string(),
             "occurred_on" => date = String::from_utf8_lossy(&bytes).trim().to_string(),
             key => {
-                let Some(def) = t.definition.field(key) else { continue };
+                let Some(def) = t.definition.field(key) else {
+                    continue;
+                };
                 if let Some(fname) = file_name {
                     if bytes.is_empty() {
                         continue;
                     }
-                    if !ALLOWED_TYPES.contains(&ctype.as_str()) || !sniff_ok(&ctype, &bytes) || bytes.len() > MAX_ATTACHMENT {
-                        upload_errors.push(FieldError::new(key, "attachment.bad_file", format!("“{fname}”不是10MB以内的JPEG、PNG、WebP图片或PDF文件")));
+                    if !ALLOWED_TYPES.contains(&ctype.as_str())
+                        || !sniff_ok(&ctype, &bytes)
+                        || bytes.len() > MAX_ATTACHMENT
+                    {
+                        upload_errors.push(FieldError::new(
+                            key,
+                            "attachment.bad_file",
+                            format!("“{fname}”不是10MB以内的JPEG、PNG、WebP图片或PDF文件"),
+                        ));
                         continue;
                     }
                     let id = st.store.save_attachment(a, &fname, &ctype, &bytes).await?;
                     push_value(&mut values, key, Value::String(id), true);
                 } else {
                     let text = String::from_utf8_lossy(&bytes).to_string();
-                    let multi = matches!(def.kind, FieldKind::MultiChoice { .. } | FieldKind::People { .. } | FieldKind::Attachment { .. });
+                    let multi = matches!(
+                        def.kind,
+                        FieldKind::MultiChoice { .. }
+                            | FieldKind::People { .. }
+                            | FieldKind::Attachment { .. }
+                    );
                     push_value(&mut values, key, Value::String(text), multi);
                 }
             }
@@ -1408,18 +1875,43 @@ async fn record_submit(State(st): State<AppState>, u: PageUser, Query(q): Query<
     let occurred_on = match NaiveDate::parse_from_str(&date, "%Y-%m-%d") {
         Ok(d) => Some(d),
         Err(_) => {
-            errors.push(FieldError::new("occurred_on", "record.bad_date", "请填写日期"));
+            errors.push(FieldError::new(
+                "occurred_on",
+                "record.bad_date",
+                "请填写日期",
+            ));
             None
         }
     };
     if let (true, Some(d)) = (errors.is_empty(), occurred_on) {
-        match st.store.create_record(a, NewRecord { ledger_type: type_key.clone(), org: org.clone(), occurred_on: d, fields: values.clone() }).await {
+        match st
+            .store
+            .create_record(
+                a,
+                NewRecord {
+                    ledger_type: type_key.clone(),
+                    org: org.clone(),
+                    occurred_on: d,
+                    fields: values.clone(),
+                },
+            )
+            .await
+        {
             Ok(r) => return Ok(Redirect::to(&format!("/records/{}", r.id)).into_response()),
             Err(StoreError::Invalid(errs)) => errors = errs,
             Err(e) => return Err(e.into()),
         }
     }
-    let form = record_form(&st, &u, Some(&type_key), Some(&org), &values, &date, &errors).await?;
+    let form = record_form(
+        &st,
+        &u,
+        Some(&type_key),
+        Some(&org),
+        &values,
+        &date,
+        &errors,
+    )
+    .await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(form.render()?)).into_response())
 }
 
@@ -1456,17 +1948,57 @@ async fn record_page(State(st): State<AppState>, u: PageUser, Path(id): Path<i64
     let names: HashMap<i64, String> = r.people.iter().map(|p| (p.id, p.name.clone())).collect();
     let mut fields = Vec::new();
     for f in &t.definition.fields {
-        let Some(v) = r.fields.get(&f.key) else { continue };
+        let Some(v) = r.fields.get(&f.key) else {
+            continue;
+        };
         let (text, atts) = match (&f.kind, v) {
-            (FieldKind::Attachment { .. }, Value::Array(a)) => (String::new(), a.iter().filter_map(|x| x.as_str().map(String::from)).collect()),
-            (FieldKind::People { .. }, Value::Array(a)) => (a.iter().filter_map(Value::as_i64).map(|i| names.get(&i).cloned().unwrap_or_else(|| i.to_string())).collect::<Vec<_>>().join("、"), Vec::new()),
-            (_, Value::Array(a)) => (a.iter().map(|x| x.as_str().map(String::from).unwrap_or_else(|| x.to_string())).collect::<Vec<_>>().join("、"), Vec::new()),
-            (_, Value::String(s)) => (format!("{s}{}", f.unit.as_deref().filter(|_| f.kind.numeric_scale().is_some()).unwrap_or("")), Vec::new()),
-            (_, other) => (format!("{other}{}", f.unit.clone().unwrap_or_default()), Vec::new()),
+            (FieldKind::Attachment { .. }, Value::Array(a)) => (
+                String::new(),
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect(),
+            ),
+            (FieldKind::People { .. }, Value::Array(a)) => (
+                a.iter()
+                    .filter_map(Value::as_i64)
+                    .map(|i| names.get(&i).cloned().unwrap_or_else(|| i.to_string()))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                Vec::new(),
+            ),
+            (_, Value::Array(a)) => (
+                a.iter()
+                    .map(|x| {
+                        x.as_str()
+                            .map(String::from)
+                            .unwrap_or_else(|| x.to_string())
+                    })
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                Vec::new(),
+            ),
+            (_, Value::String(s)) => (
+                format!(
+                    "{s}{}",
+                    f.unit
+                        .as_deref()
+                        .filter(|_| f.kind.numeric_scale().is_some())
+                        .unwrap_or("")
+                ),
+                Vec::new(),
+            ),
+            (_, other) => (
+                format!("{other}{}", f.unit.clone().unwrap_or_default()),
+                Vec::new(),
+            ),
         };
         fields.push((f.label.clone(), text, atts));
     }
-    let created = format!("{} 于 {}", r.created_by.clone().unwrap_or_else(|| "系统".into()), (r.created_at + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M"));
+    let created = format!(
+        "{} 于 {}",
+        r.created_by.clone().unwrap_or_else(|| "系统".into()),
+        (r.created_at + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M")
+    );
     html(RecordPage {
         nav: nav_for(&st, &u).await,
         r,
@@ -1485,14 +2017,27 @@ struct VoidForm {
     reason: String,
 }
 
-async fn record_void(State(st): State<AppState>, u: PageUser, Path(id): Path<i64>, Form(f): Form<VoidForm>) -> PageResult {
+async fn record_void(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    Form(f): Form<VoidForm>,
+) -> PageResult {
     check_csrf(&u, f.csrf.as_deref())?;
-    st.store.void_record(&u.session.actor, id, &f.reason).await?;
+    st.store
+        .void_record(&u.session.actor, id, &f.reason)
+        .await?;
     Ok(Redirect::to(&format!("/records/{id}")).into_response())
 }
 
-async fn attachment(State(st): State<AppState>, u: PageUser, Path(id): Path<String>) -> Result<Response, PageError> {
-    Ok(attachment_response(&st, &u.session.actor, &id).await?.into_response())
+async fn attachment(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    Ok(attachment_response(&st, &u.session.actor, &id)
+        .await?
+        .into_response())
 }
 
 // ---- overdue -----------------------------------------------------------------------------------
@@ -1518,7 +2063,11 @@ struct OrgQuery {
     org: Option<String>,
 }
 
-async fn overdue_page(State(st): State<AppState>, u: PageUser, Query(q): Query<OrgQuery>) -> PageResult {
+async fn overdue_page(
+    State(st): State<AppState>,
+    u: PageUser,
+    Query(q): Query<OrgQuery>,
+) -> PageResult {
     let a = &u.session.actor;
     let org_ref = match q.org.filter(|o| !o.is_empty()) {
         Some(o) => o,
@@ -1534,10 +2083,20 @@ async fn overdue_page(State(st): State<AppState>, u: PageUser, Query(q): Query<O
         let title = format!("{} · {}（{}）", i.ledger_type_name, i.rule, i.period_label);
         match groups.iter_mut().find(|g| g.title == title) {
             Some(g) => g.items.push(i),
-            None => groups.push(OverdueGroup { title, items: vec![i] }),
+            None => groups.push(OverdueGroup {
+                title,
+                items: vec![i],
+            }),
         }
     }
-    html(OverduePage { nav: nav_for(&st, &u).await, org_name: org.name, as_of, overdue_count, due_count, groups })
+    html(OverduePage {
+        nav: nav_for(&st, &u).await,
+        org_name: org.name,
+        as_of,
+        overdue_count,
+        due_count,
+        groups,
+    })
 }
 
 // ---- bulletin ----------------------------------------------------------------------------------
@@ -1578,7 +2137,13 @@ struct BulletinPage {
     json_url: String,
 }
 
-fn records_url(org: &str, from: NaiveDate, to: NaiveDate, ledger_type: Option<&str>, option: Option<(&str, &str)>) -> String {
+fn records_url(
+    org: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    ledger_type: Option<&str>,
+    option: Option<(&str, &str)>,
+) -> String {
     let mut u = format!("/records?org={}&from={from}&to={to}", urlenc(org));
     if let Some(t) = ledger_type {
         u.push_str(&format!("&ledger_type={}", urlenc(t)));
@@ -1589,7 +2154,11 @@ fn records_url(org: &str, from: NaiveDate, to: NaiveDate, ledger_type: Option<&s
     u
 }
 
-async fn bulletin_page(State(st): State<AppState>, u: PageUser, Query(q): Query<BulletinQuery>) -> PageResult {
+async fn bulletin_page(
+    State(st): State<AppState>,
+    u: PageUser,
+    Query(q): Query<BulletinQuery>,
+) -> PageResult {
     let a = &u.session.actor;
     let (range, grouping) = bulletin_params(&q)?;
     let org = match q.org.clone().filter(|o| !o.is_empty()) {
@@ -1607,11 +2176,21 @@ async fn bulletin_page(State(st): State<AppState>, u: PageUser, Query(q): Query<
         .iter()
         .map(|s| SectionView {
             name: s.type_name.clone(),
-            url: records_url(&b.org.org_ref, range.from, range.to, Some(&s.type_key), None),
+            url: records_url(
+                &b.org.org_ref,
+                range.from,
+                range.to,
+                Some(&s.type_key),
+                None,
+            ),
             records: s.records,
             orgs: s.organisations,
             people: s.people,
-            sums: s.sums.iter().map(|x| (x.label.clone(), format!("{}{}", x.total, x.unit))).collect(),
+            sums: s
+                .sums
+                .iter()
+                .map(|x| (x.label.clone(), format!("{}{}", x.total, x.unit)))
+                .collect(),
             options: s
                 .breakdown
                 .iter()
@@ -1620,13 +2199,29 @@ async fn bulletin_page(State(st): State<AppState>, u: PageUser, Query(q): Query<
                     (
                         o.option.clone(),
                         format!("{}（{}）", o.records, o.share.clone().unwrap_or_default()),
-                        records_url(&b.org.org_ref, range.from, range.to, Some(&s.type_key), Some((&o.field, &o.option))),
+                        records_url(
+                            &b.org.org_ref,
+                            range.from,
+                            range.to,
+                            Some(&s.type_key),
+                            Some((&o.field, &o.option)),
+                        ),
                     )
                 })
                 .collect(),
         })
         .collect();
-    let columns = b.unit_columns.iter().map(|k| types.iter().find(|t| &t.key == k).map(|t| t.name.clone()).unwrap_or_else(|| k.clone())).collect();
+    let columns = b
+        .unit_columns
+        .iter()
+        .map(|k| {
+            types
+                .iter()
+                .find(|t| &t.key == k)
+                .map(|t| t.name.clone())
+                .unwrap_or_else(|| k.clone())
+        })
+        .collect();
     let units: Vec<UnitView> = b
         .units
         .iter()
@@ -1638,15 +2233,40 @@ async fn bulletin_page(State(st): State<AppState>, u: PageUser, Query(q): Query<
             records: x.records,
             share: x.share.clone().unwrap_or_default(),
             url: records_url(&x.org.org_ref, x.range.from, x.range.to, None, None),
-            counts: x.counts.iter().zip(&b.unit_columns).map(|(n, k)| (*n, records_url(&x.org.org_ref, x.range.from, x.range.to, Some(k), None))).collect(),
+            counts: x
+                .counts
+                .iter()
+                .zip(&b.unit_columns)
+                .map(|(n, k)| {
+                    (
+                        *n,
+                        records_url(&x.org.org_ref, x.range.from, x.range.to, Some(k), None),
+                    )
+                })
+                .collect(),
         })
         .collect();
-    let chart = chart::bars("各单位台账记录数", &units.iter().take(20).map(|x| (x.name.clone(), x.records)).collect::<Vec<_>>());
-    let json_url = format!("/api/v1/bulletin?org={}&from={}&to={}&by={by}", urlenc(&b.org.org_ref), range.from, range.to);
+    let chart = chart::bars(
+        "各单位台账记录数",
+        &units
+            .iter()
+            .take(20)
+            .map(|x| (x.name.clone(), x.records))
+            .collect::<Vec<_>>(),
+    );
+    let json_url = format!(
+        "/api/v1/bulletin?org={}&from={}&to={}&by={by}",
+        urlenc(&b.org.org_ref),
+        range.from,
+        range.to
+    );
     html(BulletinPage {
         nav: nav_for(&st, &u).await,
         by,
-        link_kinds: LinkKind::ALL.iter().map(|k| (k.key(), k.label_cn())).collect(),
+        link_kinds: LinkKind::ALL
+            .iter()
+            .map(|k| (k.key(), k.label_cn()))
+            .collect(),
         sections,
         columns,
         units,
@@ -1684,10 +2304,21 @@ struct AuditQuery {
     page: Option<i64>,
 }
 
-async fn audit_page(State(st): State<AppState>, u: PageUser, Query(q): Query<AuditQuery>) -> PageResult {
+async fn audit_page(
+    State(st): State<AppState>,
+    u: PageUser,
+    Query(q): Query<AuditQuery>,
+) -> PageResult {
     let page = q.page.unwrap_or(0).max(0);
-    let (total, entries) = st.store.audit_entries(&u.session.actor, None, 100, page * 100).await?;
-    let short = |v: &Option<Value>| v.as_ref().map(|x| x.to_string().chars().take(300).collect()).unwrap_or_default();
+    let (total, entries) = st
+        .store
+        .audit_entries(&u.session.actor, None, 100, page * 100)
+        .await?;
+    let short = |v: &Option<Value>| {
+        v.as_ref()
+            .map(|x| x.to_string().chars().take(300).collect())
+            .unwrap_or_default()
+    };
     html(AuditPage {
         nav: nav_for(&st, &u).await,
         total,
@@ -1695,7 +2326,9 @@ async fn audit_page(State(st): State<AppState>, u: PageUser, Query(q): Query<Aud
             .iter()
             .map(|e| AuditLine {
                 seq: e.seq,
-                at: (e.at + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M:%S").to_string(),
+                at: (e.at + chrono::Duration::hours(8))
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string(),
                 actor: e.actor.clone(),
                 action: e.action.clone(),
                 entity: e.entity.clone(),

@@ -11,7 +11,13 @@ use taizhang_store::Session;
 pub const COOKIE: &str = "taizhang_session";
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
 }
 
 pub fn cookie_token(parts: &Parts) -> Option<String> {
