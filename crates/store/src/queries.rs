@@ -116,17 +116,22 @@ fn write_canonical(v: &Value, out: &mut String) {
 }
 
 /// Appends to the county's audit chain, inside the caller's transaction.
+/// Who did something, as the audit log names them.
+struct Who<'a> {
+    name: &'a str,
+    user_id: Option<i64>,
+}
+
 async fn audit(
     c: &mut Conn,
     county_id: i64,
-    actor: &str,
-    actor_user_id: Option<i64>,
+    who: Who<'_>,
     action: &str,
-    entity: &str,
-    entity_id: &str,
+    (entity, entity_id): (&str, &str),
     before: Option<Value>,
     after: Option<Value>,
 ) -> StoreResult<()> {
+    let (actor, actor_user_id) = (who.name, who.user_id);
     if IS_PG {
         // One writer at a time per county chain.
         sqlx::query("SELECT pg_advisory_xact_lock(7215, CAST($1 AS INTEGER))").bind(county_id).execute(&mut *c).await?;
@@ -167,7 +172,8 @@ async fn audit(
 }
 
 async fn audit_as(c: &mut Conn, actor: &Actor, action: &str, entity: &str, entity_id: impl ToString, before: Option<Value>, after: Option<Value>) -> StoreResult<()> {
-    audit(c, actor.county_id, &actor.username, actor.user_id, action, entity, &entity_id.to_string(), before, after).await
+    let who = Who { name: &actor.username, user_id: actor.user_id };
+    audit(c, actor.county_id, who, action, (entity, &entity_id.to_string()), before, after).await
 }
 
 // ---- migrations --------------------------------------------------------------------------------
@@ -341,7 +347,7 @@ pub async fn audit_failed_login(p: &Pools<DB>, username: &str) -> StoreResult<()
     };
     let mut tx = p.write.begin().await?;
     let name: String = username.chars().take(40).collect();
-    audit(&mut tx, county_id, &name, None, "login_failed", "session", "-", None, None).await?;
+    audit(&mut tx, county_id, Who { name: &name, user_id: None }, "login_failed", ("session", "-"), None, None).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -361,7 +367,7 @@ pub async fn open_session(p: &Pools<DB>, user_id: i64, token_hash: &str, expires
     .bind(expires.timestamp())
     .execute(&mut *tx)
     .await?;
-    audit(&mut tx, county_id, &username, Some(user_id), "login", "session", &user_id.to_string(), None, None).await?;
+    audit(&mut tx, county_id, Who { name: &username, user_id: Some(user_id) }, "login", ("session", &user_id.to_string()), None, None).await?;
     tx.commit().await?;
     session_by_token(p, token_hash, Utc::now()).await
 }
@@ -392,7 +398,7 @@ pub async fn close_session(p: &Pools<DB>, token_hash: &str) -> StoreResult<()> {
     .await?;
     if let Some((uid, county, name)) = row {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await?;
-        audit(&mut tx, county, &name, Some(uid), "logout", "session", &uid.to_string(), None, None).await?;
+        audit(&mut tx, county, Who { name: &name, user_id: Some(uid) }, "logout", ("session", &uid.to_string()), None, None).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -1582,7 +1588,7 @@ pub async fn record(p: &Pools<DB>, actor: &Actor, id: i64) -> StoreResult<Record
     let s = record_scope_cond(&mut q, &actor.scope);
     q.push(&format!(" WHERE r.id = {i} AND r.county_id = {county} AND {s}"));
     let row = fetch_optional::<RecordRow>(&mut c, &q).await?.ok_or(StoreError::NotFound)?;
-    Ok(records_from(&mut c, vec![row]).await?.pop().ok_or(StoreError::NotFound)?)
+    records_from(&mut c, vec![row]).await?.pop().ok_or(StoreError::NotFound)
 }
 
 /// The organisation-subtree condition "as the tree was on the record's date".
@@ -1767,6 +1773,9 @@ fn clip(range: DateRange, from: NaiveDate, to_inclusive: Option<NaiveDate>) -> O
     DateRange::new(f, t).ok()
 }
 
+/// (target, from person, from org, via org, valid from, valid to)
+type LinkUnitRow = (i64, Option<i64>, Option<i64>, Option<i64>, NaiveDate, Option<NaiveDate>);
+
 /// The units a bulletin ranks, each with the part of the period it counts for.
 async fn bulletin_units(c: &mut Conn, actor: &Actor, root: i64, range: DateRange, grouping: Grouping) -> StoreResult<Vec<Unit>> {
     let mut units: Vec<Unit> = Vec::new();
@@ -1791,7 +1800,7 @@ async fn bulletin_units(c: &mut Conn, actor: &Actor, root: i64, range: DateRange
             }
         }
         Grouping::Link(kind) => {
-            let rows: Vec<(i64, Option<i64>, Option<i64>, Option<i64>, NaiveDate, Option<NaiveDate>)> = sqlx::query_as(
+            let rows: Vec<LinkUnitRow> = sqlx::query_as(
                 "SELECT l.to_org_id, l.from_person_id, l.from_org_id, l.via_org_id, l.valid_from, l.valid_to FROM org_links l
                  JOIN org_closure cl ON cl.descendant_id = l.to_org_id AND cl.ancestor_id = $1 AND cl.valid_to IS NULL
                  WHERE l.kind = $2 AND l.valid_from <= $3 AND (l.valid_to IS NULL OR l.valid_to >= $4) ORDER BY l.id",

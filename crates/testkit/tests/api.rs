@@ -844,7 +844,7 @@ async fn audit_log_records_writes_for_the_auditor_only(app: TestApp) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["action"] == "rename" && e["entity_id"] == org["id"].to_string())
+        .find(|e| e["action"] == "rename" && e["entity_id"].as_str() == Some(org["id"].to_string().as_str()))
         .expect("rename audited");
     assert_eq!(rename["actor"], "admin");
     assert_eq!(rename["before"]["name"], "审计村");
@@ -854,7 +854,7 @@ async fn audit_log_records_writes_for_the_auditor_only(app: TestApp) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["entity_id"] == p["id"].to_string())
+        .find(|e| e["entity_id"].as_str() == Some(p["id"].to_string().as_str()))
         .expect("person audited");
     assert_eq!(
         created["after"]["id_number"], "1101**********002X",
