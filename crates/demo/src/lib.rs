@@ -258,6 +258,8 @@ pub async fn seed(store: &Store, opts: &DemoOptions) -> Result<DemoSummary, Stor
         elapsed_ms = started.elapsed().as_millis() as u64,
         "demo: records created"
     );
+    // Fresh statistics, so the query planner sees the tables as they now are.
+    store.analyze().await?;
 
     Ok(DemoSummary {
         county,

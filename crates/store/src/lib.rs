@@ -518,6 +518,11 @@ impl Store {
         dispatch!(self, verify_audit_chain(county_id))
     }
 
+    /// Refreshes the planner's statistics after a bulk load.
+    pub async fn analyze(&self) -> StoreResult<()> {
+        dispatch!(self, analyze())
+    }
+
     pub async fn table_counts(&self) -> StoreResult<Vec<(String, i64)>> {
         dispatch!(self, table_counts())
     }

@@ -1866,48 +1866,56 @@ pub async fn bulletin(p: &Pools<DB>, actor: &Actor, root_ref: &str, range: DateR
     let units = bulletin_units(&mut c, actor, root, range, grouping).await?;
 
     // The records counted: under the root (or under a unit within its part of the period), as
-    // the tree was on each record's date.
-    let base = |q: &mut Sql| -> String {
+    // the tree was on each record's date. For a subtree this is a join on the closure, which the
+    // planner can hash; a record has at most one closure row per ancestor on a given date.
+    let base = |q: &mut Sql| -> (String, String) {
         let county = q.arg(actor.county_id);
         let from = q.arg(range.from);
         let to = q.arg(range.to);
-        let place = match grouping {
-            Grouping::Children => subtree_on_record_date(q, root),
+        let filter = format!("r.county_id = {county} AND r.voided_at IS NULL AND r.occurred_on BETWEEN {from} AND {to}");
+        match grouping {
+            Grouping::Children => {
+                let a = q.arg(root);
+                (
+                    format!(" JOIN org_closure cl ON cl.descendant_id = r.org_id AND cl.ancestor_id = {a} AND cl.valid_from <= r.occurred_on AND (cl.valid_to IS NULL OR r.occurred_on < cl.valid_to)"),
+                    filter,
+                )
+            }
             Grouping::Link(_) => {
                 let parts: Vec<String> = units
                     .iter()
                     .map(|u| format!("(cl.ancestor_id = {} AND r.occurred_on BETWEEN {} AND {})", q.arg(u.org.id), q.arg(u.range.from), q.arg(u.range.to)))
                     .collect();
-                if parts.is_empty() {
+                let place = if parts.is_empty() {
                     "1=0".to_string()
                 } else {
                     format!("EXISTS (SELECT 1 FROM org_closure cl WHERE cl.descendant_id = r.org_id AND cl.valid_from <= r.occurred_on AND (cl.valid_to IS NULL OR r.occurred_on < cl.valid_to) AND ({}))", parts.join(" OR "))
-                }
+                };
+                (String::new(), format!("{filter} AND {place}"))
             }
-        };
-        format!("r.county_id = {county} AND r.voided_at IS NULL AND r.occurred_on BETWEEN {from} AND {to} AND {place}")
+        }
     };
     let mut figures = Figures::default();
 
     let mut q = Sql::new("");
-    let b = base(&mut q);
-    q.text = format!("SELECT r.ledger_type_id, COUNT(*), COUNT(DISTINCT r.org_id) FROM ledger_records r WHERE {b} GROUP BY r.ledger_type_id");
+    let (j, w) = base(&mut q);
+    q.text = format!("SELECT r.ledger_type_id, COUNT(*), COUNT(DISTINCT r.org_id) FROM ledger_records r{j} WHERE {w} GROUP BY r.ledger_type_id");
     for (t, n, orgs) in fetch_all::<(i64, i64, i64)>(&mut c, &q).await? {
         figures.totals.insert(t, (n, orgs, 0));
     }
     let mut q = Sql::new("");
-    let b = base(&mut q);
-    q.text = format!("SELECT r.ledger_type_id, COUNT(DISTINCT rp.person_id) FROM ledger_records r JOIN record_people rp ON rp.record_id = r.id WHERE {b} GROUP BY r.ledger_type_id");
+    let (j, w) = base(&mut q);
+    q.text = format!("SELECT r.ledger_type_id, COUNT(DISTINCT rp.person_id) FROM ledger_records r{j} JOIN record_people rp ON rp.record_id = r.id WHERE {w} GROUP BY r.ledger_type_id");
     for (t, people) in fetch_all::<(i64, i64)>(&mut c, &q).await? {
         if let Some(x) = figures.totals.get_mut(&t) {
             x.2 = people;
         }
     }
     let mut q = Sql::new("");
-    let b = base(&mut q);
+    let (j, w) = base(&mut q);
     q.text = format!(
         "SELECT r.ledger_type_id, f.field_key, f.option_value, CAST(COALESCE(SUM(f.num_value), 0) AS BIGINT), COUNT(*)
-         FROM ledger_records r JOIN record_facts f ON f.record_id = r.id WHERE {b} GROUP BY r.ledger_type_id, f.field_key, f.option_value"
+         FROM ledger_records r{j} JOIN record_facts f ON f.record_id = r.id WHERE {w} GROUP BY r.ledger_type_id, f.field_key, f.option_value"
     );
     for (t, field, option, sum, n) in fetch_all::<(i64, String, Option<String>, i64, i64)>(&mut c, &q).await? {
         match option {
@@ -2000,6 +2008,11 @@ pub async fn verify_audit_chain(p: &Pools<DB>, county_id: i64) -> StoreResult<Re
             after_seq = r.0;
         }
     }
+}
+
+pub async fn analyze(p: &Pools<DB>) -> StoreResult<()> {
+    sqlx::raw_sql("ANALYZE").execute(&p.write).await?;
+    Ok(())
 }
 
 pub async fn table_counts(p: &Pools<DB>) -> StoreResult<Vec<(String, i64)>> {

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use taizhang_testkit::{each_backend, TestApp};
 
 each_backend!(
+    zz_probe,
     foreign_objects_are_not_found,
     foreign_writes_are_refused_and_change_nothing,
     pages_are_scoped,
@@ -1050,4 +1051,28 @@ async fn roles_limit_what_scope_allows(app: TestApp) {
         .get(&format!("/api/v1/records/{}", foreign.record), &admin)
         .await;
     assert!(r["voided_at"].is_null());
+}
+
+async fn zz_probe(app: TestApp) {
+    let admin = app.token("admin").await;
+    let own = side(&app, &admin, OWN_TOWN).await;
+    let foreign = side(&app, &admin, FOREIGN_TOWN).await;
+    let t = app.token("jishu").await;
+    let day = today() - chrono::Duration::days(2);
+    let r = app.post("/api/v1/records", &t, json!({"ledger_type": "theme_day", "org": own.village, "occurred_on": day, "fields": {"theme": "p", "attendees": [foreign.person]}})).await;
+    eprintln!("PROBE people-field: {} {}", r.0, r.1["people"]);
+    let r = app.post("/api/v1/records", &t, json!({"ledger_type": "theme_day", "org": own.village, "occurred_on": day, "fields": {"theme": "p", "photos": [foreign.attachment]}})).await;
+    eprintln!("PROBE attach-field: {} {}", r.0, r.1["fields"]);
+    let r = app.get(&format!("/api/v1/attachments/{}", foreign.attachment), &t).await;
+    eprintln!("PROBE attach-get: {}", r.0);
+    let r = app.post("/api/v1/links", &t, json!({"kind": "pairing", "from_org": foreign.village, "to_org": own.village, "valid_from": "2025-01-01"})).await;
+    eprintln!("PROBE link-from-foreign: {} {}", r.0, r.1["from_org"]);
+    let r = app.post("/api/v1/positions", &t, json!({"person_id": foreign.person, "org": own.village, "title": "committee_member", "valid_from": "2024-01-01"})).await;
+    eprintln!("PROBE position-foreign-person: {} {}", r.0, r.1["person"]);
+    let r = app.get(&format!("/api/v1/people/{}", foreign.person), &t).await;
+    eprintln!("PROBE person-after: {} {} {}", r.0, r.1["name"], r.1["id_number"]);
+    let r = app.get(&format!("/api/v1/records?person={}", foreign.person), &t).await;
+    eprintln!("PROBE records-person: {} {}", r.0, r.1["total"]);
+    let r = app.get("/api/v1/ledger-types", &t).await;
+    eprintln!("PROBE types: {}", r.0);
 }
