@@ -29,8 +29,13 @@ async fn bare(url: &str, county: i64, range: DateRange, iters: usize) -> Duratio
         let pool = sqlx::PgPool::connect(url).await.expect("pg");
         for _ in 0..iters {
             let t = Instant::now();
-            let rows: Vec<(i64, String, Option<String>, i64, i64)> =
-                sqlx::query_as(BARE).bind(county).bind(range.from).bind(range.to).fetch_all(&pool).await.expect("bare query");
+            let rows: Vec<(i64, String, Option<String>, i64, i64)> = sqlx::query_as(BARE)
+                .bind(county)
+                .bind(range.from)
+                .bind(range.to)
+                .fetch_all(&pool)
+                .await
+                .expect("bare query");
             times.push(t.elapsed());
             assert!(!rows.is_empty());
         }
@@ -38,8 +43,13 @@ async fn bare(url: &str, county: i64, range: DateRange, iters: usize) -> Duratio
         let pool = sqlx::SqlitePool::connect(url).await.expect("sqlite");
         for _ in 0..iters {
             let t = Instant::now();
-            let rows: Vec<(i64, String, Option<String>, i64, i64)> =
-                sqlx::query_as(BARE).bind(county).bind(range.from).bind(range.to).fetch_all(&pool).await.expect("bare query");
+            let rows: Vec<(i64, String, Option<String>, i64, i64)> = sqlx::query_as(BARE)
+                .bind(county)
+                .bind(range.from)
+                .bind(range.to)
+                .fetch_all(&pool)
+                .await
+                .expect("bare query");
             times.push(t.elapsed());
             assert!(!rows.is_empty());
         }
@@ -53,12 +63,20 @@ async fn main() {
         println!("bulletin: bench");
         return;
     }
-    let scale: u32 = std::env::var("BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
-    let iters: usize = std::env::var("BENCH_ITERS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let scale: u32 = std::env::var("BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let iters: usize = std::env::var("BENCH_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
     let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     let to = today();
     let range = DateRange::new(to - chrono::Duration::days(364), to).expect("range");
-    println!("full-year bulletin of the demo county 370828 (scale {scale}), {iters} runs each, median");
+    println!(
+        "full-year bulletin of the demo county 370828 (scale {scale}), {iters} runs each, median"
+    );
     for name in backends.split(',') {
         let backend = match name.trim() {
             "sqlite" => Backend::Sqlite,
@@ -67,7 +85,11 @@ async fn main() {
         };
         let (store, url, _dir) = fresh_store(backend).await.expect("store");
         let seed_start = Instant::now();
-        let opts = taizhang_demo::DemoOptions { admin_password: "bench-password".into(), months: 12, scale };
+        let opts = taizhang_demo::DemoOptions {
+            admin_password: "bench-password".into(),
+            months: 12,
+            scale,
+        };
         let summary = taizhang_demo::seed(&store, &opts).await.expect("seed");
         let seeded = seed_start.elapsed();
         let actor = Actor::system(summary.county.id, "bench");
@@ -75,7 +97,10 @@ async fn main() {
         let mut total = 0;
         for _ in 0..iters {
             let t = Instant::now();
-            let b = store.bulletin(&actor, "370828", range, Grouping::Children).await.expect("bulletin");
+            let b = store
+                .bulletin(&actor, "370828", range, Grouping::Children)
+                .await
+                .expect("bulletin");
             times.push(t.elapsed());
             total = b.total_records;
         }

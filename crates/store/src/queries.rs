@@ -800,8 +800,56 @@ pub async fn dissolve_org(p: &Pools<DB>, actor: &Actor, id: i64, on: NaiveDate) 
 
 // ---- cross-links -------------------------------------------------------------------------------
 
-type LinkRow = (i64, String, Option<i64>, Option<i64>, i64, Option<i64>, Option<String>, String, NaiveDate, Option<NaiveDate>);
-const LINK_SELECT: &str = "SELECT l.id, l.kind, l.from_org_id, l.from_person_id, l.to_org_id, l.via_org_id, l.role, l.note, l.valid_from, l.valid_to FROM org_links l";
+/// A link with the names of what it joins, in one row.
+struct LinkRow {
+    id: i64,
+    kind: String,
+    from_org_id: Option<i64>,
+    from_person_id: Option<i64>,
+    to_org_id: i64,
+    via_org_id: Option<i64>,
+    role: Option<String>,
+    note: String,
+    valid_from: NaiveDate,
+    valid_to: Option<NaiveDate>,
+    from_org_name: Option<String>,
+    from_org_code: Option<String>,
+    from_person_name: Option<String>,
+    to_org_name: String,
+    to_org_code: Option<String>,
+    via_org_name: Option<String>,
+    via_org_code: Option<String>,
+}
+impl<'r> sqlx::FromRow<'r, Row> for LinkRow {
+    fn from_row(r: &'r Row) -> Result<Self, sqlx::Error> {
+        use sqlx::Row as _;
+        Ok(LinkRow {
+            id: r.try_get("id")?,
+            kind: r.try_get("kind")?,
+            from_org_id: r.try_get("from_org_id")?,
+            from_person_id: r.try_get("from_person_id")?,
+            to_org_id: r.try_get("to_org_id")?,
+            via_org_id: r.try_get("via_org_id")?,
+            role: r.try_get("role")?,
+            note: r.try_get("note")?,
+            valid_from: r.try_get("valid_from")?,
+            valid_to: r.try_get("valid_to")?,
+            from_org_name: r.try_get("from_org_name")?,
+            from_org_code: r.try_get("from_org_code")?,
+            from_person_name: r.try_get("from_person_name")?,
+            to_org_name: r.try_get("to_org_name")?,
+            to_org_code: r.try_get("to_org_code")?,
+            via_org_name: r.try_get("via_org_name")?,
+            via_org_code: r.try_get("via_org_code")?,
+        })
+    }
+}
+
+const LINK_SELECT: &str = "SELECT l.id, l.kind, l.from_org_id, l.from_person_id, l.to_org_id, l.via_org_id, l.role, l.note, l.valid_from, l.valid_to,
+    fo.name AS from_org_name, fo.code AS from_org_code, fp.name AS from_person_name, t.name AS to_org_name, t.code AS to_org_code,
+    vo.name AS via_org_name, vo.code AS via_org_code
+    FROM org_links l JOIN orgs t ON t.id = l.to_org_id LEFT JOIN orgs fo ON fo.id = l.from_org_id
+    LEFT JOIN people fp ON fp.id = l.from_person_id LEFT JOIN orgs vo ON vo.id = l.via_org_id";
 
 async fn org_name(c: &mut Conn, id: i64) -> StoreResult<OrgName> {
     let (name, code): (String, Option<String>) = sqlx::query_as("SELECT name, code FROM orgs WHERE id = $1").bind(id).fetch_one(&mut *c).await?;
@@ -813,29 +861,23 @@ async fn person_name(c: &mut Conn, id: i64) -> StoreResult<PersonName> {
     Ok(PersonName { id, name })
 }
 
-async fn link_from(c: &mut Conn, r: LinkRow) -> StoreResult<Link> {
-    let kind = LinkKind::from_str(&r.1).map_err(|e| StoreError::Internal(e.to_string()))?;
+fn link_from(r: LinkRow) -> StoreResult<Link> {
+    let kind = LinkKind::from_str(&r.kind).map_err(|e| StoreError::Internal(e.to_string()))?;
+    let name = |id: Option<i64>, name: Option<String>, code: Option<String>| {
+        id.map(|id| OrgName { id, org_ref: org_ref(id, code.as_deref()), name: name.unwrap_or_default() })
+    };
     Ok(Link {
-        id: r.0,
+        id: r.id,
         kind,
         kind_label: kind.label_cn().to_string(),
-        from_org: match r.2 {
-            Some(id) => Some(org_name(c, id).await?),
-            None => None,
-        },
-        from_person: match r.3 {
-            Some(id) => Some(person_name(c, id).await?),
-            None => None,
-        },
-        to_org: org_name(c, r.4).await?,
-        via_org: match r.5 {
-            Some(id) => Some(org_name(c, id).await?),
-            None => None,
-        },
-        role: r.6,
-        note: r.7,
-        valid_from: r.8,
-        valid_to: r.9,
+        from_org: name(r.from_org_id, r.from_org_name, r.from_org_code),
+        from_person: r.from_person_id.map(|id| PersonName { id, name: r.from_person_name.unwrap_or_default() }),
+        to_org: OrgName { id: r.to_org_id, org_ref: org_ref(r.to_org_id, r.to_org_code.as_deref()), name: r.to_org_name },
+        via_org: name(r.via_org_id, r.via_org_name, r.via_org_code),
+        role: r.role,
+        note: r.note,
+        valid_from: r.valid_from,
+        valid_to: r.valid_to,
     })
 }
 
@@ -901,7 +943,7 @@ pub async fn create_link(p: &Pools<DB>, actor: &Actor, new: &NewLink) -> StoreRe
     .fetch_one(&mut *tx)
     .await?;
     let row: LinkRow = sqlx::query_as(&format!("{LINK_SELECT} WHERE l.id = $1")).bind(id).fetch_one(&mut *tx).await?;
-    let link = link_from(&mut tx, row).await?;
+    let link = link_from(row)?;
     audit_as(&mut tx, actor, "create", "link", id, None, Some(link_json(&link))).await?;
     tx.commit().await?;
     Ok(link)
@@ -916,14 +958,14 @@ pub async fn end_link(p: &Pools<DB>, actor: &Actor, id: i64, on: NaiveDate) -> S
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-    ensure_org_in_scope(&mut tx, actor, row.4).await?;
-    if on < row.8 {
+    ensure_org_in_scope(&mut tx, actor, row.to_org_id).await?;
+    if on < row.valid_from {
         return Err(StoreError::invalid("on", "link.dates", "结束日期不能早于开始日期"));
     }
-    let before = link_from(&mut tx, row).await?;
+    let before = link_from(row)?;
     sqlx::query("UPDATE org_links SET valid_to = $1 WHERE id = $2").bind(on).bind(id).execute(&mut *tx).await?;
     let row: LinkRow = sqlx::query_as(&format!("{LINK_SELECT} WHERE l.id = $1")).bind(id).fetch_one(&mut *tx).await?;
-    let after = link_from(&mut tx, row).await?;
+    let after = link_from(row)?;
     audit_as(&mut tx, actor, "end", "link", id, Some(link_json(&before)), Some(link_json(&after))).await?;
     tx.commit().await?;
     Ok(after)
@@ -953,18 +995,14 @@ pub async fn links(p: &Pools<DB>, actor: &Actor, org_id: Option<i64>, kind: Opti
         }
     }
     q.push(" ORDER BY l.kind, l.valid_from DESC, l.id LIMIT 2000");
-    let rows = fetch_all::<LinkRow>(&mut c, &q).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        out.push(link_from(&mut c, r).await?);
-    }
-    Ok(out)
+    fetch_all::<LinkRow>(&mut c, &q).await?.into_iter().map(link_from).collect()
 }
 
 // ---- people and positions ----------------------------------------------------------------------
 
-type PersonRow = (i64, String, Option<String>, i64, Option<String>, Option<String>, Option<NaiveDate>, bool, bool);
-const PERSON_SELECT: &str = "SELECT p.id, p.name, p.gender, p.org_id, p.id_number, p.phone, p.birth_date, p.party_member, p.retired FROM people p";
+type PersonRow = (i64, String, Option<String>, i64, Option<String>, Option<String>, Option<NaiveDate>, bool, bool, String, Option<String>);
+const PERSON_SELECT: &str =
+    "SELECT p.id, p.name, p.gender, p.org_id, p.id_number, p.phone, p.birth_date, p.party_member, p.retired, po.name, po.code FROM people p JOIN orgs po ON po.id = p.org_id";
 
 /// A person is visible when their organisation, or one where they hold an active position, is in scope.
 fn person_scope_cond(q: &mut Sql, scope: &Scope) -> String {
@@ -990,7 +1028,7 @@ async fn person_from(c: &mut Conn, actor: &Actor, r: PersonRow, with_positions: 
         id: r.0,
         name: r.1,
         gender: r.2,
-        org: org_name(c, r.3).await?,
+        org: OrgName { id: r.3, org_ref: org_ref(r.3, r.10.as_deref()), name: r.9 },
         id_number,
         phone,
         birth_date: r.6,

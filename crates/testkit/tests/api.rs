@@ -844,7 +844,10 @@ async fn audit_log_records_writes_for_the_auditor_only(app: TestApp) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["action"] == "rename" && e["entity_id"].as_str() == Some(org["id"].to_string().as_str()))
+        .find(|e| {
+            e["action"] == "rename"
+                && e["entity_id"].as_str() == Some(org["id"].to_string().as_str())
+        })
         .expect("rename audited");
     assert_eq!(rename["actor"], "admin");
     assert_eq!(rename["before"]["name"], "审计村");

@@ -9,13 +9,13 @@ use std::collections::HashMap;
 use taizhang_testkit::{each_backend, TestApp};
 
 each_backend!(
-    zz_probe,
     foreign_objects_are_not_found,
     foreign_writes_are_refused_and_change_nothing,
     pages_are_scoped,
     lists_hold_only_what_is_in_scope,
     dispatch_link_widens_scope_while_it_lasts,
     roles_limit_what_scope_allows,
+    ids_inside_write_bodies_are_scoped,
 );
 
 /// 鸡黍镇, home of the `jishu` manager.
@@ -1053,26 +1053,80 @@ async fn roles_limit_what_scope_allows(app: TestApp) {
     assert!(r["voided_at"].is_null());
 }
 
-async fn zz_probe(app: TestApp) {
+/// Writes that name other objects inside their body — a position's person, a record's attendees
+/// and photos — must treat a foreign object exactly like a missing one: refuse the write, name
+/// nothing, and grant no access to it afterwards. All breaches are collected, then reported.
+async fn ids_inside_write_bodies_are_scoped(app: TestApp) {
     let admin = app.token("admin").await;
     let own = side(&app, &admin, OWN_TOWN).await;
     let foreign = side(&app, &admin, FOREIGN_TOWN).await;
     let t = app.token("jishu").await;
     let day = today() - chrono::Duration::days(2);
-    let r = app.post("/api/v1/records", &t, json!({"ledger_type": "theme_day", "org": own.village, "occurred_on": day, "fields": {"theme": "p", "attendees": [foreign.person]}})).await;
-    eprintln!("PROBE people-field: {} {}", r.0, r.1["people"]);
-    let r = app.post("/api/v1/records", &t, json!({"ledger_type": "theme_day", "org": own.village, "occurred_on": day, "fields": {"theme": "p", "photos": [foreign.attachment]}})).await;
-    eprintln!("PROBE attach-field: {} {}", r.0, r.1["fields"]);
-    let r = app.get(&format!("/api/v1/attachments/{}", foreign.attachment), &t).await;
-    eprintln!("PROBE attach-get: {}", r.0);
-    let r = app.post("/api/v1/links", &t, json!({"kind": "pairing", "from_org": foreign.village, "to_org": own.village, "valid_from": "2025-01-01"})).await;
-    eprintln!("PROBE link-from-foreign: {} {}", r.0, r.1["from_org"]);
-    let r = app.post("/api/v1/positions", &t, json!({"person_id": foreign.person, "org": own.village, "title": "committee_member", "valid_from": "2024-01-01"})).await;
-    eprintln!("PROBE position-foreign-person: {} {}", r.0, r.1["person"]);
-    let r = app.get(&format!("/api/v1/people/{}", foreign.person), &t).await;
-    eprintln!("PROBE person-after: {} {} {}", r.0, r.1["name"], r.1["id_number"]);
-    let r = app.get(&format!("/api/v1/records?person={}", foreign.person), &t).await;
-    eprintln!("PROBE records-person: {} {}", r.0, r.1["total"]);
-    let r = app.get("/api/v1/ledger-types", &t).await;
-    eprintln!("PROBE types: {}", r.0);
+    let mut leaks: Vec<String> = Vec::new();
+
+    let cases: [(&str, Value, Value, (&str, &str)); 3] = [
+        (
+            "POST /api/v1/records with a foreign person among the attendees",
+            json!({"ledger_type": "theme_day", "org": own.village, "occurred_on": day,
+                   "fields": {"theme": "范围", "attendees": [999_999_999]}}),
+            json!({"ledger_type": "theme_day", "org": own.village, "occurred_on": day,
+                   "fields": {"theme": "范围", "attendees": [foreign.person]}}),
+            ("people", "record.unknown_person"),
+        ),
+        (
+            "POST /api/v1/records with a foreign attachment among the photos",
+            json!({"ledger_type": "theme_day", "org": own.village, "occurred_on": day,
+                   "fields": {"theme": "范围", "photos": ["0".repeat(64)]}}),
+            json!({"ledger_type": "theme_day", "org": own.village, "occurred_on": day,
+                   "fields": {"theme": "范围", "photos": [foreign.attachment]}}),
+            ("attachments", "record.unknown_attachment"),
+        ),
+        (
+            "POST /api/v1/positions for a foreign person at an own organisation",
+            json!({"person_id": 999_999_999, "org": own.village, "title": "committee_member", "valid_from": "2024-01-01"}),
+            json!({"person_id": foreign.person, "org": own.village, "title": "committee_member", "valid_from": "2024-01-01"}),
+            ("person_id", "position.person"),
+        ),
+    ];
+    for (what, missing, alien, (field, code)) in cases {
+        let path = what.split(' ').nth(1).unwrap_or_default();
+        let (ms, mv) = app.post(path, &t, missing).await;
+        assert_eq!(
+            ms,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{what}, missing: {mv}"
+        );
+        assert_eq!(
+            codes(&mv),
+            vec![(field.to_string(), code.to_string())],
+            "{what}, missing"
+        );
+        let (s, v) = app.post(path, &t, alien).await;
+        if s != ms || codes(&v) != codes(&mv) {
+            leaks.push(format!(
+                "{what}: expected {ms} {field}/{code} as for a missing one, got {s} {v}"
+            ));
+        }
+    }
+
+    // Nor does any such write open the foreign objects to the caller.
+    let (s, v) = app
+        .get(&format!("/api/v1/attachments/{}", foreign.attachment), &t)
+        .await;
+    if s != StatusCode::NOT_FOUND {
+        leaks.push(format!(
+            "GET /api/v1/attachments/{{foreign}}: expected 404, got {s} ({} bytes of another town's file)",
+            v.as_str().map_or(0, str::len)
+        ));
+    }
+    let (s, v) = app
+        .get(&format!("/api/v1/people/{}", foreign.person), &t)
+        .await;
+    if s != StatusCode::NOT_FOUND {
+        leaks.push(format!(
+            "GET /api/v1/people/{{foreign}}: expected 404, got {s} with name {} and 身份证号 {}",
+            v["name"], v["id_number"]
+        ));
+    }
+    assert!(leaks.is_empty(), "scope leaks:\n{}", leaks.join("\n"));
 }
