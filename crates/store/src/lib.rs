@@ -5,10 +5,12 @@
 
 pub mod audit;
 pub mod auth;
+mod copy;
 mod error;
 pub mod model;
 mod sqlbuild;
 
+pub use copy::TableCopy;
 pub use error::{StoreError, StoreResult};
 pub use model::*;
 
@@ -516,6 +518,55 @@ impl Store {
     /// Walks the county's audit chain; returns the number of entries, or the first broken one.
     pub async fn verify_audit_chain(&self, county_id: i64) -> StoreResult<Result<i64, i64>> {
         dispatch!(self, verify_audit_chain(county_id))
+    }
+
+    /// Copies one county (all when `None`) from this database into `target`, an empty migrated
+    /// database of either backend, in one transaction; then counts and checksums every table on
+    /// both sides.
+    pub async fn copy_to(
+        &self,
+        target: &Store,
+        county_code: Option<&str>,
+    ) -> StoreResult<Vec<TableCopy>> {
+        let county = match county_code {
+            Some(code) => Some(self.county_by_code(code).await?),
+            None => None,
+        };
+        let wanted: Vec<String> = match &county {
+            Some(c) => vec![c.code.clone()],
+            None => self.counties().await?.into_iter().map(|c| c.code).collect(),
+        };
+        for code in &wanted {
+            if target.county_by_code(code).await.is_ok() {
+                return Err(StoreError::conflict(
+                    "copy.exists",
+                    format!("目标数据库已有行政区划代码为{code}的县，不能重复复制"),
+                ));
+            }
+        }
+        let county_id = county.as_ref().map(|c| c.id);
+        let rows = dispatch!(self, export_tables(county_id))?;
+        match &target.backend {
+            Backend::Sqlite(p) => sqlite::import_tables(p, &rows).await?,
+            Backend::Postgres(p) => postgres::import_tables(p, &rows).await?,
+        }
+        let source = dispatch!(self, table_checksums(county_id))?;
+        let after = dispatch!(target, table_checksums(county_id))?;
+        Ok(source
+            .into_iter()
+            .zip(after)
+            .map(
+                |((table, source_rows, source_checksum), (_, target_rows, target_checksum))| {
+                    TableCopy {
+                        table,
+                        source_rows,
+                        target_rows,
+                        source_checksum,
+                        target_checksum,
+                    }
+                },
+            )
+            .collect())
     }
 
     /// Refreshes the planner's statistics after a bulk load.

@@ -1,7 +1,7 @@
 // Included once per backend (see lib.rs): `DB` and `IS_PG` are defined by the including module,
 // so every query below is compiled and type-checked against SQLite and against PostgreSQL.
 
-use crate::audit::{entry_hash, mask_personal, GENESIS};
+use crate::audit::{canonical_json, entry_hash, mask_personal, GENESIS};
 use crate::model::*;
 use crate::sqlbuild::{Arg, Sql};
 use crate::{Pools, StoreError, StoreResult};
@@ -74,44 +74,6 @@ fn scope_cond(q: &mut Sql, scope: &Scope, col: &str) -> String {
             let list = q.list(roots);
             format!("{col} IN (SELECT descendant_id FROM org_closure WHERE valid_to IS NULL AND ancestor_id IN ({list}))")
         }
-    }
-}
-
-/// JSON with object keys sorted, so that an entry's hash does not depend on how a backend
-/// stores JSON (PostgreSQL's jsonb reorders keys).
-fn canonical_json(v: &Value) -> String {
-    let mut s = String::new();
-    write_canonical(v, &mut s);
-    s
-}
-
-fn write_canonical(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<_> = m.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String((*k).clone()).to_string());
-                out.push(':');
-                write_canonical(&m[*k], out);
-            }
-            out.push('}');
-        }
-        Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(x, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
     }
 }
 
@@ -2063,4 +2025,129 @@ pub async fn table_counts(p: &Pools<DB>) -> StoreResult<Vec<(String, i64)>> {
         out.push((t.to_string(), n));
     }
     Ok(out)
+}
+
+// ---- copy between databases --------------------------------------------------------------------
+
+use crate::copy::{Checksum, Col, TableSpec, Val, TABLES};
+
+fn read_val(row: &Row, i: usize, col: Col) -> Result<Val, sqlx::Error> {
+    use sqlx::Row as _;
+    Ok(match col {
+        Col::I64 => row.try_get::<Option<i64>, _>(i)?.map(Val::I64),
+        Col::Text => row.try_get::<Option<String>, _>(i)?.map(Val::Text),
+        Col::Date => row.try_get::<Option<NaiveDate>, _>(i)?.map(Val::Date),
+        Col::Ts => row.try_get::<Option<DateTime<Utc>>, _>(i)?.map(Val::Ts),
+        Col::Bool => row.try_get::<Option<bool>, _>(i)?.map(Val::Bool),
+        Col::Json => row.try_get::<Option<Json<Value>>, _>(i)?.map(|j| Val::Json(j.0)),
+    }
+    .unwrap_or(Val::Null))
+}
+
+fn county_filter(t: &TableSpec) -> &'static str {
+    if t.name == "counties" {
+        "id"
+    } else {
+        "county_id"
+    }
+}
+
+/// Every row of every table that belongs to the county (all counties when `None`), in key order.
+pub async fn export_tables(p: &Pools<DB>, county: Option<i64>) -> StoreResult<Vec<(&'static TableSpec, Vec<Vec<Val>>)>> {
+    let mut c = p.read.acquire().await?;
+    let mut out = Vec::new();
+    for t in TABLES {
+        let cols: Vec<&str> = t.columns.iter().map(|c| c.0).collect();
+        let filter = match county {
+            Some(_) => format!(" WHERE {} = $1", county_filter(t)),
+            None => String::new(),
+        };
+        let sql = format!("SELECT {} FROM {}{filter} ORDER BY {}", cols.join(", "), t.name, t.order);
+        let mut q = sqlx::query(&sql);
+        if let Some(id) = county {
+            q = q.bind(id);
+        }
+        let rows = q.fetch_all(&mut *c).await?;
+        let mut vals = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let mut v = Vec::with_capacity(t.columns.len());
+            for (i, (_, col)) in t.columns.iter().enumerate() {
+                v.push(read_val(r, i, *col)?);
+            }
+            vals.push(v);
+        }
+        out.push((t, vals));
+    }
+    Ok(out)
+}
+
+/// Counts and checksums of the county's rows in every table.
+pub async fn table_checksums(p: &Pools<DB>, county: Option<i64>) -> StoreResult<Vec<(String, i64, String)>> {
+    Ok(export_tables(p, county)
+        .await?
+        .into_iter()
+        .map(|(t, rows)| {
+            let mut sum = Checksum::default();
+            for r in &rows {
+                sum.row(r);
+            }
+            (t.name.to_string(), rows.len() as i64, sum.hex())
+        })
+        .collect())
+}
+
+fn add_val(args: &mut <DB as sqlx::Database>::Arguments<'_>, col: Col, v: &Val) -> StoreResult<()> {
+    let r = match (col, v) {
+        (Col::I64, Val::I64(x)) => args.add(Some(*x)),
+        (Col::I64, _) => args.add(None::<i64>),
+        (Col::Text, Val::Text(x)) => args.add(Some(x.clone())),
+        (Col::Text, _) => args.add(None::<String>),
+        (Col::Date, Val::Date(x)) => args.add(Some(*x)),
+        (Col::Date, _) => args.add(None::<NaiveDate>),
+        (Col::Ts, Val::Ts(x)) => args.add(Some(*x)),
+        (Col::Ts, _) => args.add(None::<DateTime<Utc>>),
+        (Col::Bool, Val::Bool(x)) => args.add(Some(*x)),
+        (Col::Bool, _) => args.add(None::<bool>),
+        (Col::Json, Val::Json(x)) => args.add(Some(Json(x.clone()))),
+        (Col::Json, _) => args.add(None::<Json<Value>>),
+    };
+    r.map_err(|e| StoreError::Internal(e.to_string()))
+}
+
+/// Writes exported rows into this (empty, migrated) database in one transaction.
+pub async fn import_tables(p: &Pools<DB>, tables: &[(&'static TableSpec, Vec<Vec<Val>>)]) -> StoreResult<()> {
+    let mut tx = p.write.begin().await?;
+    // Parents come before children in TABLES, so every foreign key holds as rows arrive.
+    for (t, rows) in tables {
+        let cols: Vec<&str> = t.columns.iter().map(|c| c.0).collect();
+        let per_stmt = (30_000 / t.columns.len()).clamp(1, 500);
+        for chunk in rows.chunks(per_stmt) {
+            let mut args = <DB as sqlx::Database>::Arguments::default();
+            let mut n = 0;
+            let mut groups = Vec::with_capacity(chunk.len());
+            for row in chunk {
+                let mut ph = Vec::with_capacity(row.len());
+                for ((_, col), v) in t.columns.iter().zip(row) {
+                    add_val(&mut args, *col, v)?;
+                    n += 1;
+                    ph.push(format!("${n}"));
+                }
+                groups.push(format!("({})", ph.join(", ")));
+            }
+            let sql = format!("INSERT INTO {} ({}) VALUES {}", t.name, cols.join(", "), groups.join(", "));
+            sqlx::query_with::<DB, _>(&sql, args).execute(&mut *tx).await?;
+        }
+        if IS_PG {
+            if let Some(col) = t.identity {
+                sqlx::raw_sql(&format!(
+                    "SELECT setval(pg_get_serial_sequence('{0}', '{col}'), GREATEST((SELECT MAX({col}) FROM {0}), 1))",
+                    t.name
+                ))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -20,7 +20,10 @@ each_backend!(
     audit_page_is_for_the_auditor,
     pages_carry_security_headers,
     type_form_row_errors_keep_the_input,
-    zz_probe,
+    editing_a_type_unchanged_keeps_its_definition,
+    record_form_reports_every_problem,
+    refused_csrf_stores_no_upload,
+    bad_addresses_get_a_chinese_page,
 );
 
 const XUNZHUANG: &str = "370828005101";
@@ -197,6 +200,70 @@ fn is_masked_id_number(s: &str) -> bool {
         && c[..4].iter().all(|x| x.is_ascii_alphanumeric())
         && c[4..14].iter().all(|x| *x == '*')
         && c[14..].iter().all(|x| x.is_ascii_alphanumeric())
+}
+
+/// The value of `attr="…"` in a tag's text, unescaped.
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let marker = format!(" {name}=\"");
+    let rest = tag.split_once(marker.as_str())?.1;
+    Some(unescape(rest.split('"').next()?))
+}
+
+/// What a browser sends when the form posting to `action` is submitted untouched: text and
+/// hidden inputs, ticked checkboxes, each select's chosen (or first) option and textareas.
+fn browser_fields(html: &str, action: &str) -> Vec<(String, String)> {
+    let marker = format!("action=\"{action}\"");
+    let form = html
+        .split_once(marker.as_str())
+        .and_then(|(_, rest)| rest.split("</form>").next())
+        .unwrap_or_else(|| panic!("a form posting to {action}"));
+    let mut out = Vec::new();
+    let mut rest = form;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        let tag = rest.split('>').next().unwrap_or_default();
+        let Some(name) = attr(tag, "name") else {
+            continue;
+        };
+        if tag.starts_with("input") {
+            let kind = attr(tag, "type").unwrap_or_else(|| "text".into());
+            let ticked = tag.split_whitespace().any(|w| w == "checked");
+            match kind.as_str() {
+                "checkbox" | "radio" if !ticked => {}
+                "file" | "submit" => {}
+                "checkbox" | "radio" => {
+                    out.push((name, attr(tag, "value").unwrap_or_else(|| "on".into())))
+                }
+                _ => out.push((name, attr(tag, "value").unwrap_or_default())),
+            }
+        } else if tag.starts_with("textarea") {
+            let text = rest.split_once('>').map_or("", |x| x.1);
+            out.push((
+                name,
+                unescape(text.split("</textarea>").next().unwrap_or_default()),
+            ));
+        } else if tag.starts_with("select") {
+            let body = rest.split("</select>").next().unwrap_or_default();
+            let options: Vec<(bool, String)> = body
+                .split("<option")
+                .skip(1)
+                .map(|o| {
+                    let (head, text) = o.split_once('>').unwrap_or((o, ""));
+                    let text = text.split("</option>").next().unwrap_or_default();
+                    let value = attr(head, "value").unwrap_or_else(|| unescape(text));
+                    (head.split_whitespace().any(|w| w == "selected"), value)
+                })
+                .collect();
+            let chosen = options
+                .iter()
+                .find(|o| o.0)
+                .or(options.first())
+                .map(|o| o.1.clone())
+                .unwrap_or_default();
+            out.push((name, chosen));
+        }
+    }
+    out
 }
 
 /// How many 走访 records 寻庄村 has, through the API.
@@ -1049,376 +1116,106 @@ async fn type_form_row_errors_keep_the_input(app: TestApp) {
     );
 }
 
-fn errs(html: &str) -> String {
-    let mut out = String::new();
-    for m in [
-        "<div class=\"errors\"",
-        "<div class=\"field-error\">",
-        "<p class=\"errors\">",
-    ] {
-        for part in html.split(m).skip(1) {
-            out.push_str(&part.chars().take(200).collect::<String>());
-            out.push_str(" | ");
-        }
+async fn editing_a_type_unchanged_keeps_its_definition(app: TestApp) {
+    let cookie = app.browser_login("admin").await;
+    let api = app.token("admin").await;
+    for key in ["three_meetings", "inspection"] {
+        let (s, before) = app.get(&format!("/api/v1/ledger-types/{key}"), &api).await;
+        assert_eq!(s, StatusCode::OK, "{before}");
+        let (s, html) = app
+            .page(&format!("/ledger-types/{key}/edit"), &cookie)
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let fields = browser_fields(&html, &format!("/ledger-types/{key}"));
+        let form: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let r = post_form(&app, &format!("/ledger-types/{key}"), &cookie, &form).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{key}: {}", r.body);
+        let (_, after) = app.get(&format!("/api/v1/ledger-types/{key}"), &api).await;
+        assert_eq!(
+            after["definition"], before["definition"],
+            "saving the edit form of {key} untouched changes nothing"
+        );
     }
-    format!("h1={} errs={}", h1(html), out)
 }
 
-async fn zz_probe(app: TestApp) {
-    let xun = app.browser_login("xunzhuang").await;
-    let token = csrf(&app, "/", &xun).await;
-    // 1. blank date + blank category
+async fn record_form_reports_every_problem(app: TestApp) {
+    let cookie = app.browser_login("xunzhuang").await;
+    let token = csrf(&app, "/records/new?type=visit", &cookie).await;
     let r = post_multipart(
         &app,
         "/records/new?type=visit",
-        &xun,
+        &cookie,
         &[
             Part::Text("_csrf", &token),
             Part::Text("org", XUNZHUANG),
             Part::Text("occurred_on", ""),
             Part::Text("category", ""),
-            Part::Text("households", ""),
+            Part::Text("households", "abc"),
         ],
     )
     .await;
-    println!("P1 blank date+cat: {} {}", r.status, errs(&r.body));
-    // 2. out of scope org
-    let r = post_multipart(
-        &app,
-        "/records/new?type=visit",
-        &xun,
-        &[
-            Part::Text("_csrf", &token),
-            Part::Text("org", "370828001"),
-            Part::Text("occurred_on", "2026-01-05"),
-            Part::Text("category", "脱贫户"),
-            Part::Text("households", "2"),
-        ],
-    )
-    .await;
-    println!("P2 out of scope org: {} {}", r.status, errs(&r.body));
-    // 3. future date
-    let fut = (today() + Duration::days(10)).to_string();
-    let r = post_multipart(
-        &app,
-        "/records/new?type=visit",
-        &xun,
-        &[
-            Part::Text("_csrf", &token),
-            Part::Text("org", XUNZHUANG),
-            Part::Text("occurred_on", &fut),
-            Part::Text("category", "脱贫户"),
-            Part::Text("households", "2"),
-        ],
-    )
-    .await;
-    println!("P3 future: {} {}", r.status, errs(&r.body));
-    // 4. wrong csrf with PNG upload
-    let bytes: Vec<u8> = [PNG, b"probe-unique-1"].concat();
-    let id = taizhang_store::audit::sha256_hex(&bytes);
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("请填写日期"), "{}", r.body);
+    assert!(
+        r.body.contains("请填写“走访对象（五必访）”") && r.body.contains("“走访户数”应为整数"),
+        "the field errors are shown with the date error, not one round trip later"
+    );
+}
+
+async fn refused_csrf_stores_no_upload(app: TestApp) {
+    let cookie = app.browser_login("xunzhuang").await;
+    let bytes = [PNG, b"refused upload"].concat();
+    let day = (today() - Duration::days(1)).to_string();
     let r = post_multipart(
         &app,
         "/records/new?type=three_meetings",
-        &xun,
-        &[
-            Part::Text("_csrf", "wrong"),
-            Part::Text("org", XUNZHUANG),
-            Part::Text("occurred_on", "2026-01-05"),
-            Part::Text("meeting_kind", "党课"),
-            Part::Text("topic", "x"),
+        &cookie,
+        &meeting_parts(
+            "wrong-token",
+            &day,
             Part::File {
                 name: "photos",
-                file_name: "a.png",
+                file_name: "refused.png",
                 content_type: "image/png",
                 bytes: &bytes,
             },
-        ],
+        ),
     )
     .await;
-    let (s2, _) = app.page(&format!("/attachments/{id}"), &xun).await;
-    println!("P4 csrf-wrong upload: {} then download {}", r.status, s2);
-    // 4b. valid upload + invalid field -> saved?
-    let bytes2: Vec<u8> = [PNG, b"probe-unique-2"].concat();
-    let id2 = taizhang_store::audit::sha256_hex(&bytes2);
-    let r = post_multipart(
-        &app,
-        "/records/new?type=three_meetings",
-        &xun,
-        &[
-            Part::Text("_csrf", &token),
-            Part::Text("org", XUNZHUANG),
-            Part::Text("occurred_on", "2026-01-05"),
-            Part::Text("meeting_kind", ""),
-            Part::Text("topic", "x"),
-            Part::File {
-                name: "photos",
-                file_name: "b.png",
-                content_type: "image/png",
-                bytes: &bytes2,
-            },
-        ],
-    )
-    .await;
-    let (s2, _) = app.page(&format!("/attachments/{id2}"), &xun).await;
-    println!(
-        "P4b 422 with upload: {} {} then download {} ; id in page: {}",
-        r.status,
-        errs(&r.body),
-        s2,
-        r.body.contains(&id2)
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let id = taizhang_store::audit::sha256_hex(&bytes);
+    let (s, _) = app.page(&format!("/attachments/{id}"), &cookie).await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "a POST refused for its CSRF token stored nothing"
     );
-    // 5. viewer posts record
-    let viewer = app.browser_login("viewer").await;
-    let vt = csrf(&app, "/", &viewer).await;
-    let (s, h) = app.page("/records/new?type=visit", &viewer).await;
-    println!("P5a viewer GET new: {} {}", s, errs(&h));
-    let r = post_multipart(
-        &app,
-        "/records/new?type=visit",
-        &viewer,
-        &[
-            Part::Text("_csrf", &vt),
-            Part::Text("org", XUNZHUANG),
-            Part::Text("occurred_on", "2026-01-05"),
-            Part::Text("category", "脱贫户"),
-            Part::Text("households", "2"),
-        ],
-    )
-    .await;
-    println!("P5b viewer POST: {} {}", r.status, errs(&r.body));
-    // 6. void blank reason
-    let api = app.token("xunzhuang").await;
-    let (_, v) = app
-        .get(&format!("/api/v1/records?org={XUNZHUANG}&limit=1"), &api)
+}
+
+async fn bad_addresses_get_a_chinese_page(app: TestApp) {
+    let cookie = app.browser_login("admin").await;
+    // The bulletin form with its date boxes cleared.
+    let (s, html) = app
+        .page("/bulletin?org=370828&by=children&from=&to=", &cookie)
         .await;
-    let rid = v["records"][0]["id"].as_i64().unwrap();
-    let r = post_form(
-        &app,
-        &format!("/records/{rid}/void"),
-        &xun,
-        &[("_csrf", &token), ("reason", " ")],
-    )
-    .await;
-    println!("P6 void blank: {} {}", r.status, errs(&r.body));
-    let r = post_form(
-        &app,
-        &format!("/records/{rid}/void"),
-        &xun,
-        &[("_csrf", &token), ("reason", "重复")],
-    )
-    .await;
-    println!("P6b void ok: {} {:?}", r.status, r.location);
-    let (s, h) = app.page(&format!("/records/{rid}"), &xun).await;
-    println!("P6c voided page: {} voided tag {}", s, h.contains("已作废"));
-    // 7. people create bad id
-    let jishu = app.browser_login("jishu").await;
-    let jt = csrf(&app, "/", &jishu).await;
-    let r = post_form(
-        &app,
-        "/people",
-        &jishu,
-        &[
-            ("_csrf", &jt),
-            ("name", "张三"),
-            ("org", "370828005"),
-            ("id_number", "123"),
-            ("phone", ""),
-            ("gender", ""),
-            ("party_member", "true"),
-        ],
-    )
-    .await;
-    println!(
-        "P7 people bad id: {} {} keeps name {}",
-        r.status,
-        errs(&r.body),
-        r.body.contains("value=\"张三\"")
-    );
-    let r = post_form(
-        &app,
-        "/people",
-        &jishu,
-        &[
-            ("_csrf", &jt),
-            ("name", "张三"),
-            ("org", "370828999"),
-            ("id_number", ""),
-            ("phone", ""),
-            ("gender", ""),
-        ],
-    )
-    .await;
-    println!("P7b people bad org: {} {}", r.status, errs(&r.body));
-    let r = post_form(
-        &app,
-        "/people",
-        &jishu,
-        &[
-            ("_csrf", &jt),
-            ("name", "张三"),
-            ("org", "370828005"),
-            ("id_number", "11010519491231002X"),
-            ("phone", "13805375678"),
-            ("gender", ""),
-        ],
-    )
-    .await;
-    println!("P7c people ok: {} {:?}", r.status, r.location);
-    let loc = r.location.clone().unwrap_or_default();
-    let r2 = post_form(
-        &app,
-        "/people",
-        &jishu,
-        &[
-            ("_csrf", &jt),
-            ("name", "张三"),
-            ("org", "370828005"),
-            ("id_number", "11010519491231002X"),
-            ("phone", ""),
-            ("gender", ""),
-        ],
-    )
-    .await;
-    println!("P7d people dup: {} {}", r2.status, errs(&r2.body));
-    let r = post_form(
-        &app,
-        &format!("{loc}/positions"),
-        &jishu,
-        &[
-            ("_csrf", &jt),
-            ("org", "370828005"),
-            ("title", "bogus"),
-            ("valid_from", ""),
-        ],
-    )
-    .await;
-    println!("P8 position bad title: {} {}", r.status, errs(&r.body));
-    let r = post_form(
-        &app,
-        &format!("{loc}/positions"),
-        &jishu,
-        &[
-            ("_csrf", &jt),
-            ("org", "370828001"),
-            ("title", "secretary"),
-            ("valid_from", ""),
-        ],
-    )
-    .await;
-    println!("P8b position out of scope: {} {}", r.status, errs(&r.body));
-    // 9. links
-    let r = post_form(
-        &app,
-        "/links",
-        &jishu,
-        &[
-            ("_csrf", &jt),
-            ("kind", "dispatch"),
-            ("from_org", "370828005"),
-            ("to_org", XUNZHUANG),
-        ],
-    )
-    .await;
-    println!("P9 link needs person: {} {}", r.status, errs(&r.body));
-    let r = post_form(
-        &app,
-        "/links",
-        &jishu,
-        &[
-            ("_csrf", &jt),
-            ("kind", "pairing"),
-            ("from_org", "370828005"),
-            ("to_org", "370828999"),
-        ],
-    )
-    .await;
-    println!("P9b link bad to: {} {}", r.status, errs(&r.body));
-    // 10. records page bad date / unknown type
-    let (s, h) = app.page("/records?from=abc", &jishu).await;
-    println!("P10 records bad from: {} {}", s, errs(&h));
-    let (s, h) = app.page("/records/new?type=nope", &jishu).await;
-    println!("P10b new unknown type: {} {}", s, errs(&h));
-    let (s, h) = app.page("/records/999999", &jishu).await;
-    println!("P10c record missing: {} {}", s, errs(&h));
-    let (s, h) = app.page("/orgs/370828", &jishu).await;
-    println!("P10d org out of scope: {} {}", s, errs(&h));
-    let (s, h) = app.page("/people/abc", &jishu).await;
-    println!(
-        "P10e people/abc: {} {}",
-        s,
-        &h.chars().take(200).collect::<String>()
-    );
-    let (s, h) = app.page("/records?page=-1&org=370828005", &jishu).await;
-    println!("P10f records page -1: {} {}", s, errs(&h));
-    let (s, h) = app.page("/bulletin?from=abc", &jishu).await;
-    println!("P10g bulletin bad from: {} {}", s, errs(&h));
-    // 11. dissolve with children
-    let r = post_form(
-        &app,
-        "/orgs/370828005/dissolve",
-        &jishu,
-        &[("_csrf", &jt), ("on", "")],
-    )
-    .await;
-    println!("P11 dissolve own root: {} {}", r.status, errs(&r.body));
-    let r = post_form(
-        &app,
-        "/orgs/370828005/rename",
-        &jishu,
-        &[("_csrf", &jt), ("name", "")],
-    )
-    .await;
-    println!("P12 rename blank: {} {}", r.status, errs(&r.body));
-    let r = post_form(
-        &app,
-        "/orgs/370828005/children",
-        &jishu,
-        &[("_csrf", &jt), ("kind", "bogus"), ("name", "x")],
-    )
-    .await;
-    println!("P13 bad kind: {} {}", r.status, errs(&r.body));
-    let r = post_form(
-        &app,
-        "/orgs/370828005/children",
-        &jishu,
-        &[("_csrf", &jt), ("name", "x")],
-    )
-    .await;
-    println!(
-        "P13b missing kind: {} {}",
-        r.status,
-        r.body.chars().take(300).collect::<String>()
-    );
-    // 14. xss in record
-    let r = post_multipart(
-        &app,
-        "/records/new?type=three_meetings",
-        &xun,
-        &[
-            Part::Text("_csrf", &token),
-            Part::Text("org", XUNZHUANG),
-            Part::Text("occurred_on", "2026-01-05"),
-            Part::Text("meeting_kind", "党课"),
-            Part::Text("topic", "<script>alert(1)</script>"),
-        ],
-    )
-    .await;
-    let (_, h) = app.page(r.location.as_deref().unwrap_or("/"), &xun).await;
-    println!(
-        "P14 xss: {} raw-script {}",
-        r.status,
-        h.contains("<script>")
-    );
-    let (_, h) = app.page(&format!("/records?org={XUNZHUANG}"), &xun).await;
-    println!("P14b list raw-script {}", h.contains("<script>"));
-    // 15. login page while logged in / login with GET after logout
-    let (s, h) = app.page("/login", &xun).await;
-    println!(
-        "P15 login page when logged-in: {} nav {}",
-        s,
-        h.contains("退出")
-    );
-    // 16. error page nav
-    let (_, h) = app.page("/records/999999", &jishu).await;
-    println!("P16 error page has nav: {}", h.contains("退出"));
+    assert_eq!(s, StatusCode::OK, "empty dates mean the defaults: {html}");
+    for path in [
+        "/bulletin?org=370828&from=2026-02-30",
+        "/records?page=abc",
+        "/people/abc",
+        "/records/abc",
+    ] {
+        let r = send(app.client.get(app.url(path)).header("cookie", &cookie)).await;
+        assert!(r.status.is_client_error(), "{path}: {}", r.status);
+        let ctype = r.headers[CONTENT_TYPE].to_str().unwrap_or_default();
+        assert!(
+            ctype.starts_with("text/html") && r.body.contains("lang=\"zh-CN\""),
+            "{path} answers {} {ctype}: {}",
+            r.status,
+            r.body
+        );
+    }
 }
