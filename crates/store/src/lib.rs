@@ -450,7 +450,15 @@ impl Store {
         content_type: &str,
         bytes: &[u8],
     ) -> StoreResult<String> {
-        let id = audit::sha256_hex(bytes);
+        // Nothing reaches the disk for a caller that may not record.
+        if !actor.role.allows(taizhang_domain::Action::RecordEntry) {
+            return Err(StoreError::Forbidden);
+        }
+        // Content-addressed per uploader: the same bytes from someone else get another id, so an
+        // id reveals nothing about other people's files.
+        let mut keyed = format!("{}:{}:", actor.county_id, actor.user_id.unwrap_or(0)).into_bytes();
+        keyed.extend_from_slice(bytes);
+        let id = audit::sha256_hex(&keyed);
         let dir = self.data_dir.join("attachments").join(&id[..2]);
         tokio::fs::create_dir_all(&dir).await?;
         let path = dir.join(&id);

@@ -856,22 +856,19 @@ pub async fn create_link(p: &Pools<DB>, actor: &Actor, new: &NewLink) -> StoreRe
         }
     }
     let mut tx = p.write.begin().await?;
-    // The target must be in scope; the source may lie elsewhere in the county (a sending unit).
+    // Both ends, the sending unit and the person must be in the caller's scope: links that reach
+    // across subtrees (a county organ paired with a village) are made by the county.
     let to = resolve_org(&mut tx, actor, &new.to_org).await?;
-    let county_actor = Actor { scope: Scope::county(actor.county_id), ..actor.clone() };
     let from_org = match &new.from_org {
-        Some(r) => Some(resolve_org(&mut tx, &county_actor, r).await.map_err(|_| StoreError::invalid("from_org", "link.from_org", "起始组织不存在"))?),
+        Some(r) => Some(resolve_org(&mut tx, actor, r).await.map_err(|_| StoreError::invalid("from_org", "link.from_org", "起始组织不存在或不在您的管理范围内"))?),
         None => None,
     };
     let via_org = match &new.via_org {
-        Some(r) => Some(resolve_org(&mut tx, &county_actor, r).await.map_err(|_| StoreError::invalid("via_org", "link.via_org", "派出单位不存在"))?),
+        Some(r) => Some(resolve_org(&mut tx, actor, r).await.map_err(|_| StoreError::invalid("via_org", "link.via_org", "派出单位不存在或不在您的管理范围内"))?),
         None => None,
     };
     if let Some(pid) = new.from_person {
-        let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM people WHERE id = $1 AND county_id = $2").bind(pid).bind(actor.county_id).fetch_optional(&mut *tx).await?;
-        if found.is_none() {
-            return Err(StoreError::invalid("from_person", "link.from_person", "人员不存在"));
-        }
+        load_person(&mut tx, actor, pid).await.map_err(|_| StoreError::invalid("from_person", "link.from_person", "人员不存在或不在您的管理范围内"))?;
     }
     match (new.kind.from_person(), new.from_person.is_some(), from_org.is_some()) {
         (true, true, false) | (false, false, true) => {}
@@ -1176,8 +1173,8 @@ pub async fn add_position(p: &Pools<DB>, actor: &Actor, new: &NewPosition) -> St
     }
     let mut tx = p.write.begin().await?;
     let org_id = resolve_org(&mut tx, actor, &new.org).await?;
-    let county_actor = Actor { scope: Scope::county(actor.county_id), ..actor.clone() };
-    load_person(&mut tx, &county_actor, new.person_id).await.map_err(|_| StoreError::invalid("person_id", "position.person", "人员不存在"))?;
+    // Appointing someone from outside one's scope is a county administrator's act.
+    load_person(&mut tx, actor, new.person_id).await.map_err(|_| StoreError::invalid("person_id", "position.person", "人员不存在或不在您的管理范围内"))?;
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO positions (county_id, person_id, org_id, title, valid_from, valid_to, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -1396,10 +1393,12 @@ async fn prepare_record(
         Err(_) => return Err(StoreError::Invalid(errors)),
     };
     if !validated.people.is_empty() {
-        let mut q = Sql::new("SELECT id FROM people WHERE county_id = ");
+        // Only people the caller may see: an id from elsewhere is "not found", never a name.
+        let mut q = Sql::new("SELECT p.id FROM people p WHERE p.county_id = ");
         let cty = q.arg(actor.county_id);
         let l = q.list(&validated.people);
-        q.push(&format!("{cty} AND id IN ({l})"));
+        let s = person_scope_cond(&mut q, &actor.scope);
+        q.push(&format!("{cty} AND p.id IN ({l}) AND {s}"));
         let found: HashSet<i64> = fetch_all::<(i64,)>(c, &q).await?.into_iter().map(|x| x.0).collect();
         for pid in &validated.people {
             if !found.contains(pid) {
@@ -1418,8 +1417,7 @@ async fn prepare_record(
         }
     }
     for a in &validated.attachments {
-        let found: Option<(String,)> = sqlx::query_as("SELECT id FROM attachments WHERE county_id = $1 AND id = $2").bind(actor.county_id).bind(a).fetch_optional(&mut *c).await?;
-        if found.is_none() {
+        if !attachment_visible(c, actor, a).await? {
             errors.push(taizhang_domain::ledger::FieldError::new("attachments", "record.unknown_attachment", "附件不存在，请重新上传"));
         }
     }
@@ -1686,21 +1684,27 @@ pub async fn insert_attachment(p: &Pools<DB>, actor: &Actor, id: &str, file_name
     Ok(())
 }
 
-pub async fn attachment_meta(p: &Pools<DB>, actor: &Actor, id: &str) -> StoreResult<(String, String)> {
-    require(actor, Action::ReadRecords)?;
-    let mut q = Sql::new("SELECT a.file_name, a.content_type FROM attachments a WHERE a.county_id = ");
+/// An attachment is the caller's if it uploaded it, or if a record the caller may see uses it.
+fn attachment_query(actor: &Actor, id: &str, select: &str) -> Sql {
+    let mut q = Sql::new(&format!("SELECT {select} FROM attachments a WHERE a.county_id = "));
     let county = q.arg(actor.county_id);
     let i = q.arg(id);
     let uid = q.arg(actor.user_id.unwrap_or(-1));
-    let mut inner = Sql::new("");
-    inner.args = q.args.clone();
-    let s = record_scope_cond(&mut inner, &actor.scope);
-    q.args = inner.args;
+    let s = record_scope_cond(&mut q, &actor.scope);
     q.push(&format!(
         "{county} AND a.id = {i} AND (a.created_by = {uid} OR EXISTS (SELECT 1 FROM record_attachments ra JOIN ledger_records r ON r.id = ra.record_id WHERE ra.attachment_id = a.id AND r.county_id = a.county_id AND {s}))"
     ));
+    q
+}
+
+async fn attachment_visible(c: &mut Conn, actor: &Actor, id: &str) -> StoreResult<bool> {
+    Ok(fetch_optional::<(String,)>(c, &attachment_query(actor, id, "a.id")).await?.is_some())
+}
+
+pub async fn attachment_meta(p: &Pools<DB>, actor: &Actor, id: &str) -> StoreResult<(String, String)> {
+    require(actor, Action::ReadRecords)?;
     let mut c = p.read.acquire().await?;
-    fetch_optional::<(String, String)>(&mut c, &q).await?.ok_or(StoreError::NotFound)
+    fetch_optional::<(String, String)>(&mut c, &attachment_query(actor, id, "a.file_name, a.content_type")).await?.ok_or(StoreError::NotFound)
 }
 
 // ---- overdue -----------------------------------------------------------------------------------

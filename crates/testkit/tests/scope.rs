@@ -455,12 +455,26 @@ async fn foreign_writes_are_refused_and_change_nothing(app: TestApp) {
             .await;
         hidden(&format!("POST /api/v1/links to {to}"), r, &foreign);
     }
+    // Links reaching outside the caller's subtree are the county's to make: an organ branch
+    // (outside 鸡黍镇) as the source is refused without naming it.
+    let (status, body) = app
+        .post(
+            "/api/v1/links",
+            &t,
+            json!({"kind": "pairing", "from_org": sender, "to_org": mine, "valid_from": "2025-01-01"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        codes(&body),
+        vec![("from_org".to_string(), "link.from_org".to_string())]
+    );
     done(
         "link to own village",
         app.post(
             "/api/v1/links",
             &t,
-            json!({"kind": "pairing", "from_org": sender, "to_org": mine, "valid_from": "2025-01-01"}),
+            json!({"kind": "pairing", "from_org": own.town, "to_org": mine, "valid_from": "2025-01-01"}),
         )
         .await,
     );
@@ -708,7 +722,7 @@ async fn pages_are_scoped(app: TestApp) {
     assert_unchanged(&before, &snapshot(&app, &admin, &foreign).await);
 }
 
-/// Whether `user` may read an organisation, remembered per reference.
+/// Whether the holder of `token` may read an organisation, remembered per reference.
 async fn can_read(app: &TestApp, token: &str, seen: &mut HashMap<String, bool>, org: &str) -> bool {
     if let Some(&v) = seen.get(org) {
         return v;

@@ -657,12 +657,27 @@ pub struct BulletinQuery {
     /// Organisation subtree (code or `o{id}`); defaults to the caller's organisation.
     pub org: Option<String>,
     /// First day; defaults to 1 January of this year.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(value_type = Option<String>, format = Date)]
     pub from: Option<NaiveDate>,
     /// Last day; defaults to today.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(value_type = Option<String>, format = Date)]
     pub to: Option<NaiveDate>,
     /// Rank child units (`children`, the default) or organisations reached by a cross-link kind
     /// (`dispatch` for 各第一书记村, `pairing`, `cover`, `dual_report`, `alliance_member`).
     pub by: Option<String>,
+}
+
+/// A date from a form: an emptied date box means "not given".
+fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("日期格式应为 YYYY-MM-DD")),
+    }
 }
 
 pub(crate) fn bulletin_params(q: &BulletinQuery) -> ApiResult<(DateRange, Grouping)> {

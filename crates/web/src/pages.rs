@@ -1298,7 +1298,8 @@ fn split_list(s: &str) -> Vec<String> {
 }
 
 /// Reads the type editor's rows into a definition; row-level mistakes become field errors.
-fn parse_type_form(form: &HashMap<String, String>) -> Result<LedgerTypeDef, Vec<FieldError>> {
+/// Also returns what it could read when some rows are wrong, so the form can be shown again as typed.
+fn parse_type_form(form: &HashMap<String, String>) -> (LedgerTypeDef, Vec<FieldError>) {
     let get = |k: &str| {
         form.get(k)
             .map(|s| s.trim().to_string())
@@ -1318,6 +1319,11 @@ fn parse_type_form(form: &HashMap<String, String>) -> Result<LedgerTypeDef, Vec<
         let options = split_list(&get(&format!("f{i}_options")));
         let (min, max) = (get(&format!("f{i}_min")), get(&format!("f{i}_max")));
         let int = |s: &str, what: &str, errors: &mut Vec<FieldError>| -> Option<i64> {
+            let what_cn = if what == "min" {
+                "最小值"
+            } else {
+                "最大值"
+            };
             if s.is_empty() {
                 return None;
             }
@@ -1326,7 +1332,7 @@ fn parse_type_form(form: &HashMap<String, String>) -> Result<LedgerTypeDef, Vec<
                     errors.push(FieldError::new(
                         format!("fields[{i}].{what}"),
                         "field.bad_range",
-                        format!("“{label}”的{what}应为整数"),
+                        format!("“{label}”的{what_cn}应为整数"),
                     ))
                 })
                 .ok()
@@ -1429,10 +1435,7 @@ fn parse_type_form(form: &HashMap<String, String>) -> Result<LedgerTypeDef, Vec<
             },
         });
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(LedgerTypeDef {
+    let def = LedgerTypeDef {
         key: get("key"),
         name: get("name"),
         description: get("description"),
@@ -1440,7 +1443,31 @@ fn parse_type_form(form: &HashMap<String, String>) -> Result<LedgerTypeDef, Vec<
         count_unit: non_empty(&get("count_unit")).unwrap_or_else(|| "次".into()),
         fields,
         cadences,
-    })
+    };
+    (def, errors)
+}
+
+/// The editor shows only some attributes of a field; the others (whether a choice is broken down
+/// in bulletins, list and length limits, decimal places) are carried over from the saved version.
+fn keep_unshown(edited: &mut LedgerTypeDef, saved: &LedgerTypeDef) {
+    for f in edited.fields.iter_mut() {
+        let Some(old) = saved.field(&f.key) else {
+            continue;
+        };
+        match (&mut f.kind, &old.kind) {
+            (FieldKind::Choice { breakdown, .. }, FieldKind::Choice { breakdown: b, .. }) => {
+                *breakdown = *b
+            }
+            (FieldKind::People { max }, FieldKind::People { max: m }) => *max = *m,
+            (FieldKind::Attachment { max }, FieldKind::Attachment { max: m }) => *max = *m,
+            (FieldKind::Text { max_len }, FieldKind::Text { max_len: m }) => *max_len = *m,
+            (FieldKind::LongText { max_len }, FieldKind::LongText { max_len: m }) => *max_len = *m,
+            (FieldKind::Decimal { scale, .. }, FieldKind::Decimal { scale: sc, .. }) => {
+                *scale = *sc
+            }
+            _ => {}
+        }
+    }
 }
 
 async fn type_new(State(st): State<AppState>, u: PageUser) -> PageResult {
@@ -1478,20 +1505,27 @@ async fn save_type(
 ) -> PageResult {
     check_csrf(u, form.get("_csrf").map(String::as_str))?;
     let a = &u.session.actor;
-    let parsed = parse_type_form(&form);
-    let result = match &parsed {
-        Ok(def) if is_new => st.store.create_ledger_type(a, def.clone()).await,
-        Ok(def) => st.store.update_ledger_type(a, def.clone()).await,
-        Err(errs) => Err(StoreError::Invalid(errs.clone())),
+    let (mut def, row_errors) = parse_type_form(&form);
+    let result = if !row_errors.is_empty() {
+        Err(StoreError::Invalid(row_errors))
+    } else if is_new {
+        st.store.create_ledger_type(a, def.clone()).await
+    } else {
+        match st.store.ledger_type(a, &def.key).await {
+            Ok(saved) => {
+                keep_unshown(&mut def, &saved.definition);
+                st.store.update_ledger_type(a, def.clone()).await
+            }
+            Err(e) => Err(e),
+        }
     };
     match result {
         Ok(_) => Ok(Redirect::to("/ledger-types").into_response()),
         Err(e) if recoverable(&e) => {
-            let shown = parsed.as_ref().ok();
             let page = type_form(
                 nav_for(st, u).await,
                 u.session.csrf_token.clone(),
-                shown,
+                Some(&def),
                 messages(&e),
                 is_new,
             );
@@ -1612,6 +1646,8 @@ pub struct FormField {
     options: Vec<(String, bool, String)>,
     min_attr: String,
     max_attr: String,
+    /// Attachments already uploaded with an earlier, refused submission.
+    uploaded: Vec<String>,
     error: Option<String>,
 }
 
@@ -1748,6 +1784,11 @@ async fn record_form(
                 options,
                 min_attr,
                 max_attr,
+                uploaded: if matches!(f.kind, FieldKind::Attachment { .. }) {
+                    chosen.clone()
+                } else {
+                    Vec::new()
+                },
                 error: err_for(&f.key),
             }
         })
@@ -1805,7 +1846,8 @@ async fn record_new(
     html(form)
 }
 
-/// Reads the generated form: repeated names become lists, files become attachments.
+/// Reads the generated form: repeated names become lists, files become attachments. Nothing is
+/// stored before the CSRF token and the role are checked; every problem is reported at once.
 async fn record_submit(
     State(st): State<AppState>,
     u: PageUser,
@@ -1819,7 +1861,7 @@ async fn record_submit(
     let mut org = String::new();
     let mut date = String::new();
     let mut values: Map<String, Value> = Map::new();
-    let mut upload_errors = Vec::new();
+    let mut files: Vec<(String, String, String, axum::body::Bytes)> = Vec::new();
     while let Some(field) = mp
         .next_field()
         .await
@@ -1840,38 +1882,46 @@ async fn record_submit(
                 let Some(def) = t.definition.field(key) else {
                     continue;
                 };
-                if let Some(fname) = file_name {
-                    if bytes.is_empty() {
-                        continue;
+                match file_name {
+                    Some(fname) if !bytes.is_empty() => {
+                        files.push((key.to_string(), fname, ctype, bytes))
                     }
-                    if !ALLOWED_TYPES.contains(&ctype.as_str())
-                        || !sniff_ok(&ctype, &bytes)
-                        || bytes.len() > MAX_ATTACHMENT
-                    {
-                        upload_errors.push(FieldError::new(
-                            key,
-                            "attachment.bad_file",
-                            format!("“{fname}”不是10MB以内的JPEG、PNG、WebP图片或PDF文件"),
-                        ));
-                        continue;
+                    Some(_) => {}
+                    None => {
+                        let text = String::from_utf8_lossy(&bytes).to_string();
+                        let multi = matches!(
+                            def.kind,
+                            FieldKind::MultiChoice { .. }
+                                | FieldKind::People { .. }
+                                | FieldKind::Attachment { .. }
+                        );
+                        push_value(&mut values, key, Value::String(text), multi);
                     }
-                    let id = st.store.save_attachment(a, &fname, &ctype, &bytes).await?;
-                    push_value(&mut values, key, Value::String(id), true);
-                } else {
-                    let text = String::from_utf8_lossy(&bytes).to_string();
-                    let multi = matches!(
-                        def.kind,
-                        FieldKind::MultiChoice { .. }
-                            | FieldKind::People { .. }
-                            | FieldKind::Attachment { .. }
-                    );
-                    push_value(&mut values, key, Value::String(text), multi);
                 }
             }
         }
     }
     check_csrf(&u, csrf.as_deref())?;
-    let mut errors = upload_errors;
+    if !a.role.allows(Action::RecordEntry) {
+        return Err(StoreError::Forbidden.into());
+    }
+    let mut errors = Vec::new();
+    for (key, fname, ctype, bytes) in files {
+        if !ALLOWED_TYPES.contains(&ctype.as_str())
+            || !sniff_ok(&ctype, &bytes)
+            || bytes.len() > MAX_ATTACHMENT
+        {
+            errors.push(FieldError::new(
+                &key,
+                "attachment.bad_file",
+                format!("“{fname}”不是10MB以内的JPEG、PNG、WebP图片或PDF文件"),
+            ));
+            continue;
+        }
+        // Kept even if another field is wrong: the re-shown form carries its id.
+        let id = st.store.save_attachment(a, &fname, &ctype, &bytes).await?;
+        push_value(&mut values, &key, Value::String(id), true);
+    }
     let occurred_on = match NaiveDate::parse_from_str(&date, "%Y-%m-%d") {
         Ok(d) => Some(d),
         Err(_) => {
@@ -1883,23 +1933,29 @@ async fn record_submit(
             None
         }
     };
-    if let (true, Some(d)) = (errors.is_empty(), occurred_on) {
-        match st
-            .store
-            .create_record(
-                a,
-                NewRecord {
-                    ledger_type: type_key.clone(),
-                    org: org.clone(),
-                    occurred_on: d,
-                    fields: values.clone(),
-                },
-            )
-            .await
-        {
-            Ok(r) => return Ok(Redirect::to(&format!("/records/{}", r.id)).into_response()),
-            Err(StoreError::Invalid(errs)) => errors = errs,
-            Err(e) => return Err(e.into()),
+    match occurred_on {
+        Some(d) if errors.is_empty() => {
+            let new = NewRecord {
+                ledger_type: type_key.clone(),
+                org: org.clone(),
+                occurred_on: d,
+                fields: values.clone(),
+            };
+            match st.store.create_record(a, new).await {
+                Ok(r) => return Ok(Redirect::to(&format!("/records/{}", r.id)).into_response()),
+                Err(StoreError::Invalid(errs)) => errors = errs,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // The date or an upload is wrong: still tell about every field in the same answer.
+        _ => {
+            if let Err(field_errors) = t.definition.validate_record(&values) {
+                let fresh: Vec<FieldError> = field_errors
+                    .into_iter()
+                    .filter(|e| !errors.iter().any(|x| x.field == e.field))
+                    .collect();
+                errors.extend(fresh);
+            }
         }
     }
     let form = record_form(
