@@ -23,9 +23,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Seed the demo county 金乡县 into a new SQLite file (if it has none yet), then serve it.
+    /// Seed the demo county 金乡县 into a database (if it has none yet), then serve it.
     Demo {
-        /// SQLite file to create or reuse.
+        /// SQLite file to create or reuse, or a `postgres://…` URL.
         #[arg(long, default_value = "taizhang-demo.db")]
         db: String,
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -173,9 +173,6 @@ async fn demo(db: &str, listen: SocketAddr, admin_password: Option<String>) -> R
     } else {
         format!("sqlite://{db}")
     };
-    if !url.starts_with("sqlite://") {
-        bail!("demo 只使用内嵌的 SQLite 文件；PostgreSQL 请用 serve");
-    }
     let store = Store::open(&url)
         .await
         .with_context(|| format!("无法打开数据库 {db}"))?;
