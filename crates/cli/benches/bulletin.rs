@@ -86,7 +86,7 @@ async fn main() {
         let (store, url, _dir) = fresh_store(backend).await.expect("store");
         let seed_start = Instant::now();
         let opts = taizhang_demo::DemoOptions {
-            admin_password: "bench-password".into(),
+            admin_password: "bench-Password-1".into(),
             months: 12,
             scale,
         };

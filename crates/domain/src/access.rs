@@ -221,3 +221,40 @@ mod tests {
         assert_eq!(Scope::county(1).roots(), None);
     }
 }
+
+/// 口令策略: at least 10 characters from at least three of the four classes (upper case, lower
+/// case, digits, others). Returns the reason in Chinese when the password is too weak.
+pub fn check_password_policy(password: &str) -> Result<(), &'static str> {
+    if password.chars().count() < 10 {
+        return Err("密码至少10位");
+    }
+    if password.chars().count() > 128 {
+        return Err("密码不能超过128位");
+    }
+    let classes = [
+        password.chars().any(|c| c.is_ascii_uppercase()),
+        password.chars().any(|c| c.is_ascii_lowercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    if classes.iter().filter(|x| **x).count() < 3 {
+        return Err("密码需包含大写字母、小写字母、数字、符号中的至少三类");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod password_tests {
+    use super::check_password_policy;
+
+    #[test]
+    fn policy() {
+        assert!(check_password_policy("demo-password-1").is_ok());
+        assert!(check_password_policy("Abcdefgh12").is_ok());
+        assert_eq!(check_password_policy("Ab1-"), Err("密码至少10位"));
+        assert!(check_password_policy("abcdefghijkl").is_err());
+        assert!(check_password_policy("abcdefghij12").is_err());
+        assert!(check_password_policy("ABCDEFGHIJ12").is_err());
+        assert!(check_password_policy(&"Aa1".repeat(50)).is_err());
+    }
+}

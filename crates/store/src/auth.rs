@@ -23,13 +23,16 @@ pub fn dummy_hash() -> String {
         .clone()
 }
 
+/// Failed logins in a row that lock an account, and for how long.
+pub const LOCKOUT_AFTER: i64 = 5;
+pub const LOCKOUT_SECS: i64 = 15 * 60;
+/// A session ends after this long without a request, and at the latest this long after login.
+pub const IDLE_SECS: i64 = 30 * 60;
+pub const ABSOLUTE_SECS: i64 = 12 * 60 * 60;
+
 pub async fn hash_password(password: String) -> StoreResult<String> {
-    if password.chars().count() < 8 {
-        return Err(StoreError::invalid(
-            "password",
-            "password.too_short",
-            "密码至少8位",
-        ));
+    if let Err(reason) = taizhang_domain::access::check_password_policy(&password) {
+        return Err(StoreError::invalid("password", "password.weak", reason));
     }
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
@@ -69,7 +72,13 @@ pub fn token_hash(token: &str) -> String {
 pub fn random_password() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
     let mut rng = rand::thread_rng();
-    (0..16)
-        .map(|_| ALPHABET[(rng.next_u32() as usize) % ALPHABET.len()] as char)
-        .collect()
+    loop {
+        let pw: String = (0..16)
+            .map(|_| ALPHABET[(rng.next_u32() as usize) % ALPHABET.len()] as char)
+            .collect();
+        // Drawn until it meets the policy (almost always the first draw).
+        if taizhang_domain::access::check_password_policy(&pw).is_ok() {
+            return pw;
+        }
+    }
 }

@@ -13,6 +13,9 @@ pub enum StoreError {
     BadCredentials,
     #[error("登录已失效，请重新登录")]
     SessionExpired,
+    /// Too many failed logins in a row.
+    #[error("连续登录失败次数过多，账号已锁定，请{minutes}分钟后再试")]
+    Locked { minutes: i64 },
     /// A rule about the current state forbids the change (moving under a descendant, a code in use…).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },

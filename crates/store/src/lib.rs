@@ -43,11 +43,18 @@ mod sqlite {
     #![allow(dead_code)]
     pub type DB = sqlx::Sqlite;
     pub const IS_PG: bool = false;
-    pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-        1,
-        "foundation",
-        include_str!("../migrations/sqlite/0001_foundation.sql"),
-    )];
+    pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+        (
+            1,
+            "foundation",
+            include_str!("../migrations/sqlite/0001_foundation.sql"),
+        ),
+        (
+            2,
+            "login_protection",
+            include_str!("../migrations/sqlite/0002_login_protection.sql"),
+        ),
+    ];
     include!("queries.rs");
 }
 
@@ -55,11 +62,18 @@ mod postgres {
     #![allow(dead_code)]
     pub type DB = sqlx::Postgres;
     pub const IS_PG: bool = true;
-    pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-        1,
-        "foundation",
-        include_str!("../migrations/postgres/0001_foundation.sql"),
-    )];
+    pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+        (
+            1,
+            "foundation",
+            include_str!("../migrations/postgres/0001_foundation.sql"),
+        ),
+        (
+            2,
+            "login_protection",
+            include_str!("../migrations/postgres/0002_login_protection.sql"),
+        ),
+    ];
     include!("queries.rs");
 }
 
@@ -231,30 +245,46 @@ impl Store {
 
     /// Checks a password and opens a session; the token is returned once and stored hashed.
     pub async fn login(&self, username: &str, password: &str) -> StoreResult<(Session, String)> {
-        let found: Option<(i64, String)> = dispatch!(self, user_password_hash(username))?;
+        let found: Option<(i64, String, i64)> = dispatch!(self, user_password_hash(username))?;
+        let now = Utc::now().timestamp();
         // Hash anyway when the user is unknown, so that timing does not reveal which names exist.
-        let (user_id, hash) = match found {
+        let (user_id, hash, locked_until) = match found {
             Some(f) => f,
             None => (
                 0,
                 tokio::task::spawn_blocking(auth::dummy_hash)
                     .await
                     .map_err(|e| StoreError::Internal(e.to_string()))?,
+                0,
             ),
         };
         let ok = auth::verify_password(password.to_string(), hash).await?;
-        if !ok || user_id == 0 {
+        if user_id == 0 {
             dispatch!(self, audit_failed_login(username))?;
             return Err(StoreError::BadCredentials);
         }
+        if locked_until > now {
+            // While locked, even the right password does not open a session.
+            dispatch!(self, audit_failed_login(username))?;
+            return Err(StoreError::Locked {
+                minutes: (locked_until - now + 59) / 60,
+            });
+        }
+        if !ok {
+            if dispatch!(self, record_failed_login(user_id, now))? {
+                return Err(StoreError::Locked {
+                    minutes: auth::LOCKOUT_SECS / 60,
+                });
+            }
+            return Err(StoreError::BadCredentials);
+        }
+        dispatch!(self, reset_failed_logins(user_id))?;
+        // A new token at every login: a session id never outlives the login that made it.
         let token = auth::new_token();
+        let expires = Utc::now() + Duration::seconds(auth::ABSOLUTE_SECS);
         let session = dispatch!(
             self,
-            open_session(
-                user_id,
-                &auth::token_hash(&token),
-                Utc::now() + Duration::hours(12)
-            )
+            open_session(user_id, &auth::token_hash(&token), expires)
         )?;
         Ok((session, token))
     }

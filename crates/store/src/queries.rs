@@ -290,12 +290,37 @@ pub async fn users(p: &Pools<DB>, actor: &Actor) -> StoreResult<Vec<User>> {
     fetch_all::<UserRow>(&mut conn, &q).await?.into_iter().map(user_from).collect()
 }
 
-pub async fn user_password_hash(p: &Pools<DB>, username: &str) -> StoreResult<Option<(i64, String)>> {
-    Ok(sqlx::query_as("SELECT id, password_hash FROM users WHERE username = $1 AND disabled = $2")
+pub async fn user_password_hash(p: &Pools<DB>, username: &str) -> StoreResult<Option<(i64, String, i64)>> {
+    Ok(sqlx::query_as("SELECT id, password_hash, locked_until FROM users WHERE username = $1 AND disabled = $2")
         .bind(username)
         .bind(false)
         .fetch_optional(&p.read)
         .await?)
+}
+
+/// Counts a failed login; the fifth in a row locks the account for a while. Returns whether the
+/// account is now locked.
+pub async fn record_failed_login(p: &Pools<DB>, user_id: i64, now: i64) -> StoreResult<bool> {
+    use crate::auth::{LOCKOUT_AFTER, LOCKOUT_SECS};
+    let mut tx = p.write.begin().await?;
+    let (county_id, username, failed): (i64, String, i64) =
+        sqlx::query_as("SELECT county_id, username, failed_logins FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *tx).await?;
+    let failed = failed + 1;
+    let locked = failed >= LOCKOUT_AFTER;
+    if locked {
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE id = $2").bind(now + LOCKOUT_SECS).bind(user_id).execute(&mut *tx).await?;
+    } else {
+        sqlx::query("UPDATE users SET failed_logins = $1 WHERE id = $2").bind(failed).bind(user_id).execute(&mut *tx).await?;
+    }
+    let action = if locked { "account_locked" } else { "login_failed" };
+    audit(&mut tx, county_id, Who { name: &username, user_id: Some(user_id) }, action, ("session", &user_id.to_string()), None, Some(json!({"failed_logins": failed}))).await?;
+    tx.commit().await?;
+    Ok(locked)
+}
+
+pub async fn reset_failed_logins(p: &Pools<DB>, user_id: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = $1 AND failed_logins <> 0").bind(user_id).execute(&p.write).await?;
+    Ok(())
 }
 
 pub async fn audit_failed_login(p: &Pools<DB>, username: &str) -> StoreResult<()> {
@@ -335,16 +360,23 @@ pub async fn open_session(p: &Pools<DB>, user_id: i64, token_hash: &str, expires
 }
 
 pub async fn session_by_token(p: &Pools<DB>, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Session> {
-    let row: Option<(i64, String)> = sqlx::query_as(
-        "SELECT s.user_id, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = $3",
+    let now = now.timestamp();
+    // Absolute expiry (12 h from login) and idle expiry (30 min without a request).
+    let row: Option<(i64, String, i64)> = sqlx::query_as(
+        "SELECT s.user_id, s.csrf_token, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.disabled = $4",
     )
     .bind(token_hash)
-    .bind(now.timestamp())
+    .bind(now)
+    .bind(now - crate::auth::IDLE_SECS)
     .bind(false)
     .fetch_optional(&p.read)
     .await?;
-    let (user_id, csrf) = row.ok_or(StoreError::SessionExpired)?;
+    let (user_id, csrf, last_seen) = row.ok_or(StoreError::SessionExpired)?;
+    // Touch the session at most once a minute, so reads stay reads.
+    if now - last_seen > 60 {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2").bind(now).bind(token_hash).execute(&p.write).await?;
+    }
     let mut c = p.read.acquire().await?;
     let (actor, display_name, org_name) = actor_for_user_id(&mut c, user_id).await?;
     Ok(Session { actor, display_name, org_name, csrf_token: csrf })

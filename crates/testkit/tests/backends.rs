@@ -121,7 +121,7 @@ async fn a_county_moves_between_backends_without_loss() {
 }
 
 async fn newer_schema_is_refused(app: TestApp) {
-    assert_eq!(app.store.schema_version().await.unwrap(), 1);
+    assert_eq!(app.store.schema_version().await.unwrap(), 2);
     // A later binary has migrated this database further.
     let sql = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'from the future', '2030-01-01')";
     if app.backend == Backend::Postgres {

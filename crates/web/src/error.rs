@@ -16,6 +16,8 @@ pub enum WebError {
     BadRequest(String),
     Csrf,
     Render(String),
+    /// Too many login attempts from one address.
+    RateLimited,
 }
 
 /// The body of every API error.
@@ -60,6 +62,10 @@ impl WebError {
                 StatusCode::FORBIDDEN,
                 body("csrf", "页面已过期，请刷新后重试".into()),
             ),
+            WebError::RateLimited => (
+                StatusCode::TOO_MANY_REQUESTS,
+                body("rate_limited", "登录尝试过于频繁，请稍后再试".into()),
+            ),
             WebError::Render(m) => {
                 tracing::error!(error = %m, "template rendering failed");
                 (
@@ -81,6 +87,9 @@ impl WebError {
                     StatusCode::UNAUTHORIZED,
                     body("unauthorized", e.to_string()),
                 ),
+                StoreError::Locked { .. } => {
+                    (StatusCode::FORBIDDEN, body("account_locked", e.to_string()))
+                }
                 StoreError::Conflict { code, message } => {
                     (StatusCode::CONFLICT, body(code, message.clone()))
                 }

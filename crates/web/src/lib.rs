@@ -4,6 +4,7 @@
 pub mod api;
 mod chart;
 pub mod error;
+mod limiter;
 mod pages;
 mod session;
 
@@ -16,10 +17,14 @@ use tower_http::set_header::SetResponseHeaderLayer;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub login_limiter: std::sync::Arc<limiter::LoginLimiter>,
 }
 
 pub fn router(store: Store) -> Router {
-    let state = AppState { store };
+    let state = AppState {
+        store,
+        login_limiter: Default::default(),
+    };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(api::routes())
@@ -84,9 +89,13 @@ async fn humane_rejections(
 
 /// Serves until ctrl-c.
 pub async fn serve(store: Store, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router(store))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    // Peer addresses feed the per-address login limit.
+    axum::serve(
+        listener,
+        router(store).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
 }

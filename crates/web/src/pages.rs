@@ -272,20 +272,30 @@ struct LoginForm {
     password: String,
 }
 
-async fn login_submit(State(st): State<AppState>, Form(f): Form<LoginForm>) -> PageResult {
+async fn login_submit(
+    State(st): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    Form(f): Form<LoginForm>,
+) -> PageResult {
+    st.login_limiter.check(peer.ip())?;
     match st.store.login(f.username.trim(), &f.password).await {
         Ok((_, token)) => Ok((
             [(header::SET_COOKIE, session_cookie(&token))],
             Redirect::to("/"),
         )
             .into_response()),
-        Err(StoreError::BadCredentials) => {
+        Err(e @ (StoreError::BadCredentials | StoreError::Locked { .. })) => {
+            let status = if matches!(e, StoreError::Locked { .. }) {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
             let page = LoginPage {
                 nav: None,
-                error: Some("用户名或密码错误".into()),
+                error: Some(e.to_string()),
                 username: f.username,
             };
-            Ok((StatusCode::UNAUTHORIZED, Html(page.render()?)).into_response())
+            Ok((status, Html(page.render()?)).into_response())
         }
         Err(e) => Err(e.into()),
     }

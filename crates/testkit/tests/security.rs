@@ -1,0 +1,209 @@
+//! Account protection: password policy, lockout, session timeouts, per-address login limits.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use taizhang_domain::Role;
+use taizhang_store::{NewUser, StoreError};
+use taizhang_testkit::{each_backend, Backend, TestApp, PASSWORD};
+
+each_backend!(
+    weak_passwords_are_refused,
+    five_failures_lock_the_account,
+    idle_and_expired_sessions_end,
+    one_address_cannot_hammer_the_login,
+);
+
+async fn weak_passwords_are_refused(app: TestApp) {
+    let admin = app.actor("admin").await;
+    for weak in [
+        "short1A",
+        "alllowercaseletters",
+        "abcdefghij12",
+        "ABCDEFGHIJ12",
+    ] {
+        let r = app
+            .store
+            .create_user(
+                &admin,
+                NewUser {
+                    username: "newuser".into(),
+                    display_name: "新用户".into(),
+                    password: weak.into(),
+                    role: Role::Viewer,
+                    org_id: admin.scope.county_id,
+                    person_id: None,
+                },
+            )
+            .await;
+        match r {
+            Err(StoreError::Invalid(f)) => assert_eq!(f[0].code, "password.weak", "{weak}"),
+            other => panic!("{weak} accepted: {other:?}"),
+        }
+    }
+    let county = app.store.county_by_code("370828").await.unwrap();
+    let ok = app
+        .store
+        .create_user(
+            &admin,
+            NewUser {
+                username: "newuser".into(),
+                display_name: "新用户".into(),
+                password: "Strong-pass-2026".into(),
+                role: Role::Viewer,
+                org_id: county.root_org_id,
+                person_id: None,
+            },
+        )
+        .await;
+    assert!(ok.is_ok(), "{ok:?}");
+}
+
+async fn five_failures_lock_the_account(app: TestApp) {
+    let login = |password: &'static str| {
+        let app = &app;
+        async move {
+            app.call(
+                Method::POST,
+                "/api/v1/login",
+                None,
+                Some(json!({"username": "viewer", "password": password})),
+            )
+            .await
+        }
+    };
+    for i in 1..5 {
+        let (s, v) = login("wrong-password").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "attempt {i}");
+        assert_eq!(v["code"], "bad_credentials");
+    }
+    let (s, v) = login("wrong-password").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "the fifth failure locks");
+    assert_eq!(v["code"], "account_locked");
+    assert!(v["message"].as_str().unwrap().contains("15分钟"));
+    // Locked: even the right password is refused, on the API and on the login page.
+    let (s, v) = app
+        .call(
+            Method::POST,
+            "/api/v1/login",
+            None,
+            Some(json!({"username": "viewer", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(v["code"], "account_locked");
+    let r = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("username", "viewer"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("账号已锁定"));
+    // Other accounts are not affected, and the lock is audited.
+    let auditor = app.token("auditor").await;
+    let (_, page) = app
+        .get("/api/v1/audit?entity=session&limit=100", &auditor)
+        .await;
+    assert!(page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "account_locked" && e["actor"] == "viewer"));
+    // Once the lock has passed, the right password works again and the count starts afresh.
+    set(
+        &app,
+        "UPDATE users SET locked_until = 0 WHERE username = 'viewer'",
+    )
+    .await;
+    let (s, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/login",
+            None,
+            Some(json!({"username": "viewer", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+async fn set(app: &TestApp, sql: &str) {
+    if app.backend == Backend::Postgres {
+        let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    } else {
+        let pool = sqlx::SqlitePool::connect(&app.db_url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+}
+
+async fn idle_and_expired_sessions_end(app: TestApp) {
+    let a = app.token("jishu").await;
+    let b = app.token("jishu").await;
+    assert_ne!(a, b, "every login makes a new session id");
+    let (s, _) = app.get("/api/v1/me", &a).await;
+    assert_eq!(s, StatusCode::OK);
+    // 31 minutes without a request.
+    let idle = chrono::Utc::now().timestamp() - 31 * 60;
+    set(&app, &format!("UPDATE sessions SET last_seen_at = {idle}")).await;
+    let (s, v) = app.get("/api/v1/me", &a).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "idle sessions end");
+    assert_eq!(v["code"], "unauthorized");
+    // Active, but past the absolute limit.
+    let c = app.token("jishu").await;
+    let past = chrono::Utc::now().timestamp() - 1;
+    set(&app, &format!("UPDATE sessions SET expires_at = {past}")).await;
+    let (s, _) = app.get("/api/v1/me", &c).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "sessions end 12 hours after login at the latest"
+    );
+    let cookie = app.browser_login("jishu").await;
+    assert!(cookie.starts_with("taizhang_session="));
+    set(&app, &format!("UPDATE sessions SET expires_at = {past}")).await;
+    let (s, _) = app.page("/", &cookie).await;
+    assert_eq!(
+        s,
+        StatusCode::SEE_OTHER,
+        "an ended session goes back to the login page"
+    );
+}
+
+async fn one_address_cannot_hammer_the_login(app: TestApp) {
+    // Rotating through names defeats a per-account lock; the per-address limit holds.
+    let mut statuses = Vec::new();
+    for i in 0..40 {
+        let (s, _) = app
+            .call(
+                Method::POST,
+                "/api/v1/login",
+                None,
+                Some(json!({"username": format!("guess{i}"), "password": "Wrong-pass-1"})),
+            )
+            .await;
+        statuses.push(s);
+    }
+    assert!(
+        statuses[..30]
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[30..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let (s, v) = app
+        .call(
+            Method::POST,
+            "/api/v1/login",
+            None,
+            Some(json!({"username": "admin", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(v["code"], "rate_limited");
+}
