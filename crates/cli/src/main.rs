@@ -58,6 +58,11 @@ enum Command {
         #[arg(long)]
         county: Option<String>,
     },
+    /// Check the tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Print the bulletin (统计通报) of an organisation subtree for a period.
     Report {
         #[arg(long)]
@@ -74,6 +79,19 @@ enum Command {
         /// Rank child units (`children`) or organisations reached by a cross-link kind (`dispatch` …).
         #[arg(long, default_value = "children")]
         by: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk every county's audit chain (or one county's) with the audit key; exit non-zero naming
+    /// the first entry whose keyed hash does not match.
+    Verify {
+        #[arg(long)]
+        db: String,
+        /// The county's official code; all counties when omitted.
+        #[arg(long)]
+        county: Option<String>,
     },
 }
 
@@ -109,6 +127,9 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Copy { from, to, county } => copy(&from, &to, county.as_deref()).await,
+        Command::Audit {
+            command: AuditCommand::Verify { db, county },
+        } => audit_verify(&db, county.as_deref()).await,
         Command::Report {
             db,
             org,
@@ -133,6 +154,36 @@ async fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn audit_verify(db: &str, county: Option<&str>) -> Result<()> {
+    let store = Store::open(db)
+        .await
+        .with_context(|| format!("无法打开数据库 {db}"))?;
+    let counties = match county {
+        Some(code) => vec![store
+            .county_by_code(code)
+            .await
+            .with_context(|| format!("找不到县 {code}"))?],
+        None => store.counties().await?,
+    };
+    let mut broken = Vec::new();
+    for c in counties {
+        match store.verify_audit_chain(c.id).await? {
+            Ok(n) => println!("{} {}：审计日志完整，共{n}条", c.code, c.name),
+            Err(seq) => {
+                println!(
+                    "{} {}：审计日志在第{seq}条处不一致（被改动、删除或密钥不符）",
+                    c.code, c.name
+                );
+                broken.push(format!("{} 第{seq}条", c.code));
+            }
+        }
+    }
+    if !broken.is_empty() {
+        bail!("审计日志校验失败：{}", broken.join("，"));
+    }
+    Ok(())
 }
 
 async fn copy(from: &str, to: &str, county: Option<&str>) -> Result<()> {

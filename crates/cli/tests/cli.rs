@@ -88,3 +88,67 @@ async fn the_binary_copies_and_reports() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("找不到组织"));
 }
+
+/// `taizhang audit verify` passes on an intact chain, and names the first entry that was changed
+/// behind the application's back, or that a different key does not vouch for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_names_the_first_broken_entry() {
+    let bin = env!("CARGO_BIN_EXE_taizhang");
+    let app = spawn_app(Backend::Sqlite).await;
+    let key = taizhang_testkit::test_audit_key().to_hex();
+    let verify = |key: &str| {
+        Command::new(bin)
+            .args(["audit", "verify", "--db", &app.db_url])
+            .env("TAIZHANG_AUDIT_KEY", key)
+            .output()
+            .unwrap()
+    };
+    let ok = verify(&key);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("审计日志完整"));
+
+    let wrong = verify(&"ab".repeat(32));
+    assert!(
+        !wrong.status.success(),
+        "another key does not vouch for the chain"
+    );
+    assert!(String::from_utf8_lossy(&wrong.stdout).contains("第1条"));
+
+    // Someone with the database file but without the key edits entry 7.
+    let pool = sqlx::SqlitePool::connect(&app.db_url).await.unwrap();
+    assert!(
+        sqlx::query("UPDATE audit_log SET actor = 'nobody' WHERE seq = 7")
+            .execute(&pool)
+            .await
+            .is_err(),
+        "the log refuses updates"
+    );
+    assert!(
+        sqlx::query("DELETE FROM audit_log WHERE seq = 7")
+            .execute(&pool)
+            .await
+            .is_err(),
+        "the log refuses deletes"
+    );
+    sqlx::query("DROP TRIGGER audit_log_no_update")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET actor = 'nobody' WHERE seq = 7")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let broken = verify(&key);
+    assert!(!broken.status.success());
+    assert!(
+        String::from_utf8_lossy(&broken.stdout).contains("第7条"),
+        "{}",
+        String::from_utf8_lossy(&broken.stdout)
+    );
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("370828 第7条"));
+}

@@ -28,6 +28,8 @@ use taizhang_domain::period::DateRange;
 pub(crate) struct Pools<DB: sqlx::Database> {
     pub read: sqlx::Pool<DB>,
     pub write: sqlx::Pool<DB>,
+    /// Keys the audit chain; kept outside the database.
+    pub audit_key: std::sync::Arc<audit::AuditKey>,
 }
 
 impl<DB: sqlx::Database> Clone for Pools<DB> {
@@ -35,8 +37,62 @@ impl<DB: sqlx::Database> Clone for Pools<DB> {
         Pools {
             read: self.read.clone(),
             write: self.write.clone(),
+            audit_key: self.audit_key.clone(),
         }
     }
+}
+
+/// Where a store keeps its files and which key chains its audit log. Unset fields come from the
+/// environment (`TAIZHANG_DATA_DIR`, `TAIZHANG_AUDIT_KEY` as hex or `TAIZHANG_AUDIT_KEY_FILE`,
+/// `TAIZHANG_AUDIT_MAC` = `hmac-sha256` | `hmac-sm3`), else from defaults: the data directory
+/// beside a SQLite file (or `./taizhang-data`), and a key file `audit.key` in it, created with a
+/// random key on first start.
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    pub data_dir: Option<PathBuf>,
+    pub audit_key: Option<audit::AuditKey>,
+}
+
+fn resolve_audit_key(opts: &StoreOptions, data_dir: &Path) -> StoreResult<audit::AuditKey> {
+    if let Some(k) = &opts.audit_key {
+        return Ok(k.clone());
+    }
+    let alg = match std::env::var("TAIZHANG_AUDIT_MAC") {
+        Ok(name) => audit::MacAlg::parse(&name).ok_or_else(|| {
+            StoreError::Config(format!("未知的审计算法 {name}，可选 hmac-sha256、hmac-sm3"))
+        })?,
+        Err(_) => audit::MacAlg::HmacSha256,
+    };
+    if let Ok(hex_key) = std::env::var("TAIZHANG_AUDIT_KEY") {
+        return audit::AuditKey::from_hex(alg, &hex_key).map_err(StoreError::Config);
+    }
+    let path = std::env::var_os("TAIZHANG_AUDIT_KEY_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| data_dir.join("audit.key"));
+    match std::fs::read_to_string(&path) {
+        Ok(text) => audit::AuditKey::from_hex(alg, &text)
+            .map_err(|e| StoreError::Config(format!("{}：{e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = audit::AuditKey::random(alg);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            write_private(&path, &key.to_hex())?;
+            tracing::info!(path = %path.display(), "created a new audit key");
+            Ok(key)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)?.write_all(text.as_bytes())
 }
 
 mod sqlite {
@@ -130,16 +186,27 @@ pub fn today() -> NaiveDate {
 impl Store {
     /// Opens (creating a SQLite file if missing) and brings the schema up to date.
     pub async fn open(url: &str) -> StoreResult<Store> {
-        let store = Store::connect(url).await?;
+        Store::open_with(url, StoreOptions::default()).await
+    }
+
+    pub async fn open_with(url: &str, opts: StoreOptions) -> StoreResult<Store> {
+        let store = Store::connect(url, opts).await?;
         store.migrate().await?;
         Ok(store)
     }
 
     /// Opens without migrating.
-    pub async fn connect(url: &str) -> StoreResult<Store> {
+    pub async fn connect(url: &str, opts: StoreOptions) -> StoreResult<Store> {
+        let env_dir = std::env::var_os("TAIZHANG_DATA_DIR").map(PathBuf::from);
         match DbUrl::parse(url)? {
             DbUrl::Sqlite(path) => {
-                let opts = SqliteConnectOptions::new()
+                let data_dir = opts
+                    .data_dir
+                    .clone()
+                    .or(env_dir)
+                    .unwrap_or_else(|| data_dir_beside(&path));
+                let audit_key = std::sync::Arc::new(resolve_audit_key(&opts, &data_dir)?);
+                let connect = SqliteConnectOptions::new()
                     .filename(&path)
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
@@ -148,30 +215,37 @@ impl Store {
                     .busy_timeout(std::time::Duration::from_secs(30));
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
-                    .connect_with(opts.clone())
+                    .connect_with(connect.clone())
                     .await?;
                 let read = SqlitePoolOptions::new()
                     .max_connections(8)
-                    .connect_with(opts.read_only(false))
+                    .connect_with(connect)
                     .await?;
-                let data_dir = data_dir_beside(&path);
                 Ok(Store {
-                    backend: Backend::Sqlite(Pools { read, write }),
+                    backend: Backend::Sqlite(Pools {
+                        read,
+                        write,
+                        audit_key,
+                    }),
                     data_dir,
                 })
             }
             DbUrl::Postgres(url) => {
+                let data_dir = opts
+                    .data_dir
+                    .clone()
+                    .or(env_dir)
+                    .unwrap_or_else(|| PathBuf::from("taizhang-data"));
+                let audit_key = std::sync::Arc::new(resolve_audit_key(&opts, &data_dir)?);
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .connect(&url)
                     .await?;
-                let data_dir = std::env::var_os("TAIZHANG_DATA_DIR")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| PathBuf::from("taizhang-data"));
                 Ok(Store {
                     backend: Backend::Postgres(Pools {
                         read: pool.clone(),
                         write: pool,
+                        audit_key,
                     }),
                     data_dir,
                 })

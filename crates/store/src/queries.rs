@@ -1,7 +1,7 @@
 // Included once per backend (see lib.rs): `DB` and `IS_PG` are defined by the including module,
 // so every query below is compiled and type-checked against SQLite and against PostgreSQL.
 
-use crate::audit::{canonical_json, entry_hash, mask_personal, GENESIS};
+use crate::audit::{canonical_json, entry_hash, mask_personal, AuditKey, GENESIS};
 use crate::model::*;
 use crate::sqlbuild::{Arg, Sql};
 use crate::{Pools, StoreError, StoreResult};
@@ -84,8 +84,11 @@ struct Who<'a> {
     user_id: Option<i64>,
 }
 
+// Each argument is one column of the entry; grouping them would only rename them.
+#[allow(clippy::too_many_arguments)]
 async fn audit(
     c: &mut Conn,
+    key: &AuditKey,
     county_id: i64,
     who: Who<'_>,
     action: &str,
@@ -111,7 +114,7 @@ async fn audit(
     let after = after.map(mask_personal);
     let before_text = before.as_ref().map(canonical_json);
     let after_text = after.as_ref().map(canonical_json);
-    let hash = entry_hash(&prev_hash, county_id, seq, &at_text, actor, action, entity, entity_id, before_text.as_deref(), after_text.as_deref());
+    let hash = entry_hash(key, &prev_hash, county_id, seq, &at_text, actor, action, entity, entity_id, before_text.as_deref(), after_text.as_deref());
     sqlx::query(
         "INSERT INTO audit_log (seq, county_id, at, actor_user_id, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -133,9 +136,10 @@ async fn audit(
     Ok(())
 }
 
-async fn audit_as(c: &mut Conn, actor: &Actor, action: &str, entity: &str, entity_id: impl ToString, before: Option<Value>, after: Option<Value>) -> StoreResult<()> {
+#[allow(clippy::too_many_arguments)]
+async fn audit_as(c: &mut Conn, key: &AuditKey, actor: &Actor, action: &str, entity: &str, entity_id: impl ToString, before: Option<Value>, after: Option<Value>) -> StoreResult<()> {
     let who = Who { name: &actor.username, user_id: actor.user_id };
-    audit(c, actor.county_id, who, action, (entity, &entity_id.to_string()), before, after).await
+    audit(c, key, actor.county_id, who, action, (entity, &entity_id.to_string()), before, after).await
 }
 
 // ---- migrations --------------------------------------------------------------------------------
@@ -210,9 +214,9 @@ pub async fn create_county(p: &Pools<DB>, code: &str, name: &str, established_on
         .await?;
     sqlx::query("UPDATE counties SET root_org_id = $1 WHERE id = $2").bind(root).bind(county_id).execute(&mut *tx).await?;
     let system = Actor::system(county_id, "setup");
-    audit_as(&mut tx, &system, "create", "county", county_id, None, Some(json!({"code": code, "name": name}))).await?;
+    audit_as(&mut tx,&p.audit_key, &system, "create", "county", county_id, None, Some(json!({"code": code, "name": name}))).await?;
     for def in taizhang_domain::builtin::builtin_types() {
-        insert_ledger_type(&mut tx, &system, &def).await?;
+        insert_ledger_type(&mut tx, &p.audit_key, &system, &def).await?;
     }
     tx.commit().await?;
     Ok(County { id: county_id, code: code.to_string(), name, root_org_id: root })
@@ -274,7 +278,7 @@ pub async fn create_user(p: &Pools<DB>, actor: &Actor, u: &NewUser, password_has
     .bind(Utc::now())
     .fetch_one(&mut *tx)
     .await?;
-    audit_as(&mut tx, actor, "create", "user", id, None, Some(json!({"username": username, "role": u.role.key(), "org_id": u.org_id}))).await?;
+    audit_as(&mut tx,&p.audit_key, actor, "create", "user", id, None, Some(json!({"username": username, "role": u.role.key(), "org_id": u.org_id}))).await?;
     let row: UserRow = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1")).bind(id).fetch_one(&mut *tx).await?;
     tx.commit().await?;
     user_from(row)
@@ -313,7 +317,7 @@ pub async fn record_failed_login(p: &Pools<DB>, user_id: i64, now: i64) -> Store
         sqlx::query("UPDATE users SET failed_logins = $1 WHERE id = $2").bind(failed).bind(user_id).execute(&mut *tx).await?;
     }
     let action = if locked { "account_locked" } else { "login_failed" };
-    audit(&mut tx, county_id, Who { name: &username, user_id: Some(user_id) }, action, ("session", &user_id.to_string()), None, Some(json!({"failed_logins": failed}))).await?;
+    audit(&mut tx, &p.audit_key, county_id, Who { name: &username, user_id: Some(user_id) }, action, ("session", &user_id.to_string()), None, Some(json!({"failed_logins": failed}))).await?;
     tx.commit().await?;
     Ok(locked)
 }
@@ -334,7 +338,7 @@ pub async fn audit_failed_login(p: &Pools<DB>, username: &str) -> StoreResult<()
     };
     let mut tx = p.write.begin().await?;
     let name: String = username.chars().take(40).collect();
-    audit(&mut tx, county_id, Who { name: &name, user_id: None }, "login_failed", ("session", "-"), None, None).await?;
+    audit(&mut tx, &p.audit_key, county_id, Who { name: &name, user_id: None }, "login_failed", ("session", "-"), None, None).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -354,7 +358,7 @@ pub async fn open_session(p: &Pools<DB>, user_id: i64, token_hash: &str, expires
     .bind(expires.timestamp())
     .execute(&mut *tx)
     .await?;
-    audit(&mut tx, county_id, Who { name: &username, user_id: Some(user_id) }, "login", ("session", &user_id.to_string()), None, None).await?;
+    audit(&mut tx, &p.audit_key, county_id, Who { name: &username, user_id: Some(user_id) }, "login", ("session", &user_id.to_string()), None, None).await?;
     tx.commit().await?;
     session_by_token(p, token_hash, Utc::now()).await
 }
@@ -392,7 +396,7 @@ pub async fn close_session(p: &Pools<DB>, token_hash: &str) -> StoreResult<()> {
     .await?;
     if let Some((uid, county, name)) = row {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await?;
-        audit(&mut tx, county, Who { name: &name, user_id: Some(uid) }, "logout", ("session", &uid.to_string()), None, None).await?;
+        audit(&mut tx, &p.audit_key, county, Who { name: &name, user_id: Some(uid) }, "logout", ("session", &uid.to_string()), None, None).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -639,7 +643,7 @@ pub async fn create_org(p: &Pools<DB>, actor: &Actor, parent_ref: &str, new: &Ne
     let id = insert_org_row(&mut tx, actor.county_id, new.kind, &name, code.as_deref(), established).await?;
     attach(&mut tx, actor.county_id, id, parent_id, established).await?;
     let org = load_org_unscoped(&mut tx, id).await?;
-    audit_as(&mut tx, actor, "create", "org", id, None, Some(org_json(&org))).await?;
+    audit_as(&mut tx,&p.audit_key, actor, "create", "org", id, None, Some(org_json(&org))).await?;
     tx.commit().await?;
     Ok(org)
 }
@@ -700,7 +704,7 @@ pub async fn rename_org(p: &Pools<DB>, actor: &Actor, id: i64, name: &str) -> St
     let before = load_org(&mut tx, actor, id).await?;
     sqlx::query("UPDATE orgs SET name = $1 WHERE id = $2").bind(&name).bind(id).execute(&mut *tx).await?;
     let after = load_org_unscoped(&mut tx, id).await?;
-    audit_as(&mut tx, actor, "rename", "org", id, Some(org_json(&before)), Some(org_json(&after))).await?;
+    audit_as(&mut tx,&p.audit_key, actor, "rename", "org", id, Some(org_json(&before)), Some(org_json(&after))).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -757,7 +761,7 @@ pub async fn move_org(p: &Pools<DB>, actor: &Actor, id: i64, new_parent_ref: &st
     sqlx::query("UPDATE org_edges SET valid_to = $1 WHERE child_id = $2 AND valid_to IS NULL").bind(on).bind(id).execute(&mut *tx).await?;
     attach(&mut tx, actor.county_id, id, new_parent, on).await?;
     let after = load_org_unscoped(&mut tx, id).await?;
-    audit_as(&mut tx, actor, "move", "org", id, Some(org_json(&before)), Some(json!({"parent_id": new_parent, "on": on}))).await?;
+    audit_as(&mut tx,&p.audit_key, actor, "move", "org", id, Some(org_json(&before)), Some(json!({"parent_id": new_parent, "on": on}))).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -787,7 +791,7 @@ pub async fn dissolve_org(p: &Pools<DB>, actor: &Actor, id: i64, on: NaiveDate) 
     // The node keeps its place in the tree's history: its records still count where they belonged.
     sqlx::query("UPDATE orgs SET dissolved_on = $1 WHERE id = $2").bind(on).bind(id).execute(&mut *tx).await?;
     let after = load_org_unscoped(&mut tx, id).await?;
-    audit_as(&mut tx, actor, "dissolve", "org", id, Some(org_json(&before)), Some(org_json(&after))).await?;
+    audit_as(&mut tx,&p.audit_key, actor, "dissolve", "org", id, Some(org_json(&before)), Some(org_json(&after))).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -935,7 +939,7 @@ pub async fn create_link(p: &Pools<DB>, actor: &Actor, new: &NewLink) -> StoreRe
     .await?;
     let row: LinkRow = sqlx::query_as(&format!("{LINK_SELECT} WHERE l.id = $1")).bind(id).fetch_one(&mut *tx).await?;
     let link = link_from(row)?;
-    audit_as(&mut tx, actor, "create", "link", id, None, Some(link_json(&link))).await?;
+    audit_as(&mut tx,&p.audit_key, actor, "create", "link", id, None, Some(link_json(&link))).await?;
     tx.commit().await?;
     Ok(link)
 }
@@ -957,7 +961,7 @@ pub async fn end_link(p: &Pools<DB>, actor: &Actor, id: i64, on: NaiveDate) -> S
     sqlx::query("UPDATE org_links SET valid_to = $1 WHERE id = $2").bind(on).bind(id).execute(&mut *tx).await?;
     let row: LinkRow = sqlx::query_as(&format!("{LINK_SELECT} WHERE l.id = $1")).bind(id).fetch_one(&mut *tx).await?;
     let after = link_from(row)?;
-    audit_as(&mut tx, actor, "end", "link", id, Some(link_json(&before)), Some(link_json(&after))).await?;
+    audit_as(&mut tx,&p.audit_key, actor, "end", "link", id, Some(link_json(&before)), Some(link_json(&after))).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -1100,6 +1104,7 @@ pub async fn create_person(p: &Pools<DB>, actor: &Actor, new: &NewPerson) -> Sto
     .await?;
     audit_as(
         &mut tx,
+        &p.audit_key,
         actor,
         "create",
         "person",
@@ -1219,7 +1224,7 @@ pub async fn add_position(p: &Pools<DB>, actor: &Actor, new: &NewPosition) -> St
     .bind(Utc::now())
     .fetch_one(&mut *tx)
     .await?;
-    audit_as(&mut tx, actor, "create", "position", id, None, Some(json!({"person_id": new.person_id, "org_id": org_id, "title": new.title.key(), "valid_from": new.valid_from, "valid_to": new.valid_to}))).await?;
+    audit_as(&mut tx,&p.audit_key, actor, "create", "position", id, None, Some(json!({"person_id": new.person_id, "org_id": org_id, "title": new.title.key(), "valid_from": new.valid_from, "valid_to": new.valid_to}))).await?;
     let pos = positions_where(&mut tx, "ps.id = $1", id).await?.pop().ok_or(StoreError::NotFound)?;
     tx.commit().await?;
     Ok(pos)
@@ -1234,7 +1239,7 @@ pub async fn end_position(p: &Pools<DB>, actor: &Actor, id: i64, on: NaiveDate) 
         return Err(StoreError::invalid("on", "position.dates", "任职结束日期不能早于开始日期"));
     }
     sqlx::query("UPDATE positions SET valid_to = $1 WHERE id = $2").bind(on).bind(id).execute(&mut *tx).await?;
-    audit_as(&mut tx, actor, "end", "position", id, Some(json!({"valid_to": pos.valid_to})), Some(json!({"valid_to": on}))).await?;
+    audit_as(&mut tx,&p.audit_key, actor, "end", "position", id, Some(json!({"valid_to": pos.valid_to})), Some(json!({"valid_to": on}))).await?;
     let after = positions_where(&mut tx, "ps.id = $1", id).await?.pop().ok_or(StoreError::NotFound)?;
     tx.commit().await?;
     Ok(after)
@@ -1249,7 +1254,7 @@ fn type_from(r: TypeRow) -> LedgerType {
     LedgerType { id: r.0, key: r.1, name: r.2, version: r.3, definition: r.4 .0 }
 }
 
-async fn insert_ledger_type(c: &mut Conn, actor: &Actor, def: &LedgerTypeDef) -> StoreResult<i64> {
+async fn insert_ledger_type(c: &mut Conn, key: &AuditKey, actor: &Actor, def: &LedgerTypeDef) -> StoreResult<i64> {
     let (id,): (i64,) = sqlx::query_as("INSERT INTO ledger_types (county_id, key, name, current_version, created_at) VALUES ($1, $2, $3, 1, $4) RETURNING id")
         .bind(actor.county_id)
         .bind(&def.key)
@@ -1264,7 +1269,7 @@ async fn insert_ledger_type(c: &mut Conn, actor: &Actor, def: &LedgerTypeDef) ->
         .bind(Utc::now())
         .execute(&mut *c)
         .await?;
-    audit_as(c, actor, "create", "ledger_type", &def.key, None, Some(serde_json::to_value(def).unwrap_or(Value::Null))).await?;
+    audit_as(c, key, actor, "create", "ledger_type", &def.key, None, Some(serde_json::to_value(def).unwrap_or(Value::Null))).await?;
     Ok(id)
 }
 
@@ -1293,7 +1298,7 @@ pub async fn create_ledger_type(p: &Pools<DB>, actor: &Actor, def: &LedgerTypeDe
     if taken.is_some() {
         return Err(StoreError::conflict("ledger_type.exists", format!("类型标识“{}”已存在", def.key)));
     }
-    insert_ledger_type(&mut tx, actor, def).await?;
+    insert_ledger_type(&mut tx, &p.audit_key, actor, def).await?;
     let t = load_type(&mut tx, actor.county_id, &def.key).await?;
     tx.commit().await?;
     Ok(t)
@@ -1318,7 +1323,7 @@ pub async fn update_ledger_type(p: &Pools<DB>, actor: &Actor, def: &LedgerTypeDe
         .execute(&mut *tx)
         .await?;
     sqlx::query("UPDATE ledger_types SET current_version = $1, name = $2 WHERE id = $3").bind(version).bind(&def.name).bind(current.id).execute(&mut *tx).await?;
-    audit_as(&mut tx, actor, "update", "ledger_type", &def.key, serde_json::to_value(&current.definition).ok(), serde_json::to_value(def).ok()).await?;
+    audit_as(&mut tx,&p.audit_key, actor, "update", "ledger_type", &def.key, serde_json::to_value(&current.definition).ok(), serde_json::to_value(def).ok()).await?;
     let t = load_type(&mut tx, actor.county_id, &def.key).await?;
     tx.commit().await?;
     Ok(t)
@@ -1557,6 +1562,7 @@ pub async fn create_record(p: &Pools<DB>, actor: &Actor, new: &NewRecord, today:
     insert_record_details(&mut tx, actor.county_id, &[(id, &prepared)], &defs).await?;
     audit_as(
         &mut tx,
+        &p.audit_key,
         actor,
         "create",
         "record",
@@ -1597,6 +1603,7 @@ pub async fn create_records(p: &Pools<DB>, actor: &Actor, new: &[NewRecord], tod
     insert_record_details(&mut tx, actor.county_id, &items, &defs).await?;
     audit_as(
         &mut tx,
+        &p.audit_key,
         actor,
         "import",
         "record",
@@ -1687,7 +1694,7 @@ pub async fn void_record(p: &Pools<DB>, actor: &Actor, id: i64, reason: &str) ->
         return Err(StoreError::conflict("record.already_void", "该记录已作废"));
     }
     sqlx::query("UPDATE ledger_records SET voided_at = $1, void_reason = $2 WHERE id = $3").bind(Utc::now()).bind(reason).bind(id).execute(&mut *tx).await?;
-    audit_as(&mut tx, actor, "void", "record", id, Some(json!({"fields": row.8 .0})), Some(json!({"void_reason": reason}))).await?;
+    audit_as(&mut tx,&p.audit_key, actor, "void", "record", id, Some(json!({"fields": row.8 .0})), Some(json!({"void_reason": reason}))).await?;
     let row: RecordRow = sqlx::query_as(&format!("{RECORD_SELECT} WHERE r.id = $1")).bind(id).fetch_one(&mut *tx).await?;
     let rec = records_from(&mut tx, vec![row]).await?.pop().ok_or(StoreError::NotFound)?;
     tx.commit().await?;
@@ -1710,7 +1717,7 @@ pub async fn insert_attachment(p: &Pools<DB>, actor: &Actor, id: &str, file_name
     .execute(&mut *tx)
     .await?;
     if res.rows_affected() > 0 {
-        audit_as(&mut tx, actor, "upload", "attachment", id, None, Some(json!({"file_name": file_name, "size": size}))).await?;
+        audit_as(&mut tx,&p.audit_key, actor, "upload", "attachment", id, None, Some(json!({"file_name": file_name, "size": size}))).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -2035,7 +2042,7 @@ pub async fn verify_audit_chain(p: &Pools<DB>, county_id: i64) -> StoreResult<Re
             let at = r.1.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
             let before = r.6.as_ref().map(|j| canonical_json(&j.0));
             let after = r.7.as_ref().map(|j| canonical_json(&j.0));
-            let h = entry_hash(&prev, county_id, r.0, &at, &r.2, &r.3, &r.4, &r.5, before.as_deref(), after.as_deref());
+            let h = entry_hash(&p.audit_key, &prev, county_id, r.0, &at, &r.2, &r.3, &r.4, &r.5, before.as_deref(), after.as_deref());
             if r.0 != expected_seq || r.8 != prev || r.9 != h {
                 return Ok(Err(r.0));
             }

@@ -9,7 +9,8 @@ use anyhow::{Context, Result};
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::Value;
 use std::net::SocketAddr;
-use taizhang_store::{Actor, Store};
+use taizhang_store::audit::{AuditKey, MacAlg};
+use taizhang_store::{Actor, Store, StoreOptions};
 
 pub use postgres::PgCluster;
 
@@ -62,11 +63,27 @@ pub async fn fresh_store(backend: Backend) -> Result<(Store, String, tempfile::T
         Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
         Backend::Postgres => PgCluster::shared().await?.create_database().await?,
     };
-    let store = Store::open(&url)
+    let store = Store::open_with(&url, test_options(dir.path()))
         .await
-        .with_context(|| format!("open {url}"))?
-        .with_data_dir(dir.path().join("data"));
+        .with_context(|| format!("open {url}"))?;
     Ok((store, url, dir))
+}
+
+/// The audit key every test store shares, so that a county copied between test databases keeps
+/// a verifiable chain (as it does between databases of one deployment).
+pub fn test_audit_key() -> AuditKey {
+    AuditKey::new(
+        MacAlg::HmacSha256,
+        b"taizhang test audit key, 32+ bytes long".to_vec(),
+    )
+    .expect("long enough")
+}
+
+pub fn test_options(dir: &std::path::Path) -> StoreOptions {
+    StoreOptions {
+        data_dir: Some(dir.join("data")),
+        audit_key: Some(test_audit_key()),
+    }
 }
 
 /// A server over a fresh database seeded with the small demo county.
