@@ -185,15 +185,7 @@ fn parse_opt_date(s: &str, field: &str) -> Result<Option<NaiveDate>, StoreError>
 }
 
 fn urlenc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    crate::api::percent_encode(s)
 }
 
 pub struct RecordLine {
