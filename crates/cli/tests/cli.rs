@@ -4,6 +4,19 @@ use reqwest::StatusCode;
 use std::process::Command;
 use taizhang_testkit::{fresh_store, spawn_app, Backend};
 
+/// The binary reads the audit key and data directory from the environment: the test stores' key,
+/// and a directory of the test's own, never the working tree.
+fn test_env() -> Vec<(&'static str, String)> {
+    let dir = std::env::temp_dir().join(format!("taizhang-cli-test-{}", std::process::id()));
+    vec![
+        (
+            "TAIZHANG_AUDIT_KEY",
+            taizhang_testkit::test_audit_key().to_hex(),
+        ),
+        ("TAIZHANG_DATA_DIR", dir.display().to_string()),
+    ]
+}
+
 /// The `copy` and `report` subcommands, as an operator runs them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_copies_and_reports() {
@@ -11,6 +24,7 @@ async fn the_binary_copies_and_reports() {
     let app = spawn_app(Backend::Sqlite).await;
     let (_pg, pg_url, _dir) = fresh_store(Backend::Postgres).await.unwrap();
     let out = Command::new(bin)
+        .envs(test_env())
         .args(["copy", "--from", &app.db_url, "--to", &pg_url])
         .output()
         .unwrap();
@@ -42,10 +56,12 @@ async fn the_binary_copies_and_reports() {
         ]
     };
     let sqlite_json = Command::new(bin)
+        .envs(test_env())
         .args(args(&app.db_url, "json"))
         .output()
         .unwrap();
     let pg_json = Command::new(bin)
+        .envs(test_env())
         .args(args(&pg_url, "json"))
         .output()
         .unwrap();
@@ -65,6 +81,7 @@ async fn the_binary_copies_and_reports() {
     assert_eq!(api["sentences"], a["sentences"]);
     assert_eq!(api["units"], a["units"]);
     let md = Command::new(bin)
+        .envs(test_env())
         .args(args(&app.db_url, "md"))
         .output()
         .unwrap();
@@ -72,6 +89,7 @@ async fn the_binary_copies_and_reports() {
     assert!(md.starts_with("# 金乡县"));
     assert!(md.contains("| 名次 | 单位 |"));
     let bad = Command::new(bin)
+        .envs(test_env())
         .args([
             "report",
             "--db",
@@ -98,6 +116,7 @@ async fn audit_verify_names_the_first_broken_entry() {
     let key = taizhang_testkit::test_audit_key().to_hex();
     let verify = |key: &str| {
         Command::new(bin)
+            .envs(test_env())
             .args(["audit", "verify", "--db", &app.db_url])
             .env("TAIZHANG_AUDIT_KEY", key)
             .output()

@@ -53,9 +53,13 @@ pub struct StoreOptions {
     pub audit_key: Option<audit::AuditKey>,
 }
 
-fn resolve_audit_key(opts: &StoreOptions, data_dir: &Path) -> StoreResult<audit::AuditKey> {
+/// The audit key, and the path of its key file when this call created it.
+fn resolve_audit_key(
+    opts: &StoreOptions,
+    data_dir: &Path,
+) -> StoreResult<(audit::AuditKey, Option<PathBuf>)> {
     if let Some(k) = &opts.audit_key {
-        return Ok(k.clone());
+        return Ok((k.clone(), None));
     }
     let alg = match std::env::var("TAIZHANG_AUDIT_MAC") {
         Ok(name) => audit::MacAlg::parse(&name).ok_or_else(|| {
@@ -64,13 +68,16 @@ fn resolve_audit_key(opts: &StoreOptions, data_dir: &Path) -> StoreResult<audit:
         Err(_) => audit::MacAlg::HmacSha256,
     };
     if let Ok(hex_key) = std::env::var("TAIZHANG_AUDIT_KEY") {
-        return audit::AuditKey::from_hex(alg, &hex_key).map_err(StoreError::Config);
+        return audit::AuditKey::from_hex(alg, &hex_key)
+            .map(|k| (k, None))
+            .map_err(StoreError::Config);
     }
     let path = std::env::var_os("TAIZHANG_AUDIT_KEY_FILE")
         .map(PathBuf::from)
         .unwrap_or_else(|| data_dir.join("audit.key"));
     match std::fs::read_to_string(&path) {
         Ok(text) => audit::AuditKey::from_hex(alg, &text)
+            .map(|k| (k, None))
             .map_err(|e| StoreError::Config(format!("{}：{e}", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = audit::AuditKey::random(alg);
@@ -79,7 +86,7 @@ fn resolve_audit_key(opts: &StoreOptions, data_dir: &Path) -> StoreResult<audit:
             }
             write_private(&path, &key.to_hex())?;
             tracing::info!(path = %path.display(), "created a new audit key");
-            Ok(key)
+            Ok((key, Some(path)))
         }
         Err(e) => Err(e.into()),
     }
@@ -167,6 +174,8 @@ impl DbUrl {
 pub struct Store {
     backend: Backend,
     data_dir: PathBuf,
+    /// Set when opening created the audit key file (a first start).
+    created_key: Option<PathBuf>,
 }
 
 macro_rules! dispatch {
@@ -192,6 +201,18 @@ impl Store {
     pub async fn open_with(url: &str, opts: StoreOptions) -> StoreResult<Store> {
         let store = Store::connect(url, opts).await?;
         store.migrate().await?;
+        // A new key for a database that already has an audit log would silently start a chain
+        // nobody can verify: the original key is missing, so refuse.
+        if let Some(path) = &store.created_key {
+            if dispatch!(store, audit_log_is_empty())? {
+                return Ok(store);
+            }
+            let _ = std::fs::remove_file(path);
+            return Err(StoreError::Config(format!(
+                "审计密钥缺失：数据库已有审计日志，但找不到其密钥文件 {}；请提供原密钥（TAIZHANG_AUDIT_KEY 或 TAIZHANG_AUDIT_KEY_FILE）",
+                path.display()
+            )));
+        }
         Ok(store)
     }
 
@@ -205,7 +226,8 @@ impl Store {
                     .clone()
                     .or(env_dir)
                     .unwrap_or_else(|| data_dir_beside(&path));
-                let audit_key = std::sync::Arc::new(resolve_audit_key(&opts, &data_dir)?);
+                let (key, created) = resolve_audit_key(&opts, &data_dir)?;
+                let audit_key = std::sync::Arc::new(key);
                 let connect = SqliteConnectOptions::new()
                     .filename(&path)
                     .create_if_missing(true)
@@ -228,6 +250,7 @@ impl Store {
                         audit_key,
                     }),
                     data_dir,
+                    created_key: created,
                 })
             }
             DbUrl::Postgres(url) => {
@@ -236,7 +259,8 @@ impl Store {
                     .clone()
                     .or(env_dir)
                     .unwrap_or_else(|| PathBuf::from("taizhang-data"));
-                let audit_key = std::sync::Arc::new(resolve_audit_key(&opts, &data_dir)?);
+                let (key, created) = resolve_audit_key(&opts, &data_dir)?;
+                let audit_key = std::sync::Arc::new(key);
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .connect(&url)
@@ -248,6 +272,7 @@ impl Store {
                         audit_key,
                     }),
                     data_dir,
+                    created_key: created,
                 })
             }
         }
@@ -661,6 +686,27 @@ impl Store {
         match &target.backend {
             Backend::Sqlite(p) => sqlite::import_tables(p, &rows).await?,
             Backend::Postgres(p) => postgres::import_tables(p, &rows).await?,
+        }
+        // The files behind the attachment rows travel too.
+        for (table, rows) in &rows {
+            if table.name != "attachments" {
+                continue;
+            }
+            for row in rows {
+                if let Some(copy::Val::Text(id)) = row.first() {
+                    let rel = Path::new("attachments")
+                        .join(&id[..2.min(id.len())])
+                        .join(id);
+                    let from = self.data_dir.join(&rel);
+                    if tokio::fs::metadata(&from).await.is_ok() {
+                        let to = target.data_dir.join(&rel);
+                        if let Some(dir) = to.parent() {
+                            tokio::fs::create_dir_all(dir).await?;
+                        }
+                        tokio::fs::copy(&from, &to).await?;
+                    }
+                }
+            }
         }
         let source = dispatch!(self, table_checksums(county_id))?;
         let after = dispatch!(target, table_checksums(county_id))?;

@@ -307,14 +307,15 @@ pub async fn user_password_hash(p: &Pools<DB>, username: &str) -> StoreResult<Op
 pub async fn record_failed_login(p: &Pools<DB>, user_id: i64, now: i64) -> StoreResult<bool> {
     use crate::auth::{LOCKOUT_AFTER, LOCKOUT_SECS};
     let mut tx = p.write.begin().await?;
+    // One statement counts the failure, so concurrent failures cannot overwrite each other.
     let (county_id, username, failed): (i64, String, i64) =
-        sqlx::query_as("SELECT county_id, username, failed_logins FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *tx).await?;
-    let failed = failed + 1;
+        sqlx::query_as("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING county_id, username, failed_logins")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
     let locked = failed >= LOCKOUT_AFTER;
     if locked {
         sqlx::query("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE id = $2").bind(now + LOCKOUT_SECS).bind(user_id).execute(&mut *tx).await?;
-    } else {
-        sqlx::query("UPDATE users SET failed_logins = $1 WHERE id = $2").bind(failed).bind(user_id).execute(&mut *tx).await?;
     }
     let action = if locked { "account_locked" } else { "login_failed" };
     audit(&mut tx, &p.audit_key, county_id, Who { name: &username, user_id: Some(user_id) }, action, ("session", &user_id.to_string()), None, Some(json!({"failed_logins": failed}))).await?;
@@ -954,6 +955,9 @@ pub async fn end_link(p: &Pools<DB>, actor: &Actor, id: i64, on: NaiveDate) -> S
         .await?
         .ok_or(StoreError::NotFound)?;
     ensure_org_in_scope(&mut tx, actor, row.to_org_id).await?;
+    if let Some(ended) = row.valid_to {
+        return Err(StoreError::conflict("link.already_ended", format!("该关系已于{ended}结束")));
+    }
     if on < row.valid_from {
         return Err(StoreError::invalid("on", "link.dates", "结束日期不能早于开始日期"));
     }
@@ -1235,6 +1239,9 @@ pub async fn end_position(p: &Pools<DB>, actor: &Actor, id: i64, on: NaiveDate) 
     let mut tx = p.write.begin().await?;
     let pos = positions_where(&mut tx, "ps.id = $1", id).await?.pop().ok_or(StoreError::NotFound)?;
     ensure_org_in_scope(&mut tx, actor, pos.org.id).await?;
+    if let Some(ended) = pos.valid_to {
+        return Err(StoreError::conflict("position.already_ended", format!("该任职已于{ended}结束")));
+    }
     if on < pos.valid_from {
         return Err(StoreError::invalid("on", "position.dates", "任职结束日期不能早于开始日期"));
     }
@@ -2053,6 +2060,11 @@ pub async fn verify_audit_chain(p: &Pools<DB>, county_id: i64) -> StoreResult<Re
     }
 }
 
+pub async fn audit_log_is_empty(p: &Pools<DB>) -> StoreResult<bool> {
+    let any: Option<(i64,)> = sqlx::query_as("SELECT seq FROM audit_log LIMIT 1").fetch_optional(&p.read).await?;
+    Ok(any.is_none())
+}
+
 pub async fn analyze(p: &Pools<DB>) -> StoreResult<()> {
     sqlx::raw_sql("ANALYZE").execute(&p.write).await?;
     Ok(())
@@ -2097,7 +2109,11 @@ fn county_filter(t: &TableSpec) -> &'static str {
 
 /// Every row of every table that belongs to the county (all counties when `None`), in key order.
 pub async fn export_tables(p: &Pools<DB>, county: Option<i64>) -> StoreResult<Vec<(&'static TableSpec, Vec<Vec<Val>>)>> {
-    let mut c = p.read.acquire().await?;
+    // One snapshot for every table, so a copy taken while the server runs is consistent.
+    let mut c = p.read.begin().await?;
+    if IS_PG {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *c).await?;
+    }
     let mut out = Vec::new();
     for t in TABLES {
         let cols: Vec<&str> = t.columns.iter().map(|c| c.0).collect();
@@ -2121,6 +2137,7 @@ pub async fn export_tables(p: &Pools<DB>, county: Option<i64>) -> StoreResult<Ve
         }
         out.push((t, vals));
     }
+    c.commit().await?;
     Ok(out)
 }
 

@@ -801,6 +801,19 @@ async fn bulletin_by_cross_link(app: TestApp) {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["valid_to"], "2026-06-30");
+    let (s, v) = app
+        .post(
+            &format!("/api/v1/links/{}/end", v["id"]),
+            &t,
+            json!({"on": "2030-01-01"}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "an ended link cannot be reopened by moving its end"
+    );
+    assert_eq!(v["code"], "link.already_ended");
 }
 
 async fn audit_log_records_writes_for_the_auditor_only(app: TestApp) {

@@ -133,7 +133,8 @@ async fn newer_schema_is_refused(app: TestApp) {
         let pool = sqlx::SqlitePool::connect(&app.db_url).await.unwrap();
         sqlx::query(sql).execute(&pool).await.unwrap();
     }
-    match Store::open(&app.db_url).await {
+    let dir = tempfile::tempdir().unwrap();
+    match Store::open_with(&app.db_url, taizhang_testkit::test_options(dir.path())).await {
         Err(e @ StoreError::SchemaTooNew { found: 999, .. }) => {
             assert!(matches!(e, StoreError::SchemaTooNew { supported: s, .. } if s == supported));
             assert!(e.to_string().contains("请升级taizhang"));

@@ -207,3 +207,79 @@ async fn one_address_cannot_hammer_the_login(app: TestApp) {
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(v["code"], "rate_limited");
 }
+
+/// A database whose audit key has gone missing is refused, rather than given a new key that would
+/// start a chain nobody can verify.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_audit_key_is_not_replaced_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("county.db").display());
+    let opts = || taizhang_store::StoreOptions {
+        data_dir: Some(dir.path().join("data")),
+        audit_key: None,
+    };
+    let store = taizhang_store::Store::open_with(&url, opts())
+        .await
+        .unwrap();
+    let key_file = dir.path().join("data").join("audit.key");
+    assert!(key_file.exists(), "first start creates the key file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let county = store
+        .create_county(
+            "370828",
+            "金乡县",
+            chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(),
+        )
+        .await
+        .unwrap();
+    store.close().await;
+    // Reopening with the key works; without it, the store refuses.
+    let again = taizhang_store::Store::open_with(&url, opts())
+        .await
+        .unwrap();
+    assert!(again.verify_audit_chain(county.id).await.unwrap().is_ok());
+    again.close().await;
+    std::fs::remove_file(&key_file).unwrap();
+    match taizhang_store::Store::open_with(&url, opts()).await {
+        Err(StoreError::Config(m)) => assert!(m.contains("审计密钥缺失"), "{m}"),
+        Err(e) => panic!("unexpected {e}"),
+        Ok(_) => panic!("a missing key must not be replaced"),
+    }
+    assert!(!key_file.exists(), "no stray new key is left behind");
+}
+
+/// The login form refuses posts from other sites (it has no CSRF token before a session exists).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_site_login_posts_are_refused() {
+    let app = taizhang_testkit::spawn_app(Backend::Sqlite).await;
+    let r = app
+        .client
+        .post(app.url("/login"))
+        .header("origin", "http://attacker.example")
+        .form(&[("username", "jishu"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.headers().get("set-cookie").is_none());
+    let r = app
+        .client
+        .post(app.url("/login"))
+        .header("origin", app.base.clone())
+        .form(&[("username", "jishu"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "same-origin posts log in"
+    );
+}

@@ -267,9 +267,13 @@ struct LoginForm {
 async fn login_submit(
     State(st): State<AppState>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> PageResult {
     st.login_limiter.check(peer.ip())?;
+    if !crate::session::same_origin(&headers) {
+        return Err(PageError(WebError::Csrf));
+    }
     match st.store.login(f.username.trim(), &f.password).await {
         Ok((_, token)) => Ok((
             [(header::SET_COOKIE, session_cookie(&token))],
@@ -857,7 +861,7 @@ async fn render_people(
         Some(r) => Some(st.store.org(a, r).await?),
         None => None,
     };
-    let page = q.page.unwrap_or(0).max(0);
+    let page = q.page.unwrap_or(0).clamp(0, 100_000);
     let text = q.q.clone().unwrap_or_default();
     let (total, people) = st
         .store
@@ -1593,7 +1597,7 @@ async fn records_page(
     Query(q): Query<RecordsQuery>,
 ) -> PageResult {
     let a = &u.session.actor;
-    let page = q.page.unwrap_or(0).max(0);
+    let page = q.page.unwrap_or(0).clamp(0, 100_000);
     let from = parse_opt_date(q.from.as_deref().unwrap_or(""), "from")?;
     let to = parse_opt_date(q.to.as_deref().unwrap_or(""), "to")?;
     let rq = RecordQuery {
@@ -2367,7 +2371,7 @@ async fn audit_page(
     u: PageUser,
     Query(q): Query<AuditQuery>,
 ) -> PageResult {
-    let page = q.page.unwrap_or(0).max(0);
+    let page = q.page.unwrap_or(0).clamp(0, 100_000);
     let (total, entries) = st
         .store
         .audit_entries(&u.session.actor, None, 100, page * 100)

@@ -22,7 +22,9 @@ fn bearer(parts: &Parts) -> Option<&str> {
 
 pub fn cookie_token(parts: &Parts) -> Option<String> {
     for v in parts.headers.get_all(header::COOKIE) {
-        for pair in v.to_str().ok()?.split(';') {
+        // One unreadable Cookie header must not hide the others.
+        let Ok(text) = v.to_str() else { continue };
+        for pair in text.split(';') {
             if let Some((k, val)) = pair.trim().split_once('=') {
                 if k == COOKIE && !val.is_empty() {
                     return Some(val.to_string());
@@ -80,4 +82,18 @@ pub fn session_cookie(token: &str) -> String {
 
 pub fn clear_cookie() -> String {
     format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
+/// A form posted from another site (the login form, before any session exists, has no CSRF
+/// token) is refused: its Origin, when the browser sends one, must be this host.
+pub fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin.split("://").nth(1).unwrap_or("");
+    !host.is_empty() && origin_host == host
 }
