@@ -290,11 +290,6 @@ impl Store {
         &self.data_dir
     }
 
-    pub fn with_data_dir(mut self, dir: PathBuf) -> Store {
-        self.data_dir = dir;
-        self
-    }
-
     pub async fn migrate(&self) -> StoreResult<()> {
         dispatch!(self, migrate())
     }

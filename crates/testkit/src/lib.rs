@@ -169,6 +169,20 @@ impl TestApp {
         self.call(Method::POST, path, Some(token), Some(body)).await
     }
 
+    /// Runs SQL straight on the database, past the application (to age a session, fake a newer
+    /// schema, tamper with the audit log).
+    pub async fn execute_raw(&self, sql: &str) {
+        if self.backend == Backend::Postgres {
+            let pool = sqlx::PgPool::connect(&self.db_url).await.expect("connect");
+            sqlx::query(sql).execute(&pool).await.expect("raw sql");
+        } else {
+            let pool = sqlx::SqlitePool::connect(&self.db_url)
+                .await
+                .expect("connect");
+            sqlx::query(sql).execute(&pool).await.expect("raw sql");
+        }
+    }
+
     /// The store-level actor of a demo user, for checks that bypass HTTP.
     pub async fn actor(&self, username: &str) -> Actor {
         self.store.actor_for_user(username).await.expect("actor")

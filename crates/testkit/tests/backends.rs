@@ -126,13 +126,7 @@ async fn newer_schema_is_refused(app: TestApp) {
     assert!(supported >= 2, "{supported}");
     // A later binary has migrated this database further.
     let sql = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'from the future', '2030-01-01')";
-    if app.backend == Backend::Postgres {
-        let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
-        sqlx::query(sql).execute(&pool).await.unwrap();
-    } else {
-        let pool = sqlx::SqlitePool::connect(&app.db_url).await.unwrap();
-        sqlx::query(sql).execute(&pool).await.unwrap();
-    }
+    app.execute_raw(sql).await;
     let dir = tempfile::tempdir().unwrap();
     match Store::open_with(&app.db_url, taizhang_testkit::test_options(dir.path())).await {
         Err(e @ StoreError::SchemaTooNew { found: 999, .. }) => {

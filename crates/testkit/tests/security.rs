@@ -111,11 +111,8 @@ async fn five_failures_lock_the_account(app: TestApp) {
         .iter()
         .any(|e| e["action"] == "account_locked" && e["actor"] == "viewer"));
     // Once the lock has passed, the right password works again and the count starts afresh.
-    set(
-        &app,
-        "UPDATE users SET locked_until = 0 WHERE username = 'viewer'",
-    )
-    .await;
+    app.execute_raw("UPDATE users SET locked_until = 0 WHERE username = 'viewer'")
+        .await;
     let (s, _) = app
         .call(
             Method::POST,
@@ -127,16 +124,6 @@ async fn five_failures_lock_the_account(app: TestApp) {
     assert_eq!(s, StatusCode::OK);
 }
 
-async fn set(app: &TestApp, sql: &str) {
-    if app.backend == Backend::Postgres {
-        let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
-        sqlx::query(sql).execute(&pool).await.unwrap();
-    } else {
-        let pool = sqlx::SqlitePool::connect(&app.db_url).await.unwrap();
-        sqlx::query(sql).execute(&pool).await.unwrap();
-    }
-}
-
 async fn idle_and_expired_sessions_end(app: TestApp) {
     let a = app.token("jishu").await;
     let b = app.token("jishu").await;
@@ -145,14 +132,16 @@ async fn idle_and_expired_sessions_end(app: TestApp) {
     assert_eq!(s, StatusCode::OK);
     // 31 minutes without a request.
     let idle = chrono::Utc::now().timestamp() - 31 * 60;
-    set(&app, &format!("UPDATE sessions SET last_seen_at = {idle}")).await;
+    app.execute_raw(&format!("UPDATE sessions SET last_seen_at = {idle}"))
+        .await;
     let (s, v) = app.get("/api/v1/me", &a).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "idle sessions end");
     assert_eq!(v["code"], "unauthorized");
     // Active, but past the absolute limit.
     let c = app.token("jishu").await;
     let past = chrono::Utc::now().timestamp() - 1;
-    set(&app, &format!("UPDATE sessions SET expires_at = {past}")).await;
+    app.execute_raw(&format!("UPDATE sessions SET expires_at = {past}"))
+        .await;
     let (s, _) = app.get("/api/v1/me", &c).await;
     assert_eq!(
         s,
@@ -161,7 +150,8 @@ async fn idle_and_expired_sessions_end(app: TestApp) {
     );
     let cookie = app.browser_login("jishu").await;
     assert!(cookie.starts_with("taizhang_session="));
-    set(&app, &format!("UPDATE sessions SET expires_at = {past}")).await;
+    app.execute_raw(&format!("UPDATE sessions SET expires_at = {past}"))
+        .await;
     let (s, _) = app.page("/", &cookie).await;
     assert_eq!(
         s,
