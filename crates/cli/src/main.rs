@@ -41,6 +41,22 @@ enum Command {
         db: String,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Users reach the server over HTTPS through a TLS terminator: `__Host-` Secure cookies
+        /// and HSTS.
+        #[arg(long)]
+        https: bool,
+    },
+    /// Create a county in a database (migrating it first); its first account is then set up in
+    /// the browser with the one-time code `serve` prints.
+    Init {
+        #[arg(long)]
+        db: String,
+        /// The county's six-digit administrative code, e.g. 370828.
+        #[arg(long)]
+        county_code: String,
+        /// The county's name, e.g. 金乡县.
+        #[arg(long)]
+        county_name: String,
     },
     /// Bring the database schema up to date.
     Migrate {
@@ -113,11 +129,34 @@ async fn main() -> Result<()> {
             listen,
             admin_password,
         } => demo(&db, listen, admin_password).await,
-        Command::Serve { db, listen } => {
+        Command::Serve { db, listen, https } => {
             let store = Store::open(&db)
                 .await
                 .with_context(|| format!("无法打开数据库 {db}"))?;
-            serve(store, listen).await
+            print_setup_codes(&store, listen).await?;
+            serve(store, listen, https).await
+        }
+        Command::Init {
+            db,
+            county_code,
+            county_name,
+        } => {
+            let store = Store::open(&db)
+                .await
+                .with_context(|| format!("无法打开数据库 {db}"))?;
+            let county = store
+                .create_county(
+                    &county_code,
+                    &county_name,
+                    chrono::Local::now().date_naive(),
+                )
+                .await
+                .with_context(|| format!("无法创建县 {county_code} {county_name}"))?;
+            println!(
+                "已创建{}（{}）。请运行 taizhang serve --db {db}，按其打印的初始化码在浏览器中设置第一位安全管理员。",
+                county.name, county.code
+            );
+            Ok(())
         }
         Command::Migrate { db } => {
             let store = Store::open(&db)
@@ -257,15 +296,30 @@ async fn demo(db: &str, listen: SocketAddr, admin_password: Option<String>) -> R
         "请在浏览器中打开 http://{listen}/ ，用户名 admin{}",
         password.map(|p| format!("，密码 {p}")).unwrap_or_default()
     );
-    serve(store, listen).await
+    serve(store, listen, false).await
 }
 
-async fn serve(store: Store, listen: SocketAddr) -> Result<()> {
+/// No default password survives the first start: a county without accounts gets a fresh
+/// one-time code, shown only on the server's console, with which its first security
+/// administrator chooses a password in the browser.
+async fn print_setup_codes(store: &Store, listen: SocketAddr) -> Result<()> {
+    for county in store.counties().await? {
+        if let Some(code) = store.setup_code(county.id).await? {
+            println!(
+                "{}尚无账号。请在浏览器中打开 http://{listen}/setup ，输入初始化码 {code} （24小时内有效，仅可使用一次），设置第一位安全管理员。",
+                county.name
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn serve(store: Store, listen: SocketAddr, https: bool) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("无法监听 {listen}"))?;
-    tracing::info!(%listen, backend = store.backend_name(), "taizhang serving");
-    taizhang_web::serve(store, listener).await?;
+    tracing::info!(%listen, backend = store.backend_name(), https, "taizhang serving");
+    taizhang_web::serve_with(store, listener, taizhang_web::WebOptions { https }).await?;
     Ok(())
 }
 

@@ -107,7 +107,7 @@ async fn check(dir: &std::path::Path, scale: u32) {
     let lj = store.org(&admin, "370828005102").await.expect("李集村");
     println!("  370828005102 = {}", lj.name);
     store
-        .login("admin", &opts.admin_password)
+        .login("admin", &opts.admin_password, None)
         .await
         .expect("admin can log in");
     match store

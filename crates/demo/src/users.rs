@@ -1,9 +1,11 @@
 //! The demo users: one per role, at the county, two townships, a village and an organ branch.
+//! The demo county does not require a second factor of its administrators, so that every demo
+//! account logs in with the printed password; a county set up with `taizhang init` does.
 
 use crate::seeder::Seeder;
 use crate::{missing, DemoOptions, World};
 use taizhang_domain::Role;
-use taizhang_store::{NewUser, Org, StoreResult};
+use taizhang_store::{NewUser, Org, SecuritySettings, StoreResult};
 
 impl Seeder<'_> {
     pub(crate) async fn users(
@@ -29,8 +31,9 @@ impl Seeder<'_> {
             .find(|b| b.first_secretary == Some(first_secretary))
             .map_or("", |b| b.org.name.as_str());
         let diyishuji = format!("{dispatched_to}第一书记");
-        let specs: [(&str, &str, Role, &Org, Option<i64>); 7] = [
+        let specs: [(&str, &str, Role, &Org, Option<i64>); 8] = [
             ("admin", "金乡县系统管理员", Role::Admin, root, None),
+            ("anquan", "金乡县安全管理员", Role::SecAdmin, root, None),
             ("auditor", "金乡县审计员", Role::Auditor, root, None),
             ("jishu", "鸡黍镇党委组织委员", Role::Manager, jishu, None),
             (
@@ -65,6 +68,7 @@ impl Seeder<'_> {
                 role,
                 org_id: org.id,
                 person_id,
+                must_change_password: false,
             };
             self.store.create_user(&self.actor, new).await?;
             out.push((
@@ -73,6 +77,15 @@ impl Seeder<'_> {
                 org.name.clone(),
             ));
         }
+        self.store
+            .update_security_settings(
+                &self.actor,
+                &SecuritySettings {
+                    totp_required_for_admins: false,
+                    ..SecuritySettings::default()
+                },
+            )
+            .await?;
         Ok(out)
     }
 }

@@ -9,8 +9,10 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// 系统管理员: ledger types, users, the whole tree of its county.
+    /// 系统管理员: ledger types and the whole tree of its county; not accounts, not the audit log.
     Admin,
+    /// 安全管理员: accounts, roles and the security settings; not the county's work data.
+    SecAdmin,
     /// 组织管理员: edits the tree, people and cross-links within its scope, records entries.
     Manager,
     /// 填报员: records ledger entries within its scope.
@@ -34,21 +36,31 @@ pub enum Action {
     ReadRecords,
     ReadBulletin,
     ReadAudit,
+    /// Create accounts, assign roles and scopes, reset passwords and second factors.
     ManageUsers,
+    /// Change the security settings (password age, second factor for administrators).
+    ManageSecurity,
 }
 
 impl Role {
     pub const ALL: &'static [Role] = &[
         Role::Admin,
+        Role::SecAdmin,
         Role::Manager,
         Role::Recorder,
         Role::Viewer,
         Role::Auditor,
     ];
 
+    /// 三员: the system, security and audit administrators, who must use a second factor.
+    pub fn is_administrator(self) -> bool {
+        matches!(self, Role::Admin | Role::SecAdmin | Role::Auditor)
+    }
+
     pub fn key(self) -> &'static str {
         match self {
             Role::Admin => "admin",
+            Role::SecAdmin => "secadmin",
             Role::Manager => "manager",
             Role::Recorder => "recorder",
             Role::Viewer => "viewer",
@@ -59,6 +71,7 @@ impl Role {
     pub fn label_cn(self) -> &'static str {
         match self {
             Role::Admin => "系统管理员",
+            Role::SecAdmin => "安全管理员",
             Role::Manager => "组织管理员",
             Role::Recorder => "填报员",
             Role::Viewer => "查看",
@@ -70,7 +83,9 @@ impl Role {
     pub fn allows(self, action: Action) -> bool {
         use Action::*;
         match self {
-            Role::Admin => !matches!(action, ReadAudit),
+            // 三员分立: each administrator holds one of the three duties and none of the others'.
+            Role::Admin => !matches!(action, ReadAudit | ManageUsers | ManageSecurity),
+            Role::SecAdmin => matches!(action, ReadOrg | ManageUsers | ManageSecurity),
             Role::Manager => matches!(
                 action,
                 ReadOrg
@@ -174,36 +189,44 @@ mod tests {
             ReadBulletin,
             ReadAudit,
             ManageUsers,
+            ManageSecurity,
         ];
-        let expected: [(Role, [bool; 11]); 5] = [
+        let expected: [(Role, [bool; 12]); 6] = [
             (
                 Role::Admin,
                 [
-                    true, true, true, true, true, true, true, true, true, false, true,
+                    true, true, true, true, true, true, true, true, true, false, false, false,
+                ],
+            ),
+            (
+                Role::SecAdmin,
+                [
+                    true, false, false, false, false, false, false, false, false, false, true, true,
                 ],
             ),
             (
                 Role::Manager,
                 [
-                    true, true, true, true, true, false, true, true, true, false, false,
+                    true, true, true, true, true, false, true, true, true, false, false, false,
                 ],
             ),
             (
                 Role::Recorder,
                 [
-                    true, false, true, false, false, false, true, true, true, false, false,
+                    true, false, true, false, false, false, true, true, true, false, false, false,
                 ],
             ),
             (
                 Role::Viewer,
                 [
-                    true, false, true, false, false, false, false, true, true, false, false,
+                    true, false, true, false, false, false, false, true, true, false, false, false,
                 ],
             ),
             (
                 Role::Auditor,
                 [
                     false, false, false, false, false, false, false, false, false, true, false,
+                    false,
                 ],
             ),
         ];
@@ -211,6 +234,19 @@ mod tests {
             for (action, allowed) in actions.iter().zip(row) {
                 assert_eq!(role.allows(*action), allowed, "{role:?} × {action:?}");
             }
+        }
+    }
+
+    /// 三员分立: no role holds more than one of the system, security and audit duties.
+    #[test]
+    fn no_role_combines_administrator_duties() {
+        for role in Role::ALL {
+            let duties = [
+                role.allows(Action::ManageLedgerTypes),
+                role.allows(Action::ManageUsers) || role.allows(Action::ManageSecurity),
+                role.allows(Action::ReadAudit),
+            ];
+            assert!(duties.iter().filter(|d| **d).count() <= 1, "{role:?}");
         }
     }
 

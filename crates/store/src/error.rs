@@ -13,6 +13,9 @@ pub enum StoreError {
     BadCredentials,
     #[error("登录已失效，请重新登录")]
     SessionExpired,
+    /// The password was right and the account has a second factor: the code is missing.
+    #[error("请输入手机验证器上的6位动态口令")]
+    SecondFactorRequired,
     /// Too many failed logins in a row.
     #[error("连续登录失败次数过多，账号已锁定，请{minutes}分钟后再试")]
     Locked { minutes: i64 },

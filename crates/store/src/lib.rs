@@ -6,9 +6,11 @@
 pub mod audit;
 pub mod auth;
 mod copy;
+pub mod crypto;
 mod error;
 pub mod model;
 mod sqlbuild;
+pub mod totp;
 
 pub use copy::TableCopy;
 pub use error::{StoreError, StoreResult};
@@ -30,6 +32,8 @@ pub(crate) struct Pools<DB: sqlx::Database> {
     pub write: sqlx::Pool<DB>,
     /// Keys the audit chain; kept outside the database.
     pub audit_key: std::sync::Arc<audit::AuditKey>,
+    /// Encrypts 身份证号, phone numbers and second-factor secrets; kept outside the database.
+    pub field_key: std::sync::Arc<crypto::FieldKey>,
 }
 
 impl<DB: sqlx::Database> Clone for Pools<DB> {
@@ -38,6 +42,7 @@ impl<DB: sqlx::Database> Clone for Pools<DB> {
             read: self.read.clone(),
             write: self.write.clone(),
             audit_key: self.audit_key.clone(),
+            field_key: self.field_key.clone(),
         }
     }
 }
@@ -51,9 +56,46 @@ impl<DB: sqlx::Database> Clone for Pools<DB> {
 pub struct StoreOptions {
     pub data_dir: Option<PathBuf>,
     pub audit_key: Option<audit::AuditKey>,
+    /// Encrypts personal data per field; from the environment or `field.key` when unset.
+    pub field_key: Option<crypto::FieldKey>,
 }
 
-/// The audit key, and the path of its key file when this call created it.
+/// A key read from the environment (hex), from a key file named by the environment, or from
+/// `default_file` in the data directory, created with a random key on first start. Returns the
+/// key and the path of its key file when this call created it.
+fn resolve_key<K>(
+    data_dir: &Path,
+    (hex_var, file_var, default_file): (&str, &str, &str),
+    parse: impl Fn(&str) -> Result<K, String>,
+    random: impl Fn() -> (K, String),
+) -> StoreResult<(K, Option<PathBuf>)> {
+    if let Ok(hex_key) = std::env::var(hex_var) {
+        return parse(&hex_key)
+            .map(|k| (k, None))
+            .map_err(StoreError::Config);
+    }
+    let path = std::env::var_os(file_var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| data_dir.join(default_file));
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse(&text)
+            .map(|k| (k, None))
+            .map_err(|e| StoreError::Config(format!("{}：{e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let (key, hex_text) = random();
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            write_private(&path, &hex_text)?;
+            tracing::info!(path = %path.display(), "created a new key file");
+            Ok((key, Some(path)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The audit key (`TAIZHANG_AUDIT_KEY`, `TAIZHANG_AUDIT_KEY_FILE`, `audit.key`; algorithm from
+/// `TAIZHANG_AUDIT_MAC`).
 fn resolve_audit_key(
     opts: &StoreOptions,
     data_dir: &Path,
@@ -67,29 +109,45 @@ fn resolve_audit_key(
         })?,
         Err(_) => audit::MacAlg::HmacSha256,
     };
-    if let Ok(hex_key) = std::env::var("TAIZHANG_AUDIT_KEY") {
-        return audit::AuditKey::from_hex(alg, &hex_key)
-            .map(|k| (k, None))
-            .map_err(StoreError::Config);
+    resolve_key(
+        data_dir,
+        ("TAIZHANG_AUDIT_KEY", "TAIZHANG_AUDIT_KEY_FILE", "audit.key"),
+        |text| audit::AuditKey::from_hex(alg, text),
+        || {
+            let k = audit::AuditKey::random(alg);
+            let hex_text = k.to_hex();
+            (k, hex_text)
+        },
+    )
+}
+
+/// The field-encryption key (`TAIZHANG_FIELD_KEY`, `TAIZHANG_FIELD_KEY_FILE`, `field.key`;
+/// cipher from `TAIZHANG_FIELD_CIPHER` = `aes-256-gcm` | `sm4-gcm`).
+fn resolve_field_key(
+    opts: &StoreOptions,
+    data_dir: &Path,
+) -> StoreResult<(crypto::FieldKey, Option<PathBuf>)> {
+    if let Some(k) = &opts.field_key {
+        return Ok((k.clone(), None));
     }
-    let path = std::env::var_os("TAIZHANG_AUDIT_KEY_FILE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| data_dir.join("audit.key"));
-    match std::fs::read_to_string(&path) {
-        Ok(text) => audit::AuditKey::from_hex(alg, &text)
-            .map(|k| (k, None))
-            .map_err(|e| StoreError::Config(format!("{}：{e}", path.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = audit::AuditKey::random(alg);
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            write_private(&path, &key.to_hex())?;
-            tracing::info!(path = %path.display(), "created a new audit key");
-            Ok((key, Some(path)))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let cipher = match std::env::var("TAIZHANG_FIELD_CIPHER") {
+        Ok(name) => crypto::Cipher::parse(&name).ok_or_else(|| {
+            StoreError::Config(format!(
+                "未知的字段加密算法 {name}，可选 aes-256-gcm、sm4-gcm"
+            ))
+        })?,
+        Err(_) => crypto::Cipher::Aes256Gcm,
+    };
+    resolve_key(
+        data_dir,
+        ("TAIZHANG_FIELD_KEY", "TAIZHANG_FIELD_KEY_FILE", "field.key"),
+        |text| crypto::FieldKey::from_hex(cipher, text),
+        || {
+            let k = crypto::FieldKey::random(cipher);
+            let hex_text = k.to_hex();
+            (k, hex_text)
+        },
+    )
 }
 
 /// Writes a file only its owner can read.
@@ -117,6 +175,16 @@ mod sqlite {
             "login_protection",
             include_str!("../migrations/sqlite/0002_login_protection.sql"),
         ),
+        (
+            3,
+            "accounts_and_field_encryption",
+            include_str!("../migrations/sqlite/0003_accounts_and_field_encryption.sql"),
+        ),
+        (
+            4,
+            "drop_plaintext_personal_data",
+            include_str!("../migrations/sqlite/0004_drop_plaintext_personal_data.sql"),
+        ),
     ];
     include!("queries.rs");
 }
@@ -135,6 +203,16 @@ mod postgres {
             2,
             "login_protection",
             include_str!("../migrations/postgres/0002_login_protection.sql"),
+        ),
+        (
+            3,
+            "accounts_and_field_encryption",
+            include_str!("../migrations/postgres/0003_accounts_and_field_encryption.sql"),
+        ),
+        (
+            4,
+            "drop_plaintext_personal_data",
+            include_str!("../migrations/postgres/0004_drop_plaintext_personal_data.sql"),
         ),
     ];
     include!("queries.rs");
@@ -176,6 +254,8 @@ pub struct Store {
     data_dir: PathBuf,
     /// Set when opening created the audit key file (a first start).
     created_key: Option<PathBuf>,
+    /// Set when opening created the field key file.
+    created_field_key: Option<PathBuf>,
 }
 
 macro_rules! dispatch {
@@ -201,6 +281,17 @@ impl Store {
     pub async fn open_with(url: &str, opts: StoreOptions) -> StoreResult<Store> {
         let store = Store::connect(url, opts).await?;
         store.migrate().await?;
+        // Personal data written under one field key does not open under another: a database
+        // remembers a fingerprint of its key and refuses any other.
+        let fingerprint = dispatch!(store, check_field_key())?;
+        if let Err(()) = fingerprint {
+            if let Some(path) = &store.created_field_key {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(StoreError::Config(
+                "字段加密密钥与数据库不符：请提供写入这些数据时所用的密钥（TAIZHANG_FIELD_KEY 或 TAIZHANG_FIELD_KEY_FILE）".into(),
+            ));
+        }
         // A new key for a database that already has an audit log would silently start a chain
         // nobody can verify: the original key is missing, so refuse.
         if let Some(path) = &store.created_key {
@@ -228,6 +319,8 @@ impl Store {
                     .unwrap_or_else(|| data_dir_beside(&path));
                 let (key, created) = resolve_audit_key(&opts, &data_dir)?;
                 let audit_key = std::sync::Arc::new(key);
+                let (field_key, created_field_key) = resolve_field_key(&opts, &data_dir)?;
+                let field_key = std::sync::Arc::new(field_key);
                 let connect = SqliteConnectOptions::new()
                     .filename(&path)
                     .create_if_missing(true)
@@ -248,9 +341,11 @@ impl Store {
                         read,
                         write,
                         audit_key,
+                        field_key,
                     }),
                     data_dir,
                     created_key: created,
+                    created_field_key,
                 })
             }
             DbUrl::Postgres(url) => {
@@ -261,6 +356,8 @@ impl Store {
                     .unwrap_or_else(|| PathBuf::from("taizhang-data"));
                 let (key, created) = resolve_audit_key(&opts, &data_dir)?;
                 let audit_key = std::sync::Arc::new(key);
+                let (field_key, created_field_key) = resolve_field_key(&opts, &data_dir)?;
+                let field_key = std::sync::Arc::new(field_key);
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .connect(&url)
@@ -270,9 +367,11 @@ impl Store {
                         read: pool.clone(),
                         write: pool,
                         audit_key,
+                        field_key,
                     }),
                     data_dir,
                     created_key: created,
+                    created_field_key,
                 })
             }
         }
@@ -333,12 +432,66 @@ impl Store {
         dispatch!(self, create_user(actor, &user, &hash))
     }
 
+    /// A new account with a random temporary password, returned once, to be changed at the
+    /// first login.
+    pub async fn create_user_with_temporary_password(
+        &self,
+        actor: &Actor,
+        mut user: NewUser,
+    ) -> StoreResult<(User, String)> {
+        let password = auth::random_password();
+        user.password = password.clone();
+        user.must_change_password = true;
+        Ok((self.create_user(actor, user).await?, password))
+    }
+
     pub async fn users(&self, actor: &Actor) -> StoreResult<Vec<User>> {
         dispatch!(self, users(actor))
     }
 
-    /// Checks a password and opens a session; the token is returned once and stored hashed.
-    pub async fn login(&self, username: &str, password: &str) -> StoreResult<(Session, String)> {
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        id: i64,
+        change: &UserChange,
+    ) -> StoreResult<User> {
+        dispatch!(self, update_user(actor, id, change))
+    }
+
+    /// A new temporary password for an account (returned once); unlocks it and ends its sessions.
+    pub async fn reset_password(&self, actor: &Actor, id: i64) -> StoreResult<(User, String)> {
+        let password = auth::random_password();
+        let hash = auth::hash_password(password.clone()).await?;
+        let user = dispatch!(self, reset_password(actor, id, &hash))?;
+        Ok((user, password))
+    }
+
+    pub async fn reset_totp(&self, actor: &Actor, id: i64) -> StoreResult<User> {
+        dispatch!(self, reset_totp(actor, id))
+    }
+
+    pub async fn security_settings(&self, county_id: i64) -> StoreResult<SecuritySettings> {
+        dispatch!(self, security_settings(county_id))
+    }
+
+    pub async fn update_security_settings(
+        &self,
+        actor: &Actor,
+        new: &SecuritySettings,
+    ) -> StoreResult<SecuritySettings> {
+        dispatch!(self, update_security_settings(actor, new))
+    }
+
+    /// Checks a password (and the one-time code when the account has a second factor) and opens
+    /// a session; the token is returned once and stored hashed. The session is a full one only
+    /// when the password is current and an administrator has a second factor; otherwise it may
+    /// only change the password or bind the second factor first.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        totp_code: Option<&str>,
+    ) -> StoreResult<(Session, String)> {
         let found: Option<(i64, String, i64)> = dispatch!(self, user_password_hash(username))?;
         let now = Utc::now().timestamp();
         // Hash anyway when the user is unknown, so that timing does not reveal which names exist.
@@ -364,23 +517,73 @@ impl Store {
                 minutes: (locked_until - now + 59) / 60,
             });
         }
-        if !ok {
-            if dispatch!(self, record_failed_login(user_id, now))? {
-                return Err(StoreError::Locked {
-                    minutes: auth::LOCKOUT_SECS / 60,
-                });
+        let failed = |this: &Store| {
+            let this = this.clone();
+            async move {
+                if dispatch!(this, record_failed_login(user_id, now))? {
+                    return Err(StoreError::Locked {
+                        minutes: auth::LOCKOUT_SECS / 60,
+                    });
+                }
+                Err(StoreError::BadCredentials)
             }
-            return Err(StoreError::BadCredentials);
+        };
+        if !ok {
+            return failed(self).await;
+        }
+        let (county_id, role, must_change, changed_at, secret_enc, last_step) =
+            dispatch!(self, login_facts(user_id))?;
+        if let Some(secret_enc) = secret_enc {
+            let Some(code) = totp_code.map(str::trim).filter(|c| !c.is_empty()) else {
+                return Err(StoreError::SecondFactorRequired);
+            };
+            let secret = self
+                .field_key()
+                .decrypt("totp_secret", &secret_enc)
+                .map_err(|_| StoreError::Internal("第二因素密钥无法解密".into()))?;
+            let step = totp::verify(&secret, code, now, last_step);
+            // A wrong or replayed code counts as a failed login, like a wrong password.
+            match step {
+                Some(step) if dispatch!(self, use_totp_step(user_id, step))? => {}
+                _ => return failed(self).await,
+            }
         }
         dispatch!(self, reset_failed_logins(user_id))?;
+        let settings = self.security_settings(county_id).await?;
+        let role: taizhang_domain::Role = role
+            .parse()
+            .map_err(|_| StoreError::Internal(format!("unknown role {role}")))?;
+        let expired = settings.password_max_age_days > 0
+            && now - changed_at > settings.password_max_age_days * 86_400;
+        let stage = if must_change || expired {
+            SessionStage::ChangePassword
+        } else if self.needs_second_factor(&settings, role, user_id).await? {
+            SessionStage::EnrollTotp
+        } else {
+            SessionStage::Full
+        };
         // A new token at every login: a session id never outlives the login that made it.
         let token = auth::new_token();
         let expires = Utc::now() + Duration::seconds(auth::ABSOLUTE_SECS);
         let session = dispatch!(
             self,
-            open_session(user_id, &auth::token_hash(&token), expires)
+            open_session(user_id, &auth::token_hash(&token), expires, stage)
         )?;
         Ok((session, token))
+    }
+
+    /// An administrator without a bound second factor, where the county requires one.
+    async fn needs_second_factor(
+        &self,
+        settings: &SecuritySettings,
+        role: taizhang_domain::Role,
+        user_id: i64,
+    ) -> StoreResult<bool> {
+        if !settings.totp_required_for_admins || !role.is_administrator() {
+            return Ok(false);
+        }
+        let facts = dispatch!(self, login_facts(user_id))?;
+        Ok(facts.4.is_none())
     }
 
     pub async fn session(&self, token: &str) -> StoreResult<Session> {
@@ -389,6 +592,110 @@ impl Store {
 
     pub async fn logout(&self, token: &str) -> StoreResult<()> {
         dispatch!(self, close_session(&auth::token_hash(token)))
+    }
+
+    /// Changes the session user's own password: the current one must be right, the new one must
+    /// meet the policy and differ from it. Ends the user's other sessions.
+    pub async fn change_password(
+        &self,
+        token: &str,
+        current: &str,
+        new: &str,
+    ) -> StoreResult<Session> {
+        let session = self.session(token).await?;
+        let user_id = session.actor.user_id.ok_or(StoreError::Forbidden)?;
+        let found: Option<(i64, String, i64)> =
+            dispatch!(self, user_password_hash(&session.actor.username))?;
+        let (_, hash, _) = found.ok_or(StoreError::SessionExpired)?;
+        if !auth::verify_password(current.to_string(), hash.clone()).await? {
+            return Err(StoreError::invalid(
+                "current_password",
+                "password.wrong",
+                "当前密码不正确",
+            ));
+        }
+        if auth::verify_password(new.to_string(), hash).await? {
+            return Err(StoreError::invalid(
+                "new_password",
+                "password.reused",
+                "新密码不能与当前密码相同",
+            ));
+        }
+        let new_hash = auth::hash_password(new.to_string()).await?;
+        let settings = self.security_settings(session.actor.county_id).await?;
+        let next = if self
+            .needs_second_factor(&settings, session.actor.role, user_id)
+            .await?
+        {
+            SessionStage::EnrollTotp
+        } else {
+            SessionStage::Full
+        };
+        dispatch!(
+            self,
+            change_password(&auth::token_hash(token), user_id, &new_hash, next)
+        )?;
+        self.session(token).await
+    }
+
+    /// Binds a second factor to the session's user once a code from it has been typed back.
+    pub async fn bind_totp(&self, token: &str, secret: &str, code: &str) -> StoreResult<Session> {
+        let session = self.session(token).await?;
+        let user_id = session.actor.user_id.ok_or(StoreError::Forbidden)?;
+        let Some(step) = totp::verify(secret, code, Utc::now().timestamp(), 0) else {
+            return Err(StoreError::invalid(
+                "code",
+                "totp.bad_code",
+                "动态口令不正确：请核对手机时间，并输入验证器当前显示的6位数字",
+            ));
+        };
+        let enc = self.field_key().encrypt("totp_secret", secret);
+        dispatch!(
+            self,
+            bind_totp(&auth::token_hash(token), user_id, &enc, step)
+        )?;
+        self.session(token).await
+    }
+
+    /// For a county without any account: a new one-time setup code (valid 24 h, stored hashed)
+    /// with which the person at the server's console creates the first security administrator.
+    pub async fn setup_code(&self, county_id: i64) -> StoreResult<Option<String>> {
+        if !dispatch!(self, county_needs_setup(county_id))? {
+            return Ok(None);
+        }
+        let code = auth::new_token();
+        let expires = Utc::now().timestamp() + 24 * 3600;
+        dispatch!(
+            self,
+            put_setup_code(county_id, &auth::token_hash(&code), expires)
+        )?;
+        Ok(Some(code))
+    }
+
+    pub async fn complete_setup(
+        &self,
+        code: &str,
+        username: &str,
+        display_name: &str,
+        password: &str,
+    ) -> StoreResult<User> {
+        let hash = auth::hash_password(password.to_string()).await?;
+        dispatch!(
+            self,
+            complete_setup(
+                &auth::token_hash(code.trim()),
+                username,
+                display_name,
+                &hash
+            )
+        )
+    }
+
+    fn field_key(&self) -> &crypto::FieldKey {
+        match &self.backend {
+            Backend::Sqlite(p) => &p.field_key,
+            Backend::Postgres(p) => &p.field_key,
+        }
     }
 
     /// The actor a user would be, for jobs that act on a user's behalf (and for tests).
@@ -486,8 +793,19 @@ impl Store {
         dispatch!(self, create_person(actor, &new))
     }
 
+    /// A person with personal data masked.
     pub async fn person(&self, actor: &Actor, id: i64) -> StoreResult<Person> {
-        dispatch!(self, person(actor, id))
+        dispatch!(self, person(actor, id, false))
+    }
+
+    /// A person with 身份证号 and phone whole, for a role that may see them; the view is audited.
+    pub async fn person_revealed(&self, actor: &Actor, id: i64) -> StoreResult<Person> {
+        dispatch!(self, person(actor, id, true))
+    }
+
+    /// A fingerprint of the field key, to check two databases share it before copying.
+    pub fn field_key_fingerprint(&self) -> String {
+        crypto::key_fingerprint(self.field_key())
     }
 
     pub async fn people(
@@ -675,6 +993,11 @@ impl Store {
                     format!("目标数据库已有行政区划代码为{code}的县，不能重复复制"),
                 ));
             }
+        }
+        if self.field_key_fingerprint() != target.field_key_fingerprint() {
+            return Err(StoreError::Config(
+                "两个数据库的字段加密密钥不同：复制后的身份证号和电话将无法解密；请让目标使用同一密钥（TAIZHANG_FIELD_KEY 或 TAIZHANG_FIELD_KEY_FILE）".into(),
+            ));
         }
         let county_id = county.as_ref().map(|c| c.id);
         let rows = dispatch!(self, export_tables(county_id))?;

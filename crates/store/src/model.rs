@@ -289,6 +289,70 @@ pub struct User {
     pub role: Role,
     pub org: OrgName,
     pub person_id: Option<i64>,
+    pub disabled: bool,
+    /// Locked after repeated failed logins, until this time has passed.
+    pub locked: bool,
+    /// A second factor (TOTP) is bound.
+    pub totp_enrolled: bool,
+    /// Must choose a new password at the next login (a new account, a reset).
+    pub must_change_password: bool,
+    pub password_changed_at: DateTime<Utc>,
+}
+
+/// A change to an account by the security administrator; unset fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct UserChange {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    /// Official code or `o{id}` of the account's home organisation (its scope).
+    pub org: Option<String>,
+    pub disabled: Option<bool>,
+}
+
+/// Per-county security settings, changed by the security administrator (audited).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecuritySettings {
+    /// Days after which a password must be changed; 0 = never.
+    pub password_max_age_days: i64,
+    /// Administrators (系统、安全、审计管理员) must use a second factor.
+    pub totp_required_for_admins: bool,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        SecuritySettings {
+            password_max_age_days: 90,
+            totp_required_for_admins: true,
+        }
+    }
+}
+
+/// How far a login got: only a full session reaches the county's data; the others may only
+/// change the password or bind a second factor first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStage {
+    Full,
+    ChangePassword,
+    EnrollTotp,
+}
+
+impl SessionStage {
+    pub fn key(self) -> &'static str {
+        match self {
+            SessionStage::Full => "full",
+            SessionStage::ChangePassword => "change_password",
+            SessionStage::EnrollTotp => "enroll_totp",
+        }
+    }
+
+    pub fn parse(s: &str) -> SessionStage {
+        match s {
+            "full" => SessionStage::Full,
+            "enroll_totp" => SessionStage::EnrollTotp,
+            // Anything unknown is the most restricted stage.
+            _ => SessionStage::ChangePassword,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -299,6 +363,9 @@ pub struct NewUser {
     pub role: Role,
     pub org_id: i64,
     pub person_id: Option<i64>,
+    /// A temporary password handed out by the security administrator must be replaced at the
+    /// first login.
+    pub must_change_password: bool,
 }
 
 /// A logged-in session.
@@ -308,6 +375,7 @@ pub struct Session {
     pub display_name: String,
     pub org_name: String,
     pub csrf_token: String,
+    pub stage: SessionStage,
 }
 
 pub fn org_ref(id: i64, code: Option<&str>) -> String {

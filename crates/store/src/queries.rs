@@ -2,6 +2,7 @@
 // so every query below is compiled and type-checked against SQLite and against PostgreSQL.
 
 use crate::audit::{canonical_json, entry_hash, mask_personal, AuditKey, GENESIS};
+use crate::crypto::{key_fingerprint, FieldKey};
 use crate::model::*;
 use crate::sqlbuild::{Arg, Sql};
 use crate::{Pools, StoreError, StoreResult};
@@ -163,6 +164,9 @@ pub async fn migrate(p: &Pools<DB>) -> StoreResult<()> {
         }
         let mut tx = sqlx::Connection::begin(&mut *c).await?;
         sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        if *version == 3 {
+            encrypt_plaintext_people(&mut tx, &p.field_key).await?;
+        }
         sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
             .bind(*version)
             .bind(*name)
@@ -237,8 +241,8 @@ pub async fn counties(p: &Pools<DB>) -> StoreResult<Vec<County>> {
 
 // ---- users and sessions ------------------------------------------------------------------------
 
-type UserRow = (i64, String, String, String, i64, Option<i64>, i64, String, Option<String>);
-const USER_SELECT: &str = "SELECT u.id, u.username, u.display_name, u.role, u.org_id, u.person_id, u.county_id, o.name, o.code FROM users u JOIN orgs o ON o.id = u.org_id";
+type UserRow = (i64, String, String, String, i64, Option<i64>, i64, String, Option<String>, bool, i64, bool, bool, i64);
+const USER_SELECT: &str = "SELECT u.id, u.username, u.display_name, u.role, u.org_id, u.person_id, u.county_id, o.name, o.code, u.disabled, u.locked_until, u.totp_secret_enc IS NOT NULL, u.must_change_password, u.password_changed_at FROM users u JOIN orgs o ON o.id = u.org_id";
 
 fn user_from(r: UserRow) -> StoreResult<User> {
     Ok(User {
@@ -248,40 +252,69 @@ fn user_from(r: UserRow) -> StoreResult<User> {
         role: Role::from_str(&r.3).map_err(|e| StoreError::Internal(e.to_string()))?,
         org: OrgName { id: r.4, org_ref: org_ref(r.4, r.8.as_deref()), name: r.7 },
         person_id: r.5,
+        disabled: r.9,
+        locked: r.10 > Utc::now().timestamp(),
+        totp_enrolled: r.11,
+        must_change_password: r.12,
+        password_changed_at: DateTime::from_timestamp(r.13, 0).unwrap_or_default(),
     })
 }
 
-pub async fn create_user(p: &Pools<DB>, actor: &Actor, u: &NewUser, password_hash: &str) -> StoreResult<User> {
-    require(actor, Action::ManageUsers)?;
-    let username = u.username.trim();
+fn check_username(username: &str) -> StoreResult<()> {
     if username.len() < 3 || username.len() > 40 || !username.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
         return Err(StoreError::invalid("username", "user.bad_username", "用户名为3–40位字母、数字、下划线或点"));
     }
-    let mut tx = p.write.begin().await?;
-    ensure_org_in_scope(&mut tx, actor, u.org_id).await?;
-    let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE username = $1").bind(username).fetch_optional(&mut *tx).await?;
+    Ok(())
+}
+
+/// Accounts are the security administrator's; a system job (seeding, first start) may create them too.
+fn require_manage_users(actor: &Actor) -> StoreResult<()> {
+    if actor.user_id.is_none() && actor.username.starts_with("system:") {
+        return Ok(());
+    }
+    require(actor, Action::ManageUsers)
+}
+
+async fn insert_user(c: &mut Conn, key: &AuditKey, actor: &Actor, u: &NewUser, password_hash: &str) -> StoreResult<User> {
+    let username = u.username.trim();
+    check_username(username)?;
+    let display_name = u.display_name.trim();
+    if display_name.is_empty() || display_name.chars().count() > 30 {
+        return Err(StoreError::invalid("display_name", "user.bad_display_name", "姓名不能为空，且不超过30个字"));
+    }
+    let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE username = $1").bind(username).fetch_optional(&mut *c).await?;
     if taken.is_some() {
         return Err(StoreError::conflict("user.exists", format!("用户名“{username}”已被使用")));
     }
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO users (county_id, username, display_name, password_hash, role, org_id, person_id, disabled, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        "INSERT INTO users (county_id, username, display_name, password_hash, role, org_id, person_id, disabled, created_at, password_changed_at, must_change_password)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(actor.county_id)
     .bind(username)
-    .bind(u.display_name.trim())
+    .bind(display_name)
     .bind(password_hash)
     .bind(u.role.key())
     .bind(u.org_id)
     .bind(u.person_id)
     .bind(false)
     .bind(Utc::now())
-    .fetch_one(&mut *tx)
+    .bind(Utc::now().timestamp())
+    .bind(u.must_change_password)
+    .fetch_one(&mut *c)
     .await?;
-    audit_as(&mut tx,&p.audit_key, actor, "create", "user", id, None, Some(json!({"username": username, "role": u.role.key(), "org_id": u.org_id}))).await?;
-    let row: UserRow = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1")).bind(id).fetch_one(&mut *tx).await?;
-    tx.commit().await?;
+    audit_as(c, key, actor, "create", "user", id, None, Some(json!({"username": username, "role": u.role.key(), "org_id": u.org_id}))).await?;
+    let row: UserRow = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1")).bind(id).fetch_one(&mut *c).await?;
     user_from(row)
+}
+
+pub async fn create_user(p: &Pools<DB>, actor: &Actor, u: &NewUser, password_hash: &str) -> StoreResult<User> {
+    require_manage_users(actor)?;
+    let mut tx = p.write.begin().await?;
+    ensure_org_in_scope(&mut tx, actor, u.org_id).await?;
+    let user = insert_user(&mut tx, &p.audit_key, actor, u, password_hash).await?;
+    tx.commit().await?;
+    Ok(user)
 }
 
 pub async fn users(p: &Pools<DB>, actor: &Actor) -> StoreResult<Vec<User>> {
@@ -294,12 +327,154 @@ pub async fn users(p: &Pools<DB>, actor: &Actor) -> StoreResult<Vec<User>> {
     fetch_all::<UserRow>(&mut conn, &q).await?.into_iter().map(user_from).collect()
 }
 
+async fn load_user_for_change(c: &mut Conn, actor: &Actor, id: i64) -> StoreResult<User> {
+    require(actor, Action::ManageUsers)?;
+    let row: Option<UserRow> = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1 AND u.county_id = $2")).bind(id).bind(actor.county_id).fetch_optional(&mut *c).await?;
+    let user = user_from(row.ok_or(StoreError::NotFound)?)?;
+    ensure_org_in_scope(c, actor, user.org.id).await?;
+    Ok(user)
+}
+
+/// Changes an account's name, role, scope or status. A security administrator cannot change
+/// its own role or disable itself (so that no one grants themselves a second duty, and the
+/// county is never left without one); every change is audited with its before and after.
+pub async fn update_user(p: &Pools<DB>, actor: &Actor, id: i64, change: &UserChange) -> StoreResult<User> {
+    let mut tx = p.write.begin().await?;
+    let before = load_user_for_change(&mut tx, actor, id).await?;
+    if Some(id) == actor.user_id && (change.role.is_some_and(|r| r != before.role) || change.disabled == Some(true)) {
+        return Err(StoreError::conflict("user.self_change", "不能更改自己的角色或停用自己的账号，请由另一名安全管理员操作"));
+    }
+    let display_name = match &change.display_name {
+        Some(n) if n.trim().is_empty() || n.trim().chars().count() > 30 => {
+            return Err(StoreError::invalid("display_name", "user.bad_display_name", "姓名不能为空，且不超过30个字"));
+        }
+        Some(n) => n.trim().to_string(),
+        None => before.display_name.clone(),
+    };
+    let org_id = match &change.org {
+        Some(r) => resolve_org(&mut tx, actor, r).await?,
+        None => before.org.id,
+    };
+    let role = change.role.unwrap_or(before.role);
+    let disabled = change.disabled.unwrap_or(before.disabled);
+    sqlx::query("UPDATE users SET display_name = $1, role = $2, org_id = $3, disabled = $4 WHERE id = $5")
+        .bind(&display_name)
+        .bind(role.key())
+        .bind(org_id)
+        .bind(disabled)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if role != before.role || org_id != before.org.id || disabled {
+        // A changed duty or scope takes effect now, not at the next login.
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+    }
+    // A role or scope change is a permission change: audited under its own action.
+    let action = if role != before.role || org_id != before.org.id { "grant" } else { "update" };
+    audit_as(
+        &mut tx,
+        &p.audit_key,
+        actor,
+        action,
+        "user",
+        id,
+        Some(json!({"display_name": before.display_name, "role": before.role.key(), "org_id": before.org.id, "disabled": before.disabled})),
+        Some(json!({"display_name": display_name, "role": role.key(), "org_id": org_id, "disabled": disabled})),
+    )
+    .await?;
+    let row: UserRow = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1")).bind(id).fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    user_from(row)
+}
+
+/// Sets a temporary password (to be changed at the next login), unlocks the account and ends its sessions.
+pub async fn reset_password(p: &Pools<DB>, actor: &Actor, id: i64, password_hash: &str) -> StoreResult<User> {
+    let mut tx = p.write.begin().await?;
+    let user = load_user_for_change(&mut tx, actor, id).await?;
+    sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2, password_changed_at = $3, failed_logins = 0, locked_until = 0 WHERE id = $4")
+        .bind(password_hash)
+        .bind(true)
+        .bind(Utc::now().timestamp())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+    audit_as(&mut tx, &p.audit_key, actor, "reset_password", "user", id, None, Some(json!({"username": user.username}))).await?;
+    let row: UserRow = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1")).bind(id).fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    user_from(row)
+}
+
+/// Unbinds a lost second factor; the user binds a new one at the next login.
+pub async fn reset_totp(p: &Pools<DB>, actor: &Actor, id: i64) -> StoreResult<User> {
+    let mut tx = p.write.begin().await?;
+    let user = load_user_for_change(&mut tx, actor, id).await?;
+    sqlx::query("UPDATE users SET totp_secret_enc = NULL, totp_last_step = 0 WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+    audit_as(&mut tx, &p.audit_key, actor, "reset_totp", "user", id, None, Some(json!({"username": user.username}))).await?;
+    let row: UserRow = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1")).bind(id).fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    user_from(row)
+}
+
+// ---- security settings -------------------------------------------------------------------------
+
+pub async fn security_settings(p: &Pools<DB>, county_id: i64) -> StoreResult<SecuritySettings> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT name, value FROM county_settings WHERE county_id = $1").bind(county_id).fetch_all(&p.read).await?;
+    let mut s = SecuritySettings::default();
+    for (name, value) in rows {
+        match name.as_str() {
+            "password_max_age_days" => s.password_max_age_days = value.parse().unwrap_or(s.password_max_age_days),
+            "totp_required_for_admins" => s.totp_required_for_admins = value == "true",
+            _ => {}
+        }
+    }
+    Ok(s)
+}
+
+/// Changes the county's security settings; a configuration change, audited with before and after.
+pub async fn update_security_settings(p: &Pools<DB>, actor: &Actor, new: &SecuritySettings) -> StoreResult<SecuritySettings> {
+    let system = actor.user_id.is_none() && actor.username.starts_with("system:");
+    if !system {
+        require(actor, Action::ManageSecurity)?;
+    }
+    if !(0..=3650).contains(&new.password_max_age_days) {
+        return Err(StoreError::invalid("password_max_age_days", "settings.bad_age", "密码有效期应为0–3650天（0为不过期）"));
+    }
+    let before = security_settings(p, actor.county_id).await?;
+    let mut tx = p.write.begin().await?;
+    for (name, value) in [("password_max_age_days", new.password_max_age_days.to_string()), ("totp_required_for_admins", new.totp_required_for_admins.to_string())] {
+        sqlx::query("DELETE FROM county_settings WHERE county_id = $1 AND name = $2").bind(actor.county_id).bind(name).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO county_settings (county_id, name, value) VALUES ($1, $2, $3)").bind(actor.county_id).bind(name).bind(value).execute(&mut *tx).await?;
+    }
+    audit_as(&mut tx, &p.audit_key, actor, "config", "security_settings", actor.county_id, Some(json!(before)), Some(json!(new))).await?;
+    tx.commit().await?;
+    Ok(new.clone())
+}
+
+// ---- logins and sessions -----------------------------------------------------------------------
+
 pub async fn user_password_hash(p: &Pools<DB>, username: &str) -> StoreResult<Option<(i64, String, i64)>> {
     Ok(sqlx::query_as("SELECT id, password_hash, locked_until FROM users WHERE username = $1 AND disabled = $2")
         .bind(username)
         .bind(false)
         .fetch_optional(&p.read)
         .await?)
+}
+
+/// What a login needs after the password matched: (county, role, must change, password set at,
+/// second-factor secret, last used step).
+pub async fn login_facts(p: &Pools<DB>, user_id: i64) -> StoreResult<(i64, String, bool, i64, Option<String>, i64)> {
+    Ok(sqlx::query_as("SELECT county_id, role, must_change_password, password_changed_at, totp_secret_enc, totp_last_step FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(&p.read)
+        .await?)
+}
+
+/// Marks a one-time code's step as used; false when it was already used (a replay).
+pub async fn use_totp_step(p: &Pools<DB>, user_id: i64, step: i64) -> StoreResult<bool> {
+    let n = sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1").bind(step).bind(user_id).execute(&p.write).await?.rows_affected();
+    Ok(n == 1)
 }
 
 /// Counts a failed login; the fifth in a row locks the account for a while. Returns whether the
@@ -344,12 +519,12 @@ pub async fn audit_failed_login(p: &Pools<DB>, username: &str) -> StoreResult<()
     Ok(())
 }
 
-pub async fn open_session(p: &Pools<DB>, user_id: i64, token_hash: &str, expires: DateTime<Utc>) -> StoreResult<Session> {
+pub async fn open_session(p: &Pools<DB>, user_id: i64, token_hash: &str, expires: DateTime<Utc>, stage: SessionStage) -> StoreResult<Session> {
     let mut tx = p.write.begin().await?;
     let (county_id, username): (i64, String) = sqlx::query_as("SELECT county_id, username FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *tx).await?;
     let now = Utc::now().timestamp();
     sqlx::query(
-        "INSERT INTO sessions (county_id, token_hash, csrf_token, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $5, $6)",
+        "INSERT INTO sessions (county_id, token_hash, csrf_token, user_id, created_at, last_seen_at, expires_at, stage) VALUES ($1, $2, $3, $4, $5, $5, $6, $7)",
     )
     .bind(county_id)
     .bind(token_hash)
@@ -357,9 +532,10 @@ pub async fn open_session(p: &Pools<DB>, user_id: i64, token_hash: &str, expires
     .bind(user_id)
     .bind(now)
     .bind(expires.timestamp())
+    .bind(stage.key())
     .execute(&mut *tx)
     .await?;
-    audit(&mut tx, &p.audit_key, county_id, Who { name: &username, user_id: Some(user_id) }, "login", ("session", &user_id.to_string()), None, None).await?;
+    audit(&mut tx, &p.audit_key, county_id, Who { name: &username, user_id: Some(user_id) }, "login", ("session", &user_id.to_string()), None, Some(json!({"stage": stage.key()}))).await?;
     tx.commit().await?;
     session_by_token(p, token_hash, Utc::now()).await
 }
@@ -367,8 +543,8 @@ pub async fn open_session(p: &Pools<DB>, user_id: i64, token_hash: &str, expires
 pub async fn session_by_token(p: &Pools<DB>, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Session> {
     let now = now.timestamp();
     // Absolute expiry (12 h from login) and idle expiry (30 min without a request).
-    let row: Option<(i64, String, i64)> = sqlx::query_as(
-        "SELECT s.user_id, s.csrf_token, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id
+    let row: Option<(i64, String, i64, String)> = sqlx::query_as(
+        "SELECT s.user_id, s.csrf_token, s.last_seen_at, s.stage FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.disabled = $4",
     )
     .bind(token_hash)
@@ -377,14 +553,93 @@ pub async fn session_by_token(p: &Pools<DB>, token_hash: &str, now: DateTime<Utc
     .bind(false)
     .fetch_optional(&p.read)
     .await?;
-    let (user_id, csrf, last_seen) = row.ok_or(StoreError::SessionExpired)?;
+    let (user_id, csrf, last_seen, stage) = row.ok_or(StoreError::SessionExpired)?;
     // Touch the session at most once a minute, so reads stay reads.
     if now - last_seen > 60 {
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2").bind(now).bind(token_hash).execute(&p.write).await?;
     }
     let mut c = p.read.acquire().await?;
     let (actor, display_name, org_name) = actor_for_user_id(&mut c, user_id).await?;
-    Ok(Session { actor, display_name, org_name, csrf_token: csrf })
+    Ok(Session { actor, display_name, org_name, csrf_token: csrf, stage: SessionStage::parse(&stage) })
+}
+
+/// Replaces the password of the session's user, ends the user's other sessions and moves this
+/// one on to its next stage.
+pub async fn change_password(p: &Pools<DB>, token_hash: &str, user_id: i64, password_hash: &str, next: SessionStage) -> StoreResult<()> {
+    let mut tx = p.write.begin().await?;
+    let (county_id, username): (i64, String) = sqlx::query_as("SELECT county_id, username FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *tx).await?;
+    sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2, must_change_password = $3 WHERE id = $4")
+        .bind(password_hash)
+        .bind(Utc::now().timestamp())
+        .bind(false)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2").bind(user_id).bind(token_hash).execute(&mut *tx).await?;
+    sqlx::query("UPDATE sessions SET stage = $1 WHERE token_hash = $2").bind(next.key()).bind(token_hash).execute(&mut *tx).await?;
+    audit(&mut tx, &p.audit_key, county_id, Who { name: &username, user_id: Some(user_id) }, "change_password", ("user", &user_id.to_string()), None, None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Binds a confirmed second factor to the session's user; the session becomes a full one.
+pub async fn bind_totp(p: &Pools<DB>, token_hash: &str, user_id: i64, secret_enc: &str, step: i64) -> StoreResult<()> {
+    let mut tx = p.write.begin().await?;
+    let (county_id, username): (i64, String) = sqlx::query_as("SELECT county_id, username FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *tx).await?;
+    sqlx::query("UPDATE users SET totp_secret_enc = $1, totp_last_step = $2 WHERE id = $3").bind(secret_enc).bind(step).bind(user_id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE sessions SET stage = $1 WHERE token_hash = $2").bind(SessionStage::Full.key()).bind(token_hash).execute(&mut *tx).await?;
+    audit(&mut tx, &p.audit_key, county_id, Who { name: &username, user_id: Some(user_id) }, "bind_totp", ("user", &user_id.to_string()), None, None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+// ---- first start -------------------------------------------------------------------------------
+
+/// Whether the county has no account yet (its first security administrator is still to be set up).
+pub async fn county_needs_setup(p: &Pools<DB>, county_id: i64) -> StoreResult<bool> {
+    let any: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE county_id = $1 LIMIT 1").bind(county_id).fetch_optional(&p.read).await?;
+    Ok(any.is_none())
+}
+
+pub async fn put_setup_code(p: &Pools<DB>, county_id: i64, code_hash: &str, expires_at: i64) -> StoreResult<()> {
+    let mut tx = p.write.begin().await?;
+    sqlx::query("DELETE FROM setup_codes WHERE county_id = $1").bind(county_id).execute(&mut *tx).await?;
+    sqlx::query("INSERT INTO setup_codes (county_id, code_hash, expires_at) VALUES ($1, $2, $3)").bind(county_id).bind(code_hash).bind(expires_at).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Creates the county's first account — its security administrator — with the password the
+/// person at the console chose, if the one-time code is right and no account exists yet.
+pub async fn complete_setup(p: &Pools<DB>, code_hash: &str, username: &str, display_name: &str, password_hash: &str) -> StoreResult<User> {
+    let mut tx = p.write.begin().await?;
+    let found: Option<(i64,)> = sqlx::query_as("SELECT county_id FROM setup_codes WHERE code_hash = $1 AND expires_at > $2")
+        .bind(code_hash)
+        .bind(Utc::now().timestamp())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some((county_id,)) = found else {
+        return Err(StoreError::invalid("code", "setup.bad_code", "初始化码不正确或已过期，请查看服务器启动时打印的初始化码"));
+    };
+    let any: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE county_id = $1 LIMIT 1").bind(county_id).fetch_optional(&mut *tx).await?;
+    if any.is_some() {
+        return Err(StoreError::conflict("setup.done", "本县已完成初始化，请直接登录"));
+    }
+    let (root,): (Option<i64>,) = sqlx::query_as("SELECT root_org_id FROM counties WHERE id = $1").bind(county_id).fetch_one(&mut *tx).await?;
+    let system = Actor::system(county_id, "setup");
+    let new = NewUser {
+        username: username.to_string(),
+        display_name: display_name.to_string(),
+        password: String::new(),
+        role: Role::SecAdmin,
+        org_id: root.unwrap_or(0),
+        person_id: None,
+        must_change_password: false,
+    };
+    let user = insert_user(&mut tx, &p.audit_key, &system, &new, password_hash).await?;
+    sqlx::query("DELETE FROM setup_codes WHERE county_id = $1").bind(county_id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(user)
 }
 
 pub async fn close_session(p: &Pools<DB>, token_hash: &str) -> StoreResult<()> {
@@ -420,7 +675,7 @@ async fn actor_for_user_id(c: &mut Conn, user_id: i64) -> StoreResult<(Actor, St
     let county_id = row.6;
     let user = user_from(row)?;
     let scope = match user.role {
-        Role::Admin | Role::Auditor => Scope::county(county_id),
+        Role::Admin | Role::SecAdmin | Role::Auditor => Scope::county(county_id),
         _ => {
             let today = crate::today();
             let grants: Vec<(i64,)> = sqlx::query_as(
@@ -1001,7 +1256,7 @@ pub async fn links(p: &Pools<DB>, actor: &Actor, org_id: Option<i64>, kind: Opti
 
 type PersonRow = (i64, String, Option<String>, i64, Option<String>, Option<String>, Option<NaiveDate>, bool, bool, String, Option<String>);
 const PERSON_SELECT: &str =
-    "SELECT p.id, p.name, p.gender, p.org_id, p.id_number, p.phone, p.birth_date, p.party_member, p.retired, po.name, po.code FROM people p JOIN orgs po ON po.id = p.org_id";
+    "SELECT p.id, p.name, p.gender, p.org_id, p.id_number_enc, p.phone_enc, p.birth_date, p.party_member, p.retired, po.name, po.code FROM people p JOIN orgs po ON po.id = p.org_id";
 
 /// A person is visible when their organisation, or one where they hold an active position, is in scope.
 fn person_scope_cond(q: &mut Sql, scope: &Scope) -> String {
@@ -1010,18 +1265,27 @@ fn person_scope_cond(q: &mut Sql, scope: &Scope) -> String {
     format!("({a} OR EXISTS (SELECT 1 FROM positions ps WHERE ps.person_id = p.id AND ps.valid_to IS NULL AND {b}))")
 }
 
-async fn person_from(c: &mut Conn, actor: &Actor, r: PersonRow, with_positions: bool) -> StoreResult<Person> {
-    let whole = actor.role.allows(Action::ReadPersonalData);
-    let id_number = r.4.map(|s| match IdNumber::parse(&s) {
-        Ok(id) if !whole => id.masked(),
-        _ if !whole => "******".to_string(),
-        _ => s,
-    });
-    let phone = r.5.map(|s| match Phone::parse(&s) {
-        Ok(ph) if !whole => ph.masked(),
-        _ if !whole => "******".to_string(),
-        _ => s,
-    });
+/// Opens an encrypted personal field: whole when `whole`, else masked. A value that does not
+/// open (changed bytes) shows as stars rather than failing the page.
+fn open_personal<T>(key: &FieldKey, field: &str, stored: Option<String>, whole: bool, parse: impl Fn(&str) -> Option<T>, mask: impl Fn(&T) -> String) -> Option<String> {
+    let stored = stored?;
+    let plain = match key.decrypt(field, &stored) {
+        Ok(v) => v,
+        Err(_) => {
+            tracing::warn!(field, "a stored personal field does not decrypt");
+            return Some("******".to_string());
+        }
+    };
+    match parse(&plain) {
+        Some(v) if !whole => Some(mask(&v)),
+        None if !whole => Some("******".to_string()),
+        _ => Some(plain),
+    }
+}
+
+async fn person_from(c: &mut Conn, key: &FieldKey, r: PersonRow, with_positions: bool, whole: bool) -> StoreResult<Person> {
+    let id_number = open_personal(key, "id_number", r.4, whole, |s| IdNumber::parse(s).ok(), |v| v.masked());
+    let phone = open_personal(key, "phone", r.5, whole, |s| Phone::parse(s).ok(), |v| v.masked());
     let positions = if with_positions { positions_where(c, "ps.person_id = $1", r.0).await? } else { Vec::new() };
     Ok(Person {
         id: r.0,
@@ -1035,6 +1299,42 @@ async fn person_from(c: &mut Conn, actor: &Actor, r: PersonRow, with_positions: 
         retired: r.8,
         positions,
     })
+}
+
+/// Encrypts the plaintext personal data written before migration 3 (run inside its transaction)
+/// and records which key encrypted it.
+async fn encrypt_plaintext_people(c: &mut Conn, key: &FieldKey) -> StoreResult<()> {
+    let rows: Vec<(i64, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT id, id_number, phone FROM people WHERE id_number IS NOT NULL OR phone IS NOT NULL").fetch_all(&mut *c).await?;
+    for (id, id_number, phone) in &rows {
+        let id_number = id_number.as_deref().map(|v| (key.encrypt("id_number", v), key.blind_index("id_number", v)));
+        let phone = phone.as_deref().map(|v| (key.encrypt("phone", v), key.blind_index("phone", v)));
+        sqlx::query("UPDATE people SET id_number_enc = $1, id_number_bidx = $2, phone_enc = $3, phone_bidx = $4, id_number = NULL, phone = NULL WHERE id = $5")
+            .bind(id_number.as_ref().map(|v| v.0.clone()))
+            .bind(id_number.as_ref().map(|v| v.1.clone()))
+            .bind(phone.as_ref().map(|v| v.0.clone()))
+            .bind(phone.as_ref().map(|v| v.1.clone()))
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+    }
+    sqlx::query("INSERT INTO instance_settings (name, value) VALUES ('field_key_check', $1)").bind(key_fingerprint(key)).execute(&mut *c).await?;
+    tracing::info!(people = rows.len(), "encrypted personal data at rest");
+    Ok(())
+}
+
+/// `Ok(())` when the database was encrypted under this field key (recording it on first use).
+pub async fn check_field_key(p: &Pools<DB>) -> StoreResult<Result<(), ()>> {
+    let mine = key_fingerprint(&p.field_key);
+    let stored: Option<(String,)> = sqlx::query_as("SELECT value FROM instance_settings WHERE name = 'field_key_check'").fetch_optional(&p.read).await?;
+    match stored {
+        Some((v,)) if v == mine => Ok(Ok(())),
+        Some(_) => Ok(Err(())),
+        None => {
+            sqlx::query("INSERT INTO instance_settings (name, value) VALUES ('field_key_check', $1)").bind(&mine).execute(&p.write).await?;
+            Ok(Ok(()))
+        }
+    }
 }
 
 pub async fn create_person(p: &Pools<DB>, actor: &Actor, new: &NewPerson) -> StoreResult<Person> {
@@ -1084,22 +1384,28 @@ pub async fn create_person(p: &Pools<DB>, actor: &Actor, new: &NewPerson) -> Sto
     let mut tx = p.write.begin().await?;
     let org_id = resolve_org(&mut tx, actor, &new.org).await?;
     if let Some(id) = &id_number {
-        let dup: Option<(i64,)> = sqlx::query_as("SELECT id FROM people WHERE county_id = $1 AND id_number = $2").bind(actor.county_id).bind(id.as_str()).fetch_optional(&mut *tx).await?;
+        let dup: Option<(i64,)> = sqlx::query_as("SELECT id FROM people WHERE county_id = $1 AND id_number_bidx = $2")
+            .bind(actor.county_id)
+            .bind(p.field_key.blind_index("id_number", id.as_str()))
+            .fetch_optional(&mut *tx)
+            .await?;
         if dup.is_some() {
             return Err(StoreError::conflict("person.duplicate_id_number", format!("身份证号{}已登记", id.masked())));
         }
     }
     let now = Utc::now();
     let (pid,): (i64,) = sqlx::query_as(
-        "INSERT INTO people (county_id, org_id, name, gender, id_number, phone, birth_date, party_member, retired, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+        "INSERT INTO people (county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, birth_date, party_member, retired, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
     )
     .bind(actor.county_id)
     .bind(org_id)
     .bind(&name)
     .bind(&gender)
-    .bind(id_number.as_ref().map(|i| i.as_str().to_string()))
-    .bind(phone.as_ref().map(|x| x.as_str().to_string()))
+    .bind(id_number.as_ref().map(|i| p.field_key.encrypt("id_number", i.as_str())))
+    .bind(id_number.as_ref().map(|i| p.field_key.blind_index("id_number", i.as_str())))
+    .bind(phone.as_ref().map(|x| p.field_key.encrypt("phone", x.as_str())))
+    .bind(phone.as_ref().map(|x| p.field_key.blind_index("phone", x.as_str())))
     .bind(id_number.as_ref().map(|i| i.birth_date()))
     .bind(new.party_member)
     .bind(new.retired)
@@ -1119,7 +1425,7 @@ pub async fn create_person(p: &Pools<DB>, actor: &Actor, new: &NewPerson) -> Sto
     )
     .await?;
     let row: PersonRow = sqlx::query_as(&format!("{PERSON_SELECT} WHERE p.id = $1")).bind(pid).fetch_one(&mut *tx).await?;
-    let person = person_from(&mut tx, actor, row, true).await?;
+    let person = person_from(&mut tx, &p.field_key, row, true, false).await?;
     tx.commit().await?;
     Ok(person)
 }
@@ -1133,11 +1439,22 @@ async fn load_person(c: &mut Conn, actor: &Actor, id: i64) -> StoreResult<Person
     fetch_optional::<PersonRow>(c, &q).await?.ok_or(StoreError::NotFound)
 }
 
-pub async fn person(p: &Pools<DB>, actor: &Actor, id: i64) -> StoreResult<Person> {
+/// One person, personal data masked; with `reveal`, whole for a role that may see it, and the
+/// view is audited (who saw whose 身份证号 and phone, and when).
+pub async fn person(p: &Pools<DB>, actor: &Actor, id: i64, reveal: bool) -> StoreResult<Person> {
     require(actor, Action::ReadPeople)?;
+    if reveal {
+        require(actor, Action::ReadPersonalData)?;
+        let mut tx = p.write.begin().await?;
+        let row = load_person(&mut tx, actor, id).await?;
+        let person = person_from(&mut tx, &p.field_key, row, true, true).await?;
+        audit_as(&mut tx, &p.audit_key, actor, "view_personal", "person", id, None, Some(json!({"fields": ["id_number", "phone"]}))).await?;
+        tx.commit().await?;
+        return Ok(person);
+    }
     let mut c = p.read.acquire().await?;
     let row = load_person(&mut c, actor, id).await?;
-    person_from(&mut c, actor, row, true).await
+    person_from(&mut c, &p.field_key, row, true, false).await
 }
 
 pub async fn people(p: &Pools<DB>, actor: &Actor, org_id: Option<i64>, text: &str, limit: i64, offset: i64) -> StoreResult<(i64, Vec<Person>)> {
@@ -1153,7 +1470,14 @@ pub async fn people(p: &Pools<DB>, actor: &Actor, org_id: Option<i64>, text: &st
         cond.push_str(&format!(" AND (p.org_id = {o} OR EXISTS (SELECT 1 FROM positions px WHERE px.person_id = p.id AND px.org_id = {o} AND px.valid_to IS NULL))"));
     }
     let text = text.trim();
-    if !text.is_empty() {
+    // A whole 身份证号 or phone number is found through its blind index; anything else is a name.
+    if let Ok(id) = IdNumber::parse(text) {
+        let b = q.arg(p.field_key.blind_index("id_number", id.as_str()));
+        cond.push_str(&format!(" AND p.id_number_bidx = {b}"));
+    } else if let Ok(phone) = Phone::parse(text) {
+        let b = q.arg(p.field_key.blind_index("phone", phone.as_str()));
+        cond.push_str(&format!(" AND p.phone_bidx = {b}"));
+    } else if !text.is_empty() {
         let pat = q.arg(format!("%{}%", text.replace(['%', '_'], "")));
         cond.push_str(&format!(" AND p.name LIKE {pat}"));
     }
@@ -1166,7 +1490,7 @@ pub async fn people(p: &Pools<DB>, actor: &Actor, org_id: Option<i64>, text: &st
     let rows = fetch_all::<PersonRow>(&mut c, &q).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        out.push(person_from(&mut c, actor, r, false).await?);
+        out.push(person_from(&mut c, &p.field_key, r, false, false).await?);
     }
     Ok((total, out))
 }

@@ -79,10 +79,20 @@ pub fn test_audit_key() -> AuditKey {
     .expect("long enough")
 }
 
+/// The field-encryption key every test store shares, for the same reason.
+pub fn test_field_key() -> taizhang_store::crypto::FieldKey {
+    taizhang_store::crypto::FieldKey::new(
+        taizhang_store::crypto::Cipher::Aes256Gcm,
+        b"taizhang test field key, 32+ bytes long".to_vec(),
+    )
+    .expect("long enough")
+}
+
 pub fn test_options(dir: &std::path::Path) -> StoreOptions {
     StoreOptions {
         data_dir: Some(dir.join("data")),
         audit_key: Some(test_audit_key()),
+        field_key: Some(test_field_key()),
     }
 }
 

@@ -85,7 +85,10 @@ async fn a_county_moves_between_backends_without_loss() {
     ));
 
     // The copy serves: logins work and new rows get ids past the copied ones.
-    let (_, token) = pg.login("jishu", taizhang_testkit::PASSWORD).await.unwrap();
+    let (_, token) = pg
+        .login("jishu", taizhang_testkit::PASSWORD, None)
+        .await
+        .unwrap();
     let session = pg.session(&token).await.unwrap();
     let max_before = report
         .iter()

@@ -14,7 +14,7 @@ each_backend!(
 );
 
 async fn weak_passwords_are_refused(app: TestApp) {
-    let admin = app.actor("admin").await;
+    let admin = app.actor("anquan").await;
     for weak in [
         "short1A",
         "alllowercaseletters",
@@ -32,6 +32,7 @@ async fn weak_passwords_are_refused(app: TestApp) {
                     role: Role::Viewer,
                     org_id: admin.scope.county_id,
                     person_id: None,
+                    must_change_password: false,
                 },
             )
             .await;
@@ -52,6 +53,7 @@ async fn weak_passwords_are_refused(app: TestApp) {
                 role: Role::Viewer,
                 org_id: county.root_org_id,
                 person_id: None,
+                must_change_password: false,
             },
         )
         .await;
@@ -207,6 +209,7 @@ async fn a_missing_audit_key_is_not_replaced_silently() {
     let opts = || taizhang_store::StoreOptions {
         data_dir: Some(dir.path().join("data")),
         audit_key: None,
+        field_key: None,
     };
     let store = taizhang_store::Store::open_with(&url, opts())
         .await

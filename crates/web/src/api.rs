@@ -16,6 +16,7 @@ use taizhang_domain::bulletin::{Bulletin, Grouping};
 use taizhang_domain::ledger::LedgerTypeDef;
 use taizhang_domain::org::LinkKind;
 use taizhang_domain::period::DateRange;
+use taizhang_domain::Role;
 use taizhang_store::*;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -55,6 +56,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/overdue", get(overdue))
         .route("/api/v1/bulletin", get(bulletin))
         .route("/api/v1/audit", get(audit))
+        .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/users/{id}", axum::routing::patch(update_user))
+        .route(
+            "/api/v1/security-settings",
+            get(get_security_settings).put(put_security_settings),
+        )
 }
 
 #[derive(OpenApi)]
@@ -65,11 +72,12 @@ pub fn routes() -> Router<AppState> {
         list_links, create_link, end_link, list_people, create_person, get_person, add_position, end_position,
         list_ledger_types, create_ledger_type, get_ledger_type, update_ledger_type,
         list_records, create_record, get_record, void_record, upload_attachment, download_attachment,
-        overdue, bulletin, audit
+        overdue, bulletin, audit, list_users, create_user, update_user, get_security_settings, put_security_settings
     ),
     components(schemas(ErrorBody, LoginRequest, LoginResponse, Me, Org, NewOrg, OrgEdge, Link, NewLink, Person, NewPerson,
         Position, NewPosition, LedgerType, Record, NewRecord, RecordPage, OverdueItem, AuditEntry, AuditPage, PeoplePage,
-        Bulletin, RenameRequest, DateRequest, VoidRequest, AttachmentCreated)),
+        Bulletin, RenameRequest, DateRequest, VoidRequest, AttachmentCreated, User, NewAccount, AccountCreated, UserChange,
+        SecuritySettings)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -111,6 +119,9 @@ pub(crate) async fn unknown_path(
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
+    /// The 6-digit code of the account's authenticator app, when it has one bound.
+    #[serde(default)]
+    pub totp: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -126,7 +137,15 @@ async fn login(
     Json(req): Json<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
     s.login_limiter.check(peer.ip())?;
-    let (_, token) = s.store.login(req.username.trim(), &req.password).await?;
+    let (session, token) = s
+        .store
+        .login(req.username.trim(), &req.password, req.totp.as_deref())
+        .await?;
+    // The API has no page to change a password or bind a second factor: such a login stops here.
+    if session.stage != SessionStage::Full {
+        s.store.logout(&token).await?;
+        return Err(WebError::StageIncomplete(session.stage));
+    }
     Ok(Json(LoginResponse { token }))
 }
 
@@ -392,13 +411,114 @@ async fn create_person(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/people/{id}", params(("id" = i64, Path)), responses((status = 200, body = Person), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PersonQuery {
+    /// `true`: 身份证号 and phone whole, for a role that may see them; the view is audited.
+    pub reveal: Option<bool>,
+}
+
+#[utoipa::path(get, path = "/api/v1/people/{id}", params(("id" = i64, Path), PersonQuery),
+    responses((status = 200, body = Person), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 async fn get_person(
     State(s): State<AppState>,
     ApiUser(u): ApiUser,
     Path(id): Path<i64>,
+    Query(q): Query<PersonQuery>,
 ) -> ApiResult<Json<Person>> {
+    if q.reveal == Some(true) {
+        return Ok(Json(s.store.person_revealed(&u.actor, id).await?));
+    }
     Ok(Json(s.store.person(&u.actor, id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewAccount {
+    /// 3–40 letters, digits, `_` or `.`.
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    /// Official code or `o{id}` of the home organisation, which sets the account's scope.
+    pub org: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountCreated {
+    pub user: User,
+    /// Shown once; must be changed at the first login.
+    pub temporary_password: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = Vec<User>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+async fn list_users(State(s): State<AppState>, ApiUser(u): ApiUser) -> ApiResult<Json<Vec<User>>> {
+    Ok(Json(s.store.users(&u.actor).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/users", request_body = NewAccount,
+    responses((status = 201, body = AccountCreated), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_user(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Json(req): Json<NewAccount>,
+) -> ApiResult<(StatusCode, Json<AccountCreated>)> {
+    let org = s.store.org(&u.actor, req.org.trim()).await?;
+    let (user, temporary_password) = s
+        .store
+        .create_user_with_temporary_password(
+            &u.actor,
+            NewUser {
+                username: req.username,
+                display_name: req.display_name,
+                password: String::new(),
+                role: req.role,
+                org_id: org.id,
+                person_id: None,
+                must_change_password: true,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AccountCreated {
+            user,
+            temporary_password,
+        }),
+    ))
+}
+
+#[utoipa::path(patch, path = "/api/v1/users/{id}", params(("id" = i64, Path)), request_body = UserChange,
+    responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn update_user(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<i64>,
+    Json(change): Json<UserChange>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(s.store.update_user(&u.actor, id, &change).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/security-settings", responses((status = 200, body = SecuritySettings), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_security_settings(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+) -> ApiResult<Json<SecuritySettings>> {
+    if !u.actor.role.allows(taizhang_domain::Action::ManageSecurity) {
+        return Err(StoreError::Forbidden.into());
+    }
+    Ok(Json(s.store.security_settings(u.actor.county_id).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/security-settings", request_body = SecuritySettings,
+    responses((status = 200, body = SecuritySettings), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+async fn put_security_settings(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Json(new): Json<SecuritySettings>,
+) -> ApiResult<Json<SecuritySettings>> {
+    Ok(Json(
+        s.store.update_security_settings(&u.actor, &new).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/positions", request_body = NewPosition,

@@ -18,6 +18,8 @@ pub enum WebError {
     Render(String),
     /// Too many login attempts from one address.
     RateLimited,
+    /// The login is not complete: the password must be changed, or a second factor bound, first.
+    StageIncomplete(taizhang_store::SessionStage),
 }
 
 /// The body of every API error.
@@ -66,6 +68,22 @@ impl WebError {
                 StatusCode::TOO_MANY_REQUESTS,
                 body("rate_limited", "登录尝试过于频繁，请稍后再试".into()),
             ),
+            WebError::StageIncomplete(stage) => match stage {
+                taizhang_store::SessionStage::EnrollTotp => (
+                    StatusCode::FORBIDDEN,
+                    body(
+                        "totp.enroll_required",
+                        "管理员账号须先在网页上绑定手机验证器（双因素认证）".into(),
+                    ),
+                ),
+                _ => (
+                    StatusCode::FORBIDDEN,
+                    body(
+                        "password.change_required",
+                        "密码已过期或为临时密码，请先在网页上修改密码".into(),
+                    ),
+                ),
+            },
             WebError::Render(m) => {
                 tracing::error!(error = %m, "template rendering failed");
                 (
@@ -86,6 +104,10 @@ impl WebError {
                 StoreError::SessionExpired => (
                     StatusCode::UNAUTHORIZED,
                     body("unauthorized", e.to_string()),
+                ),
+                StoreError::SecondFactorRequired => (
+                    StatusCode::UNAUTHORIZED,
+                    body("totp.required", e.to_string()),
                 ),
                 StoreError::Locked { .. } => {
                     (StatusCode::FORBIDDEN, body("account_locked", e.to_string()))

@@ -1,6 +1,7 @@
 //! taizhang's web layer: server-rendered pages (askama), the JSON API under `/api/v1/` and its
 //! OpenAPI document. Handlers are thin: parse, call the store with the caller's actor, render.
 
+mod accounts;
 pub mod api;
 mod chart;
 pub mod error;
@@ -18,17 +19,38 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub struct AppState {
     pub store: Store,
     pub login_limiter: std::sync::Arc<limiter::LoginLimiter>,
+    /// Users reach the server over HTTPS (through a TLS terminator): cookies are `__Host-` and
+    /// Secure, and browsers are told to keep to HTTPS (HSTS).
+    pub https: bool,
+}
+
+/// How the web layer is deployed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WebOptions {
+    pub https: bool,
 }
 
 pub fn router(store: Store) -> Router {
+    router_with(store, WebOptions::default())
+}
+
+pub fn router_with(store: Store, opts: WebOptions) -> Router {
     let state = AppState {
         store,
         login_limiter: Default::default(),
+        https: opts.https,
     };
+    let hsts = opts.https.then(|| {
+        SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        )
+    });
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(api::routes())
         .merge(pages::routes())
+        .merge(accounts::routes())
         .fallback(api::unknown_path)
         .layer(axum::middleware::from_fn(humane_rejections))
         .layer(axum::extract::DefaultBodyLimit::max(20 * 1024 * 1024))
@@ -39,6 +61,7 @@ pub fn router(store: Store) -> Router {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"),
         ))
+        .layer(tower::util::option_layer(hsts))
         .with_state(state)
 }
 
@@ -89,10 +112,18 @@ async fn humane_rejections(
 
 /// Serves until ctrl-c.
 pub async fn serve(store: Store, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    serve_with(store, listener, WebOptions::default()).await
+}
+
+pub async fn serve_with(
+    store: Store,
+    listener: tokio::net::TcpListener,
+    opts: WebOptions,
+) -> std::io::Result<()> {
     // Peer addresses feed the per-address login limit.
     axum::serve(
         listener,
-        router(store).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        router_with(store, opts).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;

@@ -7,7 +7,7 @@ use crate::api::{
 };
 use crate::chart;
 use crate::error::WebError;
-use crate::session::{clear_cookie, session_cookie, PageUser};
+use crate::session::{clear_cookie, session_cookie, stage_page, AccountUser, PageUser};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Multipart, Path, Query, State};
@@ -43,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/people", get(people_page).post(people_create))
         .route("/people/{id}", get(person_page))
         .route("/people/{id}/positions", post(person_add_position))
+        .route("/people/{id}/reveal", post(person_reveal))
         .route("/ledger-types", get(types_page).post(type_create))
         .route("/ledger-types/new", get(type_new))
         .route("/ledger-types/{key}/edit", get(type_edit))
@@ -60,16 +61,18 @@ pub fn routes() -> Router<AppState> {
 // ---- shared pieces -----------------------------------------------------------------------------
 
 pub struct Nav {
-    display_name: String,
-    org_name: String,
-    role_label: &'static str,
-    csrf: String,
-    home_ref: String,
-    can_admin: bool,
-    can_audit: bool,
+    pub(crate) display_name: String,
+    pub(crate) org_name: String,
+    pub(crate) role_label: &'static str,
+    pub(crate) csrf: String,
+    pub(crate) home_ref: String,
+    pub(crate) can_admin: bool,
+    pub(crate) can_audit: bool,
+    pub(crate) can_data: bool,
+    pub(crate) can_users: bool,
 }
 
-fn nav(s: &Session, home_ref: String) -> Option<Nav> {
+pub(crate) fn nav(s: &Session, home_ref: String) -> Option<Nav> {
     Some(Nav {
         display_name: s.display_name.clone(),
         org_name: s.org_name.clone(),
@@ -78,16 +81,18 @@ fn nav(s: &Session, home_ref: String) -> Option<Nav> {
         home_ref,
         can_admin: s.actor.role.allows(Action::ManageLedgerTypes),
         can_audit: s.actor.role.allows(Action::ReadAudit),
+        can_data: s.actor.role.allows(Action::ReadRecords),
+        can_users: s.actor.role.allows(Action::ManageUsers),
     })
 }
 
-async fn nav_for(st: &AppState, u: &PageUser) -> Option<Nav> {
+pub(crate) async fn nav_for(st: &AppState, u: &PageUser) -> Option<Nav> {
     let home = home_ref(st, &u.session.actor).await.unwrap_or_default();
     nav(&u.session, home)
 }
 
 /// A page-level error, shown as a page.
-pub struct PageError(WebError);
+pub struct PageError(pub(crate) WebError);
 
 impl From<WebError> for PageError {
     fn from(e: WebError) -> Self {
@@ -137,13 +142,13 @@ impl IntoResponse for PageError {
     }
 }
 
-type PageResult = Result<Response, PageError>;
+pub(crate) type PageResult = Result<Response, PageError>;
 
-fn html(t: impl Template) -> PageResult {
+pub(crate) fn html(t: impl Template) -> PageResult {
     Ok(Html(t.render()?).into_response())
 }
 
-fn check_csrf(u: &PageUser, token: Option<&str>) -> Result<(), PageError> {
+pub(crate) fn check_csrf(u: &PageUser, token: Option<&str>) -> Result<(), PageError> {
     if token == Some(u.session.csrf_token.as_str()) {
         Ok(())
     } else {
@@ -151,7 +156,7 @@ fn check_csrf(u: &PageUser, token: Option<&str>) -> Result<(), PageError> {
     }
 }
 
-fn messages(e: &StoreError) -> Vec<String> {
+pub(crate) fn messages(e: &StoreError) -> Vec<String> {
     match e {
         StoreError::Invalid(f) => f.iter().map(|x| x.message.clone()).collect(),
         StoreError::NotFound => vec!["未找到，或不在您的管理范围内".into()],
@@ -248,6 +253,8 @@ struct LoginPage {
     nav: Option<Nav>,
     error: Option<String>,
     username: String,
+    /// The password was right; the account's one-time code is asked for.
+    ask_totp: bool,
 }
 
 async fn login_page() -> PageResult {
@@ -255,6 +262,7 @@ async fn login_page() -> PageResult {
         nav: None,
         error: None,
         username: String::new(),
+        ask_totp: false,
     })
 }
 
@@ -262,6 +270,8 @@ async fn login_page() -> PageResult {
 struct LoginForm {
     username: String,
     password: String,
+    #[serde(default)]
+    totp: String,
 }
 
 async fn login_submit(
@@ -274,13 +284,18 @@ async fn login_submit(
     if !crate::session::same_origin(&headers) {
         return Err(PageError(WebError::Csrf));
     }
-    match st.store.login(f.username.trim(), &f.password).await {
-        Ok((_, token)) => Ok((
-            [(header::SET_COOKIE, session_cookie(&token))],
-            Redirect::to("/"),
+    let totp = Some(f.totp.trim()).filter(|c| !c.is_empty());
+    match st.store.login(f.username.trim(), &f.password, totp).await {
+        Ok((session, token)) => Ok((
+            [(header::SET_COOKIE, session_cookie(&token, st.https))],
+            Redirect::to(stage_page(session.stage)),
         )
             .into_response()),
-        Err(e @ (StoreError::BadCredentials | StoreError::Locked { .. })) => {
+        Err(
+            e @ (StoreError::BadCredentials
+            | StoreError::Locked { .. }
+            | StoreError::SecondFactorRequired),
+        ) => {
             let status = if matches!(e, StoreError::Locked { .. }) {
                 StatusCode::FORBIDDEN
             } else {
@@ -289,6 +304,7 @@ async fn login_submit(
             let page = LoginPage {
                 nav: None,
                 error: Some(e.to_string()),
+                ask_totp: matches!(e, StoreError::SecondFactorRequired) || totp.is_some(),
                 username: f.username,
             };
             Ok((status, Html(page.render()?)).into_response())
@@ -303,11 +319,15 @@ struct CsrfForm {
     csrf: Option<String>,
 }
 
-async fn logout(State(st): State<AppState>, u: PageUser, Form(f): Form<CsrfForm>) -> PageResult {
+async fn logout(
+    State(st): State<AppState>,
+    AccountUser(u): AccountUser,
+    Form(f): Form<CsrfForm>,
+) -> PageResult {
     check_csrf(&u, f.csrf.as_deref())?;
     st.store.logout(&u.token).await?;
     Ok((
-        [(header::SET_COOKIE, clear_cookie())],
+        [(header::SET_COOKIE, clear_cookie(st.https))],
         Redirect::to("/login"),
     )
         .into_response())
@@ -339,6 +359,9 @@ async fn home(State(st): State<AppState>, u: PageUser) -> PageResult {
     let a = &u.session.actor;
     if a.role == Role::Auditor {
         return Ok(Redirect::to("/audit").into_response());
+    }
+    if a.role == Role::SecAdmin {
+        return Ok(Redirect::to("/users").into_response());
     }
     let roots = st.store.scope_roots(a).await?;
     let mut cards = Vec::new();
@@ -994,13 +1017,26 @@ struct PersonPage {
     titles: Vec<(&'static str, &'static str)>,
     errors: Vec<String>,
     can_edit: bool,
+    /// May see 身份证号 and phone whole (each view is audited) and has not yet.
+    can_reveal: bool,
     csrf: String,
     today: NaiveDate,
 }
 
-async fn render_person(st: &AppState, u: &PageUser, id: i64, errors: Vec<String>) -> PageResult {
+async fn render_person(
+    st: &AppState,
+    u: &PageUser,
+    id: i64,
+    errors: Vec<String>,
+    reveal: bool,
+) -> PageResult {
     let a = &u.session.actor;
-    let p = st.store.person(a, id).await?;
+    let p = if reveal {
+        st.store.person_revealed(a, id).await?
+    } else {
+        st.store.person(a, id).await?
+    };
+    let has_personal = p.id_number.is_some() || p.phone.is_some();
     let recs = st
         .store
         .records(
@@ -1036,13 +1072,26 @@ async fn render_person(st: &AppState, u: &PageUser, id: i64, errors: Vec<String>
             .collect(),
         errors,
         can_edit: a.role.allows(Action::EditPeople),
+        can_reveal: has_personal && !reveal && a.role.allows(Action::ReadPersonalData),
         csrf: u.session.csrf_token.clone(),
         today: today(),
     })
 }
 
 async fn person_page(State(st): State<AppState>, u: PageUser, Path(id): Path<i64>) -> PageResult {
-    render_person(&st, &u, id, Vec::new()).await
+    render_person(&st, &u, id, Vec::new(), false).await
+}
+
+/// Shows a person's 身份证号 and phone whole: a POST with the CSRF token, because the view is
+/// written to the audit log.
+async fn person_reveal(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> PageResult {
+    check_csrf(&u, f.csrf.as_deref())?;
+    render_person(&st, &u, id, Vec::new(), true).await
 }
 
 #[derive(Deserialize)]
@@ -1095,7 +1144,7 @@ async fn person_add_position(
             };
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                render_person(&st, &u, id, errors).await?,
+                render_person(&st, &u, id, errors, false).await?,
             )
                 .into_response())
         }
