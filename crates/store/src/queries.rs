@@ -158,6 +158,7 @@ pub async fn migrate(p: &Pools<DB>) -> StoreResult<()> {
         }
     }
     let applied: HashSet<i64> = applied.into_iter().map(|(v,)| v).collect();
+    let mut encrypted_existing = false;
     for (version, name, sql) in MIGRATIONS {
         if applied.contains(version) {
             continue;
@@ -165,7 +166,7 @@ pub async fn migrate(p: &Pools<DB>) -> StoreResult<()> {
         let mut tx = sqlx::Connection::begin(&mut *c).await?;
         sqlx::raw_sql(sql).execute(&mut *tx).await?;
         if *version == 3 {
-            encrypt_plaintext_people(&mut tx, &p.field_key).await?;
+            encrypted_existing = encrypt_plaintext_people(&mut tx, &p.field_key).await? > 0;
         }
         sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
             .bind(*version)
@@ -175,6 +176,16 @@ pub async fn migrate(p: &Pools<DB>) -> StoreResult<()> {
             .await?;
         tx.commit().await?;
         tracing::info!(version, name, "applied migration");
+    }
+    if encrypted_existing {
+        // The plaintext that was encrypted still sits in freed pages (SQLite) or dead tuples
+        // (PostgreSQL) until they are rewritten: rewrite them now.
+        if IS_PG {
+            sqlx::raw_sql("VACUUM FULL people").execute(&mut *c).await?;
+        } else {
+            sqlx::raw_sql("VACUUM").execute(&mut *c).await?;
+            sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *c).await?;
+        }
     }
     Ok(())
 }
@@ -1303,7 +1314,7 @@ async fn person_from(c: &mut Conn, key: &FieldKey, r: PersonRow, with_positions:
 
 /// Encrypts the plaintext personal data written before migration 3 (run inside its transaction)
 /// and records which key encrypted it.
-async fn encrypt_plaintext_people(c: &mut Conn, key: &FieldKey) -> StoreResult<()> {
+async fn encrypt_plaintext_people(c: &mut Conn, key: &FieldKey) -> StoreResult<usize> {
     let rows: Vec<(i64, Option<String>, Option<String>)> =
         sqlx::query_as("SELECT id, id_number, phone FROM people WHERE id_number IS NOT NULL OR phone IS NOT NULL").fetch_all(&mut *c).await?;
     for (id, id_number, phone) in &rows {
@@ -1320,7 +1331,7 @@ async fn encrypt_plaintext_people(c: &mut Conn, key: &FieldKey) -> StoreResult<(
     }
     sqlx::query("INSERT INTO instance_settings (name, value) VALUES ('field_key_check', $1)").bind(key_fingerprint(key)).execute(&mut *c).await?;
     tracing::info!(people = rows.len(), "encrypted personal data at rest");
-    Ok(())
+    Ok(rows.len())
 }
 
 /// `Ok(())` when the database was encrypted under this field key (recording it on first use).

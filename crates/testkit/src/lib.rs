@@ -193,6 +193,24 @@ impl TestApp {
         }
     }
 
+    /// Every byte the database keeps on disk (the SQLite file with its write-ahead log), or what
+    /// `pg_dump` writes of a PostgreSQL database: what a stolen copy would hold.
+    pub async fn raw_dump(&self) -> Vec<u8> {
+        match self.backend {
+            Backend::Postgres => postgres::pg_dump(&self.db_url).expect("pg_dump"),
+            Backend::Sqlite => {
+                let path = self.db_url.trim_start_matches("sqlite://");
+                let mut bytes = Vec::new();
+                for suffix in ["", "-wal", "-shm"] {
+                    if let Ok(b) = std::fs::read(format!("{path}{suffix}")) {
+                        bytes.extend(b);
+                    }
+                }
+                bytes
+            }
+        }
+    }
+
     /// The store-level actor of a demo user, for checks that bypass HTTP.
     pub async fn actor(&self, username: &str) -> Actor {
         self.store.actor_for_user(username).await.expect("actor")

@@ -180,3 +180,16 @@ fn spawn_watchdog(bin: &Path, data: &Path, dir: &Path) {
         .stderr(std::process::Stdio::null())
         .spawn();
 }
+
+/// The whole database as `pg_dump` writes it (plain SQL with the data), for tests that check what
+/// a copy of the database would reveal.
+pub fn pg_dump(url: &str) -> Result<Vec<u8>> {
+    let out = pg_command(&bin_dir()?, "pg_dump")
+        .arg("--data-only")
+        .arg(url)
+        .output()?;
+    if !out.status.success() {
+        bail!("pg_dump failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(out.stdout)
+}

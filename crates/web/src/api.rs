@@ -363,7 +363,7 @@ async fn end_link(
 #[derive(Debug, Deserialize, IntoParams)]
 struct PeopleQuery {
     org: Option<String>,
-    /// Part of a name.
+    /// Part of a name, or a whole 身份证号 or phone number (found exactly, through its blind index).
     q: Option<String>,
     limit: Option<i64>,
     offset: Option<i64>,
