@@ -105,8 +105,10 @@ async fn crash_and_check(backend: Backend) {
             );
         }
         let now = Snapshot::take(backend, &url).await;
-        now.check_consistent(&acked.lock().unwrap(), &baseline);
-        now.check_grew_from(&previous);
+        now.check_consistent(&acked.lock().unwrap(), &baseline)
+            .unwrap_or_else(|e| panic!("{backend:?} after kill {round}: {e}"));
+        now.check_grew_from(&previous)
+            .unwrap_or_else(|e| panic!("{backend:?} after kill {round}: {e}"));
         println!(
             "{backend:?} round {round}: killed after {delay} ms; {} writes acknowledged so far, {} audit entries",
             acked.lock().unwrap().total(),
@@ -147,9 +149,11 @@ async fn crash_and_check(backend: Backend) {
     server.kill9();
 
     let last = Snapshot::take(backend, &url).await;
-    let acked = acked.lock().unwrap();
-    last.check_consistent(&acked, &baseline);
-    last.check_grew_from(&previous);
+    let acked = std::mem::take(&mut *acked.lock().unwrap());
+    last.check_consistent(&acked, &baseline)
+        .unwrap_or_else(|e| panic!("{backend:?} at the end: {e}"));
+    last.check_grew_from(&previous)
+        .unwrap_or_else(|e| panic!("{backend:?} at the end: {e}"));
     assert!(
         !acked.orgs.is_empty() && !acked.people.is_empty() && !acked.records.is_empty(),
         "every kind of write was acknowledged at least once (orgs {}, people {}, records {})",
@@ -158,6 +162,38 @@ async fn crash_and_check(backend: Backend) {
         acked.records.len()
     );
     audit_verify(&url, dir.path());
+
+    // The checks can fail: one closure row of the last acknowledged organisation removed behind
+    // the application's back is caught, as a missing row and as a shrunken table.
+    let (org, _) = acked.orgs.last().unwrap().clone();
+    let sql = format!("DELETE FROM org_closure WHERE descendant_id = {org} AND depth = 1");
+    match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            sqlx::query(&sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            sqlx::query(&sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+    let broken = Snapshot::take(backend, &url).await;
+    let missing = broken.check_consistent(&acked, &baseline);
+    assert!(
+        missing
+            .as_ref()
+            .is_err_and(|e| e.contains("closure rows of organisation")),
+        "a missing closure row is caught: {missing:?}"
+    );
+    let shrunk = broken.check_grew_from(&last);
+    assert!(
+        shrunk
+            .as_ref()
+            .is_err_and(|e| e.contains("org_closure shrank")),
+        "a shrunken table is caught: {shrunk:?}"
+    );
 }
 
 async fn login(client: &Client, base: &str) -> String {
@@ -265,6 +301,24 @@ fn audit_verify(url: &str, dir: &Path) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("审计日志完整"), "{stdout}");
+}
+
+/// `assert!` and `assert_eq!` that return the failure instead of panicking, so that the test can
+/// also show that its checks fail on a broken database.
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+macro_rules! ensure_eq {
+    ($left:expr, $right:expr, $($msg:tt)+) => {
+        if $left != $right {
+            return Err(format!("{}: {:?} is not {:?}", format!($($msg)+), $left, $right));
+        }
+    };
 }
 
 /// The database as the killed server left it, read directly.
@@ -377,23 +431,31 @@ async fn fetch(
             pool.close().await;
         }
         Backend::Postgres => {
+            // The killed server's backends may still be finishing a COMMIT it sent: read
+            // everything from one snapshot, so that no commit lands between two queries.
             let pool = sqlx::PgPool::connect(url).await.expect("connect postgres");
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
             for (name, sql) in queries(backend) {
                 rows.insert(
                     name,
                     sqlx::query_as::<_, Row>(&sql)
-                        .fetch_all(&pool)
+                        .fetch_all(&mut *tx)
                         .await
                         .unwrap(),
                 );
             }
             for t in COUNTED {
                 let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {t}"))
-                    .fetch_one(&pool)
+                    .fetch_one(&mut *tx)
                     .await
                     .unwrap();
                 counts.insert(t, n);
             }
+            tx.rollback().await.unwrap();
             pool.close().await;
         }
     }
@@ -467,35 +529,35 @@ impl Snapshot {
     /// Every acknowledged write is there exactly once; every object created since the seed is
     /// whole (its audit entry is there, once, and an audit entry has its object); the closure
     /// table agrees with the edges.
-    fn check_consistent(&self, acked: &Acknowledged, baseline: &Snapshot) {
+    fn check_consistent(&self, acked: &Acknowledged, baseline: &Snapshot) -> Result<(), String> {
         for (id, name) in &acked.orgs {
-            assert!(
+            ensure!(
                 self.org_ids.contains(id),
                 "acknowledged organisation {id} ({name}) is missing"
             );
-            assert_eq!(
+            ensure_eq!(
                 self.org_names.get(name),
                 Some(&1),
                 "organisation {name} exactly once"
             );
         }
         for (id, name) in &acked.people {
-            assert!(
+            ensure!(
                 self.person_ids.contains(id),
                 "acknowledged person {id} ({name}) is missing"
             );
-            assert_eq!(
+            ensure_eq!(
                 self.person_names.get(name),
                 Some(&1),
                 "person {name} exactly once"
             );
         }
         for (id, notes) in &acked.records {
-            assert!(
+            ensure!(
                 self.record_ids.contains(id),
                 "acknowledged record {id} ({notes}) is missing"
             );
-            assert_eq!(
+            ensure_eq!(
                 self.record_notes.get(notes),
                 Some(&1),
                 "record {notes} exactly once"
@@ -509,7 +571,7 @@ impl Snapshot {
         ];
         for (entity, now, before) in kinds {
             for id in now.difference(before) {
-                assert_eq!(
+                ensure_eq!(
                     self.audit_creates.get(&(entity.to_string(), *id)),
                     Some(&1),
                     "new {entity} {id} has exactly one audit entry"
@@ -517,7 +579,7 @@ impl Snapshot {
             }
             for (e, id) in self.audit_creates.keys() {
                 if e == entity {
-                    assert!(
+                    ensure!(
                         now.contains(id),
                         "audit entry for a {entity} {id} that does not exist"
                     );
@@ -527,11 +589,11 @@ impl Snapshot {
         // No organisation without its closure rows, none but a county's root without an edge,
         // and the open closure rows are exactly those the open edges imply.
         for id in &self.org_ids {
-            assert!(
+            ensure!(
                 self.self_rows.contains(id),
                 "organisation {id} has no closure row"
             );
-            assert!(
+            ensure!(
                 self.roots.contains(id) || self.with_edge.contains(id),
                 "organisation {id} has no edge"
             );
@@ -543,28 +605,30 @@ impl Snapshot {
                 .map(|m| m.iter().map(|(a, d)| (*a, d + 1)).collect())
                 .unwrap_or_default();
             expected.insert(*child, 0);
-            assert_eq!(
+            ensure_eq!(
                 self.open_closure.get(child),
                 Some(&expected),
                 "closure rows of organisation {child} (under {parent}) match its edges"
             );
         }
         for root in &self.roots {
-            assert_eq!(
+            ensure_eq!(
                 self.open_closure.get(root),
                 Some(&BTreeMap::from([(*root, 0)])),
                 "a county's root is its own only ancestor"
             );
         }
+        Ok(())
     }
 
-    fn check_grew_from(&self, earlier: &Snapshot) {
+    fn check_grew_from(&self, earlier: &Snapshot) -> Result<(), String> {
         for (table, n) in &self.counts {
-            assert!(
+            ensure!(
                 *n >= earlier.counts[table],
                 "{table} shrank from {} to {n}",
                 earlier.counts[table]
             );
         }
+        Ok(())
     }
 }
