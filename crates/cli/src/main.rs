@@ -119,7 +119,14 @@ enum Format {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    // `RUST_LOG` sets the most verbose level written (`error` … `trace`; `info` when unset or not
+    // a level). Secrets and whole personal numbers are never logged at any level: `logs.rs`.
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|l| l.trim().parse::<tracing::level_filters::LevelFilter>().ok())
+        .unwrap_or(tracing::level_filters::LevelFilter::INFO);
     tracing_subscriber::fmt()
+        .with_max_level(level)
         .with_target(false)
         .with_writer(std::io::stderr)
         .init();

@@ -8,13 +8,9 @@ use taizhang_testkit::{fresh_store, spawn_app, Backend};
 /// and a directory of the test's own, never the working tree.
 fn test_env() -> Vec<(&'static str, String)> {
     let dir = std::env::temp_dir().join(format!("taizhang-cli-test-{}", std::process::id()));
-    vec![
-        (
-            "TAIZHANG_AUDIT_KEY",
-            taizhang_testkit::test_audit_key().to_hex(),
-        ),
-        ("TAIZHANG_DATA_DIR", dir.display().to_string()),
-    ]
+    let mut env = taizhang_testkit::test_key_env();
+    env.push(("TAIZHANG_DATA_DIR", dir.display().to_string()));
+    env
 }
 
 /// The `copy` and `report` subcommands, as an operator runs them.

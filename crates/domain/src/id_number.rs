@@ -83,6 +83,10 @@ impl IdNumber {
         if first17.len() != 17 {
             return Err(IdNumberError::Length);
         }
+        // `check_char` takes digits only (a region like "-37082" would underflow it).
+        if !first17.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(IdNumberError::Characters);
+        }
         let check = check_char(first17.as_bytes());
         IdNumber::parse(&format!("{first17}{check}"))
     }

@@ -88,6 +88,15 @@ pub fn test_field_key() -> taizhang_store::crypto::FieldKey {
     .expect("long enough")
 }
 
+/// The test keys as the binary reads them from its environment, for tests that run `taizhang`
+/// as a child process over a test store.
+pub fn test_key_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("TAIZHANG_AUDIT_KEY", test_audit_key().to_hex()),
+        ("TAIZHANG_FIELD_KEY", test_field_key().to_hex()),
+    ]
+}
+
 pub fn test_options(dir: &std::path::Path) -> StoreOptions {
     StoreOptions {
         data_dir: Some(dir.join("data")),
