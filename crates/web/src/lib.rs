@@ -5,6 +5,7 @@ pub mod api;
 mod chart;
 pub mod error;
 mod limiter;
+mod openapi;
 mod pages;
 mod session;
 
