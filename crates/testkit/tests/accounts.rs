@@ -174,7 +174,9 @@ async fn administrators_hold_one_duty_each(app: TestApp) {
         .as_array()
         .expect("entries")
         .iter()
-        .find(|e| e["action"] == "grant" && e["entity_id"] == viewer.to_string())
+        .find(|e| {
+            e["action"] == "grant" && e["entity_id"].as_str() == Some(viewer.to_string().as_str())
+        })
         .unwrap_or_else(|| panic!("grant audited: {log}"));
     assert_eq!(grant["before"]["role"], "viewer");
     assert_eq!(grant["after"]["role"], "recorder");

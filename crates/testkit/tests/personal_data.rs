@@ -164,7 +164,10 @@ async fn revealing_is_limited_and_audited(app: TestApp) {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["action"] == "view_personal" && e["entity_id"] == id.to_string())
+        .filter(|e| {
+            e["action"] == "view_personal"
+                && e["entity_id"].as_str() == Some(id.to_string().as_str())
+        })
         .collect();
     assert!(views.len() >= 2, "API and page views audited: {log}");
     assert!(views.iter().all(|e| e["actor"] == "jishu"));

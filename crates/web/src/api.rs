@@ -2,6 +2,7 @@
 //! handlers. Every call but login needs `Authorization: Bearer <token>`.
 
 use crate::error::{ApiResult, ErrorBody, WebError};
+use crate::openapi::CommonErrors;
 use crate::session::ApiUser;
 use crate::AppState;
 use axum::body::Bytes;
@@ -74,11 +75,11 @@ pub fn routes() -> Router<AppState> {
         list_records, create_record, get_record, void_record, upload_attachment, download_attachment,
         overdue, bulletin, audit, list_users, create_user, update_user, get_security_settings, put_security_settings
     ),
-    components(schemas(ErrorBody, LoginRequest, LoginResponse, Me, Org, NewOrg, OrgEdge, Link, NewLink, Person, NewPerson,
+    components(schemas(ErrorBody, FileBytes, LoginRequest, LoginResponse, Me, Org, NewOrg, OrgEdge, Link, NewLink, Person, NewPerson,
         Position, NewPosition, LedgerType, Record, NewRecord, RecordPage, OverdueItem, AuditEntry, AuditPage, PeoplePage,
         Bulletin, RenameRequest, DateRequest, VoidRequest, AttachmentCreated, User, NewAccount, AccountCreated, UserChange,
         SecuritySettings)),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &CommonErrors)
 )]
 pub struct ApiDoc;
 
@@ -221,6 +222,7 @@ async fn rename_org(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ChildrenQuery {
     /// Include dissolved children.
     #[serde(default)]
@@ -313,6 +315,7 @@ async fn dissolve_org(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct LinksQuery {
     /// Links from or to this organisation (code or `o{id}`).
     org: Option<String>,
@@ -346,7 +349,7 @@ async fn create_link(
 }
 
 #[utoipa::path(post, path = "/api/v1/links/{id}/end", params(("id" = i64, Path)), request_body = DateRequest,
-    responses((status = 200, body = Link), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = Link), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn end_link(
     State(s): State<AppState>,
     ApiUser(u): ApiUser,
@@ -361,6 +364,7 @@ async fn end_link(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PeopleQuery {
     org: Option<String>,
     /// Part of a name, or a whole 身份证号 or phone number (found exactly, through its blind index).
@@ -375,7 +379,7 @@ pub struct PeoplePage {
     pub people: Vec<Person>,
 }
 
-#[utoipa::path(get, path = "/api/v1/people", params(PeopleQuery), responses((status = 200, body = PeoplePage)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/people", params(PeopleQuery), responses((status = 200, body = PeoplePage), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 async fn list_people(
     State(s): State<AppState>,
     ApiUser(u): ApiUser,
@@ -399,7 +403,7 @@ async fn list_people(
 }
 
 #[utoipa::path(post, path = "/api/v1/people", request_body = NewPerson,
-    responses((status = 201, body = Person), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 201, body = Person), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn create_person(
     State(s): State<AppState>,
     ApiUser(u): ApiUser,
@@ -535,7 +539,7 @@ async fn add_position(
 }
 
 #[utoipa::path(post, path = "/api/v1/positions/{id}/end", params(("id" = i64, Path)), request_body = DateRequest,
-    responses((status = 200, body = Position), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = Position), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn end_position(
     State(s): State<AppState>,
     ApiUser(u): ApiUser,
@@ -634,7 +638,7 @@ pub struct VoidRequest {
 }
 
 #[utoipa::path(post, path = "/api/v1/records/{id}/void", params(("id" = i64, Path)), request_body = VoidRequest,
-    responses((status = 200, body = Record), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = Record), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn void_record(
     State(s): State<AppState>,
     ApiUser(u): ApiUser,
@@ -645,6 +649,7 @@ async fn void_record(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct UploadQuery {
     /// The file's name, shown when it is downloaded.
     name: String,
@@ -655,6 +660,11 @@ pub struct AttachmentCreated {
     /// Use this id in a record's attachment field.
     pub id: String,
 }
+
+/// An attachment's bytes, sent and answered with its own media type.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileBytes(pub Vec<u8>);
 
 pub const ALLOWED_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp", "application/pdf"];
 pub const MAX_ATTACHMENT: usize = 10 * 1024 * 1024;
@@ -670,8 +680,10 @@ pub fn sniff_ok(content_type: &str, bytes: &[u8]) -> bool {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/attachments", params(UploadQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 201, body = AttachmentCreated), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/attachments", params(UploadQuery), request_body(description = "The file, sent with its own type", content(
+        (FileBytes = "image/jpeg"), (FileBytes = "image/png"), (FileBytes = "image/webp"), (FileBytes = "application/pdf"))),
+    responses((status = 201, body = AttachmentCreated), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn upload_attachment(
     State(s): State<AppState>,
     ApiUser(u): ApiUser,
@@ -688,13 +700,20 @@ async fn upload_attachment(
         .unwrap_or("")
         .trim()
         .to_string();
-    if !ALLOWED_TYPES.contains(&ctype.as_str()) || !sniff_ok(&ctype, &body) {
-        return Err(WebError::BadRequest(
+    if !ALLOWED_TYPES.contains(&ctype.as_str()) {
+        return Err(WebError::UnsupportedMediaType(
             "附件只能是JPEG、PNG、WebP图片或PDF文件".into(),
         ));
     }
-    if body.is_empty() || body.len() > MAX_ATTACHMENT {
-        return Err(WebError::BadRequest("附件不能为空，且不超过10MB".into()));
+    if body.len() > MAX_ATTACHMENT {
+        return Err(WebError::TooLarge("附件不能超过10MB".into()));
+    }
+    if body.is_empty() || !sniff_ok(&ctype, &body) {
+        return Err(WebError::Store(StoreError::invalid(
+            "file",
+            "attachment.content",
+            "附件内容与其类型不符：只能是JPEG、PNG、WebP图片或PDF文件，且不能为空",
+        )));
     }
     let id = s
         .store
@@ -704,7 +723,9 @@ async fn upload_attachment(
 }
 
 #[utoipa::path(get, path = "/api/v1/attachments/{id}", params(("id" = String, Path)),
-    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, description = "The file, with the type it was uploaded as", content(
+        (FileBytes = "image/jpeg"), (FileBytes = "image/png"), (FileBytes = "image/webp"), (FileBytes = "application/pdf"))),
+        (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 async fn download_attachment(
     State(s): State<AppState>,
     ApiUser(u): ApiUser,
@@ -743,6 +764,7 @@ pub(crate) fn percent_encode(s: &str) -> String {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct OverdueQuery {
     /// Organisation subtree; defaults to the caller's organisation.
     org: Option<String>,
@@ -776,6 +798,7 @@ pub(crate) async fn home_ref(s: &AppState, actor: &Actor) -> ApiResult<String> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BulletinQuery {
     /// Organisation subtree (code or `o{id}`); defaults to the caller's organisation.
     pub org: Option<String>,
@@ -824,13 +847,35 @@ pub(crate) fn bulletin_params(q: &BulletinQuery) -> ApiResult<(DateRange, Groupi
     Ok((range, grouping))
 }
 
-#[utoipa::path(get, path = "/api/v1/bulletin", params(BulletinQuery),
+/// The bulletin's query in the API, where a date is `YYYY-MM-DD` or absent; the bulletin page's
+/// form also takes an emptied date box.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ApiBulletinQuery {
+    /// Organisation subtree (code or `o{id}`); defaults to the caller's organisation.
+    org: Option<String>,
+    /// First day; defaults to 1 January of this year.
+    from: Option<NaiveDate>,
+    /// Last day; defaults to today.
+    to: Option<NaiveDate>,
+    /// Rank child units (`children`, the default) or organisations reached by a cross-link kind
+    /// (`dispatch` for 各第一书记村, `pairing`, `cover`, `dual_report`, `alliance_member`).
+    by: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/bulletin", params(ApiBulletinQuery),
     responses((status = 200, body = Bulletin), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn bulletin(
     State(s): State<AppState>,
     ApiUser(u): ApiUser,
-    Query(q): Query<BulletinQuery>,
+    Query(q): Query<ApiBulletinQuery>,
 ) -> ApiResult<Json<Bulletin>> {
+    let q = BulletinQuery {
+        org: q.org,
+        from: q.from,
+        to: q.to,
+        by: q.by,
+    };
     let (range, grouping) = bulletin_params(&q)?;
     let org = match q.org.clone() {
         Some(o) => o,
@@ -842,6 +887,7 @@ async fn bulletin(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
     entity: Option<String>,
     limit: Option<i64>,

@@ -20,6 +20,10 @@ pub enum WebError {
     RateLimited,
     /// The login is not complete: the password must be changed, or a second factor bound, first.
     StageIncomplete(taizhang_store::SessionStage),
+    /// A body of a media type the call does not take.
+    UnsupportedMediaType(String),
+    /// A body over the call's own limit.
+    TooLarge(String),
 }
 
 /// The body of every API error.
@@ -60,6 +64,11 @@ impl WebError {
                 body("unauthorized", "请先登录".into()),
             ),
             WebError::BadRequest(m) => (StatusCode::BAD_REQUEST, body("bad_request", m.clone())),
+            WebError::UnsupportedMediaType(m) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                body("unsupported_media_type", m.clone()),
+            ),
+            WebError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, body("too_large", m.clone())),
             WebError::Csrf => (
                 StatusCode::FORBIDDEN,
                 body("csrf", "页面已过期，请刷新后重试".into()),

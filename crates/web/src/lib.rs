@@ -6,6 +6,7 @@ pub mod api;
 mod chart;
 pub mod error;
 mod limiter;
+mod openapi;
 mod pages;
 mod session;
 
