@@ -5,11 +5,13 @@
 
 pub mod audit;
 pub mod auth;
+mod backup;
 mod copy;
 mod error;
 pub mod model;
 mod sqlbuild;
 
+pub use backup::{BackupReport, RestoreReport, TableSum};
 pub use copy::TableCopy;
 pub use error::{StoreError, StoreResult};
 pub use model::*;
