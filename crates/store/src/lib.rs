@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+mod backup;
 mod copy;
 pub mod crypto;
 mod error;
@@ -12,6 +13,7 @@ pub mod model;
 mod sqlbuild;
 pub mod totp;
 
+pub use backup::{BackupReport, RestoreReport, TableSum};
 pub use copy::TableCopy;
 pub use error::{StoreError, StoreResult};
 pub use model::*;

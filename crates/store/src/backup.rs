@@ -1,0 +1,800 @@
+//! Online, consistent backups into one self-contained file, and restores from it.
+//!
+//! A backup file is itself a taizhang SQLite database at the current schema, plus three tables
+//! only a backup has:
+//!
+//! - `backup_info(key, value)`: the format, when and from which backend it was taken, the schema
+//!   version;
+//! - `backup_manifest(table_name, row_count, checksum)`: the row count and checksum of every table
+//!   (the same checksum `copy` uses, independent of the backend), and of the attachment files;
+//! - `backup_files(name, sha256, size_bytes, bytes)`: the attachment files of the data directory,
+//!   so that one file is the whole backup.
+//!
+//! From SQLite the snapshot is `VACUUM INTO` (one read transaction; writers go on meanwhile);
+//! from PostgreSQL every table is read in one `REPEATABLE READ` transaction and written into a
+//! fresh SQLite file. Attachment files are content-addressed and written before their row is, and
+//! never removed, so every attachment row in the snapshot has its file when the backup reads it.
+//! Sessions are not kept: after a restore everyone logs in again.
+//!
+//! A restore checks the backup against its manifest, checks the audit chain of every county with
+//! the target's audit key, then writes into an empty database of either backend in one
+//! transaction, reads every table back inside that transaction and commits only if the counts and
+//! checksums equal the manifest.
+
+use crate::audit::{canonical_json, entry_hash, sha256_hex, AuditKey, GENESIS};
+use crate::copy::{Checksum, TableSpec, Val};
+use crate::{Backend, Pools, Store, StoreError, StoreResult};
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+mod sqlite {
+    #![allow(dead_code)]
+    pub type DB = sqlx::Sqlite;
+    pub const IS_PG: bool = false;
+    include!("backup_sql.rs");
+}
+
+mod postgres {
+    #![allow(dead_code)]
+    pub type DB = sqlx::Postgres;
+    pub const IS_PG: bool = true;
+    include!("backup_sql.rs");
+}
+
+/// What `backup_info.format` says; a restore refuses anything else.
+pub const FORMAT: &str = "taizhang-backup-1";
+
+/// The manifest's name for the attachment files.
+pub const FILES: &str = "backup_files";
+
+type Tables = Vec<(&'static TableSpec, Vec<Vec<Val>>)>;
+
+/// One line of a backup's manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSum {
+    pub table: String,
+    pub rows: i64,
+    pub checksum: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct BackupReport {
+    pub file: PathBuf,
+    /// `sqlite` or `postgres`.
+    pub source: &'static str,
+    pub schema_version: i64,
+    /// Every table, then `backup_files`.
+    pub manifest: Vec<TableSum>,
+    pub files: i64,
+    pub file_bytes: i64,
+    /// Attachment rows whose file was already missing from the data directory.
+    pub missing_files: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RestoreReport {
+    pub manifest: Vec<TableSum>,
+    /// Per county: code, name and the number of audit entries verified.
+    pub chains: Vec<(String, String, i64)>,
+    pub files: i64,
+    pub taken_at: String,
+    pub source: String,
+}
+
+fn checksums(tables: &Tables) -> Vec<TableSum> {
+    tables
+        .iter()
+        .map(|(t, rows)| {
+            let mut sum = Checksum::default();
+            for r in rows {
+                sum.row(r);
+            }
+            TableSum {
+                table: t.name.to_string(),
+                rows: rows.len() as i64,
+                checksum: sum.hex(),
+            }
+        })
+        .collect()
+}
+
+fn rows_of<'a>(tables: &'a Tables, name: &str) -> &'a [Vec<Val>] {
+    tables
+        .iter()
+        .find(|(t, _)| t.name == name)
+        .map(|(_, r)| r.as_slice())
+        .unwrap_or(&[])
+}
+
+fn text(v: Option<&Val>) -> String {
+    match v {
+        Some(Val::Text(s)) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+fn int(v: Option<&Val>) -> i64 {
+    match v {
+        Some(Val::I64(i)) => *i,
+        _ => 0,
+    }
+}
+
+/// Walks every county's audit chain over exported rows, exactly as `verify_audit_chain` walks it
+/// in the database: per county (code, name, entries, first broken seq).
+fn verify_chains(key: &AuditKey, tables: &Tables) -> Vec<(String, String, Result<i64, i64>)> {
+    let mut chains: BTreeMap<i64, (String, Result<i64, i64>)> = BTreeMap::new();
+    for r in rows_of(tables, "audit_log") {
+        let county = int(r.get(1));
+        let (prev, state) = chains
+            .entry(county)
+            .or_insert_with(|| (GENESIS.to_string(), Ok(0)));
+        let Ok(n) = *state else { continue };
+        let seq = int(r.first());
+        let at = match r.get(2) {
+            Some(Val::Ts(t)) => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            _ => String::new(),
+        };
+        let json = |v: Option<&Val>| match v {
+            Some(Val::Json(j)) => Some(canonical_json(j)),
+            _ => None,
+        };
+        let (before, after) = (json(r.get(8)), json(r.get(9)));
+        let h = entry_hash(
+            key,
+            prev,
+            county,
+            seq,
+            &at,
+            &text(r.get(4)),
+            &text(r.get(5)),
+            &text(r.get(6)),
+            &text(r.get(7)),
+            before.as_deref(),
+            after.as_deref(),
+        );
+        let (stored_prev, stored_hash) = (text(r.get(10)), text(r.get(11)));
+        if seq != n + 1 || stored_prev != *prev || stored_hash != h {
+            *state = Err(seq);
+        } else {
+            *state = Ok(seq);
+            *prev = stored_hash;
+        }
+    }
+    rows_of(tables, "counties")
+        .iter()
+        .map(|c| {
+            let id = int(c.first());
+            let state = chains.get(&id).map(|s| s.1).unwrap_or(Ok(0));
+            (text(c.get(1)), text(c.get(2)), state)
+        })
+        .collect()
+}
+
+fn attachment_path(data_dir: &Path, id: &str) -> PathBuf {
+    data_dir
+        .join("attachments")
+        .join(&id[..2.min(id.len())])
+        .join(id)
+}
+
+/// An attachment id is 64 hex digits; anything else never names a file.
+fn valid_id(id: &str) -> bool {
+    id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn corrupt(message: String) -> StoreError {
+    StoreError::conflict("backup.corrupt", message)
+}
+
+/// Removes a partial backup file (and SQLite's side files) unless disarmed.
+struct Partial(Option<PathBuf>);
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            for suffix in ["", "-journal", "-wal", "-shm"] {
+                let mut s = p.clone().into_os_string();
+                s.push(suffix);
+                let _ = std::fs::remove_file(PathBuf::from(s));
+            }
+        }
+    }
+}
+
+/// A SQLite pool over a backup file: a single connection, rollback journal (one self-contained
+/// file), foreign keys on.
+async fn open_file(path: &Path, create: bool, read_only: bool) -> StoreResult<SqlitePool> {
+    let mut o = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(create)
+        .read_only(read_only)
+        .foreign_keys(true);
+    if !read_only {
+        o = o.journal_mode(SqliteJournalMode::Delete);
+    }
+    Ok(SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(o)
+        .await?)
+}
+
+fn supported_schema() -> i64 {
+    crate::sqlite::MIGRATIONS
+        .iter()
+        .map(|m| m.0)
+        .max()
+        .unwrap_or(0)
+}
+
+impl Store {
+    /// Writes a consistent snapshot of the whole database, with its attachment files, into a new
+    /// file `file` (never overwritten), while the application goes on writing. The file appears
+    /// only when complete.
+    pub async fn backup_to(&self, file: &Path) -> StoreResult<BackupReport> {
+        if std::fs::symlink_metadata(file).is_ok() {
+            return Err(StoreError::conflict(
+                "backup.exists",
+                format!("备份文件 {} 已存在，不会覆盖", file.display()),
+            ));
+        }
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| StoreError::Config(format!("备份文件名无效：{}", file.display())))?;
+        let dir = match file.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dir.is_dir() {
+            return Err(StoreError::Config(format!(
+                "备份文件所在目录不存在：{}",
+                dir.display()
+            )));
+        }
+        let tmp = dir.join(format!(
+            ".{name}.partial-{}-{}",
+            std::process::id(),
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
+        let mut partial = Partial(Some(tmp.clone()));
+        let source_sums: Option<Vec<TableSum>>;
+        let taken_at = Utc::now();
+        let pool = match &self.backend {
+            Backend::Sqlite(p) => {
+                let tmp_text = tmp.to_str().ok_or_else(|| {
+                    StoreError::Config(format!("备份文件路径无效：{}", file.display()))
+                })?;
+                // One read transaction on the live database: a consistent page-level copy.
+                let mut c = p.read.acquire().await?;
+                sqlx::query("VACUUM INTO $1")
+                    .bind(tmp_text)
+                    .execute(&mut *c)
+                    .await?;
+                drop(c);
+                source_sums = None;
+                let pool = open_file(&tmp, false, false).await?;
+                sqlx::query("DELETE FROM sessions").execute(&pool).await?;
+                pool
+            }
+            Backend::Postgres(p) => {
+                let mut tx = p.read.begin().await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+                let tables = postgres::export_all(&mut tx).await?;
+                tx.commit().await?;
+                source_sums = Some(checksums(&tables));
+                let pool = open_file(&tmp, true, false).await?;
+                let pools = Pools {
+                    read: pool.clone(),
+                    write: pool.clone(),
+                    audit_key: p.audit_key.clone(),
+                    field_key: p.field_key.clone(),
+                };
+                crate::sqlite::migrate(&pools).await?;
+                let mut tx = pool.begin().await?;
+                sqlite::import_all(&mut tx, &tables).await?;
+                tx.commit().await?;
+                pool
+            }
+        };
+        let result = self.finish_backup(&pool, file, source_sums, taken_at).await;
+        pool.close().await;
+        let mut report = result?;
+        // Durable before it gets its name; `hard_link` never replaces an existing file.
+        std::fs::File::open(&tmp)?.sync_all()?;
+        match std::fs::hard_link(&tmp, file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::conflict(
+                    "backup.exists",
+                    format!("备份文件 {} 已存在，不会覆盖", file.display()),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        drop(partial.0.take());
+        let _ = std::fs::remove_file(&tmp);
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        report.file = file.to_path_buf();
+        Ok(report)
+    }
+
+    /// Adds the files, the manifest and the info to a backup file holding the snapshot.
+    async fn finish_backup(
+        &self,
+        pool: &SqlitePool,
+        file: &Path,
+        source_sums: Option<Vec<TableSum>>,
+        taken_at: DateTime<Utc>,
+    ) -> StoreResult<BackupReport> {
+        let mut c = pool.acquire().await?;
+        let tables = sqlite::export_all(&mut c).await?;
+        let mut manifest = checksums(&tables);
+        if let Some(source) = source_sums {
+            if source != manifest {
+                return Err(StoreError::Internal(
+                    "备份文件中的数据与源数据库快照不一致".into(),
+                ));
+            }
+        }
+        // Which field key encrypted the personal data in it (a fingerprint, never the key).
+        sqlx::query("DELETE FROM instance_settings WHERE name = 'field_key_check'")
+            .execute(&mut *c)
+            .await?;
+        sqlx::query("INSERT INTO instance_settings (name, value) VALUES ('field_key_check', $1)")
+            .bind(self.field_key_fingerprint())
+            .execute(&mut *c)
+            .await?;
+        sqlx::raw_sql(
+            "CREATE TABLE backup_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE backup_manifest (table_name TEXT PRIMARY KEY, row_count INTEGER NOT NULL, checksum TEXT NOT NULL);
+             CREATE TABLE backup_files (name TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size_bytes INTEGER NOT NULL, bytes BLOB NOT NULL);",
+        )
+        .execute(&mut *c)
+        .await?;
+
+        // The attachment files, one at a time (bounded memory), in name order.
+        let mut ids: Vec<String> = rows_of(&tables, "attachments")
+            .iter()
+            .map(|r| text(r.first()))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let mut files_sum = Checksum::default();
+        let (mut files, mut file_bytes) = (0_i64, 0_i64);
+        let mut missing = Vec::new();
+        let mut tx = sqlx::Connection::begin(&mut *c).await?;
+        for id in ids {
+            if !valid_id(&id) {
+                missing.push(id);
+                continue;
+            }
+            let bytes = match tokio::fs::read(attachment_path(&self.data_dir, &id)).await {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    missing.push(id);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let sha = sha256_hex(&bytes);
+            let size = bytes.len() as i64;
+            sqlx::query(
+                "INSERT INTO backup_files (name, sha256, size_bytes, bytes) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&id)
+            .bind(&sha)
+            .bind(size)
+            .bind(bytes)
+            .execute(&mut *tx)
+            .await?;
+            files_sum.row(&[Val::Text(id), Val::Text(sha), Val::I64(size)]);
+            files += 1;
+            file_bytes += size;
+        }
+        manifest.push(TableSum {
+            table: FILES.to_string(),
+            rows: files,
+            checksum: files_sum.hex(),
+        });
+        for m in &manifest {
+            sqlx::query(
+                "INSERT INTO backup_manifest (table_name, row_count, checksum) VALUES ($1, $2, $3)",
+            )
+            .bind(&m.table)
+            .bind(m.rows)
+            .bind(&m.checksum)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let schema_version = supported_schema();
+        let source = self.backend_name();
+        let info = [
+            ("format", FORMAT.to_string()),
+            (
+                "taken_at",
+                taken_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+            ("source", source.to_string()),
+            ("schema_version", schema_version.to_string()),
+            ("missing_files", missing.len().to_string()),
+        ];
+        for (k, v) in info {
+            sqlx::query("INSERT INTO backup_info (key, value) VALUES ($1, $2)")
+                .bind(k)
+                .bind(v)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(BackupReport {
+            file: file.to_path_buf(),
+            source,
+            schema_version,
+            manifest,
+            files,
+            file_bytes,
+            missing_files: missing,
+        })
+    }
+
+    /// Restores a backup file into this database, which must be empty, and its attachment files
+    /// into this store's data directory. Everything is checked before the transaction commits:
+    /// the backup against its manifest, the audit chain of every county with this store's audit
+    /// key, and every table read back against the manifest.
+    pub async fn restore_from(&self, file: &Path) -> StoreResult<RestoreReport> {
+        let result = self.restore_inner(file).await;
+        if result.is_err() {
+            // A key this run just generated would only stand for a database that is still empty.
+            if let Some(k) = &self.created_key {
+                let _ = std::fs::remove_file(k);
+            }
+        }
+        result
+    }
+
+    async fn restore_inner(&self, file: &Path) -> StoreResult<RestoreReport> {
+        let (tables, manifest, info) = read_backup(file).await?;
+        // Personal data restored under another field key would never open again.
+        {
+            let pool = open_file(file, false, true).await?;
+            let fp: Option<(String,)> = sqlx::query_as(
+                "SELECT value FROM instance_settings WHERE name = 'field_key_check'",
+            )
+            .fetch_optional(&pool)
+            .await?;
+            pool.close().await;
+            if fp.is_some_and(|(v,)| v != self.field_key_fingerprint()) {
+                return Err(StoreError::Config(
+                    "备份中的身份证号和电话由另一个字段加密密钥加密：请用备份时的密钥（TAIZHANG_FIELD_KEY 或 TAIZHANG_FIELD_KEY_FILE）恢复".into(),
+                ));
+            }
+        }
+        let key = match &self.backend {
+            Backend::Sqlite(p) => p.audit_key.clone(),
+            Backend::Postgres(p) => p.audit_key.clone(),
+        };
+        let chains = check_chains(&key, &tables)?;
+
+        // Into the target, in one transaction; the files written are removed again if it fails.
+        let written = std::sync::Mutex::new(Vec::<PathBuf>::new());
+        let outcome = self
+            .restore_tx(file, &key, &tables, &manifest, &written)
+            .await;
+        if outcome.is_err() {
+            for f in written.lock().map(|w| w.clone()).unwrap_or_default() {
+                let _ = std::fs::remove_file(f);
+            }
+        }
+        outcome?;
+        Ok(RestoreReport {
+            files: manifest
+                .iter()
+                .find(|m| m.table == FILES)
+                .map(|m| m.rows)
+                .unwrap_or(0),
+            manifest,
+            chains,
+            taken_at: info.get("taken_at").cloned().unwrap_or_default(),
+            source: info.get("source").cloned().unwrap_or_default(),
+        })
+    }
+
+    async fn restore_tx(
+        &self,
+        file: &Path,
+        key: &AuditKey,
+        tables: &Tables,
+        manifest: &[TableSum],
+        written: &std::sync::Mutex<Vec<PathBuf>>,
+    ) -> StoreResult<()> {
+        match &self.backend {
+            Backend::Sqlite(p) => {
+                let mut tx = p.write.begin().await?;
+                if let Some((t, n)) = sqlite::first_non_empty(&mut tx).await? {
+                    return Err(not_empty(t, n));
+                }
+                sqlite::import_all(&mut tx, tables).await?;
+                let back = sqlite::export_all(&mut tx).await?;
+                self.check_and_write_files(file, key, &back, manifest, written)
+                    .await?;
+                tx.commit().await?;
+            }
+            Backend::Postgres(p) => {
+                let mut tx = p.write.begin().await?;
+                if let Some((t, n)) = postgres::first_non_empty(&mut tx).await? {
+                    return Err(not_empty(t, n));
+                }
+                postgres::import_all(&mut tx, tables).await?;
+                let back = postgres::export_all(&mut tx).await?;
+                self.check_and_write_files(file, key, &back, manifest, written)
+                    .await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts and checksums of every table, read in one transaction (what a backup's manifest
+    /// lists, without the files).
+    pub async fn table_sums(&self) -> StoreResult<Vec<TableSum>> {
+        let tables = match &self.backend {
+            Backend::Sqlite(p) => {
+                let mut tx = p.read.begin().await?;
+                let t = sqlite::export_all(&mut tx).await?;
+                tx.commit().await?;
+                t
+            }
+            Backend::Postgres(p) => {
+                let mut tx = p.read.begin().await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+                let t = postgres::export_all(&mut tx).await?;
+                tx.commit().await?;
+                t
+            }
+        };
+        Ok(checksums(&tables))
+    }
+
+    /// Inside the restore's transaction: the rows read back equal the manifest and their chains
+    /// verify; then the attachment files go into the data directory (removed again by the caller
+    /// if the transaction does not commit).
+    async fn check_and_write_files(
+        &self,
+        file: &Path,
+        key: &AuditKey,
+        back: &Tables,
+        manifest: &[TableSum],
+        written: &std::sync::Mutex<Vec<PathBuf>>,
+    ) -> StoreResult<()> {
+        let tables: Vec<TableSum> = manifest
+            .iter()
+            .filter(|m| m.table != FILES)
+            .cloned()
+            .collect();
+        let differ = compare(&checksums(back), &tables);
+        if !differ.is_empty() {
+            return Err(StoreError::Internal(format!(
+                "恢复后读回的数据与清单不符：{}；已回滚",
+                differ.join("，")
+            )));
+        }
+        check_chains(key, back)?;
+        let pool = open_file(file, false, true).await?;
+        let names: Vec<(String,)> = sqlx::query_as("SELECT name FROM backup_files ORDER BY name")
+            .fetch_all(&pool)
+            .await?;
+        let result = async {
+            for (name,) in names {
+                let (sha, bytes): (String, Vec<u8>) =
+                    sqlx::query_as("SELECT sha256, bytes FROM backup_files WHERE name = $1")
+                        .bind(&name)
+                        .fetch_one(&pool)
+                        .await?;
+                if !valid_id(&name) || sha256_hex(&bytes) != sha {
+                    return Err(corrupt(format!("备份文件中的附件 {name} 已损坏")));
+                }
+                let path = attachment_path(&self.data_dir, &name);
+                if let Ok(existing) = tokio::fs::read(&path).await {
+                    if existing == bytes {
+                        continue;
+                    }
+                }
+                let dir = path.parent().unwrap_or(&self.data_dir);
+                tokio::fs::create_dir_all(dir).await?;
+                let tmp = dir.join(format!("{name}.tmp"));
+                tokio::fs::write(&tmp, &bytes).await?;
+                tokio::fs::rename(&tmp, &path).await?;
+                if let Ok(mut w) = written.lock() {
+                    w.push(path);
+                }
+            }
+            Ok(())
+        }
+        .await;
+        pool.close().await;
+        result
+    }
+}
+
+fn not_empty(table: &str, n: i64) -> StoreError {
+    StoreError::conflict(
+        "restore.not_empty",
+        format!("目标数据库不是空的（{table} 表已有{n}行），只能恢复到空数据库 / the target database is not empty"),
+    )
+}
+
+/// The lines of `got` that differ from `want` (either way), named.
+fn compare(got: &[TableSum], want: &[TableSum]) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in want {
+        match got.iter().find(|g| g.table == w.table) {
+            None => out.push(format!("{}（缺少）", w.table)),
+            Some(g) if g.rows != w.rows => {
+                out.push(format!("{}（{}行，清单为{}行）", w.table, g.rows, w.rows))
+            }
+            Some(g) if g.checksum != w.checksum => out.push(format!("{}（校验和不符）", w.table)),
+            Some(_) => {}
+        }
+    }
+    for g in got {
+        if !want.iter().any(|w| w.table == g.table) {
+            out.push(format!("{}（清单中没有）", g.table));
+        }
+    }
+    out
+}
+
+/// Every county's chain verifies with `key`, or an error naming where it breaks.
+fn check_chains(key: &AuditKey, tables: &Tables) -> StoreResult<Vec<(String, String, i64)>> {
+    let mut ok = Vec::new();
+    let mut broken = Vec::new();
+    for (code, name, state) in verify_chains(key, tables) {
+        match state {
+            Ok(n) => ok.push((code, name, n)),
+            Err(seq) => broken.push(format!("{code} {name} 第{seq}条")),
+        }
+    }
+    if !broken.is_empty() {
+        return Err(StoreError::conflict(
+            "restore.audit_chain",
+            format!(
+                "审计日志校验失败（{}）：恢复目标须使用与源数据库相同的审计密钥（TAIZHANG_AUDIT_KEY、TAIZHANG_AUDIT_KEY_FILE 或数据目录中的 audit.key）和算法（TAIZHANG_AUDIT_MAC） / the audit chain does not verify: restore with the source's audit key",
+                broken.join("，")
+            ),
+        ));
+    }
+    Ok(ok)
+}
+
+/// Opens a backup file read-only and checks it against its own manifest: every table's count
+/// and checksum, and every attachment file's hash.
+async fn read_backup(
+    file: &Path,
+) -> StoreResult<(Tables, Vec<TableSum>, BTreeMap<String, String>)> {
+    if !file.is_file() {
+        return Err(StoreError::Config(format!(
+            "找不到备份文件 {}",
+            file.display()
+        )));
+    }
+    let not_backup = || {
+        StoreError::Config(format!(
+            "{} 不是taizhang备份文件 / not a taizhang backup file",
+            file.display()
+        ))
+    };
+    let pool = open_file(file, false, true).await?;
+    let result = async {
+        let info: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM backup_info")
+            .fetch_all(&pool)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(_) => not_backup(),
+                e => e.into(),
+            })?;
+        let info: BTreeMap<String, String> = info.into_iter().collect();
+        if info.get("format").map(String::as_str) != Some(FORMAT) {
+            return Err(not_backup());
+        }
+        let found: i64 = info
+            .get("schema_version")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let supported = supported_schema();
+        if found > supported {
+            return Err(StoreError::SchemaTooNew { found, supported });
+        }
+        if found < supported {
+            return Err(StoreError::Config(format!(
+                "备份的数据库结构版本为{found}，本程序为{supported}：请用生成该备份的版本恢复后再升级"
+            )));
+        }
+        let manifest: Vec<(String, i64, String)> = sqlx::query_as(
+            "SELECT table_name, row_count, checksum FROM backup_manifest ORDER BY table_name",
+        )
+        .fetch_all(&pool)
+        .await?;
+        let manifest: Vec<TableSum> = manifest
+            .into_iter()
+            .map(|(table, rows, checksum)| TableSum {
+                table,
+                rows,
+                checksum,
+            })
+            .collect();
+        let mut c = pool.acquire().await?;
+        let integrity: (String,) = sqlx::query_as("PRAGMA quick_check")
+            .fetch_one(&mut *c)
+            .await?;
+        if integrity.0 != "ok" {
+            return Err(corrupt(format!(
+                "备份文件 {} 已损坏（{}） / the backup file is damaged",
+                file.display(),
+                integrity.0
+            )));
+        }
+        let tables = sqlite::export_all(&mut c).await?;
+        let mut got = checksums(&tables);
+        // The files: each one's hash, and the list as a whole.
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT name, sha256, size_bytes FROM backup_files ORDER BY name",
+        )
+        .fetch_all(&mut *c)
+        .await?;
+        let mut sum = Checksum::default();
+        let mut bad_files = Vec::new();
+        for (name, sha, size) in &rows {
+            let (bytes,): (Vec<u8>,) =
+                sqlx::query_as("SELECT bytes FROM backup_files WHERE name = $1")
+                    .bind(name)
+                    .fetch_one(&mut *c)
+                    .await?;
+            if sha256_hex(&bytes) != *sha || bytes.len() as i64 != *size || !valid_id(name) {
+                bad_files.push(name.clone());
+            }
+            sum.row(&[Val::Text(name.clone()), Val::Text(sha.clone()), Val::I64(*size)]);
+        }
+        got.push(TableSum {
+            table: FILES.to_string(),
+            rows: rows.len() as i64,
+            checksum: sum.hex(),
+        });
+        let mut differ = compare(&got, &manifest);
+        // Report in table order (parents first), as the backup printed it.
+        let manifest: Vec<TableSum> = got
+            .iter()
+            .filter_map(|g| manifest.iter().find(|m| m.table == g.table).cloned())
+            .collect();
+        if !bad_files.is_empty() {
+            differ.push(format!("附件文件 {}", bad_files.join("、")));
+        }
+        if !differ.is_empty() {
+            return Err(corrupt(format!(
+                "备份文件校验失败，与清单不符：{} / the backup does not match its manifest",
+                differ.join("，")
+            )));
+        }
+        Ok((tables, manifest, info))
+    }
+    .await;
+    pool.close().await;
+    result.map_err(|e| match e {
+        // A damaged page surfaces as a database error while reading.
+        StoreError::Database(sqlx::Error::Database(d)) => corrupt(format!(
+            "备份文件 {} 无法读取（{}） / the backup file is damaged",
+            file.display(),
+            d.message()
+        )),
+        e => e,
+    })
+}
