@@ -57,7 +57,7 @@ async fn a_county_moves_between_backends_without_loss() {
     let county = app.store.county_by_code("370828").await.unwrap();
     let (pg, _pg_url, _pg_dir) = fresh_store(Backend::Postgres).await.unwrap();
     let report = app.store.copy_to(&pg, Some("370828")).await.unwrap();
-    assert_eq!(report.len(), 16);
+    assert_eq!(report.len(), 17);
     for table in &report {
         assert!(table.matches(), "{table:?}");
     }
