@@ -381,10 +381,18 @@ async fn people_are_validated_and_masked(app: TestApp) {
     let admin = app.token("admin").await;
     let (s, p) = app.post("/api/v1/people", &admin, json!({"name": "测试人", "org": "370828005", "id_number": "11010519491231002X", "phone": "13805375678", "party_member": true})).await;
     assert_eq!(s, StatusCode::CREATED, "{p}");
-    assert_eq!(p["id_number"], "11010519491231002X");
+    // Masked in every answer, even to a role that may see it whole …
+    assert_eq!(p["id_number"], "1101**********002X");
     assert_eq!(p["gender"], "女");
     assert_eq!(p["birth_date"], "1949-12-31");
     let id = p["id"].as_i64().unwrap();
+    // … until that role asks for it (an audited view).
+    let (s, whole) = app
+        .get(&format!("/api/v1/people/{id}?reveal=true"), &admin)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{whole}");
+    assert_eq!(whole["id_number"], "11010519491231002X");
+    assert_eq!(whole["phone"], "13805375678");
 
     let viewer = app.token("viewer").await;
     let (s, p) = app.get(&format!("/api/v1/people/{id}"), &viewer).await;

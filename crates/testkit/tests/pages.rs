@@ -1022,7 +1022,8 @@ async fn overdue_and_people_pages(app: TestApp) {
     let admin = app.browser_login("admin").await;
     let (s, html) = app.page("/people?org=370828005", &admin).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(cells(&html).iter().any(|c| is_whole_id_number(c)));
+    // Lists are masked for every role; whole numbers only on an audited request, one person at a time.
+    assert!(!cells(&html).iter().any(|c| is_whole_id_number(c)));
     let (person, _) = anchors(&html, "/people/")
         .into_iter()
         .next()
@@ -1036,6 +1037,17 @@ async fn overdue_and_people_pages(app: TestApp) {
     };
     let (s, html) = app.page(&person, &admin).await;
     assert_eq!(s, StatusCode::OK);
+    assert!(!is_whole_id_number(&id_cell(&html)), "masked until asked");
+    let r = app
+        .client
+        .post(app.url(&format!("{person}/reveal")))
+        .header("cookie", &admin)
+        .form(&[("_csrf", TestApp::csrf_of(&html))])
+        .send()
+        .await
+        .expect("reveal");
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.expect("page");
     let whole = id_cell(&html);
     assert!(is_whole_id_number(&whole), "{person}: {whole:?}");
     let (s, html) = app.page(&person, &viewer).await;
