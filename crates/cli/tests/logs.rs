@@ -112,7 +112,7 @@ async fn logs_hold_no_passwords_tokens_or_whole_personal_numbers() {
     assert_eq!(r.status(), StatusCode::CREATED);
     let person: Value = r.json().await.unwrap();
     let r = client
-        .get(format!("{base}/api/v1/people/{}", person["id"]))
+        .get(format!("{base}/api/v1/people/{}?reveal=true", person["id"]))
         .bearer_auth(&token)
         .send()
         .await
