@@ -416,6 +416,7 @@ async fn create_person(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PersonQuery {
     /// `true`: 身份证号 and phone whole, for a role that may see them; the view is audited.
     pub reveal: Option<bool>,
