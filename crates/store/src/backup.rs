@@ -29,19 +29,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-mod sqlite {
-    #![allow(dead_code)]
-    pub type DB = sqlx::Sqlite;
-    pub const IS_PG: bool = false;
-    include!("backup_sql.rs");
-}
-
-mod postgres {
-    #![allow(dead_code)]
-    pub type DB = sqlx::Postgres;
-    pub const IS_PG: bool = true;
-    include!("backup_sql.rs");
-}
+// The per-backend table export and import that `copy` uses, on the caller's connection.
+use crate::{postgres, sqlite};
 
 /// What `backup_info.format` says; a restore refuses anything else.
 pub const FORMAT: &str = "taizhang-backup-1";
@@ -222,11 +211,7 @@ async fn open_file(path: &Path, create: bool, read_only: bool) -> StoreResult<Sq
 }
 
 fn supported_schema() -> i64 {
-    crate::sqlite::MIGRATIONS
-        .iter()
-        .map(|m| m.0)
-        .max()
-        .unwrap_or(0)
+    sqlite::MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0)
 }
 
 impl Store {
@@ -285,7 +270,7 @@ impl Store {
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     .execute(&mut *tx)
                     .await?;
-                let tables = postgres::export_all(&mut tx).await?;
+                let tables = postgres::export_all(&mut tx, None).await?;
                 tx.commit().await?;
                 source_sums = Some(checksums(&tables));
                 let pool = open_file(&tmp, true, false).await?;
@@ -295,7 +280,7 @@ impl Store {
                     audit_key: p.audit_key.clone(),
                     field_key: p.field_key.clone(),
                 };
-                crate::sqlite::migrate(&pools).await?;
+                sqlite::migrate(&pools).await?;
                 let mut tx = pool.begin().await?;
                 sqlite::import_all(&mut tx, &tables).await?;
                 tx.commit().await?;
@@ -335,7 +320,7 @@ impl Store {
         taken_at: DateTime<Utc>,
     ) -> StoreResult<BackupReport> {
         let mut c = pool.acquire().await?;
-        let tables = sqlite::export_all(&mut c).await?;
+        let tables = sqlite::export_all(&mut c, None).await?;
         let mut manifest = checksums(&tables);
         if let Some(source) = source_sums {
             if source != manifest {
@@ -522,7 +507,7 @@ impl Store {
                     return Err(not_empty(t, n));
                 }
                 sqlite::import_all(&mut tx, tables).await?;
-                let back = sqlite::export_all(&mut tx).await?;
+                let back = sqlite::export_all(&mut tx, None).await?;
                 self.check_and_write_files(file, key, &back, manifest, written)
                     .await?;
                 tx.commit().await?;
@@ -533,7 +518,7 @@ impl Store {
                     return Err(not_empty(t, n));
                 }
                 postgres::import_all(&mut tx, tables).await?;
-                let back = postgres::export_all(&mut tx).await?;
+                let back = postgres::export_all(&mut tx, None).await?;
                 self.check_and_write_files(file, key, &back, manifest, written)
                     .await?;
                 tx.commit().await?;
@@ -548,7 +533,7 @@ impl Store {
         let tables = match &self.backend {
             Backend::Sqlite(p) => {
                 let mut tx = p.read.begin().await?;
-                let t = sqlite::export_all(&mut tx).await?;
+                let t = sqlite::export_all(&mut tx, None).await?;
                 tx.commit().await?;
                 t
             }
@@ -557,7 +542,7 @@ impl Store {
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     .execute(&mut *tx)
                     .await?;
-                let t = postgres::export_all(&mut tx).await?;
+                let t = postgres::export_all(&mut tx, None).await?;
                 tx.commit().await?;
                 t
             }
@@ -743,7 +728,7 @@ async fn read_backup(
                 integrity.0
             )));
         }
-        let tables = sqlite::export_all(&mut c).await?;
+        let tables = sqlite::export_all(&mut c, None).await?;
         let mut got = checksums(&tables);
         // The files: each one's hash, and the list as a whole.
         let rows: Vec<(String, String, i64)> = sqlx::query_as(

@@ -476,6 +476,14 @@ impl Store {
         dispatch!(self, security_settings(county_id))
     }
 
+    /// The settings as the security administrator reads them (the role is checked here).
+    pub async fn security_settings_as(&self, actor: &Actor) -> StoreResult<SecuritySettings> {
+        if !actor.role.allows(taizhang_domain::Action::ManageSecurity) {
+            return Err(StoreError::Forbidden);
+        }
+        self.security_settings(actor.county_id).await
+    }
+
     pub async fn update_security_settings(
         &self,
         actor: &Actor,
@@ -519,22 +527,12 @@ impl Store {
                 minutes: (locked_until - now + 59) / 60,
             });
         }
-        let failed = |this: &Store| {
-            let this = this.clone();
-            async move {
-                if dispatch!(this, record_failed_login(user_id, now))? {
-                    return Err(StoreError::Locked {
-                        minutes: auth::LOCKOUT_SECS / 60,
-                    });
-                }
-                Err(StoreError::BadCredentials)
-            }
-        };
         if !ok {
-            return failed(self).await;
+            return Err(self.failed_login(user_id, now).await);
         }
         let (county_id, role, must_change, changed_at, secret_enc, last_step) =
             dispatch!(self, login_facts(user_id))?;
+        let totp_enrolled = secret_enc.is_some();
         if let Some(secret_enc) = secret_enc {
             let Some(code) = totp_code.map(str::trim).filter(|c| !c.is_empty()) else {
                 return Err(StoreError::SecondFactorRequired);
@@ -547,7 +545,7 @@ impl Store {
             // A wrong or replayed code counts as a failed login, like a wrong password.
             match step {
                 Some(step) if dispatch!(self, use_totp_step(user_id, step))? => {}
-                _ => return failed(self).await,
+                _ => return Err(self.failed_login(user_id, now).await),
             }
         }
         dispatch!(self, reset_failed_logins(user_id))?;
@@ -559,7 +557,7 @@ impl Store {
             && now - changed_at > settings.password_max_age_days * 86_400;
         let stage = if must_change || expired {
             SessionStage::ChangePassword
-        } else if self.needs_second_factor(&settings, role, user_id).await? {
+        } else if needs_second_factor(&settings, role, totp_enrolled) {
             SessionStage::EnrollTotp
         } else {
             SessionStage::Full
@@ -574,18 +572,15 @@ impl Store {
         Ok((session, token))
     }
 
-    /// An administrator without a bound second factor, where the county requires one.
-    async fn needs_second_factor(
-        &self,
-        settings: &SecuritySettings,
-        role: taizhang_domain::Role,
-        user_id: i64,
-    ) -> StoreResult<bool> {
-        if !settings.totp_required_for_admins || !role.is_administrator() {
-            return Ok(false);
+    /// Counts a failed login (a wrong password or one-time code); the error to answer with.
+    async fn failed_login(&self, user_id: i64, now: i64) -> StoreError {
+        match dispatch!(self, record_failed_login(user_id, now)) {
+            Ok(true) => StoreError::Locked {
+                minutes: auth::LOCKOUT_SECS / 60,
+            },
+            Ok(false) => StoreError::BadCredentials,
+            Err(e) => e,
         }
-        let facts = dispatch!(self, login_facts(user_id))?;
-        Ok(facts.4.is_none())
     }
 
     pub async fn session(&self, token: &str) -> StoreResult<Session> {
@@ -625,10 +620,8 @@ impl Store {
         }
         let new_hash = auth::hash_password(new.to_string()).await?;
         let settings = self.security_settings(session.actor.county_id).await?;
-        let next = if self
-            .needs_second_factor(&settings, session.actor.role, user_id)
-            .await?
-        {
+        let (.., secret_enc, _) = dispatch!(self, login_facts(user_id))?;
+        let next = if needs_second_factor(&settings, session.actor.role, secret_enc.is_some()) {
             SessionStage::EnrollTotp
         } else {
             SessionStage::Full
@@ -1055,6 +1048,15 @@ impl Store {
     pub async fn table_counts(&self) -> StoreResult<Vec<(String, i64)>> {
         dispatch!(self, table_counts())
     }
+}
+
+/// An administrator without a bound second factor, where the county requires one.
+fn needs_second_factor(
+    settings: &SecuritySettings,
+    role: taizhang_domain::Role,
+    totp_enrolled: bool,
+) -> bool {
+    settings.totp_required_for_admins && role.is_administrator() && !totp_enrolled
 }
 
 /// Attachments of `taizhang.db` live in `taizhang-data/` beside it.

@@ -31,6 +31,11 @@ impl Actor {
             scope: Scope::county(county_id),
         }
     }
+
+    /// An actor made by `Actor::system` (a job of the binary itself), not a logged-in user.
+    pub fn is_system(&self) -> bool {
+        self.user_id.is_none() && self.username.starts_with("system:")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

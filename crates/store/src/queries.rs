@@ -18,7 +18,7 @@ use taizhang_domain::org::{validate_name, LinkKind, OrgKind, OrgRef, PositionTit
 use taizhang_domain::period::DateRange;
 use taizhang_domain::{Action, IdNumber, Phone, Role, Scope};
 
-type Conn = <DB as sqlx::Database>::Connection;
+pub(crate) type Conn = <DB as sqlx::Database>::Connection;
 type Row = <DB as sqlx::Database>::Row;
 
 // ---- plumbing ----------------------------------------------------------------------------------
@@ -271,6 +271,17 @@ fn user_from(r: UserRow) -> StoreResult<User> {
     })
 }
 
+/// An account by id, read on the caller's connection (inside its transaction when it has one).
+async fn user_by_id(c: &mut Conn, id: i64) -> StoreResult<User> {
+    let row: UserRow = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1")).bind(id).fetch_one(&mut *c).await?;
+    user_from(row)
+}
+
+/// The county and name an account's own actions are audited under.
+async fn user_who(c: &mut Conn, user_id: i64) -> StoreResult<(i64, String)> {
+    Ok(sqlx::query_as("SELECT county_id, username FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *c).await?)
+}
+
 fn check_username(username: &str) -> StoreResult<()> {
     if username.len() < 3 || username.len() > 40 || !username.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
         return Err(StoreError::invalid("username", "user.bad_username", "用户名为3–40位字母、数字、下划线或点"));
@@ -280,7 +291,7 @@ fn check_username(username: &str) -> StoreResult<()> {
 
 /// Accounts are the security administrator's; a system job (seeding, first start) may create them too.
 fn require_manage_users(actor: &Actor) -> StoreResult<()> {
-    if actor.user_id.is_none() && actor.username.starts_with("system:") {
+    if actor.is_system() {
         return Ok(());
     }
     require(actor, Action::ManageUsers)
@@ -315,8 +326,7 @@ async fn insert_user(c: &mut Conn, key: &AuditKey, actor: &Actor, u: &NewUser, p
     .fetch_one(&mut *c)
     .await?;
     audit_as(c, key, actor, "create", "user", id, None, Some(json!({"username": username, "role": u.role.key(), "org_id": u.org_id}))).await?;
-    let row: UserRow = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1")).bind(id).fetch_one(&mut *c).await?;
-    user_from(row)
+    user_by_id(c, id).await
 }
 
 pub async fn create_user(p: &Pools<DB>, actor: &Actor, u: &NewUser, password_hash: &str) -> StoreResult<User> {
@@ -393,9 +403,9 @@ pub async fn update_user(p: &Pools<DB>, actor: &Actor, id: i64, change: &UserCha
         Some(json!({"display_name": display_name, "role": role.key(), "org_id": org_id, "disabled": disabled})),
     )
     .await?;
-    let row: UserRow = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1")).bind(id).fetch_one(&mut *tx).await?;
+    let user = user_by_id(&mut tx, id).await?;
     tx.commit().await?;
-    user_from(row)
+    Ok(user)
 }
 
 /// Sets a temporary password (to be changed at the next login), unlocks the account and ends its sessions.
@@ -411,9 +421,9 @@ pub async fn reset_password(p: &Pools<DB>, actor: &Actor, id: i64, password_hash
         .await?;
     sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
     audit_as(&mut tx, &p.audit_key, actor, "reset_password", "user", id, None, Some(json!({"username": user.username}))).await?;
-    let row: UserRow = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1")).bind(id).fetch_one(&mut *tx).await?;
+    let user = user_by_id(&mut tx, id).await?;
     tx.commit().await?;
-    user_from(row)
+    Ok(user)
 }
 
 /// Unbinds a lost second factor; the user binds a new one at the next login.
@@ -423,9 +433,9 @@ pub async fn reset_totp(p: &Pools<DB>, actor: &Actor, id: i64) -> StoreResult<Us
     sqlx::query("UPDATE users SET totp_secret_enc = NULL, totp_last_step = 0 WHERE id = $1").bind(id).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
     audit_as(&mut tx, &p.audit_key, actor, "reset_totp", "user", id, None, Some(json!({"username": user.username}))).await?;
-    let row: UserRow = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1")).bind(id).fetch_one(&mut *tx).await?;
+    let user = user_by_id(&mut tx, id).await?;
     tx.commit().await?;
-    user_from(row)
+    Ok(user)
 }
 
 // ---- security settings -------------------------------------------------------------------------
@@ -445,8 +455,7 @@ pub async fn security_settings(p: &Pools<DB>, county_id: i64) -> StoreResult<Sec
 
 /// Changes the county's security settings; a configuration change, audited with before and after.
 pub async fn update_security_settings(p: &Pools<DB>, actor: &Actor, new: &SecuritySettings) -> StoreResult<SecuritySettings> {
-    let system = actor.user_id.is_none() && actor.username.starts_with("system:");
-    if !system {
+    if !actor.is_system() {
         require(actor, Action::ManageSecurity)?;
     }
     if !(0..=3650).contains(&new.password_max_age_days) {
@@ -532,7 +541,7 @@ pub async fn audit_failed_login(p: &Pools<DB>, username: &str) -> StoreResult<()
 
 pub async fn open_session(p: &Pools<DB>, user_id: i64, token_hash: &str, expires: DateTime<Utc>, stage: SessionStage) -> StoreResult<Session> {
     let mut tx = p.write.begin().await?;
-    let (county_id, username): (i64, String) = sqlx::query_as("SELECT county_id, username FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *tx).await?;
+    let (county_id, username) = user_who(&mut tx, user_id).await?;
     let now = Utc::now().timestamp();
     sqlx::query(
         "INSERT INTO sessions (county_id, token_hash, csrf_token, user_id, created_at, last_seen_at, expires_at, stage) VALUES ($1, $2, $3, $4, $5, $5, $6, $7)",
@@ -578,7 +587,7 @@ pub async fn session_by_token(p: &Pools<DB>, token_hash: &str, now: DateTime<Utc
 /// one on to its next stage.
 pub async fn change_password(p: &Pools<DB>, token_hash: &str, user_id: i64, password_hash: &str, next: SessionStage) -> StoreResult<()> {
     let mut tx = p.write.begin().await?;
-    let (county_id, username): (i64, String) = sqlx::query_as("SELECT county_id, username FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *tx).await?;
+    let (county_id, username) = user_who(&mut tx, user_id).await?;
     sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2, must_change_password = $3 WHERE id = $4")
         .bind(password_hash)
         .bind(Utc::now().timestamp())
@@ -596,7 +605,7 @@ pub async fn change_password(p: &Pools<DB>, token_hash: &str, user_id: i64, pass
 /// Binds a confirmed second factor to the session's user; the session becomes a full one.
 pub async fn bind_totp(p: &Pools<DB>, token_hash: &str, user_id: i64, secret_enc: &str, step: i64) -> StoreResult<()> {
     let mut tx = p.write.begin().await?;
-    let (county_id, username): (i64, String) = sqlx::query_as("SELECT county_id, username FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *tx).await?;
+    let (county_id, username) = user_who(&mut tx, user_id).await?;
     sqlx::query("UPDATE users SET totp_secret_enc = $1, totp_last_step = $2 WHERE id = $3").bind(secret_enc).bind(step).bind(user_id).execute(&mut *tx).await?;
     sqlx::query("UPDATE sessions SET stage = $1 WHERE token_hash = $2").bind(SessionStage::Full.key()).bind(token_hash).execute(&mut *tx).await?;
     audit(&mut tx, &p.audit_key, county_id, Who { name: &username, user_id: Some(user_id) }, "bind_totp", ("user", &user_id.to_string()), None, None).await?;
@@ -2406,13 +2415,11 @@ pub async fn analyze(p: &Pools<DB>) -> StoreResult<()> {
 }
 
 pub async fn table_counts(p: &Pools<DB>) -> StoreResult<Vec<(String, i64)>> {
+    // The tables a copy or backup carries: one list for all of them.
     let mut out = Vec::new();
-    for t in [
-        "counties", "orgs", "org_edges", "org_closure", "org_links", "people", "positions", "users", "ledger_types",
-        "ledger_type_versions", "ledger_records", "record_people", "record_facts", "attachments", "record_attachments", "audit_log",
-    ] {
-        let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {t}")).fetch_one(&p.read).await?;
-        out.push((t.to_string(), n));
+    for t in TABLES {
+        let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {}", t.name)).fetch_one(&p.read).await?;
+        out.push((t.name.to_string(), n));
     }
     Ok(out)
 }
@@ -2449,7 +2456,15 @@ pub async fn export_tables(p: &Pools<DB>, county: Option<i64>) -> StoreResult<Ve
     if IS_PG {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *c).await?;
     }
-    let mut out = Vec::new();
+    let out = export_all(&mut c, county).await?;
+    c.commit().await?;
+    Ok(out)
+}
+
+/// Every row of every table (of one county, or all), in key order, read on `c`: inside the
+/// caller's transaction, so one snapshot (copy, backup, a restore reading back what it wrote).
+pub(crate) async fn export_all(c: &mut Conn, county: Option<i64>) -> StoreResult<Vec<(&'static TableSpec, Vec<Vec<Val>>)>> {
+    let mut out = Vec::with_capacity(TABLES.len());
     for t in TABLES {
         let cols: Vec<&str> = t.columns.iter().map(|c| c.0).collect();
         let filter = match county {
@@ -2472,8 +2487,18 @@ pub async fn export_tables(p: &Pools<DB>, county: Option<i64>) -> StoreResult<Ve
         }
         out.push((t, vals));
     }
-    c.commit().await?;
     Ok(out)
+}
+
+/// The first table (of those a copy or backup holds, and sessions) that has rows, and how many.
+pub(crate) async fn first_non_empty(c: &mut Conn) -> StoreResult<Option<(&'static str, i64)>> {
+    for name in TABLES.iter().map(|t| t.name).chain(["sessions"]) {
+        let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {name}")).fetch_one(&mut *c).await?;
+        if n > 0 {
+            return Ok(Some((name, n)));
+        }
+    }
+    Ok(None)
 }
 
 /// Counts and checksums of the county's rows in every table.
@@ -2512,6 +2537,14 @@ fn add_val(args: &mut <DB as sqlx::Database>::Arguments<'_>, col: Col, v: &Val) 
 /// Writes exported rows into this (empty, migrated) database in one transaction.
 pub async fn import_tables(p: &Pools<DB>, tables: &[(&'static TableSpec, Vec<Vec<Val>>)]) -> StoreResult<()> {
     let mut tx = p.write.begin().await?;
+    import_all(&mut tx, tables).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Inserts exported rows on `c` (the caller's transaction); on PostgreSQL the identity sequences
+/// then continue after the copied ids.
+pub(crate) async fn import_all(c: &mut Conn, tables: &[(&'static TableSpec, Vec<Vec<Val>>)]) -> StoreResult<()> {
     // Parents come before children in TABLES, so every foreign key holds as rows arrive.
     for (t, rows) in tables {
         let cols: Vec<&str> = t.columns.iter().map(|c| c.0).collect();
@@ -2530,7 +2563,7 @@ pub async fn import_tables(p: &Pools<DB>, tables: &[(&'static TableSpec, Vec<Vec
                 groups.push(format!("({})", ph.join(", ")));
             }
             let sql = format!("INSERT INTO {} ({}) VALUES {}", t.name, cols.join(", "), groups.join(", "));
-            sqlx::query_with::<DB, _>(&sql, args).execute(&mut *tx).await?;
+            sqlx::query_with::<DB, _>(&sql, args).execute(&mut *c).await?;
         }
         if IS_PG {
             if let Some(col) = t.identity {
@@ -2538,11 +2571,10 @@ pub async fn import_tables(p: &Pools<DB>, tables: &[(&'static TableSpec, Vec<Vec
                     "SELECT setval(pg_get_serial_sequence('{0}', '{col}'), GREATEST((SELECT MAX({col}) FROM {0}), 1))",
                     t.name
                 ))
-                .execute(&mut *tx)
+                .execute(&mut *c)
                 .await?;
             }
         }
     }
-    tx.commit().await?;
     Ok(())
 }

@@ -3,17 +3,19 @@
 //! list and security settings (三员分立: the system and audit administrators cannot reach these).
 
 use crate::error::WebError;
-use crate::pages::{check_csrf, html, messages, nav, nav_for, Nav, PageError, PageResult};
+use crate::pages::{
+    check_csrf, html, html_with, messages, nav, nav_for, Nav, PageError, PageResult,
+};
 use crate::session::{same_origin, stage_page, AccountUser, PageUser};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
-use taizhang_domain::{Action, Role};
+use taizhang_domain::Role;
 use taizhang_store::{totp, NewUser, SecuritySettings, SessionStage, StoreError, User, UserChange};
 
 pub fn routes() -> Router<AppState> {
@@ -100,7 +102,7 @@ async fn setup_submit(
                 display_name: f.display_name,
                 done: false,
             };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+            html_with(StatusCode::UNPROCESSABLE_ENTITY, page)
         }
         Err(e) => Err(e.into()),
     }
@@ -175,7 +177,7 @@ async fn password_submit(
                 forced,
                 done: false,
             };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+            html_with(StatusCode::UNPROCESSABLE_ENTITY, page)
         }
         Err(e) => Err(e.into()),
     }
@@ -249,7 +251,7 @@ async fn totp_submit(
             let forced = u.session.stage == SessionStage::EnrollTotp;
             let nav = if forced { None } else { nav_for(&st, &u).await };
             let page = totp_page_for(&u, nav, secret, messages(&e));
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+            html_with(StatusCode::UNPROCESSABLE_ENTITY, page)
         }
         Err(e) => Err(e.into()),
     }
@@ -299,7 +301,7 @@ async fn render_users(
         roles: Role::ALL.iter().map(|r| (r.key(), r.label_cn())).collect(),
         self_id: u.session.actor.user_id.unwrap_or(0),
     };
-    Ok((status, Html(page.render()?)).into_response())
+    html_with(status, page)
 }
 
 async fn users_page(State(st): State<AppState>, u: PageUser) -> PageResult {
@@ -466,18 +468,13 @@ struct SecurityPage {
 }
 
 async fn security_page(State(st): State<AppState>, u: PageUser) -> PageResult {
-    if !u.session.actor.role.allows(Action::ManageSecurity) {
-        return Err(StoreError::Forbidden.into());
-    }
+    let s = st.store.security_settings_as(&u.session.actor).await?;
     html(SecurityPage {
         nav: nav_for(&st, &u).await,
         errors: Vec::new(),
         notice: None,
         csrf: u.session.csrf_token.clone(),
-        s: st
-            .store
-            .security_settings(u.session.actor.county_id)
-            .await?,
+        s,
     })
 }
 
@@ -527,5 +524,5 @@ async fn security_submit(
             .security_settings(u.session.actor.county_id)
             .await?,
     };
-    Ok((status, Html(page.render()?)).into_response())
+    html_with(status, page)
 }

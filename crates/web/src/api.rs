@@ -508,10 +508,7 @@ async fn get_security_settings(
     State(s): State<AppState>,
     ApiUser(u): ApiUser,
 ) -> ApiResult<Json<SecuritySettings>> {
-    if !u.actor.role.allows(taizhang_domain::Action::ManageSecurity) {
-        return Err(StoreError::Forbidden.into());
-    }
-    Ok(Json(s.store.security_settings(u.actor.county_id).await?))
+    Ok(Json(s.store.security_settings_as(&u.actor).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/security-settings", request_body = SecuritySettings,

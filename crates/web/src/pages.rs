@@ -148,6 +148,11 @@ pub(crate) fn html(t: impl Template) -> PageResult {
     Ok(Html(t.render()?).into_response())
 }
 
+/// A page with another status than 200 (a refused form shown again, say).
+pub(crate) fn html_with(status: StatusCode, t: impl Template) -> PageResult {
+    Ok((status, Html(t.render()?)).into_response())
+}
+
 pub(crate) fn check_csrf(u: &PageUser, token: Option<&str>) -> Result<(), PageError> {
     if token == Some(u.session.csrf_token.as_str()) {
         Ok(())
@@ -307,7 +312,7 @@ async fn login_submit(
                 ask_totp: matches!(e, StoreError::SecondFactorRequired) || totp.is_some(),
                 username: f.username,
             };
-            Ok((status, Html(page.render()?)).into_response())
+            html_with(status, page)
         }
         Err(e) => Err(e.into()),
     }
@@ -1584,7 +1589,7 @@ async fn save_type(
                 messages(&e),
                 is_new,
             );
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+            html_with(StatusCode::UNPROCESSABLE_ENTITY, page)
         }
         Err(e) => Err(e.into()),
     }
@@ -2023,7 +2028,7 @@ async fn record_submit(
         &errors,
     )
     .await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(form.render()?)).into_response())
+    html_with(StatusCode::UNPROCESSABLE_ENTITY, form)
 }
 
 fn push_value(values: &mut Map<String, Value>, key: &str, v: Value, multi: bool) {
