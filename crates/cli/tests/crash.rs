@@ -530,38 +530,29 @@ impl Snapshot {
     /// whole (its audit entry is there, once, and an audit entry has its object); the closure
     /// table agrees with the edges.
     fn check_consistent(&self, acked: &Acknowledged, baseline: &Snapshot) -> Result<(), String> {
-        for (id, name) in &acked.orgs {
-            ensure!(
-                self.org_ids.contains(id),
-                "acknowledged organisation {id} ({name}) is missing"
-            );
-            ensure_eq!(
-                self.org_names.get(name),
-                Some(&1),
-                "organisation {name} exactly once"
-            );
-        }
-        for (id, name) in &acked.people {
-            ensure!(
-                self.person_ids.contains(id),
-                "acknowledged person {id} ({name}) is missing"
-            );
-            ensure_eq!(
-                self.person_names.get(name),
-                Some(&1),
-                "person {name} exactly once"
-            );
-        }
-        for (id, notes) in &acked.records {
-            ensure!(
-                self.record_ids.contains(id),
-                "acknowledged record {id} ({notes}) is missing"
-            );
-            ensure_eq!(
-                self.record_notes.get(notes),
-                Some(&1),
-                "record {notes} exactly once"
-            );
+        let acknowledged = [
+            ("organisation", &acked.orgs, &self.org_ids, &self.org_names),
+            (
+                "person",
+                &acked.people,
+                &self.person_ids,
+                &self.person_names,
+            ),
+            (
+                "record",
+                &acked.records,
+                &self.record_ids,
+                &self.record_notes,
+            ),
+        ];
+        for (kind, written, ids, by_name) in acknowledged {
+            for (id, name) in written {
+                ensure!(
+                    ids.contains(id),
+                    "acknowledged {kind} {id} ({name}) is missing"
+                );
+                ensure_eq!(by_name.get(name), Some(&1), "{kind} {name} exactly once");
+            }
         }
         // Atomicity, acknowledged or not: a new object and its audit entry exist together.
         let kinds = [

@@ -271,3 +271,56 @@ impl TestApp {
             .to_string()
     }
 }
+
+/// What a browser that does not follow redirects sees.
+pub struct Reply {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// The `name=value` pair of the cookie the answer sets, empty when it sets none.
+    pub fn cookie(&self) -> String {
+        self.headers
+            .get(reqwest::header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+pub async fn send(req: reqwest::RequestBuilder) -> Reply {
+    let r = req.send().await.expect("request");
+    let status = r.status();
+    let headers = r.headers().clone();
+    let location = headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let body = r.text().await.unwrap_or_default();
+    Reply {
+        status,
+        location,
+        headers,
+        body,
+    }
+}
+
+/// A form POST, `application/x-www-form-urlencoded`, with the session cookie.
+pub async fn post_form(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> Reply {
+    send(
+        app.client
+            .post(app.url(path))
+            .header("cookie", cookie)
+            .form(form),
+    )
+    .await
+}
+
+/// Whether `needle` occurs anywhere in `hay` (a raw dump, say).
+pub fn contains_bytes(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}

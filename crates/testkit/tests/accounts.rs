@@ -4,7 +4,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use taizhang_store::totp;
-use taizhang_testkit::{each_backend, fresh_store, Backend, TestApp, PASSWORD};
+use taizhang_testkit::{
+    contains_bytes, each_backend, fresh_store, post_form, send, Backend, TestApp, PASSWORD,
+};
 
 each_backend!(
     administrators_hold_one_duty_each,
@@ -21,22 +23,8 @@ async fn form(
     cookie: &str,
     fields: &[(&str, &str)],
 ) -> (StatusCode, String, String) {
-    let r = app
-        .client
-        .post(app.url(path))
-        .header("cookie", cookie)
-        .form(fields)
-        .send()
-        .await
-        .expect("form post");
-    let status = r.status();
-    let location = r
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    (status, location, r.text().await.unwrap_or_default())
+    let r = post_form(app, path, cookie, fields).await;
+    (r.status, r.location.unwrap_or_default(), r.body)
 }
 
 /// Logs in through the form with any password; returns the status, redirect and cookie.
@@ -46,32 +34,25 @@ async fn form_login(
     password: &str,
     code: &str,
 ) -> (StatusCode, String, String) {
-    let r = app
-        .client
-        .post(app.url("/login"))
-        .form(&[
-            ("username", username),
-            ("password", password),
-            ("totp", code),
-        ])
-        .send()
-        .await
-        .expect("login form");
-    let status = r.status();
-    let location = r
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let cookie = r
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or_default()
-        .to_string();
-    (status, location, cookie)
+    let r = send(app.client.post(app.url("/login")).form(&[
+        ("username", username),
+        ("password", password),
+        ("totp", code),
+    ]))
+    .await;
+    let cookie = r.cookie();
+    (r.status, r.location.unwrap_or_default(), cookie)
+}
+
+/// The security administrator sets the county's password age and second-factor rule.
+async fn put_settings(app: &TestApp, token: &str, days: i64, totp: bool) -> (StatusCode, Value) {
+    app.call(
+        Method::PUT,
+        "/api/v1/security-settings",
+        Some(token),
+        Some(json!({"password_max_age_days": days, "totp_required_for_admins": totp})),
+    )
+    .await
 }
 
 async fn api_login(
@@ -270,23 +251,9 @@ async fn temporary_passwords_must_be_changed_first(app: TestApp) {
 
 async fn expired_passwords_must_be_changed(app: TestApp) {
     let sec = app.token("anquan").await;
-    let (s, v) = app
-        .call(
-            Method::PUT,
-            "/api/v1/security-settings",
-            Some(&sec),
-            Some(json!({"password_max_age_days": 5000, "totp_required_for_admins": false})),
-        )
-        .await;
+    let (s, v) = put_settings(&app, &sec, 5000, false).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let (s, v) = app
-        .call(
-            Method::PUT,
-            "/api/v1/security-settings",
-            Some(&sec),
-            Some(json!({"password_max_age_days": 30, "totp_required_for_admins": false})),
-        )
-        .await;
+    let (s, v) = put_settings(&app, &sec, 30, false).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(
         api_login(&app, "jishu", PASSWORD, None).await.0,
@@ -327,14 +294,7 @@ fn code_for(secret: &str, step_offset: i64) -> String {
 
 async fn administrators_must_bind_a_second_factor(app: TestApp) {
     let sec = app.token("anquan").await;
-    let (s, v) = app
-        .call(
-            Method::PUT,
-            "/api/v1/security-settings",
-            Some(&sec),
-            Some(json!({"password_max_age_days": 90, "totp_required_for_admins": true})),
-        )
-        .await;
+    let (s, v) = put_settings(&app, &sec, 90, true).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     // Not for a township's staff; for the system administrator, not until a factor is bound.
     assert_eq!(
@@ -409,7 +369,7 @@ async fn administrators_must_bind_a_second_factor(app: TestApp) {
     // The secret itself is stored encrypted.
     let dump = app.raw_dump().await;
     assert!(
-        !contains(&dump, secret.as_bytes()),
+        !contains_bytes(&dump, secret.as_bytes()),
         "TOTP secret in plaintext"
     );
     // The security administrator can unbind a lost phone; the admin must bind again.
@@ -442,10 +402,6 @@ async fn administrators_must_bind_a_second_factor(app: TestApp) {
         (StatusCode::FORBIDDEN, Some("totp.enroll_required")),
         "{v}"
     );
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 async fn the_first_start_sets_up_a_security_administrator(app: TestApp) {

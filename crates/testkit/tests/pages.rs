@@ -3,10 +3,10 @@
 //! and error pages in Chinese. Every test runs on every backend.
 
 use chrono::Duration;
-use reqwest::header::{HeaderMap, CONTENT_TYPE, LOCATION, SET_COOKIE};
-use reqwest::{RequestBuilder, StatusCode};
+use reqwest::header::{CONTENT_TYPE, SET_COOKIE};
+use reqwest::StatusCode;
 use taizhang_store::today;
-use taizhang_testkit::{each_backend, TestApp, PASSWORD};
+use taizhang_testkit::{each_backend, post_form, send, Reply, TestApp, PASSWORD};
 
 each_backend!(
     login_logout_and_sessions,
@@ -31,42 +31,6 @@ const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
 // ---- helpers -----------------------------------------------------------------------------------
-
-/// What a browser that does not follow redirects sees.
-struct Reply {
-    status: StatusCode,
-    location: Option<String>,
-    headers: HeaderMap,
-    body: String,
-}
-
-async fn send(req: RequestBuilder) -> Reply {
-    let r = req.send().await.expect("request");
-    let status = r.status();
-    let headers = r.headers().clone();
-    let location = headers
-        .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
-    let body = r.text().await.unwrap_or_default();
-    Reply {
-        status,
-        location,
-        headers,
-        body,
-    }
-}
-
-/// A form POST, `application/x-www-form-urlencoded`, with the session cookie.
-async fn post_form(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> Reply {
-    send(
-        app.client
-            .post(app.url(path))
-            .header("cookie", cookie)
-            .form(form),
-    )
-    .await
-}
 
 /// One part of a `multipart/form-data` body.
 enum Part<'a> {
