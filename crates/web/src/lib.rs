@@ -1,20 +1,62 @@
 //! taizhang's web layer: server-rendered pages (askama), the JSON API under `/api/v1/` and its
 //! OpenAPI document. Handlers are thin: parse, call the store with the caller's actor, render.
+//!
+//! The code is laid out by feature: `src/<feature>/` holds what one capability needs
+//! (`api.rs` for its JSON operations, `pages.rs` for its pages, `forms.rs` for a large form,
+//! `mod.rs` for what the feature shares), and its templates live in `templates/<feature>/`.
+//! Each feature's `mod.rs` offers `page_routes()` and `api_routes()`; the API routes are an
+//! [`utoipa_axum::router::OpenApiRouter`], so a handler is routed and documented by the same
+//! `routes!(…)` line. What features share (who is calling, the page frame, CSRF-checked forms)
+//! is in `shared/`.
+//!
+//! Adding a feature is one folder plus two lines here: its `mod` line and its entry in
+//! [`FEATURES`].
 
 mod accounts;
-pub mod api;
-mod chart;
+mod audit;
+mod bulletin;
 pub mod error;
+mod home;
+mod ledgers;
 mod limiter;
+mod links;
 mod openapi;
-mod pages;
-mod session;
+mod orgs;
+mod overdue;
+mod people;
+mod records;
+mod shared;
+
+use shared::session::ApiUser;
+use std::sync::Arc;
+use taizhang_store::StoreError;
+use utoipa_axum::router::OpenApiRouter;
 
 use axum::http::{header, HeaderValue};
 use axum::routing::get;
 use axum::Router;
 use taizhang_store::Store;
 use tower_http::set_header::SetResponseHeaderLayer;
+
+/// One capability's routes: its pages, and its API operations with their documentation.
+struct Feature {
+    pages: fn() -> Router<AppState>,
+    api: fn() -> OpenApiRouter<AppState>,
+}
+
+/// Every feature the server offers.
+const FEATURES: &[Feature] = &[
+    Feature { pages: home::page_routes, api: home::api_routes },
+    Feature { pages: orgs::page_routes, api: orgs::api_routes },
+    Feature { pages: links::page_routes, api: links::api_routes },
+    Feature { pages: people::page_routes, api: people::api_routes },
+    Feature { pages: ledgers::page_routes, api: ledgers::api_routes },
+    Feature { pages: records::page_routes, api: records::api_routes },
+    Feature { pages: overdue::page_routes, api: overdue::api_routes },
+    Feature { pages: bulletin::page_routes, api: bulletin::api_routes },
+    Feature { pages: audit::page_routes, api: audit::api_routes },
+    Feature { pages: accounts::page_routes, api: accounts::api_routes },
+];
 
 #[derive(Clone)]
 pub struct AppState {
@@ -23,6 +65,8 @@ pub struct AppState {
     /// Users reach the server over HTTPS (through a TLS terminator): cookies are `__Host-` and
     /// Secure, and browsers are told to keep to HTTPS (HSTS).
     pub https: bool,
+    /// The API's OpenAPI document, assembled once from the routes.
+    pub(crate) openapi: Arc<utoipa::openapi::OpenApi>,
 }
 
 /// How the web layer is deployed.
@@ -36,10 +80,16 @@ pub fn router(store: Store) -> Router {
 }
 
 pub fn router_with(store: Store, opts: WebOptions) -> Router {
+    let (api_router, pages) = FEATURES.iter().fold(
+        (OpenApiRouter::new(), Router::new()),
+        |(api, pages), f| (api.merge((f.api)()), pages.merge((f.pages)())),
+    );
+    let (api_router, document) = openapi::api(api_router);
     let state = AppState {
         store,
         login_limiter: Default::default(),
         https: opts.https,
+        openapi: Arc::new(document),
     };
     let hsts = opts.https.then(|| {
         SetResponseHeaderLayer::if_not_present(
@@ -49,10 +99,10 @@ pub fn router_with(store: Store, opts: WebOptions) -> Router {
     });
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .merge(api::routes())
-        .merge(pages::routes())
-        .merge(accounts::routes())
-        .fallback(api::unknown_path)
+        .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        .merge(api_router)
+        .merge(pages)
+        .fallback(unknown_path)
         .layer(axum::middleware::from_fn(humane_rejections))
         .layer(axum::extract::DefaultBodyLimit::max(20 * 1024 * 1024))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
@@ -64,6 +114,22 @@ pub fn router_with(store: Store, opts: WebOptions) -> Router {
         ))
         .layer(tower::util::option_layer(hsts))
         .with_state(state)
+}
+
+/// Unknown paths: under the API, 401 without a token (nothing is told to strangers), else 404.
+async fn unknown_path(
+    uri: axum::http::Uri,
+    user: Result<ApiUser, error::WebError>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") {
+        match user {
+            Err(e) => e.into_response(),
+            Ok(_) => error::WebError::Store(StoreError::NotFound).into_response(),
+        }
+    } else {
+        (axum::http::StatusCode::NOT_FOUND, axum::response::Html("<!doctype html><meta charset=utf-8><title>未找到</title><p>未找到该页面。<a href=\"/\">返回首页</a>")).into_response()
+    }
 }
 
 /// axum answers malformed requests (a bad path id, an unparsable query or body) in plain English
@@ -130,4 +196,17 @@ pub async fn serve_with(
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
+}
+
+#[cfg(test)]
+mod dump_doc {
+    #[test]
+    fn dump_openapi() {
+        let (_, doc) = crate::openapi::api(
+            crate::FEATURES
+                .iter()
+                .fold(utoipa_axum::router::OpenApiRouter::new(), |r, f| r.merge((f.api)())),
+        );
+        std::fs::write("/tmp/openapi-after.json", serde_json::to_string(&doc).unwrap()).unwrap();
+    }
 }

@@ -1,5 +1,11 @@
-//! The error answers that every API operation shares, added to the OpenAPI document once rather
-//! than repeated on each handler. They follow from the extractors and layers all handlers use:
+//! The API's OpenAPI document, assembled from the routes the features register: a handler is
+//! routed through [`utoipa_axum::routes!`] together with its `#[utoipa::path]` description, so
+//! nothing is routed without being documented. Then, once for every operation:
+//!
+//! - the bearer requirement ([`Secured`]): every call but login needs `Authorization: Bearer`;
+//! - the error answers all operations share ([`CommonErrors`]).
+//!
+//! The common error answers are added once rather than repeated on each handler. They follow from the extractors and layers all handlers use:
 //!
 //! - 401: the bearer token is missing, unknown or expired (`ApiUser`);
 //! - 403: the caller's role does not allow the action (every store call checks it);
@@ -10,28 +16,83 @@
 //! Statuses that depend on what an operation does (404, 409, a 422 from validation, 429) stay
 //! on its own annotation.
 
-use utoipa::openapi::path::{Operation, ParameterIn};
+use crate::error::ErrorBody;
+use crate::AppState;
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
+use utoipa::Modify;
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "taizhang API", description = "台账：组织、人员、台账记录与统计通报。组织以官方编码（如370828）或 o{id} 标识。"),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+/// The API's router and its document, from the features' routes.
+pub(crate) fn api(features: OpenApiRouter<AppState>) -> (axum::Router<AppState>, OpenApi) {
+    let (router, mut doc) = OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
+        .merge(features)
+        .split_for_parts();
+    Secured.modify(&mut doc);
+    CommonErrors.modify(&mut doc);
+    (router, doc)
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Operations open to callers without a token.
+const PUBLIC: &[&str] = &["login"];
+
+/// Every operation but the public ones needs the bearer token.
+struct Secured;
+
+impl Modify for Secured {
+    fn modify(&self, openapi: &mut OpenApi) {
+        for op in operations(openapi) {
+            if !PUBLIC.contains(&op.operation_id.as_deref().unwrap_or("")) {
+                op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+            }
+        }
+    }
+}
+
+fn operations(openapi: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item: &mut PathItem| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
 
 /// Operations that answer without calling the store, so without a role check.
 const NO_ROLE_CHECK: &[&str] = &["me", "logout"];
 
-pub struct CommonErrors;
+struct CommonErrors;
 
-impl utoipa::Modify for CommonErrors {
+impl Modify for CommonErrors {
     fn modify(&self, openapi: &mut OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
-            let ops = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for op in ops.into_iter().flatten() {
-                add_common(op);
-            }
-        }
+        operations(openapi).for_each(add_common);
     }
 }
 
@@ -86,4 +147,12 @@ fn error_response(description: &str) -> RefOr<Response> {
         Content::new(Some(Ref::from_schema_name("ErrorBody"))),
     );
     RefOr::T(r)
+}
+
+/// The API document, like every call but login, is for authenticated callers.
+pub(crate) async fn openapi_json(
+    _caller: crate::shared::session::ApiUser,
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::Json<std::sync::Arc<OpenApi>> {
+    axum::Json(state.openapi)
 }

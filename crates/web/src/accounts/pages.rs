@@ -1,0 +1,490 @@
+//! The pages of accounts: first start, one's password and second factor, users and security settings.
+
+use crate::shared::prelude::*;
+
+pub(crate) fn page_routes() -> Router<AppState> {
+    Router::new()
+        .route("/setup", get(setup_page).post(setup_submit))
+        .route(
+            "/account/password",
+            get(password_page).post(password_submit),
+        )
+        .route("/account/totp", get(totp_page).post(totp_submit))
+        .route("/users", get(users_page).post(users_create))
+        .route("/users/{id}", post(users_update))
+        .route("/users/{id}/reset-password", post(users_reset_password))
+        .route("/users/{id}/reset-totp", post(users_reset_totp))
+        .route("/security", get(security_page).post(security_submit))
+}
+
+// ---- first start -------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "accounts/setup.html")]
+struct SetupPage {
+    nav: Option<Nav>,
+    errors: Vec<String>,
+    username: String,
+    display_name: String,
+    done: bool,
+}
+
+async fn setup_page() -> PageResult {
+    html(SetupPage {
+        nav: None,
+        errors: Vec::new(),
+        username: String::new(),
+        display_name: String::new(),
+        done: false,
+    })
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    code: String,
+    username: String,
+    display_name: String,
+    password: String,
+    password2: String,
+}
+
+async fn setup_submit(
+    State(st): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+    Form(f): Form<SetupForm>,
+) -> PageResult {
+    // Guessing the one-time code is throttled like guessing a password.
+    st.login_limiter.check(peer.ip())?;
+    if !same_origin(&headers) {
+        return Err(PageError(WebError::Csrf));
+    }
+    let result = if f.password != f.password2 {
+        Err(StoreError::invalid(
+            "password2",
+            "password.mismatch",
+            "两次输入的密码不一致",
+        ))
+    } else {
+        st.store
+            .complete_setup(&f.code, f.username.trim(), &f.display_name, &f.password)
+            .await
+    };
+    match result {
+        Ok(_) => html(SetupPage {
+            nav: None,
+            errors: Vec::new(),
+            username: f.username,
+            display_name: f.display_name,
+            done: true,
+        }),
+        Err(e @ (StoreError::Invalid(_) | StoreError::Conflict { .. })) => {
+            let page = SetupPage {
+                nav: None,
+                errors: messages(&e),
+                username: f.username,
+                display_name: f.display_name,
+                done: false,
+            };
+            html_with(StatusCode::UNPROCESSABLE_ENTITY, page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- own password ------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "accounts/account_password.html")]
+struct PasswordPage {
+    nav: Option<Nav>,
+    errors: Vec<String>,
+    csrf: String,
+    forced: bool,
+    done: bool,
+}
+
+async fn password_page(State(st): State<AppState>, AccountUser(u): AccountUser) -> PageResult {
+    let forced = u.session.stage == SessionStage::ChangePassword;
+    html(PasswordPage {
+        nav: if forced { None } else { nav_for(&st, &u).await },
+        errors: Vec::new(),
+        csrf: u.session.csrf_token.clone(),
+        forced,
+        done: false,
+    })
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    current_password: String,
+    new_password: String,
+    new_password2: String,
+}
+
+async fn password_submit(
+    State(st): State<AppState>,
+    AccountUser(u): AccountUser,
+    CsrfForm(f): CsrfForm<PasswordForm>,
+) -> PageResult {
+    let forced = u.session.stage == SessionStage::ChangePassword;
+    let result = if f.new_password != f.new_password2 {
+        Err(StoreError::invalid(
+            "new_password2",
+            "password.mismatch",
+            "两次输入的新密码不一致",
+        ))
+    } else {
+        st.store
+            .change_password(&u.token, &f.current_password, &f.new_password)
+            .await
+    };
+    match result {
+        Ok(session) if session.stage != SessionStage::Full => {
+            Ok(Redirect::to(stage_page(session.stage)).into_response())
+        }
+        Ok(session) => html(PasswordPage {
+            nav: nav(&session, String::new()),
+            errors: Vec::new(),
+            csrf: session.csrf_token.clone(),
+            forced: false,
+            done: true,
+        }),
+        Err(e @ StoreError::Invalid(_)) => {
+            let page = PasswordPage {
+                nav: if forced { None } else { nav_for(&st, &u).await },
+                errors: messages(&e),
+                csrf: u.session.csrf_token.clone(),
+                forced,
+                done: false,
+            };
+            html_with(StatusCode::UNPROCESSABLE_ENTITY, page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- second factor -----------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "accounts/account_totp.html")]
+struct TotpPage {
+    nav: Option<Nav>,
+    errors: Vec<String>,
+    csrf: String,
+    secret: String,
+    uri: String,
+    enrolled: bool,
+}
+
+fn totp_page_for(u: &PageUser, nav: Option<Nav>, secret: String, errors: Vec<String>) -> TotpPage {
+    let uri = totp::otpauth_uri("台账", &u.session.actor.username, &secret);
+    TotpPage {
+        nav,
+        errors,
+        csrf: u.session.csrf_token.clone(),
+        secret,
+        uri,
+        enrolled: false,
+    }
+}
+
+async fn totp_page(State(st): State<AppState>, AccountUser(u): AccountUser) -> PageResult {
+    let forced = u.session.stage == SessionStage::EnrollTotp;
+    if u.session.stage == SessionStage::ChangePassword {
+        return Ok(Redirect::to(stage_page(u.session.stage)).into_response());
+    }
+    let nav = if forced { None } else { nav_for(&st, &u).await };
+    html(totp_page_for(&u, nav, totp::new_secret(), Vec::new()))
+}
+
+#[derive(Deserialize)]
+struct TotpForm {
+    secret: String,
+    code: String,
+}
+
+async fn totp_submit(
+    State(st): State<AppState>,
+    AccountUser(u): AccountUser,
+    CsrfForm(f): CsrfForm<TotpForm>,
+) -> PageResult {
+    if u.session.stage == SessionStage::ChangePassword {
+        return Ok(Redirect::to(stage_page(u.session.stage)).into_response());
+    }
+    let secret = f.secret.trim().to_string();
+    if totp::base32_decode(&secret).is_none_or(|b| b.len() < 10) {
+        return Err(PageError(WebError::BadRequest(
+            "验证器密钥无效，请刷新页面重新绑定".into(),
+        )));
+    }
+    match st.store.bind_totp(&u.token, &secret, &f.code).await {
+        Ok(session) => {
+            let mut page =
+                totp_page_for(&u, nav(&session, String::new()), String::new(), Vec::new());
+            page.enrolled = true;
+            html(page)
+        }
+        Err(e @ StoreError::Invalid(_)) => {
+            let forced = u.session.stage == SessionStage::EnrollTotp;
+            let nav = if forced { None } else { nav_for(&st, &u).await };
+            let page = totp_page_for(&u, nav, secret, messages(&e));
+            html_with(StatusCode::UNPROCESSABLE_ENTITY, page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- accounts (安全管理员) ----------------------------------------------------------------------
+
+struct UserLine {
+    u: User,
+    role_label: &'static str,
+    changed: String,
+}
+
+#[derive(Template)]
+#[template(path = "accounts/users.html")]
+struct UsersPage {
+    nav: Option<Nav>,
+    errors: Vec<String>,
+    notice: Option<String>,
+    csrf: String,
+    users: Vec<UserLine>,
+    roles: Vec<(&'static str, &'static str)>,
+    self_id: i64,
+}
+
+async fn render_users(
+    st: &AppState,
+    u: &PageUser,
+    errors: Vec<String>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> PageResult {
+    let users = st.store.users(&u.session.actor).await?;
+    let page = UsersPage {
+        nav: nav_for(st, u).await,
+        errors,
+        notice,
+        csrf: u.session.csrf_token.clone(),
+        users: users
+            .into_iter()
+            .map(|x| UserLine {
+                role_label: x.role.label_cn(),
+                changed: x.password_changed_at.format("%Y-%m-%d").to_string(),
+                u: x,
+            })
+            .collect(),
+        roles: Role::ALL.iter().map(|r| (r.key(), r.label_cn())).collect(),
+        self_id: u.session.actor.user_id.unwrap_or(0),
+    };
+    html_with(status, page)
+}
+
+async fn users_page(State(st): State<AppState>, u: PageUser) -> PageResult {
+    render_users(&st, &u, Vec::new(), None, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct NewUserForm {
+    username: String,
+    display_name: String,
+    role: String,
+    org: String,
+}
+
+fn parse_role(s: &str) -> Result<Role, StoreError> {
+    s.parse::<Role>()
+        .map_err(|_| StoreError::invalid("role", "user.bad_role", "请选择角色"))
+}
+
+async fn users_create(
+    State(st): State<AppState>,
+    u: PageUser,
+    CsrfForm(f): CsrfForm<NewUserForm>,
+) -> PageResult {
+    let a = &u.session.actor;
+    let r = async {
+        let role = parse_role(&f.role)?;
+        let org = st.store.org(a, f.org.trim()).await?;
+        st.store
+            .create_user_with_temporary_password(
+                a,
+                NewUser {
+                    username: f.username.trim().to_string(),
+                    display_name: f.display_name.clone(),
+                    password: String::new(),
+                    role,
+                    org_id: org.id,
+                    person_id: None,
+                    must_change_password: true,
+                },
+            )
+            .await
+    }
+    .await;
+    match r {
+        Ok((user, password)) => {
+            let notice = format!(
+                "已创建账号“{}”，临时密码：{password}（只显示这一次，请当面交给本人；首次登录须修改）",
+                user.username
+            );
+            render_users(&st, &u, Vec::new(), Some(notice), StatusCode::OK).await
+        }
+        Err(e @ (StoreError::Invalid(_) | StoreError::Conflict { .. } | StoreError::NotFound)) => {
+            let errs = match e {
+                StoreError::NotFound => vec!["所属组织不存在或不在您的管理范围内".to_string()],
+                e => messages(&e),
+            };
+            render_users(&st, &u, errs, None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct UserChangeForm {
+    role: Option<String>,
+    org: Option<String>,
+    /// "1" to disable, "0" to enable.
+    disabled: Option<String>,
+}
+
+async fn users_update(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(f): CsrfForm<UserChangeForm>,
+) -> PageResult {
+    let r = async {
+        let change = UserChange {
+            display_name: None,
+            role: f.role.as_deref().map(parse_role).transpose()?,
+            org: f
+                .org
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from),
+            disabled: f.disabled.as_deref().map(|d| d == "1"),
+        };
+        st.store.update_user(&u.session.actor, id, &change).await
+    }
+    .await;
+    match r {
+        Ok(user) => {
+            let notice = format!("已更新账号“{}”", user.username);
+            render_users(&st, &u, Vec::new(), Some(notice), StatusCode::OK).await
+        }
+        Err(e @ (StoreError::Invalid(_) | StoreError::Conflict { .. })) => {
+            render_users(
+                &st,
+                &u,
+                messages(&e),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn users_reset_password(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> PageResult {
+    let (user, password) = st.store.reset_password(&u.session.actor, id).await?;
+    let notice = format!(
+        "已重置“{}”的密码并解除锁定，临时密码：{password}（只显示这一次；登录后须修改）",
+        user.username
+    );
+    render_users(&st, &u, Vec::new(), Some(notice), StatusCode::OK).await
+}
+
+async fn users_reset_totp(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> PageResult {
+    let user = st.store.reset_totp(&u.session.actor, id).await?;
+    let notice = format!(
+        "已解绑“{}”的手机验证器，其下次登录时须重新绑定",
+        user.username
+    );
+    render_users(&st, &u, Vec::new(), Some(notice), StatusCode::OK).await
+}
+
+// ---- security settings -------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "accounts/security.html")]
+struct SecurityPage {
+    nav: Option<Nav>,
+    errors: Vec<String>,
+    notice: Option<String>,
+    csrf: String,
+    s: SecuritySettings,
+}
+
+async fn security_page(State(st): State<AppState>, u: PageUser) -> PageResult {
+    let s = st.store.security_settings_as(&u.session.actor).await?;
+    html(SecurityPage {
+        nav: nav_for(&st, &u).await,
+        errors: Vec::new(),
+        notice: None,
+        csrf: u.session.csrf_token.clone(),
+        s,
+    })
+}
+
+#[derive(Deserialize)]
+struct SecurityForm {
+    password_max_age_days: String,
+    totp_required_for_admins: Option<String>,
+}
+
+async fn security_submit(
+    State(st): State<AppState>,
+    u: PageUser,
+    CsrfForm(f): CsrfForm<SecurityForm>,
+) -> PageResult {
+    let r = async {
+        let days = f.password_max_age_days.trim().parse::<i64>().map_err(|_| {
+            StoreError::invalid(
+                "password_max_age_days",
+                "settings.bad_age",
+                "密码有效期应为整数天数",
+            )
+        })?;
+        let new = SecuritySettings {
+            password_max_age_days: days,
+            totp_required_for_admins: f.totp_required_for_admins.is_some(),
+        };
+        st.store
+            .update_security_settings(&u.session.actor, &new)
+            .await
+    }
+    .await;
+    let (errors, notice, status) = match r {
+        Ok(_) => (Vec::new(), Some("已保存".to_string()), StatusCode::OK),
+        Err(e @ StoreError::Invalid(_)) => (messages(&e), None, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(e) => return Err(e.into()),
+    };
+    let page = SecurityPage {
+        nav: nav_for(&st, &u).await,
+        errors,
+        notice,
+        csrf: u.session.csrf_token.clone(),
+        s: st
+            .store
+            .security_settings(u.session.actor.county_id)
+            .await?,
+    };
+    html_with(status, page)
+}
+

@@ -1,0 +1,7 @@
+//! The audit log.
+
+mod api;
+mod pages;
+
+pub(crate) use api::api_routes;
+pub(crate) use pages::page_routes;

@@ -1,0 +1,7 @@
+//! The login, the logout and the home page.
+
+mod api;
+mod pages;
+
+pub(crate) use api::api_routes;
+pub(crate) use pages::page_routes;

@@ -1,0 +1,164 @@
+//! The pages of the login, the logout and the home page.
+
+use crate::ledgers::type_choices;
+use crate::records::{record_lines, RecordLine};
+use crate::shared::prelude::*;
+
+pub(crate) fn page_routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/", get(home))
+}
+
+
+#[derive(Template)]
+#[template(path = "home/login.html")]
+struct LoginPage {
+    nav: Option<Nav>,
+    error: Option<String>,
+    username: String,
+    /// The password was right; the account's one-time code is asked for.
+    ask_totp: bool,
+}
+
+async fn login_page() -> PageResult {
+    html(LoginPage {
+        nav: None,
+        error: None,
+        username: String::new(),
+        ask_totp: false,
+    })
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    totp: String,
+}
+
+async fn login_submit(
+    State(st): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> PageResult {
+    st.login_limiter.check(peer.ip())?;
+    if !same_origin(&headers) {
+        return Err(PageError(WebError::Csrf));
+    }
+    let totp = Some(f.totp.trim()).filter(|c| !c.is_empty());
+    match st.store.login(f.username.trim(), &f.password, totp).await {
+        Ok((session, token)) => Ok((
+            [(header::SET_COOKIE, session_cookie(&token, st.https))],
+            Redirect::to(stage_page(session.stage)),
+        )
+            .into_response()),
+        Err(
+            e @ (StoreError::BadCredentials
+            | StoreError::Locked { .. }
+            | StoreError::SecondFactorRequired),
+        ) => {
+            let status = if matches!(e, StoreError::Locked { .. }) {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            let page = LoginPage {
+                nav: None,
+                error: Some(e.to_string()),
+                ask_totp: matches!(e, StoreError::SecondFactorRequired) || totp.is_some(),
+                username: f.username,
+            };
+            html_with(status, page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn logout(
+    State(st): State<AppState>,
+    AccountUser(u): AccountUser,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> PageResult {
+    st.store.logout(&u.token).await?;
+    Ok((
+        [(header::SET_COOKIE, clear_cookie(st.https))],
+        Redirect::to("/login"),
+    )
+        .into_response())
+}
+
+
+pub struct RootCard {
+    org_ref: String,
+    name: String,
+    kind_label: String,
+    children: usize,
+}
+
+#[derive(Template)]
+#[template(path = "home/home.html")]
+struct HomePage {
+    nav: Option<Nav>,
+    title: String,
+    roots: Vec<RootCard>,
+    overdue: usize,
+    due: usize,
+    can_record: bool,
+    types: Vec<(String, String)>,
+    records: Vec<RecordLine>,
+}
+
+async fn home(State(st): State<AppState>, u: PageUser) -> PageResult {
+    let a = &u.session.actor;
+    if a.role == Role::Auditor {
+        return Ok(Redirect::to("/audit").into_response());
+    }
+    if a.role == Role::SecAdmin {
+        return Ok(Redirect::to("/users").into_response());
+    }
+    let roots = st.store.scope_roots(a).await?;
+    let mut cards = Vec::new();
+    let mut overdue = 0;
+    let mut due = 0;
+    for r in &roots {
+        let children = st.store.children(a, r.id, false).await?.len();
+        cards.push(RootCard {
+            org_ref: r.org_ref.clone(),
+            name: r.name.clone(),
+            kind_label: r.kind_label.clone(),
+            children,
+        });
+        for i in st.store.overdue(a, &r.org_ref, today()).await? {
+            if i.status == "overdue" {
+                overdue += 1;
+            } else {
+                due += 1;
+            }
+        }
+    }
+    let recent = st
+        .store
+        .records(
+            a,
+            &RecordQuery {
+                limit: Some(10),
+                ..Default::default()
+            },
+        )
+        .await?;
+    html(HomePage {
+        nav: nav_for(&st, &u).await,
+        title: format!("{}，您好", u.session.display_name),
+        roots: cards,
+        overdue,
+        due,
+        can_record: a.role.allows(Action::RecordEntry),
+        types: type_choices(&st, a).await?,
+        records: record_lines(&recent.records),
+    })
+}
+

@@ -1,0 +1,7 @@
+//! Organisations: their tree, names, moves and dissolution.
+
+mod api;
+mod pages;
+
+pub(crate) use api::api_routes;
+pub(crate) use pages::page_routes;

@@ -1,0 +1,7 @@
+//! People and their positions.
+
+mod api;
+mod pages;
+
+pub(crate) use api::api_routes;
+pub(crate) use pages::page_routes;

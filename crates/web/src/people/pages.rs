@@ -1,0 +1,319 @@
+//! The pages of people and their positions.
+
+use crate::records::{record_lines, RecordLine};
+use crate::shared::prelude::*;
+
+pub(crate) fn page_routes() -> Router<AppState> {
+    Router::new()
+        .route("/people", get(people_page).post(people_create))
+        .route("/people/{id}", get(person_page))
+        .route("/people/{id}/positions", post(person_add_position))
+        .route("/people/{id}/reveal", post(person_reveal))
+}
+
+
+pub struct PersonLine {
+    id: i64,
+    name: String,
+    gender: String,
+    org: String,
+    id_number: String,
+    phone: String,
+    member: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "people/people.html")]
+struct PeoplePage {
+    nav: Option<Nav>,
+    org_name: Option<String>,
+    org_ref: String,
+    q: String,
+    total: i64,
+    people: Vec<PersonLine>,
+    prev: Option<String>,
+    next: Option<String>,
+    errors: Vec<String>,
+    can_edit: bool,
+    csrf: String,
+}
+
+#[derive(Deserialize, Default)]
+struct PeopleQuery {
+    org: Option<String>,
+    q: Option<String>,
+    page: Option<i64>,
+}
+
+async fn render_people(
+    st: &AppState,
+    u: &PageUser,
+    q: PeopleQuery,
+    errors: Vec<String>,
+) -> PageResult {
+    let a = &u.session.actor;
+    let org = match q.org.as_deref().filter(|o| !o.is_empty()) {
+        Some(r) => Some(st.store.org(a, r).await?),
+        None => None,
+    };
+    let page = q.page.unwrap_or(0).clamp(0, 100_000);
+    let text = q.q.clone().unwrap_or_default();
+    let (total, people) = st
+        .store
+        .people(a, org.as_ref().map(|o| o.id), &text, PAGE, page * PAGE)
+        .await?;
+    let org_ref = org.as_ref().map(|o| o.org_ref.clone()).unwrap_or_default();
+    let link = |p: i64| {
+        format!(
+            "/people?org={}&q={}&page={p}",
+            url_encode(&org_ref),
+            url_encode(&text)
+        )
+    };
+    html(PeoplePage {
+        nav: nav_for(st, u).await,
+        org_name: org.as_ref().map(|o| o.name.clone()),
+        org_ref: org_ref.clone(),
+        q: text.clone(),
+        total,
+        people: people
+            .into_iter()
+            .map(|p| PersonLine {
+                id: p.id,
+                name: p.name,
+                gender: p.gender.unwrap_or_default(),
+                org: p.org.name,
+                id_number: p.id_number.unwrap_or_default(),
+                phone: p.phone.unwrap_or_default(),
+                member: if p.party_member { "是" } else { "否" },
+            })
+            .collect(),
+        prev: (page > 0).then(|| link(page - 1)),
+        next: ((page + 1) * PAGE < total).then(|| link(page + 1)),
+        errors,
+        can_edit: a.role.allows(Action::EditPeople),
+        csrf: u.session.csrf_token.clone(),
+    })
+}
+
+async fn people_page(
+    State(st): State<AppState>,
+    u: PageUser,
+    Query(q): Query<PeopleQuery>,
+) -> PageResult {
+    render_people(&st, &u, q, Vec::new()).await
+}
+
+#[derive(Deserialize)]
+struct PersonForm {
+    name: String,
+    org: String,
+    #[serde(default)]
+    id_number: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    gender: String,
+    #[serde(default)]
+    party_member: Option<String>,
+    #[serde(default)]
+    retired: Option<String>,
+}
+
+async fn people_create(
+    State(st): State<AppState>,
+    u: PageUser,
+    CsrfForm(f): CsrfForm<PersonForm>,
+) -> PageResult {
+    let new = NewPerson {
+        name: f.name.clone(),
+        org: f.org.trim().to_string(),
+        gender: non_empty(&f.gender),
+        id_number: non_empty(&f.id_number),
+        phone: non_empty(&f.phone),
+        party_member: f.party_member.is_some(),
+        retired: f.retired.is_some(),
+    };
+    match st.store.create_person(&u.session.actor, new).await {
+        Ok(p) => Ok(Redirect::to(&format!("/people/{}", p.id)).into_response()),
+        Err(e) if recoverable(&e) => {
+            let errors = match e {
+                StoreError::NotFound => vec!["所在组织不存在或不在您的管理范围内".to_string()],
+                other => messages(&other),
+            };
+            let q = PeopleQuery {
+                org: Some(f.org),
+                ..Default::default()
+            };
+            let q = if st
+                .store
+                .org(&u.session.actor, q.org.as_deref().unwrap_or(""))
+                .await
+                .is_ok()
+            {
+                q
+            } else {
+                PeopleQuery::default()
+            };
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render_people(&st, &u, q, errors).await?,
+            )
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub struct PersonPosition {
+    org_ref: String,
+    org: String,
+    title: String,
+    period: String,
+}
+
+#[derive(Template)]
+#[template(path = "people/person.html")]
+struct PersonPage {
+    nav: Option<Nav>,
+    p: Person,
+    gender: String,
+    birth: String,
+    id_number: String,
+    phone: String,
+    positions: Vec<PersonPosition>,
+    records: Vec<RecordLine>,
+    titles: Vec<(&'static str, &'static str)>,
+    errors: Vec<String>,
+    can_edit: bool,
+    /// May see 身份证号 and phone whole (each view is audited) and has not yet.
+    can_reveal: bool,
+    csrf: String,
+    today: NaiveDate,
+}
+
+async fn render_person(
+    st: &AppState,
+    u: &PageUser,
+    id: i64,
+    errors: Vec<String>,
+    reveal: bool,
+) -> PageResult {
+    let a = &u.session.actor;
+    let p = if reveal {
+        st.store.person_revealed(a, id).await?
+    } else {
+        st.store.person(a, id).await?
+    };
+    let has_personal = p.id_number.is_some() || p.phone.is_some();
+    let recs = st
+        .store
+        .records(
+            a,
+            &RecordQuery {
+                person: Some(id),
+                limit: Some(20),
+                ..Default::default()
+            },
+        )
+        .await?;
+    html(PersonPage {
+        nav: nav_for(st, u).await,
+        gender: p.gender.clone().unwrap_or_default(),
+        birth: p.birth_date.map(|d| d.to_string()).unwrap_or_default(),
+        id_number: p.id_number.clone().unwrap_or_default(),
+        phone: p.phone.clone().unwrap_or_default(),
+        positions: p
+            .positions
+            .iter()
+            .map(|x| PersonPosition {
+                org_ref: x.org.org_ref.clone(),
+                org: x.org.name.clone(),
+                title: x.title_label.clone(),
+                period: period_text(x.valid_from, x.valid_to),
+            })
+            .collect(),
+        p,
+        records: record_lines(&recs.records),
+        titles: PositionTitle::ALL
+            .iter()
+            .map(|t| (t.key(), t.label_cn()))
+            .collect(),
+        errors,
+        can_edit: a.role.allows(Action::EditPeople),
+        can_reveal: has_personal && !reveal && a.role.allows(Action::ReadPersonalData),
+        csrf: u.session.csrf_token.clone(),
+        today: today(),
+    })
+}
+
+async fn person_page(State(st): State<AppState>, u: PageUser, Path(id): Path<i64>) -> PageResult {
+    render_person(&st, &u, id, Vec::new(), false).await
+}
+
+/// Shows a person's 身份证号 and phone whole: a POST with the CSRF token, because the view is
+/// written to the audit log.
+async fn person_reveal(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> PageResult {
+    render_person(&st, &u, id, Vec::new(), true).await
+}
+
+#[derive(Deserialize)]
+struct PositionForm {
+    org: String,
+    title: String,
+    #[serde(default)]
+    valid_from: String,
+    #[serde(default)]
+    valid_to: String,
+}
+
+async fn person_add_position(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(f): CsrfForm<PositionForm>,
+) -> PageResult {
+    let a = &u.session.actor;
+    st.store.person(a, id).await?;
+    let r = async {
+        let title = f
+            .title
+            .parse::<PositionTitle>()
+            .map_err(|_| StoreError::invalid("title", "position.bad_title", "请选择职务"))?;
+        let valid_from = parse_opt_date(&f.valid_from, "valid_from")?.unwrap_or_else(today);
+        st.store
+            .add_position(
+                a,
+                NewPosition {
+                    person_id: id,
+                    org: f.org.trim().to_string(),
+                    title,
+                    valid_from,
+                    valid_to: parse_opt_date(&f.valid_to, "valid_to")?,
+                },
+            )
+            .await
+    }
+    .await;
+    match r {
+        Ok(_) => Ok(Redirect::to(&format!("/people/{id}")).into_response()),
+        Err(e) if recoverable(&e) => {
+            let errors = match e {
+                StoreError::NotFound => vec!["组织不存在或不在您的管理范围内".to_string()],
+                other => messages(&other),
+            };
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render_person(&st, &u, id, errors, false).await?,
+            )
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+

@@ -1,0 +1,350 @@
+//! The generated form of a ledger type: shown empty, filled again after a refusal, and read
+//! (with its uploads) into a new record.
+
+use super::api::{sniff_ok, ALLOWED_TYPES, MAX_ATTACHMENT};
+use crate::shared::forms::{CsrfMultipart, FormPart};
+use crate::shared::prelude::*;
+use serde_json::{Map, Value};
+use taizhang_domain::ledger::{FieldError, FieldKind};
+
+pub struct FormField {
+    key: String,
+    label: String,
+    kind: &'static str,
+    required: bool,
+    unit: String,
+    value: String,
+    /// (label, selected, value)
+    options: Vec<(String, bool, String)>,
+    min_attr: String,
+    max_attr: String,
+    /// Attachments already uploaded with an earlier, refused submission.
+    uploaded: Vec<String>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "records/record_form.html")]
+struct RecordForm {
+    nav: Option<Nav>,
+    types: Vec<(String, String)>,
+    type_key: String,
+    type_name: String,
+    description: String,
+    orgs: Vec<(String, String)>,
+    org_value: String,
+    org_error: Option<String>,
+    date_value: String,
+    date_error: Option<String>,
+    fields: Vec<FormField>,
+    errors: Vec<String>,
+    csrf: String,
+    today: NaiveDate,
+}
+
+#[derive(Deserialize)]
+pub(super) struct NewRecordQuery {
+    #[serde(rename = "type")]
+    ledger_type: Option<String>,
+    org: Option<String>,
+}
+
+/// Builds the generated form of a ledger type, filled with `values` and annotated with `errors`.
+async fn record_form(
+    st: &AppState,
+    u: &PageUser,
+    type_key: Option<&str>,
+    org: Option<&str>,
+    values: &Map<String, Value>,
+    date: &str,
+    errors: &[FieldError],
+) -> Result<RecordForm, PageError> {
+    let a = &u.session.actor;
+    let types = st.store.ledger_types(a).await?;
+    let t = match type_key.filter(|k| !k.is_empty()) {
+        Some(k) => types
+            .iter()
+            .find(|t| t.key == k)
+            .ok_or(StoreError::NotFound)?,
+        None => types.first().ok_or(StoreError::NotFound)?,
+    };
+    let roots = st.store.scope_roots(a).await?;
+    let mut orgs: Vec<(String, String)> = Vec::new();
+    for r in &roots {
+        orgs.push((r.org_ref.clone(), r.name.clone()));
+        for c in st.store.children(a, r.id, false).await? {
+            orgs.push((c.org_ref.clone(), format!("{} › {}", r.name, c.name)));
+            if !r.kind.is_branch() && orgs.len() < 600 {
+                for g in st.store.children(a, c.id, false).await? {
+                    orgs.push((
+                        g.org_ref.clone(),
+                        format!("{} › {} › {}", r.name, c.name, g.name),
+                    ));
+                }
+            }
+        }
+    }
+    let org_value = org
+        .map(String::from)
+        .filter(|o| !o.is_empty())
+        .unwrap_or_else(|| roots.first().map(|r| r.org_ref.clone()).unwrap_or_default());
+    if !orgs.iter().any(|o| o.0 == org_value) {
+        if let Ok(o) = st.store.org(a, &org_value).await {
+            orgs.insert(0, (o.org_ref, o.name));
+        }
+    }
+    // People fields offer the members of the chosen organisation.
+    let members = match st.store.org(a, &org_value).await {
+        Ok(o) => st.store.people(a, Some(o.id), "", 200, 0).await?.1,
+        Err(_) => Vec::new(),
+    };
+    let err_for = |key: &str| {
+        errors
+            .iter()
+            .find(|e| e.field == key)
+            .map(|e| e.message.clone())
+    };
+    let text_of = |v: Option<&Value>| match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    let list_of = |v: Option<&Value>| -> Vec<String> {
+        match v {
+            Some(Value::Array(a)) => a.iter().map(|x| text_of(Some(x))).collect(),
+            Some(other) => vec![text_of(Some(other))],
+            None => Vec::new(),
+        }
+    };
+    let fields = t
+        .definition
+        .active_fields()
+        .map(|f| {
+            let v = values.get(&f.key);
+            let chosen = list_of(v);
+            let options = match &f.kind {
+                FieldKind::Choice { options, .. } | FieldKind::MultiChoice { options } => options
+                    .iter()
+                    .map(|o| (o.clone(), chosen.contains(o), o.clone()))
+                    .collect(),
+                FieldKind::People { .. } => members
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.name.clone(),
+                            chosen.contains(&p.id.to_string()),
+                            p.id.to_string(),
+                        )
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let (min_attr, max_attr) = match &f.kind {
+                FieldKind::Integer { min, max } => (
+                    min.map(|m| format!(" min=\"{m}\"")).unwrap_or_default(),
+                    max.map(|m| format!(" max=\"{m}\"")).unwrap_or_default(),
+                ),
+                _ => (String::new(), String::new()),
+            };
+            FormField {
+                key: f.key.clone(),
+                label: f.label.clone(),
+                kind: f.kind.key(),
+                required: f.required,
+                unit: f.unit.clone().unwrap_or_default(),
+                value: text_of(v),
+                options,
+                min_attr,
+                max_attr,
+                uploaded: if matches!(f.kind, FieldKind::Attachment { .. }) {
+                    chosen.clone()
+                } else {
+                    Vec::new()
+                },
+                error: err_for(&f.key),
+            }
+        })
+        .collect();
+    Ok(RecordForm {
+        nav: nav_for(st, u).await,
+        types: types
+            .iter()
+            .map(|t| (t.key.clone(), t.name.clone()))
+            .collect(),
+        type_key: t.key.clone(),
+        type_name: t.name.clone(),
+        description: t.definition.description.clone(),
+        orgs,
+        org_value,
+        org_error: err_for("org"),
+        date_value: date.to_string(),
+        date_error: err_for("occurred_on"),
+        fields,
+        errors: errors
+            .iter()
+            .filter(|e| {
+                e.field == "people"
+                    || e.field == "attachments"
+                    || e.field == "ledger_type"
+                    || t.definition.field(&e.field).is_none()
+                        && e.field != "org"
+                        && e.field != "occurred_on"
+            })
+            .map(|e| e.message.clone())
+            .collect(),
+        csrf: u.session.csrf_token.clone(),
+        today: today(),
+    })
+}
+
+pub(super) async fn record_new(
+    State(st): State<AppState>,
+    u: PageUser,
+    Query(q): Query<NewRecordQuery>,
+) -> PageResult {
+    if !u.session.actor.role.allows(Action::RecordEntry) {
+        return Err(StoreError::Forbidden.into());
+    }
+    let form = record_form(
+        &st,
+        &u,
+        q.ledger_type.as_deref(),
+        q.org.as_deref(),
+        &Map::new(),
+        &today().to_string(),
+        &[],
+    )
+    .await?;
+    html(form)
+}
+
+/// Reads the generated form: repeated names become lists, files become attachments. Nothing is
+/// stored before the CSRF token and the role are checked; every problem is reported at once.
+pub(super) async fn record_submit(
+    State(st): State<AppState>,
+    u: PageUser,
+    Query(q): Query<NewRecordQuery>,
+    CsrfMultipart(parts): CsrfMultipart,
+) -> PageResult {
+    let a = &u.session.actor;
+    let type_key = q.ledger_type.clone().unwrap_or_default();
+    let t = st.store.ledger_type(a, &type_key).await?;
+    let mut org = String::new();
+    let mut date = String::new();
+    let mut values: Map<String, Value> = Map::new();
+    let mut files: Vec<(String, String, String, axum::body::Bytes)> = Vec::new();
+    for part in parts {
+        let FormPart {
+            name,
+            file_name,
+            content_type: ctype,
+            bytes,
+        } = part;
+        match name.as_str() {
+            "org" => org = String::from_utf8_lossy(&bytes).trim().to_string(),
+            "occurred_on" => date = String::from_utf8_lossy(&bytes).trim().to_string(),
+            key => {
+                let Some(def) = t.definition.field(key) else {
+                    continue;
+                };
+                match file_name {
+                    Some(fname) if !bytes.is_empty() => {
+                        files.push((key.to_string(), fname, ctype, bytes))
+                    }
+                    Some(_) => {}
+                    None => {
+                        let text = String::from_utf8_lossy(&bytes).to_string();
+                        let multi = matches!(
+                            def.kind,
+                            FieldKind::MultiChoice { .. }
+                                | FieldKind::People { .. }
+                                | FieldKind::Attachment { .. }
+                        );
+                        push_value(&mut values, key, Value::String(text), multi);
+                    }
+                }
+            }
+        }
+    }
+    if !a.role.allows(Action::RecordEntry) {
+        return Err(StoreError::Forbidden.into());
+    }
+    let mut errors = Vec::new();
+    for (key, fname, ctype, bytes) in files {
+        if !ALLOWED_TYPES.contains(&ctype.as_str())
+            || !sniff_ok(&ctype, &bytes)
+            || bytes.len() > MAX_ATTACHMENT
+        {
+            errors.push(FieldError::new(
+                &key,
+                "attachment.bad_file",
+                format!("“{fname}”不是10MB以内的JPEG、PNG、WebP图片或PDF文件"),
+            ));
+            continue;
+        }
+        // Kept even if another field is wrong: the re-shown form carries its id.
+        let id = st.store.save_attachment(a, &fname, &ctype, &bytes).await?;
+        push_value(&mut values, &key, Value::String(id), true);
+    }
+    let occurred_on = match NaiveDate::parse_from_str(&date, "%Y-%m-%d") {
+        Ok(d) => Some(d),
+        Err(_) => {
+            errors.push(FieldError::new(
+                "occurred_on",
+                "record.bad_date",
+                "请填写日期",
+            ));
+            None
+        }
+    };
+    match occurred_on {
+        Some(d) if errors.is_empty() => {
+            let new = NewRecord {
+                ledger_type: type_key.clone(),
+                org: org.clone(),
+                occurred_on: d,
+                fields: values.clone(),
+            };
+            match st.store.create_record(a, new).await {
+                Ok(r) => return Ok(Redirect::to(&format!("/records/{}", r.id)).into_response()),
+                Err(StoreError::Invalid(errs)) => errors = errs,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // The date or an upload is wrong: still tell about every field in the same answer.
+        _ => {
+            if let Err(field_errors) = t.definition.validate_record(&values) {
+                let fresh: Vec<FieldError> = field_errors
+                    .into_iter()
+                    .filter(|e| !errors.iter().any(|x| x.field == e.field))
+                    .collect();
+                errors.extend(fresh);
+            }
+        }
+    }
+    let form = record_form(
+        &st,
+        &u,
+        Some(&type_key),
+        Some(&org),
+        &values,
+        &date,
+        &errors,
+    )
+    .await?;
+    html_with(StatusCode::UNPROCESSABLE_ENTITY, form)
+}
+
+fn push_value(values: &mut Map<String, Value>, key: &str, v: Value, multi: bool) {
+    if !multi {
+        values.insert(key.to_string(), v);
+        return;
+    }
+    match values.get_mut(key) {
+        Some(Value::Array(a)) => a.push(v),
+        _ => {
+            values.insert(key.to_string(), Value::Array(vec![v]));
+        }
+    }
+}
+

@@ -1,0 +1,207 @@
+//! The pages of ledger records and their attachments.
+
+use super::api::attachment_response;
+use super::forms;
+use super::{record_lines, RecordLine};
+use crate::ledgers::type_choices;
+use crate::shared::prelude::*;
+
+pub(crate) fn page_routes() -> Router<AppState> {
+    Router::new()
+        .route("/records", get(records_page))
+        .route("/records/new", get(forms::record_new).post(forms::record_submit))
+        .route("/records/{id}", get(record_page))
+        .route("/records/{id}/void", post(record_void))
+        .route("/attachments/{id}", get(attachment))
+}
+
+
+#[derive(Template)]
+#[template(path = "records/records.html")]
+struct RecordsPage {
+    nav: Option<Nav>,
+    types: Vec<(String, String)>,
+    sel_type: String,
+    sel_org: String,
+    sel_from: String,
+    sel_to: String,
+    sel_field: String,
+    sel_option: String,
+    total: i64,
+    records: Vec<RecordLine>,
+    prev: Option<String>,
+    next: Option<String>,
+    can_record: bool,
+}
+
+#[derive(Deserialize)]
+struct RecordsQuery {
+    ledger_type: Option<String>,
+    org: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    field: Option<String>,
+    option: Option<String>,
+    person: Option<i64>,
+    page: Option<i64>,
+}
+
+async fn records_page(
+    State(st): State<AppState>,
+    u: PageUser,
+    Query(q): Query<RecordsQuery>,
+) -> PageResult {
+    let a = &u.session.actor;
+    let page = q.page.unwrap_or(0).clamp(0, 100_000);
+    let from = parse_opt_date(q.from.as_deref().unwrap_or(""), "from")?;
+    let to = parse_opt_date(q.to.as_deref().unwrap_or(""), "to")?;
+    let rq = RecordQuery {
+        org: q.org.clone().filter(|s| !s.is_empty()),
+        ledger_type: q.ledger_type.clone().filter(|s| !s.is_empty()),
+        from,
+        to,
+        field: q.field.clone().filter(|s| !s.is_empty()),
+        option: q.option.clone().filter(|s| !s.is_empty()),
+        person: q.person,
+        limit: Some(PAGE),
+        offset: Some(page * PAGE),
+    };
+    let res = st.store.records(a, &rq).await?;
+    let s = |o: &Option<String>| o.clone().unwrap_or_default();
+    let link = |p: i64| {
+        format!(
+            "/records?ledger_type={}&org={}&from={}&to={}&field={}&option={}&page={p}",
+            url_encode(&s(&q.ledger_type)),
+            url_encode(&s(&q.org)),
+            url_encode(&s(&q.from)),
+            url_encode(&s(&q.to)),
+            url_encode(&s(&q.field)),
+            url_encode(&s(&q.option))
+        )
+    };
+    html(RecordsPage {
+        nav: nav_for(&st, &u).await,
+        types: type_choices(&st, a).await?,
+        sel_type: s(&q.ledger_type),
+        sel_org: s(&q.org),
+        sel_from: s(&q.from),
+        sel_to: s(&q.to),
+        sel_field: s(&q.field),
+        sel_option: s(&q.option),
+        total: res.total,
+        records: record_lines(&res.records),
+        prev: (page > 0).then(|| link(page - 1)),
+        next: ((page + 1) * PAGE < res.total).then(|| link(page + 1)),
+        can_record: a.role.allows(Action::RecordEntry),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "records/record.html")]
+struct RecordPage {
+    nav: Option<Nav>,
+    r: Record,
+    /// (label, text, attachment ids)
+    fields: Vec<(String, String, Vec<String>)>,
+    created: String,
+    errors: Vec<String>,
+    can_void: bool,
+    csrf: String,
+}
+
+async fn record_page(State(st): State<AppState>, u: PageUser, Path(id): Path<i64>) -> PageResult {
+    let a = &u.session.actor;
+    let r = st.store.record(a, id).await?;
+    let t = st.store.ledger_type(a, &r.ledger_type).await?;
+    let names: HashMap<i64, String> = r.people.iter().map(|p| (p.id, p.name.clone())).collect();
+    let mut fields = Vec::new();
+    for f in &t.definition.fields {
+        let Some(v) = r.fields.get(&f.key) else {
+            continue;
+        };
+        let (text, atts) = match (&f.kind, v) {
+            (FieldKind::Attachment { .. }, Value::Array(a)) => (
+                String::new(),
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect(),
+            ),
+            (FieldKind::People { .. }, Value::Array(a)) => (
+                a.iter()
+                    .filter_map(Value::as_i64)
+                    .map(|i| names.get(&i).cloned().unwrap_or_else(|| i.to_string()))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                Vec::new(),
+            ),
+            (_, Value::Array(a)) => (
+                a.iter()
+                    .map(|x| {
+                        x.as_str()
+                            .map(String::from)
+                            .unwrap_or_else(|| x.to_string())
+                    })
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                Vec::new(),
+            ),
+            (_, Value::String(s)) => (
+                format!(
+                    "{s}{}",
+                    f.unit
+                        .as_deref()
+                        .filter(|_| f.kind.numeric_scale().is_some())
+                        .unwrap_or("")
+                ),
+                Vec::new(),
+            ),
+            (_, other) => (
+                format!("{other}{}", f.unit.clone().unwrap_or_default()),
+                Vec::new(),
+            ),
+        };
+        fields.push((f.label.clone(), text, atts));
+    }
+    let created = format!(
+        "{} 于 {}",
+        r.created_by.clone().unwrap_or_else(|| "系统".into()),
+        (r.created_at + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M")
+    );
+    html(RecordPage {
+        nav: nav_for(&st, &u).await,
+        r,
+        fields,
+        created,
+        errors: Vec::new(),
+        can_void: a.role.allows(Action::RecordEntry),
+        csrf: u.session.csrf_token.clone(),
+    })
+}
+
+#[derive(Deserialize)]
+struct VoidForm {
+    reason: String,
+}
+
+async fn record_void(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<i64>,
+    CsrfForm(f): CsrfForm<VoidForm>,
+) -> PageResult {
+    st.store
+        .void_record(&u.session.actor, id, &f.reason)
+        .await?;
+    Ok(Redirect::to(&format!("/records/{id}")).into_response())
+}
+
+async fn attachment(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    Ok(attachment_response(&st, &u.session.actor, &id)
+        .await?
+        .into_response())
+}
+

@@ -1,0 +1,173 @@
+//! What every page shares: the navigation bar, the error page, rendering, and the one way a
+//! form handler ends (go on, or show the form again with what the store refused).
+
+use crate::error::WebError;
+use crate::shared::api::home_ref;
+use crate::shared::session::PageUser;
+use crate::AppState;
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::NaiveDate;
+use std::future::Future;
+use taizhang_domain::Action;
+use taizhang_store::{Session, StoreError};
+
+pub struct Nav {
+    pub(crate) display_name: String,
+    pub(crate) org_name: String,
+    pub(crate) role_label: &'static str,
+    pub(crate) csrf: String,
+    pub(crate) home_ref: String,
+    pub(crate) can_admin: bool,
+    pub(crate) can_audit: bool,
+    pub(crate) can_data: bool,
+    pub(crate) can_users: bool,
+}
+
+pub(crate) fn nav(s: &Session, home_ref: String) -> Option<Nav> {
+    Some(Nav {
+        display_name: s.display_name.clone(),
+        org_name: s.org_name.clone(),
+        role_label: s.actor.role.label_cn(),
+        csrf: s.csrf_token.clone(),
+        home_ref,
+        can_admin: s.actor.role.allows(Action::ManageLedgerTypes),
+        can_audit: s.actor.role.allows(Action::ReadAudit),
+        can_data: s.actor.role.allows(Action::ReadRecords),
+        can_users: s.actor.role.allows(Action::ManageUsers),
+    })
+}
+
+pub(crate) async fn nav_for(st: &AppState, u: &PageUser) -> Option<Nav> {
+    let home = home_ref(st, &u.session.actor).await.unwrap_or_default();
+    nav(&u.session, home)
+}
+
+/// A page-level error, shown as a page.
+pub struct PageError(pub(crate) WebError);
+
+impl From<WebError> for PageError {
+    fn from(e: WebError) -> Self {
+        PageError(e)
+    }
+}
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        PageError(WebError::Store(e))
+    }
+}
+impl From<askama::Error> for PageError {
+    fn from(e: askama::Error) -> Self {
+        PageError(WebError::Render(e.to_string()))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "shared/error.html")]
+struct ErrorPage {
+    nav: Option<Nav>,
+    heading: String,
+    message: String,
+    fields: Vec<String>,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, body) = self.0.status_and_body();
+        let heading = match status {
+            StatusCode::NOT_FOUND => "未找到",
+            StatusCode::FORBIDDEN => "无权访问",
+            StatusCode::UNPROCESSABLE_ENTITY => "输入有误",
+            StatusCode::CONFLICT => "无法完成操作",
+            _ => "出错了",
+        };
+        let page = ErrorPage {
+            nav: None,
+            heading: heading.into(),
+            message: body.message,
+            fields: body.fields.into_iter().map(|f| f.message).collect(),
+        };
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => (status, "error").into_response(),
+        }
+    }
+}
+
+pub(crate) type PageResult = Result<Response, PageError>;
+
+pub(crate) fn html(t: impl Template) -> PageResult {
+    Ok(Html(t.render()?).into_response())
+}
+
+/// A page with another status than 200 (a refused form shown again, say).
+pub(crate) fn html_with(status: StatusCode, t: impl Template) -> PageResult {
+    Ok((status, Html(t.render()?)).into_response())
+}
+
+pub(crate) fn messages(e: &StoreError) -> Vec<String> {
+    match e {
+        StoreError::Invalid(f) => f.iter().map(|x| x.message.clone()).collect(),
+        StoreError::NotFound => vec!["未找到，或不在您的管理范围内".into()],
+        other => vec![other.to_string()],
+    }
+}
+
+/// Errors a form can show beside itself; anything else becomes an error page.
+pub(crate) fn recoverable(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Invalid(_) | StoreError::Conflict { .. } | StoreError::NotFound
+    )
+}
+
+pub(crate) fn period_text(from: NaiveDate, to: Option<NaiveDate>) -> String {
+    match to {
+        Some(t) => format!("{from} 至 {t}"),
+        None => format!("{from} 起"),
+    }
+}
+
+/// Rows on one page of a long list.
+pub(crate) const PAGE: i64 = 50;
+
+/// What a refused form says when the store answers "not found".
+#[derive(Clone, Copy)]
+pub(crate) enum NotFound {
+    /// An error page: the thing the form is about is gone or out of reach.
+    Page,
+    /// A message beside the form: a reference typed into it is unknown.
+    Say(&'static str),
+}
+
+/// The end of a form handler. On success, `on_ok` answers (usually a redirect, see
+/// [`redirect_to`]); when the store refuses in a way the form can explain (validation, a
+/// conflict, an unknown reference) the form is shown again by `show_again` with the messages and
+/// status 422; anything else becomes an error page.
+pub(crate) async fn finish_form<T, Fut>(
+    outcome: Result<T, StoreError>,
+    on_ok: impl FnOnce(T) -> PageResult,
+    not_found: NotFound,
+    show_again: impl FnOnce(Vec<String>) -> Fut,
+) -> PageResult
+where
+    Fut: Future<Output = PageResult>,
+{
+    let errors = match outcome {
+        Ok(value) => return on_ok(value),
+        Err(StoreError::NotFound) => match not_found {
+            NotFound::Page => return Err(StoreError::NotFound.into()),
+            NotFound::Say(message) => vec![message.to_string()],
+        },
+        Err(e) if recoverable(&e) => messages(&e),
+        Err(e) => return Err(e.into()),
+    };
+    let page = show_again(errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// A redirect after a form that worked.
+pub(crate) fn redirect_to(target: &str) -> PageResult {
+    Ok(Redirect::to(target).into_response())
+}
