@@ -46,16 +46,46 @@ struct Feature {
 
 /// Every feature the server offers.
 const FEATURES: &[Feature] = &[
-    Feature { pages: home::page_routes, api: home::api_routes },
-    Feature { pages: orgs::page_routes, api: orgs::api_routes },
-    Feature { pages: links::page_routes, api: links::api_routes },
-    Feature { pages: people::page_routes, api: people::api_routes },
-    Feature { pages: ledgers::page_routes, api: ledgers::api_routes },
-    Feature { pages: records::page_routes, api: records::api_routes },
-    Feature { pages: overdue::page_routes, api: overdue::api_routes },
-    Feature { pages: bulletin::page_routes, api: bulletin::api_routes },
-    Feature { pages: audit::page_routes, api: audit::api_routes },
-    Feature { pages: accounts::page_routes, api: accounts::api_routes },
+    Feature {
+        pages: home::page_routes,
+        api: home::api_routes,
+    },
+    Feature {
+        pages: orgs::page_routes,
+        api: orgs::api_routes,
+    },
+    Feature {
+        pages: links::page_routes,
+        api: links::api_routes,
+    },
+    Feature {
+        pages: people::page_routes,
+        api: people::api_routes,
+    },
+    Feature {
+        pages: ledgers::page_routes,
+        api: ledgers::api_routes,
+    },
+    Feature {
+        pages: records::page_routes,
+        api: records::api_routes,
+    },
+    Feature {
+        pages: overdue::page_routes,
+        api: overdue::api_routes,
+    },
+    Feature {
+        pages: bulletin::page_routes,
+        api: bulletin::api_routes,
+    },
+    Feature {
+        pages: audit::page_routes,
+        api: audit::api_routes,
+    },
+    Feature {
+        pages: accounts::page_routes,
+        api: accounts::api_routes,
+    },
 ];
 
 #[derive(Clone)]
@@ -80,10 +110,11 @@ pub fn router(store: Store) -> Router {
 }
 
 pub fn router_with(store: Store, opts: WebOptions) -> Router {
-    let (api_router, pages) = FEATURES.iter().fold(
-        (OpenApiRouter::new(), Router::new()),
-        |(api, pages), f| (api.merge((f.api)()), pages.merge((f.pages)())),
-    );
+    let (api_router, pages) = FEATURES
+        .iter()
+        .fold((OpenApiRouter::new(), Router::new()), |(api, pages), f| {
+            (api.merge((f.api)()), pages.merge((f.pages)()))
+        });
     let (api_router, document) = openapi::api(api_router);
     let state = AppState {
         store,
@@ -196,17 +227,4 @@ pub async fn serve_with(
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
-}
-
-#[cfg(test)]
-mod dump_doc {
-    #[test]
-    fn dump_openapi() {
-        let (_, doc) = crate::openapi::api(
-            crate::FEATURES
-                .iter()
-                .fold(utoipa_axum::router::OpenApiRouter::new(), |r, f| r.merge((f.api)())),
-        );
-        std::fs::write("/tmp/openapi-after.json", serde_json::to_string(&doc).unwrap()).unwrap();
-    }
 }

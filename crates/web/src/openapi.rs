@@ -37,6 +37,10 @@ pub(crate) fn api(features: OpenApiRouter<AppState>) -> (axum::Router<AppState>,
     let (router, mut doc) = OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .merge(features)
         .split_for_parts();
+    // Operations carry no tags; the document has always said so with an empty list.
+    for op in operations(&mut doc) {
+        op.tags.get_or_insert_with(Vec::new);
+    }
     Secured.modify(&mut doc);
     CommonErrors.modify(&mut doc);
     (router, doc)
@@ -65,24 +69,31 @@ impl Modify for Secured {
     fn modify(&self, openapi: &mut OpenApi) {
         for op in operations(openapi) {
             if !PUBLIC.contains(&op.operation_id.as_deref().unwrap_or("")) {
-                op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+                op.security = Some(vec![SecurityRequirement::new(
+                    "bearer",
+                    Vec::<String>::new(),
+                )]);
             }
         }
     }
 }
 
 fn operations(openapi: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
-    openapi.paths.paths.values_mut().flat_map(|item: &mut PathItem| {
-        [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-    })
+    openapi
+        .paths
+        .paths
+        .values_mut()
+        .flat_map(|item: &mut PathItem| {
+            [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+        })
 }
 
 /// Operations that answer without calling the store, so without a role check.

@@ -93,4 +93,3 @@ async fn put_security_settings(
         s.store.update_security_settings(&u.actor, &new).await?,
     ))
 }
-

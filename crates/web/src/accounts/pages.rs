@@ -487,4 +487,3 @@ async fn security_submit(
     };
     html_with(status, page)
 }
-

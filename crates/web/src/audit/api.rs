@@ -3,8 +3,7 @@
 use crate::shared::prelude::*;
 
 pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(audit))
+    OpenApiRouter::new().routes(routes!(audit))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -3,10 +3,8 @@
 use crate::shared::prelude::*;
 
 pub(crate) fn page_routes() -> Router<AppState> {
-    Router::new()
-        .route("/audit", get(audit_page))
+    Router::new().route("/audit", get(audit_page))
 }
-
 
 pub struct AuditLine {
     seq: i64,

@@ -3,8 +3,7 @@
 use crate::shared::prelude::*;
 
 pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(bulletin))
+    OpenApiRouter::new().routes(routes!(bulletin))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -95,4 +94,3 @@ async fn bulletin(
         s.store.bulletin(&u.actor, &org, range, grouping).await?,
     ))
 }
-

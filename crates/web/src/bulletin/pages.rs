@@ -5,10 +5,8 @@ use super::chart;
 use crate::shared::prelude::*;
 
 pub(crate) fn page_routes() -> Router<AppState> {
-    Router::new()
-        .route("/bulletin", get(bulletin_page))
+    Router::new().route("/bulletin", get(bulletin_page))
 }
-
 
 pub struct SectionView {
     name: String,
@@ -58,7 +56,11 @@ fn records_url(
         u.push_str(&format!("&ledger_type={}", url_encode(t)));
     }
     if let Some((f, o)) = option {
-        u.push_str(&format!("&field={}&option={}", url_encode(f), url_encode(o)));
+        u.push_str(&format!(
+            "&field={}&option={}",
+            url_encode(f),
+            url_encode(o)
+        ));
     }
     u
 }
@@ -184,4 +186,3 @@ async fn bulletin_page(
         b,
     })
 }
-

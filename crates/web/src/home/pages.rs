@@ -11,7 +11,6 @@ pub(crate) fn page_routes() -> Router<AppState> {
         .route("/", get(home))
 }
 
-
 #[derive(Template)]
 #[template(path = "home/login.html")]
 struct LoginPage {
@@ -91,7 +90,6 @@ async fn logout(
         .into_response())
 }
 
-
 pub struct RootCard {
     org_ref: String,
     name: String,
@@ -161,4 +159,3 @@ async fn home(State(st): State<AppState>, u: PageUser) -> PageResult {
         records: record_lines(&recent.records),
     })
 }
-

@@ -55,4 +55,3 @@ async fn update_ledger_type(
     }
     Ok(Json(s.store.update_ledger_type(&u.actor, def).await?))
 }
-

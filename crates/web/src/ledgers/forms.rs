@@ -326,4 +326,3 @@ pub(super) fn keep_unshown(edited: &mut LedgerTypeDef, saved: &LedgerTypeDef) {
         }
     }
 }
-

@@ -12,7 +12,10 @@ use crate::AppState;
 use taizhang_store::Actor;
 
 /// The ledger types the caller may record, as (key, name) for a choice box.
-pub(crate) async fn type_choices(st: &AppState, actor: &Actor) -> Result<Vec<(String, String)>, PageError> {
+pub(crate) async fn type_choices(
+    st: &AppState,
+    actor: &Actor,
+) -> Result<Vec<(String, String)>, PageError> {
     Ok(st
         .store
         .ledger_types(actor)
@@ -21,4 +24,3 @@ pub(crate) async fn type_choices(st: &AppState, actor: &Actor) -> Result<Vec<(St
         .map(|t| (t.key, t.name))
         .collect())
 }
-

@@ -11,7 +11,6 @@ pub(crate) fn page_routes() -> Router<AppState> {
         .route("/ledger-types/{key}", post(type_update))
 }
 
-
 pub struct TypeLine {
     key: String,
     name: String,
@@ -107,20 +106,22 @@ async fn save_type(
             Err(e) => Err(e),
         }
     };
-    match result {
-        Ok(_) => Ok(Redirect::to("/ledger-types").into_response()),
-        Err(e) if recoverable(&e) => {
-            let page = type_form(
-                nav_for(st, u).await,
+    finish_form(
+        result,
+        |_| redirect_to("/ledger-types"),
+        NotFound::Say("未找到，或不在您的管理范围内"),
+        |errors| async {
+            let nav = nav_for(st, u).await;
+            html(type_form(
+                nav,
                 u.session.csrf_token.clone(),
                 Some(&def),
-                messages(&e),
+                errors,
                 is_new,
-            );
-            html_with(StatusCode::UNPROCESSABLE_ENTITY, page)
-        }
-        Err(e) => Err(e.into()),
-    }
+            ))
+        },
+    )
+    .await
 }
 
 async fn type_create(
@@ -140,4 +141,3 @@ async fn type_update(
     form.insert("key".into(), key);
     save_type(&st, &u, form, false).await
 }
-

@@ -56,4 +56,3 @@ async fn end_link(
             .await?,
     ))
 }
-

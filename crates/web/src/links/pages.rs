@@ -9,7 +9,6 @@ pub(crate) fn page_routes() -> Router<AppState> {
         .route("/links/{id}/end", post(links_end))
 }
 
-
 #[derive(Template)]
 #[template(path = "links/links.html")]
 struct LinksPage {
@@ -119,21 +118,13 @@ async fn links_create(
         st.store.create_link(a, new).await
     }
     .await;
-    match r {
-        Ok(l) => Ok(Redirect::to(&format!("/links?kind={}", l.kind.key())).into_response()),
-        Err(e) if recoverable(&e) => {
-            let errors = match e {
-                StoreError::NotFound => vec!["目标组织不存在或不在您的管理范围内".to_string()],
-                other => messages(&other),
-            };
-            Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                render_links(&st, &u, None, errors).await?,
-            )
-                .into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
+    finish_form(
+        r,
+        |l| redirect_to(&format!("/links?kind={}", l.kind.key())),
+        NotFound::Say("目标组织不存在或不在您的管理范围内"),
+        |errors| render_links(&st, &u, None, errors),
+    )
+    .await
 }
 
 async fn links_end(
@@ -146,4 +137,3 @@ async fn links_end(
     let l = st.store.end_link(&u.session.actor, id, on).await?;
     Ok(Redirect::to(&format!("/links?kind={}", l.kind.key())).into_response())
 }
-

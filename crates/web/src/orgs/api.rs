@@ -123,4 +123,3 @@ async fn dissolve_org(
             .await?,
     ))
 }
-

@@ -120,14 +120,13 @@ async fn after_org_form(
     org_ref: &str,
     r: Result<String, StoreError>,
 ) -> PageResult {
-    match r {
-        Ok(target) => Ok(Redirect::to(&format!("/orgs/{target}")).into_response()),
-        Err(e) if recoverable(&e) && !matches!(e, StoreError::NotFound) => {
-            let resp = render_org(st, u, org_ref, messages(&e)).await?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, resp).into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
+    finish_form(
+        r,
+        |target| redirect_to(&format!("/orgs/{target}")),
+        NotFound::Page,
+        |errors| render_org(st, u, org_ref, errors),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -245,4 +244,3 @@ async fn org_dissolve(
     .await;
     after_org_form(&st, &u, &org_ref, r).await
 }
-

@@ -3,8 +3,7 @@
 use crate::shared::prelude::*;
 
 pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(overdue))
+    OpenApiRouter::new().routes(routes!(overdue))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -32,4 +31,3 @@ async fn overdue(
             .await?,
     ))
 }
-

@@ -3,10 +3,8 @@
 use crate::shared::prelude::*;
 
 pub(crate) fn page_routes() -> Router<AppState> {
-    Router::new()
-        .route("/overdue", get(overdue_page))
+    Router::new().route("/overdue", get(overdue_page))
 }
-
 
 pub struct OverdueGroup {
     title: String,
@@ -64,4 +62,3 @@ async fn overdue_page(
         groups,
     })
 }
-

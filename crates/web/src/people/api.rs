@@ -110,4 +110,3 @@ async fn end_position(
             .await?,
     ))
 }
-

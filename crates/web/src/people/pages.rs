@@ -11,7 +11,6 @@ pub(crate) fn page_routes() -> Router<AppState> {
         .route("/people/{id}/reveal", post(person_reveal))
 }
 
-
 pub struct PersonLine {
     id: i64,
     name: String,
@@ -134,35 +133,24 @@ async fn people_create(
         party_member: f.party_member.is_some(),
         retired: f.retired.is_some(),
     };
-    match st.store.create_person(&u.session.actor, new).await {
-        Ok(p) => Ok(Redirect::to(&format!("/people/{}", p.id)).into_response()),
-        Err(e) if recoverable(&e) => {
-            let errors = match e {
-                StoreError::NotFound => vec!["所在组织不存在或不在您的管理范围内".to_string()],
-                other => messages(&other),
+    let r = st.store.create_person(&u.session.actor, new).await;
+    finish_form(
+        r,
+        |p| redirect_to(&format!("/people/{}", p.id)),
+        NotFound::Say("所在组织不存在或不在您的管理范围内"),
+        |errors| async {
+            // The list is shown again for the organisation typed in, when it is a known one.
+            let q = match st.store.org(&u.session.actor, f.org.trim()).await {
+                Ok(_) => PeopleQuery {
+                    org: Some(f.org.clone()),
+                    ..Default::default()
+                },
+                Err(_) => PeopleQuery::default(),
             };
-            let q = PeopleQuery {
-                org: Some(f.org),
-                ..Default::default()
-            };
-            let q = if st
-                .store
-                .org(&u.session.actor, q.org.as_deref().unwrap_or(""))
-                .await
-                .is_ok()
-            {
-                q
-            } else {
-                PeopleQuery::default()
-            };
-            Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                render_people(&st, &u, q, errors).await?,
-            )
-                .into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
+            render_people(&st, &u, q, errors).await
+        },
+    )
+    .await
 }
 
 pub struct PersonPosition {
@@ -300,20 +288,11 @@ async fn person_add_position(
             .await
     }
     .await;
-    match r {
-        Ok(_) => Ok(Redirect::to(&format!("/people/{id}")).into_response()),
-        Err(e) if recoverable(&e) => {
-            let errors = match e {
-                StoreError::NotFound => vec!["组织不存在或不在您的管理范围内".to_string()],
-                other => messages(&other),
-            };
-            Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                render_person(&st, &u, id, errors, false).await?,
-            )
-                .into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
+    finish_form(
+        r,
+        |_| redirect_to(&format!("/people/{id}")),
+        NotFound::Say("组织不存在或不在您的管理范围内"),
+        |errors| render_person(&st, &u, id, errors, false),
+    )
+    .await
 }
-

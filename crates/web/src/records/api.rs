@@ -160,4 +160,3 @@ pub(crate) async fn attachment_response(
         bytes,
     ))
 }
-

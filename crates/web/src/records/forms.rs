@@ -347,4 +347,3 @@ fn push_value(values: &mut Map<String, Value>, key: &str, v: Value, multi: bool)
         }
     }
 }
-

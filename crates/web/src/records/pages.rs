@@ -9,12 +9,14 @@ use crate::shared::prelude::*;
 pub(crate) fn page_routes() -> Router<AppState> {
     Router::new()
         .route("/records", get(records_page))
-        .route("/records/new", get(forms::record_new).post(forms::record_submit))
+        .route(
+            "/records/new",
+            get(forms::record_new).post(forms::record_submit),
+        )
         .route("/records/{id}", get(record_page))
         .route("/records/{id}/void", post(record_void))
         .route("/attachments/{id}", get(attachment))
 }
-
 
 #[derive(Template)]
 #[template(path = "records/records.html")]
@@ -204,4 +206,3 @@ async fn attachment(
         .await?
         .into_response())
 }
-

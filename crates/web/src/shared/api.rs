@@ -21,4 +21,3 @@ pub(crate) async fn home_ref(s: &AppState, actor: &Actor) -> ApiResult<String> {
         .map(|o| o.org_ref.clone())
         .ok_or(WebError::Store(StoreError::NotFound))
 }
-

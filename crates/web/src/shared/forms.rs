@@ -32,11 +32,11 @@ async fn session_csrf(parts: &mut Parts, state: &AppState) -> Result<String, Res
     Ok(user.session.csrf_token)
 }
 
-fn check(expected: &str, given: Option<&str>) -> Result<(), Response> {
+fn check(expected: &str, given: Option<&str>) -> Result<(), PageError> {
     if given == Some(expected) {
         Ok(())
     } else {
-        Err(PageError(WebError::Csrf).into_response())
+        Err(PageError(WebError::Csrf))
     }
 }
 
@@ -61,7 +61,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
         let Form(field) = Form::<CsrfField>::from_request(again(parts), state)
             .await
             .map_err(IntoResponse::into_response)?;
-        check(&expected, field.csrf.as_deref())?;
+        check(&expected, field.csrf.as_deref()).map_err(IntoResponse::into_response)?;
         Ok(CsrfForm(value))
     }
 }
@@ -87,10 +87,9 @@ impl FromRequest<AppState> for CsrfMultipart {
         let mut multipart = Multipart::from_request(Request::from_parts(parts, body), state)
             .await
             .map_err(IntoResponse::into_response)?;
-        let unreadable =
-            |e: axum::extract::multipart::MultipartError| {
-                PageError(WebError::BadRequest(format!("表单读取失败：{e}"))).into_response()
-            };
+        let unreadable = |e: axum::extract::multipart::MultipartError| {
+            PageError(WebError::BadRequest(format!("表单读取失败：{e}"))).into_response()
+        };
         let mut token = None;
         let mut read = Vec::new();
         while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
@@ -109,7 +108,7 @@ impl FromRequest<AppState> for CsrfMultipart {
                 });
             }
         }
-        check(&expected, token.as_deref())?;
+        check(&expected, token.as_deref()).map_err(IntoResponse::into_response)?;
         Ok(CsrfMultipart(read))
     }
 }

@@ -9,23 +9,22 @@ pub(crate) use crate::shared::page::{
     finish_form, html, html_with, messages, nav, nav_for, period_text, redirect_to, Nav, NotFound,
     PageError, PageResult, PAGE,
 };
-pub(crate) use crate::shared::page::recoverable;
 pub(crate) use crate::shared::session::{
     clear_cookie, same_origin, session_cookie, stage_page, AccountUser, ApiUser, PageUser,
 };
 pub(crate) use crate::AppState;
 pub(crate) use askama::Template;
+pub(crate) use axum::body::Bytes;
 pub(crate) use axum::extract::{Path, Query, State};
 pub(crate) use axum::http::{header, HeaderMap, StatusCode};
-pub(crate) use axum::body::Bytes;
-pub(crate) use axum::Form;
-pub(crate) use std::collections::HashMap;
-pub(crate) use serde_json::Value;
 pub(crate) use axum::response::{IntoResponse, Redirect, Response};
 pub(crate) use axum::routing::{get, post};
+pub(crate) use axum::Form;
 pub(crate) use axum::{Json, Router};
 pub(crate) use chrono::NaiveDate;
 pub(crate) use serde::{Deserialize, Serialize};
+pub(crate) use serde_json::Value;
+pub(crate) use std::collections::HashMap;
 pub(crate) use taizhang_domain::bulletin::{Bulletin, Grouping};
 pub(crate) use taizhang_domain::ledger::{
     CadenceRule, FieldDef, FieldEquals, FieldError, FieldKind, LedgerTypeDef,
