@@ -19,7 +19,7 @@ pub struct NewAccount {
     pub org: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct AccountCreated {
     pub user: User,
     /// Shown once; must be changed at the first login.
@@ -92,4 +92,14 @@ async fn put_security_settings(
     Ok(Json(
         s.store.update_security_settings(&u.actor, &new).await?,
     ))
+}
+
+/// The temporary password never reaches a log.
+impl std::fmt::Debug for AccountCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountCreated")
+            .field("user", &self.user)
+            .field("temporary_password", &"***")
+            .finish()
+    }
 }

@@ -29,9 +29,18 @@ impl std::fmt::Debug for LoginRequest {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct LoginResponse {
     pub token: String,
+}
+
+/// The session token never reaches a log.
+impl std::fmt::Debug for LoginResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginResponse")
+            .field("token", &"***")
+            .finish()
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/login", request_body = LoginRequest,
