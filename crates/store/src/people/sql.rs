@@ -1,0 +1,554 @@
+//! The people queries, compiled once per backend: `super` is `backend::sqlite` or
+//! `backend::postgres`, which defines `DB`, `IS_PG` and the shared plumbing.
+
+use super::orgs::{ensure_org_in_scope, resolve_org};
+use super::*;
+use crate::crypto::{key_fingerprint, FieldKey};
+use crate::sqlbuild::Sql;
+use crate::{
+    org_ref, Actor, NewPerson, NewPosition, OrgName, Person, PersonName, Pools, Position,
+    StoreError, StoreResult,
+};
+use chrono::{NaiveDate, Utc};
+use serde_json::json;
+use std::str::FromStr;
+use taizhang_domain::org::PositionTitle;
+use taizhang_domain::{Action, IdNumber, Phone, Scope};
+
+// ---- people and positions ----------------------------------------------------------------------
+
+pub(crate) type PersonRow = (
+    i64,
+    String,
+    Option<String>,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<NaiveDate>,
+    bool,
+    bool,
+    String,
+    Option<String>,
+);
+pub(crate) const PERSON_SELECT: &str =
+    "SELECT p.id, p.name, p.gender, p.org_id, p.id_number_enc, p.phone_enc, p.birth_date, p.party_member, p.retired, po.name, po.code FROM people p JOIN orgs po ON po.id = p.org_id";
+
+/// A person is visible when their organisation, or one where they hold an active position, is in scope.
+pub(crate) fn person_scope_cond(q: &mut Sql, scope: &Scope) -> String {
+    let a = scope_cond(q, scope, "p.org_id");
+    let b = scope_cond(q, scope, "ps.org_id");
+    format!("({a} OR EXISTS (SELECT 1 FROM positions ps WHERE ps.person_id = p.id AND ps.valid_to IS NULL AND {b}))")
+}
+
+/// Opens an encrypted personal field: whole when `whole`, else masked. A value that does not
+/// open (changed bytes) shows as stars rather than failing the page.
+pub(crate) fn open_personal<T>(
+    key: &FieldKey,
+    field: &str,
+    stored: Option<String>,
+    whole: bool,
+    parse: impl Fn(&str) -> Option<T>,
+    mask: impl Fn(&T) -> String,
+) -> Option<String> {
+    let stored = stored?;
+    let plain = match key.decrypt(field, &stored) {
+        Ok(v) => v,
+        Err(_) => {
+            tracing::warn!(field, "a stored personal field does not decrypt");
+            return Some("******".to_string());
+        }
+    };
+    match parse(&plain) {
+        Some(v) if !whole => Some(mask(&v)),
+        None if !whole => Some("******".to_string()),
+        _ => Some(plain),
+    }
+}
+
+pub(crate) async fn person_from(
+    c: &mut Conn,
+    key: &FieldKey,
+    r: PersonRow,
+    with_positions: bool,
+    whole: bool,
+) -> StoreResult<Person> {
+    let id_number = open_personal(
+        key,
+        "id_number",
+        r.4,
+        whole,
+        |s| IdNumber::parse(s).ok(),
+        |v| v.masked(),
+    );
+    let phone = open_personal(
+        key,
+        "phone",
+        r.5,
+        whole,
+        |s| Phone::parse(s).ok(),
+        |v| v.masked(),
+    );
+    let positions = if with_positions {
+        positions_where(c, "ps.person_id = $1", r.0).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Person {
+        id: r.0,
+        name: r.1,
+        gender: r.2,
+        org: OrgName {
+            id: r.3,
+            org_ref: org_ref(r.3, r.10.as_deref()),
+            name: r.9,
+        },
+        id_number,
+        phone,
+        birth_date: r.6,
+        party_member: r.7,
+        retired: r.8,
+        positions,
+    })
+}
+
+/// Encrypts the plaintext personal data written before migration 3 (run inside its transaction)
+/// and records which key encrypted it.
+pub(crate) async fn encrypt_plaintext_people(c: &mut Conn, key: &FieldKey) -> StoreResult<usize> {
+    let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT id, id_number, phone FROM people WHERE id_number IS NOT NULL OR phone IS NOT NULL",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    for (id, id_number, phone) in &rows {
+        let id_number = id_number
+            .as_deref()
+            .map(|v| (key.encrypt("id_number", v), key.blind_index("id_number", v)));
+        let phone = phone
+            .as_deref()
+            .map(|v| (key.encrypt("phone", v), key.blind_index("phone", v)));
+        sqlx::query("UPDATE people SET id_number_enc = $1, id_number_bidx = $2, phone_enc = $3, phone_bidx = $4, id_number = NULL, phone = NULL WHERE id = $5")
+            .bind(id_number.as_ref().map(|v| v.0.clone()))
+            .bind(id_number.as_ref().map(|v| v.1.clone()))
+            .bind(phone.as_ref().map(|v| v.0.clone()))
+            .bind(phone.as_ref().map(|v| v.1.clone()))
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+    }
+    sqlx::query("INSERT INTO instance_settings (name, value) VALUES ('field_key_check', $1)")
+        .bind(key_fingerprint(key))
+        .execute(&mut *c)
+        .await?;
+    tracing::info!(people = rows.len(), "encrypted personal data at rest");
+    Ok(rows.len())
+}
+
+/// `Ok(())` when the database was encrypted under this field key (recording it on first use).
+pub(crate) async fn check_field_key(p: &Pools<DB>) -> StoreResult<Result<(), ()>> {
+    let mine = key_fingerprint(&p.field_key);
+    let stored: Option<(String,)> =
+        sqlx::query_as("SELECT value FROM instance_settings WHERE name = 'field_key_check'")
+            .fetch_optional(&p.read)
+            .await?;
+    match stored {
+        Some((v,)) if v == mine => Ok(Ok(())),
+        Some(_) => Ok(Err(())),
+        None => {
+            sqlx::query(
+                "INSERT INTO instance_settings (name, value) VALUES ('field_key_check', $1)",
+            )
+            .bind(&mine)
+            .execute(&p.write)
+            .await?;
+            Ok(Ok(()))
+        }
+    }
+}
+
+pub(crate) async fn create_person(
+    p: &Pools<DB>,
+    actor: &Actor,
+    new: &NewPerson,
+) -> StoreResult<Person> {
+    require(actor, Action::EditPeople)?;
+    let mut errors = Vec::new();
+    let name = new.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 30 {
+        errors.push(taizhang_domain::ledger::FieldError::new(
+            "name",
+            "person.bad_name",
+            "姓名不能为空，且不超过30个字",
+        ));
+    }
+    let id_number = match new
+        .id_number
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(s) => match IdNumber::parse(s) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                errors.push(taizhang_domain::ledger::FieldError::new(
+                    "id_number",
+                    e.code(),
+                    e.to_string(),
+                ));
+                None
+            }
+        },
+    };
+    let phone = match new
+        .phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(s) => match Phone::parse(s) {
+            Ok(ph) => Some(ph),
+            Err(e) => {
+                errors.push(taizhang_domain::ledger::FieldError::new(
+                    "phone",
+                    e.code(),
+                    e.to_string(),
+                ));
+                None
+            }
+        },
+    };
+    let gender = match (
+        new.gender
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty()),
+        &id_number,
+    ) {
+        (Some(g @ ("男" | "女")), _) => Some(g.to_string()),
+        (Some(_), _) => {
+            errors.push(taizhang_domain::ledger::FieldError::new(
+                "gender",
+                "person.bad_gender",
+                "性别应为“男”或“女”",
+            ));
+            None
+        }
+        (None, Some(id)) => Some(if id.is_male() { "男" } else { "女" }.to_string()),
+        (None, None) => None,
+    };
+    if let (Some(g), Some(id)) = (&gender, &id_number) {
+        if (g == "男") != id.is_male() {
+            errors.push(taizhang_domain::ledger::FieldError::new(
+                "gender",
+                "person.gender_mismatch",
+                "性别与身份证号不一致",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(StoreError::Invalid(errors));
+    }
+    let mut tx = p.write.begin().await?;
+    let org_id = resolve_org(&mut tx, actor, &new.org).await?;
+    if let Some(id) = &id_number {
+        let dup: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM people WHERE county_id = $1 AND id_number_bidx = $2")
+                .bind(actor.county_id)
+                .bind(p.field_key.blind_index("id_number", id.as_str()))
+                .fetch_optional(&mut *tx)
+                .await?;
+        if dup.is_some() {
+            return Err(StoreError::conflict(
+                "person.duplicate_id_number",
+                format!("身份证号{}已登记", id.masked()),
+            ));
+        }
+    }
+    let now = Utc::now();
+    let (pid,): (i64,) = sqlx::query_as(
+        "INSERT INTO people (county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, birth_date, party_member, retired, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+    )
+    .bind(actor.county_id)
+    .bind(org_id)
+    .bind(&name)
+    .bind(&gender)
+    .bind(id_number.as_ref().map(|i| p.field_key.encrypt("id_number", i.as_str())))
+    .bind(id_number.as_ref().map(|i| p.field_key.blind_index("id_number", i.as_str())))
+    .bind(phone.as_ref().map(|x| p.field_key.encrypt("phone", x.as_str())))
+    .bind(phone.as_ref().map(|x| p.field_key.blind_index("phone", x.as_str())))
+    .bind(id_number.as_ref().map(|i| i.birth_date()))
+    .bind(new.party_member)
+    .bind(new.retired)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    audit_as(
+        &mut tx,
+        &p.audit_key,
+        actor,
+        "create",
+        "person",
+        pid,
+        None,
+        Some(json!({"name": name, "org_id": org_id, "gender": gender, "id_number": id_number.as_ref().map(|i| i.as_str()),
+                    "phone": phone.as_ref().map(|x| x.as_str()), "party_member": new.party_member, "retired": new.retired})),
+    )
+    .await?;
+    let row: PersonRow = sqlx::query_as(&format!("{PERSON_SELECT} WHERE p.id = $1"))
+        .bind(pid)
+        .fetch_one(&mut *tx)
+        .await?;
+    let person = person_from(&mut tx, &p.field_key, row, true, false).await?;
+    tx.commit().await?;
+    Ok(person)
+}
+
+pub(crate) async fn load_person(c: &mut Conn, actor: &Actor, id: i64) -> StoreResult<PersonRow> {
+    let mut q = Sql::new(PERSON_SELECT);
+    let i = q.arg(id);
+    let county = q.arg(actor.county_id);
+    let s = person_scope_cond(&mut q, &actor.scope);
+    q.push(&format!(
+        " WHERE p.id = {i} AND p.county_id = {county} AND {s}"
+    ));
+    fetch_optional::<PersonRow>(c, &q)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// One person, personal data masked; with `reveal`, whole for a role that may see it, and the
+/// view is audited (who saw whose 身份证号 and phone, and when).
+pub(crate) async fn person(
+    p: &Pools<DB>,
+    actor: &Actor,
+    id: i64,
+    reveal: bool,
+) -> StoreResult<Person> {
+    require(actor, Action::ReadPeople)?;
+    if reveal {
+        require(actor, Action::ReadPersonalData)?;
+        let mut tx = p.write.begin().await?;
+        let row = load_person(&mut tx, actor, id).await?;
+        let person = person_from(&mut tx, &p.field_key, row, true, true).await?;
+        audit_as(
+            &mut tx,
+            &p.audit_key,
+            actor,
+            "view_personal",
+            "person",
+            id,
+            None,
+            Some(json!({"fields": ["id_number", "phone"]})),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(person);
+    }
+    let mut c = p.read.acquire().await?;
+    let row = load_person(&mut c, actor, id).await?;
+    person_from(&mut c, &p.field_key, row, true, false).await
+}
+
+pub(crate) async fn people(
+    p: &Pools<DB>,
+    actor: &Actor,
+    org_id: Option<i64>,
+    text: &str,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<(i64, Vec<Person>)> {
+    require(actor, Action::ReadPeople)?;
+    let mut c = p.read.acquire().await?;
+    let mut q = Sql::new("");
+    let county = q.arg(actor.county_id);
+    let s = person_scope_cond(&mut q, &actor.scope);
+    let mut cond = format!(" WHERE p.county_id = {county} AND {s}");
+    if let Some(org) = org_id {
+        ensure_org_in_scope(&mut c, actor, org).await?;
+        let o = q.arg(org);
+        cond.push_str(&format!(" AND (p.org_id = {o} OR EXISTS (SELECT 1 FROM positions px WHERE px.person_id = p.id AND px.org_id = {o} AND px.valid_to IS NULL))"));
+    }
+    let text = text.trim();
+    // A whole 身份证号 or phone number is found through its blind index; anything else is a name.
+    if let Ok(id) = IdNumber::parse(text) {
+        let b = q.arg(p.field_key.blind_index("id_number", id.as_str()));
+        cond.push_str(&format!(" AND p.id_number_bidx = {b}"));
+    } else if let Ok(phone) = Phone::parse(text) {
+        let b = q.arg(p.field_key.blind_index("phone", phone.as_str()));
+        cond.push_str(&format!(" AND p.phone_bidx = {b}"));
+    } else if !text.is_empty() {
+        let pat = q.arg(format!("%{}%", text.replace(['%', '_'], "")));
+        cond.push_str(&format!(" AND p.name LIKE {pat}"));
+    }
+    let mut count_q = q.clone();
+    count_q.text = format!("SELECT COUNT(*) FROM people p{cond}");
+    let (total,) = fetch_optional::<(i64,)>(&mut c, &count_q)
+        .await?
+        .unwrap_or((0,));
+    let lim = q.arg(limit.clamp(1, 500));
+    let off = q.arg(offset.max(0));
+    q.text = format!("{PERSON_SELECT}{cond} ORDER BY p.id LIMIT {lim} OFFSET {off}");
+    let rows = fetch_all::<PersonRow>(&mut c, &q).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(person_from(&mut c, &p.field_key, r, false, false).await?);
+    }
+    Ok((total, out))
+}
+
+pub(crate) type PositionRow = (
+    i64,
+    i64,
+    String,
+    i64,
+    String,
+    Option<String>,
+    String,
+    NaiveDate,
+    Option<NaiveDate>,
+);
+
+pub(crate) async fn positions_where(
+    c: &mut Conn,
+    cond: &str,
+    arg: i64,
+) -> StoreResult<Vec<Position>> {
+    let rows: Vec<PositionRow> = sqlx::query_as(&format!(
+        "SELECT ps.id, ps.person_id, pe.name, ps.org_id, o.name, o.code, ps.title, ps.valid_from, ps.valid_to
+         FROM positions ps JOIN people pe ON pe.id = ps.person_id JOIN orgs o ON o.id = ps.org_id WHERE {cond}
+         ORDER BY ps.valid_to IS NOT NULL, ps.title, ps.valid_from DESC, ps.id LIMIT 2000"
+    ))
+    .bind(arg)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let title =
+                PositionTitle::from_str(&r.6).map_err(|e| StoreError::Internal(e.to_string()))?;
+            Ok(Position {
+                id: r.0,
+                person: PersonName { id: r.1, name: r.2 },
+                org: OrgName {
+                    id: r.3,
+                    org_ref: org_ref(r.3, r.5.as_deref()),
+                    name: r.4,
+                },
+                title,
+                title_label: title.label_cn().to_string(),
+                valid_from: r.7,
+                valid_to: r.8,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn positions_in(
+    p: &Pools<DB>,
+    actor: &Actor,
+    org_id: i64,
+) -> StoreResult<Vec<Position>> {
+    require(actor, Action::ReadPeople)?;
+    let mut c = p.read.acquire().await?;
+    ensure_org_in_scope(&mut c, actor, org_id).await?;
+    positions_where(&mut c, "ps.org_id = $1", org_id).await
+}
+
+pub(crate) async fn add_position(
+    p: &Pools<DB>,
+    actor: &Actor,
+    new: &NewPosition,
+) -> StoreResult<Position> {
+    require(actor, Action::EditPeople)?;
+    if let Some(to) = new.valid_to {
+        if to < new.valid_from {
+            return Err(StoreError::invalid(
+                "valid_to",
+                "position.dates",
+                "任职结束日期不能早于开始日期",
+            ));
+        }
+    }
+    let mut tx = p.write.begin().await?;
+    let org_id = resolve_org(&mut tx, actor, &new.org).await?;
+    // Appointing someone from outside one's scope is a county administrator's act.
+    load_person(&mut tx, actor, new.person_id)
+        .await
+        .map_err(|_| {
+            StoreError::invalid(
+                "person_id",
+                "position.person",
+                "人员不存在或不在您的管理范围内",
+            )
+        })?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO positions (county_id, person_id, org_id, title, valid_from, valid_to, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(actor.county_id)
+    .bind(new.person_id)
+    .bind(org_id)
+    .bind(new.title.key())
+    .bind(new.valid_from)
+    .bind(new.valid_to)
+    .bind(Utc::now())
+    .fetch_one(&mut *tx)
+    .await?;
+    audit_as(&mut tx,&p.audit_key, actor, "create", "position", id, None, Some(json!({"person_id": new.person_id, "org_id": org_id, "title": new.title.key(), "valid_from": new.valid_from, "valid_to": new.valid_to}))).await?;
+    let pos = positions_where(&mut tx, "ps.id = $1", id)
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    Ok(pos)
+}
+
+pub(crate) async fn end_position(
+    p: &Pools<DB>,
+    actor: &Actor,
+    id: i64,
+    on: NaiveDate,
+) -> StoreResult<Position> {
+    require(actor, Action::EditPeople)?;
+    let mut tx = p.write.begin().await?;
+    let pos = positions_where(&mut tx, "ps.id = $1", id)
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound)?;
+    ensure_org_in_scope(&mut tx, actor, pos.org.id).await?;
+    if let Some(ended) = pos.valid_to {
+        return Err(StoreError::conflict(
+            "position.already_ended",
+            format!("该任职已于{ended}结束"),
+        ));
+    }
+    if on < pos.valid_from {
+        return Err(StoreError::invalid(
+            "on",
+            "position.dates",
+            "任职结束日期不能早于开始日期",
+        ));
+    }
+    sqlx::query("UPDATE positions SET valid_to = $1 WHERE id = $2")
+        .bind(on)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit_as(
+        &mut tx,
+        &p.audit_key,
+        actor,
+        "end",
+        "position",
+        id,
+        Some(json!({"valid_to": pos.valid_to})),
+        Some(json!({"valid_to": on})),
+    )
+    .await?;
+    let after = positions_where(&mut tx, "ps.id = $1", id)
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    Ok(after)
+}
