@@ -54,6 +54,18 @@ pub(crate) async fn execute(c: &mut Conn, q: &Sql) -> StoreResult<u64> {
         .rows_affected())
 }
 
+/// A read-only transaction on one read connection: every query in it sees the same snapshot.
+/// PostgreSQL needs REPEATABLE READ for that; a SQLite read transaction (WAL) keeps the snapshot
+/// of its first read.
+pub(crate) async fn read_snapshot(p: &Pools<DB>) -> StoreResult<sqlx::Transaction<'static, DB>> {
+    let begin = if IS_PG {
+        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+    } else {
+        "BEGIN"
+    };
+    Ok(p.read.begin_with(begin).await?)
+}
+
 pub(crate) fn require(actor: &Actor, action: Action) -> StoreResult<()> {
     if actor.role.allows(action) {
         Ok(())

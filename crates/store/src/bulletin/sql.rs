@@ -152,7 +152,9 @@ pub(crate) async fn bulletin(
             "统计区间不能超过10年",
         ));
     }
-    let mut c = p.read.acquire().await?;
+    // Several queries make one bulletin: they read one snapshot, so that a record written
+    // meanwhile cannot show in one figure and be missing from another.
+    let mut c = read_snapshot(p).await?;
     let root = resolve_org(&mut c, actor, root_ref).await?;
     let root_org = load_org_unscoped(&mut c, root).await?;
     let types: Vec<LedgerType> = sqlx::query_as::<DB, TypeRow>(&format!(
@@ -275,6 +277,7 @@ pub(crate) async fn bulletin(
             def: &t.definition,
         })
         .collect();
+    c.commit().await?;
     Ok(bulletin::compose(
         root_org.brief(),
         range,

@@ -13,6 +13,7 @@ use chrono::{NaiveDate, Utc};
 use serde_json::json;
 use std::str::FromStr;
 use taizhang_domain::org::PositionTitle;
+use taizhang_domain::person::{check_person, CheckedPerson, PersonInput};
 use taizhang_domain::{Action, IdNumber, Phone, Scope};
 
 // ---- people and positions ----------------------------------------------------------------------
@@ -171,84 +172,18 @@ pub(crate) async fn create_person(
     new: &NewPerson,
 ) -> StoreResult<Person> {
     require(actor, Action::EditPeople)?;
-    let mut errors = Vec::new();
-    let name = new.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 30 {
-        errors.push(taizhang_domain::ledger::FieldError::new(
-            "name",
-            "person.bad_name",
-            "姓名不能为空，且不超过30个字",
-        ));
-    }
-    let id_number = match new
-        .id_number
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => None,
-        Some(s) => match IdNumber::parse(s) {
-            Ok(id) => Some(id),
-            Err(e) => {
-                errors.push(taizhang_domain::ledger::FieldError::new(
-                    "id_number",
-                    e.code(),
-                    e.to_string(),
-                ));
-                None
-            }
-        },
-    };
-    let phone = match new
-        .phone
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => None,
-        Some(s) => match Phone::parse(s) {
-            Ok(ph) => Some(ph),
-            Err(e) => {
-                errors.push(taizhang_domain::ledger::FieldError::new(
-                    "phone",
-                    e.code(),
-                    e.to_string(),
-                ));
-                None
-            }
-        },
-    };
-    let gender = match (
-        new.gender
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty()),
-        &id_number,
-    ) {
-        (Some(g @ ("男" | "女")), _) => Some(g.to_string()),
-        (Some(_), _) => {
-            errors.push(taizhang_domain::ledger::FieldError::new(
-                "gender",
-                "person.bad_gender",
-                "性别应为“男”或“女”",
-            ));
-            None
-        }
-        (None, Some(id)) => Some(if id.is_male() { "男" } else { "女" }.to_string()),
-        (None, None) => None,
-    };
-    if let (Some(g), Some(id)) = (&gender, &id_number) {
-        if (g == "男") != id.is_male() {
-            errors.push(taizhang_domain::ledger::FieldError::new(
-                "gender",
-                "person.gender_mismatch",
-                "性别与身份证号不一致",
-            ));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(StoreError::Invalid(errors));
-    }
+    let CheckedPerson {
+        name,
+        gender,
+        id_number,
+        phone,
+    } = check_person(PersonInput {
+        name: &new.name,
+        gender: new.gender.as_deref(),
+        id_number: new.id_number.as_deref(),
+        phone: new.phone.as_deref(),
+    })
+    .map_err(StoreError::Invalid)?;
     let mut tx = p.write.begin().await?;
     let org_id = resolve_org(&mut tx, actor, &new.org).await?;
     if let Some(id) = &id_number {
