@@ -16,41 +16,58 @@ use taizhang_domain::{Action, Role};
 
 // ---- users and sessions ------------------------------------------------------------------------
 
-pub(crate) type UserRow = (
-    i64,
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    i64,
-    String,
-    Option<String>,
-    bool,
-    i64,
-    bool,
-    bool,
-    i64,
-);
-pub(crate) const USER_SELECT: &str = "SELECT u.id, u.username, u.display_name, u.role, u.org_id, u.person_id, u.county_id, o.name, o.code, u.disabled, u.locked_until, u.totp_secret_enc IS NOT NULL, u.must_change_password, u.password_changed_at FROM users u JOIN orgs o ON o.id = u.org_id";
+/// An account row with its home organisation's name and code.
+pub(crate) struct UserRow {
+    id: i64,
+    username: String,
+    display_name: String,
+    role: String,
+    org_id: i64,
+    person_id: Option<i64>,
+    pub(crate) county_id: i64,
+    org_name: String,
+    org_code: Option<String>,
+    disabled: bool,
+    locked_until: i64,
+    totp_enrolled: bool,
+    must_change_password: bool,
+    password_changed_at: i64,
+}
+from_row!(UserRow {
+    id,
+    username,
+    display_name,
+    role,
+    org_id,
+    person_id,
+    county_id,
+    org_name,
+    org_code,
+    disabled,
+    locked_until,
+    totp_enrolled,
+    must_change_password,
+    password_changed_at,
+});
+pub(crate) const USER_SELECT: &str = "SELECT u.id, u.username, u.display_name, u.role, u.org_id, u.person_id, u.county_id, o.name AS org_name, o.code AS org_code, u.disabled, u.locked_until, u.totp_secret_enc IS NOT NULL AS totp_enrolled, u.must_change_password, u.password_changed_at FROM users u JOIN orgs o ON o.id = u.org_id";
 
 pub(crate) fn user_from(r: UserRow) -> StoreResult<User> {
     Ok(User {
-        id: r.0,
-        username: r.1,
-        display_name: r.2,
-        role: Role::from_str(&r.3).map_err(|e| StoreError::Internal(e.to_string()))?,
+        id: r.id,
+        username: r.username,
+        display_name: r.display_name,
+        role: Role::from_str(&r.role).map_err(|e| StoreError::Internal(e.to_string()))?,
         org: OrgName {
-            id: r.4,
-            org_ref: org_ref(r.4, r.8.as_deref()),
-            name: r.7,
+            id: r.org_id,
+            org_ref: org_ref(r.org_id, r.org_code.as_deref()),
+            name: r.org_name,
         },
-        person_id: r.5,
-        disabled: r.9,
-        locked: r.10 > Utc::now().timestamp(),
-        totp_enrolled: r.11,
-        must_change_password: r.12,
-        password_changed_at: DateTime::from_timestamp(r.13, 0).unwrap_or_default(),
+        person_id: r.person_id,
+        disabled: r.disabled,
+        locked: r.locked_until > Utc::now().timestamp(),
+        totp_enrolled: r.totp_enrolled,
+        must_change_password: r.must_change_password,
+        password_changed_at: DateTime::from_timestamp(r.password_changed_at, 0).unwrap_or_default(),
     })
 }
 

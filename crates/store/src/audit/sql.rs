@@ -12,18 +12,31 @@ use taizhang_domain::Action;
 
 // ---- audit -------------------------------------------------------------------------------------
 
-pub(crate) type AuditRow = (
-    i64,
-    DateTime<Utc>,
-    String,
-    String,
-    String,
-    String,
-    Option<Json<Value>>,
-    Option<Json<Value>>,
-    String,
-    String,
-);
+/// One entry of the audit log as stored.
+pub(crate) struct AuditRow {
+    seq: i64,
+    at: DateTime<Utc>,
+    actor: String,
+    action: String,
+    entity: String,
+    entity_id: String,
+    before_json: Option<Json<Value>>,
+    after_json: Option<Json<Value>>,
+    prev_hash: String,
+    hash: String,
+}
+from_row!(AuditRow {
+    seq,
+    at,
+    actor,
+    action,
+    entity,
+    entity_id,
+    before_json,
+    after_json,
+    prev_hash,
+    hash,
+});
 pub(crate) const AUDIT_SELECT: &str = "SELECT seq, at, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash FROM audit_log";
 
 pub(crate) async fn audit_entries(
@@ -53,15 +66,15 @@ pub(crate) async fn audit_entries(
         total,
         rows.into_iter()
             .map(|r| AuditEntry {
-                seq: r.0,
-                at: r.1,
-                actor: r.2,
-                action: r.3,
-                entity: r.4,
-                entity_id: r.5,
-                before: r.6.map(|j| j.0),
-                after: r.7.map(|j| j.0),
-                hash: r.9,
+                seq: r.seq,
+                at: r.at,
+                actor: r.actor,
+                action: r.action,
+                entity: r.entity,
+                entity_id: r.entity_id,
+                before: r.before_json.map(|j| j.0),
+                after: r.after_json.map(|j| j.0),
+                hash: r.hash,
             })
             .collect(),
     ))
@@ -87,28 +100,28 @@ pub(crate) async fn verify_audit_chain(
             return Ok(Ok(expected_seq - 1));
         }
         for r in rows {
-            let at = r.1.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            let before = r.6.as_ref().map(|j| canonical_json(&j.0));
-            let after = r.7.as_ref().map(|j| canonical_json(&j.0));
+            let at = r.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            let before = r.before_json.as_ref().map(|j| canonical_json(&j.0));
+            let after = r.after_json.as_ref().map(|j| canonical_json(&j.0));
             let h = entry_hash(
                 &p.audit_key,
                 &prev,
                 county_id,
-                r.0,
+                r.seq,
                 &at,
-                &r.2,
-                &r.3,
-                &r.4,
-                &r.5,
+                &r.actor,
+                &r.action,
+                &r.entity,
+                &r.entity_id,
                 before.as_deref(),
                 after.as_deref(),
             );
-            if r.0 != expected_seq || r.8 != prev || r.9 != h {
-                return Ok(Err(r.0));
+            if r.seq != expected_seq || r.prev_hash != prev || r.hash != h {
+                return Ok(Err(r.seq));
             }
-            prev = r.9;
+            prev = r.hash;
             expected_seq += 1;
-            after_seq = r.0;
+            after_seq = r.seq;
         }
     }
 }

@@ -361,7 +361,7 @@ pub(crate) async fn actor_for_user_id(
         .bind(user_id)
         .fetch_one(&mut *c)
         .await?;
-    let county_id = row.6;
+    let county_id = row.county_id;
     let user = user_from(row)?;
     let scope = match user.role {
         Role::Admin | Role::SecAdmin | Role::Auditor => Scope::county(county_id),
