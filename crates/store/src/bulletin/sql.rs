@@ -28,15 +28,23 @@ pub(crate) fn clip(
     DateRange::new(f, t).ok()
 }
 
-/// (target, from person, from org, via org, valid from, valid to)
-pub(crate) type LinkUnitRow = (
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    NaiveDate,
-    Option<NaiveDate>,
-);
+/// A link that makes its target a unit of a bulletin grouped by that kind of link.
+pub(crate) struct LinkUnitRow {
+    to_org_id: i64,
+    from_person_id: Option<i64>,
+    from_org_id: Option<i64>,
+    via_org_id: Option<i64>,
+    valid_from: NaiveDate,
+    valid_to: Option<NaiveDate>,
+}
+from_row!(LinkUnitRow {
+    to_org_id,
+    from_person_id,
+    from_org_id,
+    via_org_id,
+    valid_from,
+    valid_to,
+});
 
 /// The units a bulletin ranks, each with the part of the period it counts for.
 pub(crate) async fn bulletin_units(
@@ -86,7 +94,15 @@ pub(crate) async fn bulletin_units(
             .bind(range.from)
             .fetch_all(&mut *c)
             .await?;
-            for (to, person, from_org, via, from, to_incl) in rows {
+            for link in rows {
+                let LinkUnitRow {
+                    to_org_id: to,
+                    from_person_id: person,
+                    from_org_id: from_org,
+                    via_org_id: via,
+                    valid_from: from,
+                    valid_to: to_incl,
+                } = link;
                 if !org_in_scope(c, &actor.scope, to).await? {
                     continue;
                 }

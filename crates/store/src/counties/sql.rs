@@ -11,14 +11,26 @@ use taizhang_domain::org::{validate_name, OrgKind};
 
 // ---- counties ----------------------------------------------------------------------------------
 
-pub(crate) type CountyRow = (i64, String, String, Option<i64>);
+/// A county as stored.
+pub(crate) struct CountyRow {
+    id: i64,
+    code: String,
+    name: String,
+    root_org_id: Option<i64>,
+}
+from_row!(CountyRow {
+    id,
+    code,
+    name,
+    root_org_id
+});
 
 pub(crate) fn county_from(r: CountyRow) -> County {
     County {
-        id: r.0,
-        code: r.1,
-        name: r.2,
-        root_org_id: r.3.unwrap_or(0),
+        id: r.id,
+        code: r.code,
+        name: r.name,
+        root_org_id: r.root_org_id.unwrap_or(0),
     }
 }
 

@@ -12,16 +12,30 @@ use taizhang_domain::Action;
 
 // ---- ledger types ------------------------------------------------------------------------------
 
-pub(crate) type TypeRow = (i64, String, String, i64, Json<LedgerTypeDef>);
+/// A ledger type with the definition of its current version.
+pub(crate) struct TypeRow {
+    id: i64,
+    key: String,
+    name: String,
+    current_version: i64,
+    definition: Json<LedgerTypeDef>,
+}
+from_row!(TypeRow {
+    id,
+    key,
+    name,
+    current_version,
+    definition
+});
 pub(crate) const TYPE_SELECT: &str = "SELECT t.id, t.key, t.name, t.current_version, v.definition FROM ledger_types t JOIN ledger_type_versions v ON v.ledger_type_id = t.id AND v.version = t.current_version";
 
 pub(crate) fn type_from(r: TypeRow) -> LedgerType {
     LedgerType {
-        id: r.0,
-        key: r.1,
-        name: r.2,
-        version: r.3,
-        definition: r.4 .0,
+        id: r.id,
+        key: r.key,
+        name: r.name,
+        version: r.current_version,
+        definition: r.definition.0,
     }
 }
 

@@ -12,29 +12,39 @@ use taizhang_domain::{Action, Scope};
 
 // ---- organisations -----------------------------------------------------------------------------
 
-pub(crate) type OrgRow = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    NaiveDate,
-    Option<NaiveDate>,
-    Option<i64>,
-);
+/// An organisation as stored, with its current parent.
+pub(crate) struct OrgRow {
+    id: i64,
+    kind: String,
+    name: String,
+    code: Option<String>,
+    established_on: NaiveDate,
+    dissolved_on: Option<NaiveDate>,
+    parent_id: Option<i64>,
+}
+from_row!(OrgRow {
+    id,
+    kind,
+    name,
+    code,
+    established_on,
+    dissolved_on,
+    parent_id
+});
 pub(crate) const ORG_SELECT: &str = "SELECT o.id, o.kind, o.name, o.code, o.established_on, o.dissolved_on, e.parent_id FROM orgs o LEFT JOIN org_edges e ON e.child_id = o.id AND e.valid_to IS NULL";
 
 pub(crate) fn org_from(r: OrgRow) -> StoreResult<Org> {
-    let kind = OrgKind::from_str(&r.1).map_err(|e| StoreError::Internal(e.to_string()))?;
+    let kind = OrgKind::from_str(&r.kind).map_err(|e| StoreError::Internal(e.to_string()))?;
     Ok(Org {
-        id: r.0,
-        org_ref: org_ref(r.0, r.3.as_deref()),
+        id: r.id,
+        org_ref: org_ref(r.id, r.code.as_deref()),
         kind,
         kind_label: kind.label_cn().to_string(),
-        name: r.2,
-        code: r.3,
-        established_on: r.4,
-        dissolved_on: r.5,
-        parent_id: r.6,
+        name: r.name,
+        code: r.code,
+        established_on: r.established_on,
+        dissolved_on: r.dissolved_on,
+        parent_id: r.parent_id,
     })
 }
 

@@ -18,21 +18,35 @@ use taizhang_domain::{Action, IdNumber, Phone, Scope};
 
 // ---- people and positions ----------------------------------------------------------------------
 
-pub(crate) type PersonRow = (
-    i64,
-    String,
-    Option<String>,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<NaiveDate>,
-    bool,
-    bool,
-    String,
-    Option<String>,
-);
+/// A person as stored, with their organisation's name and code; personal data still encrypted.
+pub(crate) struct PersonRow {
+    id: i64,
+    name: String,
+    gender: Option<String>,
+    org_id: i64,
+    id_number_enc: Option<String>,
+    phone_enc: Option<String>,
+    birth_date: Option<NaiveDate>,
+    party_member: bool,
+    retired: bool,
+    org_name: String,
+    org_code: Option<String>,
+}
+from_row!(PersonRow {
+    id,
+    name,
+    gender,
+    org_id,
+    id_number_enc,
+    phone_enc,
+    birth_date,
+    party_member,
+    retired,
+    org_name,
+    org_code,
+});
 pub(crate) const PERSON_SELECT: &str =
-    "SELECT p.id, p.name, p.gender, p.org_id, p.id_number_enc, p.phone_enc, p.birth_date, p.party_member, p.retired, po.name, po.code FROM people p JOIN orgs po ON po.id = p.org_id";
+    "SELECT p.id, p.name, p.gender, p.org_id, p.id_number_enc, p.phone_enc, p.birth_date, p.party_member, p.retired, po.name AS org_name, po.code AS org_code FROM people p JOIN orgs po ON po.id = p.org_id";
 
 /// A person is visible when their organisation, or one where they hold an active position, is in scope.
 pub(crate) fn person_scope_cond(q: &mut Sql, scope: &Scope) -> String {
@@ -76,7 +90,7 @@ pub(crate) async fn person_from(
     let id_number = open_personal(
         key,
         "id_number",
-        r.4,
+        r.id_number_enc,
         whole,
         |s| IdNumber::parse(s).ok(),
         |v| v.masked(),
@@ -84,30 +98,30 @@ pub(crate) async fn person_from(
     let phone = open_personal(
         key,
         "phone",
-        r.5,
+        r.phone_enc,
         whole,
         |s| Phone::parse(s).ok(),
         |v| v.masked(),
     );
     let positions = if with_positions {
-        positions_where(c, "ps.person_id = $1", r.0).await?
+        positions_where(c, "ps.person_id = $1", r.id).await?
     } else {
         Vec::new()
     };
     Ok(Person {
-        id: r.0,
-        name: r.1,
-        gender: r.2,
+        id: r.id,
+        name: r.name,
+        gender: r.gender,
         org: OrgName {
-            id: r.3,
-            org_ref: org_ref(r.3, r.10.as_deref()),
-            name: r.9,
+            id: r.org_id,
+            org_ref: org_ref(r.org_id, r.org_code.as_deref()),
+            name: r.org_name,
         },
         id_number,
         phone,
-        birth_date: r.6,
-        party_member: r.7,
-        retired: r.8,
+        birth_date: r.birth_date,
+        party_member: r.party_member,
+        retired: r.retired,
         positions,
     })
 }
@@ -333,17 +347,29 @@ pub(crate) async fn people(
     Ok((total, out))
 }
 
-pub(crate) type PositionRow = (
-    i64,
-    i64,
-    String,
-    i64,
-    String,
-    Option<String>,
-    String,
-    NaiveDate,
-    Option<NaiveDate>,
-);
+/// A position as stored, with the person's name and the organisation's name and code.
+pub(crate) struct PositionRow {
+    id: i64,
+    person_id: i64,
+    person_name: String,
+    org_id: i64,
+    org_name: String,
+    org_code: Option<String>,
+    title: String,
+    valid_from: NaiveDate,
+    valid_to: Option<NaiveDate>,
+}
+from_row!(PositionRow {
+    id,
+    person_id,
+    person_name,
+    org_id,
+    org_name,
+    org_code,
+    title,
+    valid_from,
+    valid_to,
+});
 
 pub(crate) async fn positions_where(
     c: &mut Conn,
@@ -351,7 +377,7 @@ pub(crate) async fn positions_where(
     arg: i64,
 ) -> StoreResult<Vec<Position>> {
     let rows: Vec<PositionRow> = sqlx::query_as(&format!(
-        "SELECT ps.id, ps.person_id, pe.name, ps.org_id, o.name, o.code, ps.title, ps.valid_from, ps.valid_to
+        "SELECT ps.id, ps.person_id, pe.name AS person_name, ps.org_id, o.name AS org_name, o.code AS org_code, ps.title, ps.valid_from, ps.valid_to
          FROM positions ps JOIN people pe ON pe.id = ps.person_id JOIN orgs o ON o.id = ps.org_id WHERE {cond}
          ORDER BY ps.valid_to IS NOT NULL, ps.title, ps.valid_from DESC, ps.id LIMIT 2000"
     ))
@@ -360,20 +386,23 @@ pub(crate) async fn positions_where(
     .await?;
     rows.into_iter()
         .map(|r| {
-            let title =
-                PositionTitle::from_str(&r.6).map_err(|e| StoreError::Internal(e.to_string()))?;
+            let title = PositionTitle::from_str(&r.title)
+                .map_err(|e| StoreError::Internal(e.to_string()))?;
             Ok(Position {
-                id: r.0,
-                person: PersonName { id: r.1, name: r.2 },
+                id: r.id,
+                person: PersonName {
+                    id: r.person_id,
+                    name: r.person_name,
+                },
                 org: OrgName {
-                    id: r.3,
-                    org_ref: org_ref(r.3, r.5.as_deref()),
-                    name: r.4,
+                    id: r.org_id,
+                    org_ref: org_ref(r.org_id, r.org_code.as_deref()),
+                    name: r.org_name,
                 },
                 title,
                 title_label: title.label_cn().to_string(),
-                valid_from: r.7,
-                valid_to: r.8,
+                valid_from: r.valid_from,
+                valid_to: r.valid_to,
             })
         })
         .collect()

@@ -20,21 +20,36 @@ use taizhang_domain::{Action, Scope};
 
 // ---- records -----------------------------------------------------------------------------------
 
-pub(crate) type RecordRow = (
-    i64,
-    String,
-    String,
-    i64,
-    i64,
-    String,
-    Option<String>,
-    NaiveDate,
-    Json<Value>,
-    Option<String>,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-);
-pub(crate) const RECORD_SELECT: &str = "SELECT r.id, t.key, t.name, r.type_version, r.org_id, o.name, o.code, r.occurred_on, r.fields, u.username, r.created_at, r.voided_at
+/// A record as stored, with its ledger type's key and name and its organisation's name and code.
+pub(crate) struct RecordRow {
+    id: i64,
+    type_key: String,
+    type_name: String,
+    type_version: i64,
+    org_id: i64,
+    org_name: String,
+    org_code: Option<String>,
+    occurred_on: NaiveDate,
+    fields: Json<Value>,
+    created_by: Option<String>,
+    created_at: DateTime<Utc>,
+    voided_at: Option<DateTime<Utc>>,
+}
+from_row!(RecordRow {
+    id,
+    type_key,
+    type_name,
+    type_version,
+    org_id,
+    org_name,
+    org_code,
+    occurred_on,
+    fields,
+    created_by,
+    created_at,
+    voided_at,
+});
+pub(crate) const RECORD_SELECT: &str = "SELECT r.id, t.key AS type_key, t.name AS type_name, r.type_version, r.org_id, o.name AS org_name, o.code AS org_code, r.occurred_on, r.fields, u.username AS created_by, r.created_at, r.voided_at
      FROM ledger_records r JOIN ledger_types t ON t.id = r.ledger_type_id JOIN orgs o ON o.id = r.org_id LEFT JOIN users u ON u.id = r.created_by";
 
 /// Records are visible where their organisation is in scope today, or was under a scope root on
@@ -51,7 +66,7 @@ pub(crate) fn record_scope_cond(q: &mut Sql, scope: &Scope) -> String {
 }
 
 pub(crate) async fn records_from(c: &mut Conn, rows: Vec<RecordRow>) -> StoreResult<Vec<Record>> {
-    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut names: HashMap<i64, Vec<PersonName>> = HashMap::new();
     for chunk in ids.chunks(500) {
         let mut q = Sql::new("SELECT rp.record_id, p.id, p.name FROM record_people rp JOIN people p ON p.id = rp.person_id WHERE rp.record_id IN (");
@@ -67,21 +82,21 @@ pub(crate) async fn records_from(c: &mut Conn, rows: Vec<RecordRow>) -> StoreRes
     Ok(rows
         .into_iter()
         .map(|r| Record {
-            id: r.0,
-            ledger_type: r.1,
-            ledger_type_name: r.2,
-            type_version: r.3,
+            id: r.id,
+            ledger_type: r.type_key,
+            ledger_type_name: r.type_name,
+            type_version: r.type_version,
             org: OrgName {
-                id: r.4,
-                org_ref: org_ref(r.4, r.6.as_deref()),
-                name: r.5,
+                id: r.org_id,
+                org_ref: org_ref(r.org_id, r.org_code.as_deref()),
+                name: r.org_name,
             },
-            occurred_on: r.7,
-            fields: r.8 .0,
-            people: names.remove(&r.0).unwrap_or_default(),
-            created_by: r.9,
-            created_at: r.10,
-            voided_at: r.11,
+            occurred_on: r.occurred_on,
+            fields: r.fields.0,
+            people: names.remove(&r.id).unwrap_or_default(),
+            created_by: r.created_by,
+            created_at: r.created_at,
+            voided_at: r.voided_at,
         })
         .collect())
 }
@@ -534,7 +549,7 @@ pub(crate) async fn void_record(
     let row = fetch_optional::<RecordRow>(&mut tx, &q)
         .await?
         .ok_or(StoreError::NotFound)?;
-    if row.11.is_some() {
+    if row.voided_at.is_some() {
         return Err(StoreError::conflict("record.already_void", "该记录已作废"));
     }
     sqlx::query("UPDATE ledger_records SET voided_at = $1, void_reason = $2 WHERE id = $3")
@@ -550,7 +565,7 @@ pub(crate) async fn void_record(
         "void",
         "record",
         id,
-        Some(json!({"fields": row.8 .0})),
+        Some(json!({"fields": row.fields .0})),
         Some(json!({"void_reason": reason})),
     )
     .await?;
