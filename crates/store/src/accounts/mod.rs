@@ -84,8 +84,12 @@ impl std::fmt::Debug for NewUser {
 forward! {
     pub async fn users(&self, actor: &Actor) -> StoreResult<Vec<User>> => accounts::users(actor);
 
-    pub async fn update_user(&self, actor: &Actor, id: i64, change: &UserChange) -> StoreResult<User>
-        => accounts::update_user(actor, id, change);
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        id: i64,
+        change: &UserChange,
+    ) -> StoreResult<User> => accounts::update_user(actor, id, change);
 
     pub async fn reset_totp(&self, actor: &Actor, id: i64) -> StoreResult<User>
         => accounts::reset_totp(actor, id);

@@ -106,7 +106,8 @@ pub(crate) fn check_username(username: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// Accounts are the security administrator's; a system job (seeding, first start) may create them too.
+/// Accounts are the security administrator's; a system job (seeding, first start) may create
+/// them too.
 pub(crate) fn require_manage_users(actor: &Actor) -> StoreResult<()> {
     if actor.is_system() {
         return Ok(());
@@ -293,7 +294,8 @@ pub(crate) async fn update_user(
     Ok(user)
 }
 
-/// Sets a temporary password (to be changed at the next login), unlocks the account and ends its sessions.
+/// Sets a temporary password (to be changed at the next login), unlocks the account and ends
+/// its sessions.
 pub(crate) async fn reset_password(
     p: &Pools<DB>,
     actor: &Actor,

@@ -22,10 +22,16 @@ forward! {
     pub async fn ledger_type(&self, actor: &Actor, key: &str) -> StoreResult<LedgerType>
         => ledgers::ledger_type(actor, key);
 
-    pub async fn create_ledger_type(&self, actor: &Actor, def: LedgerTypeDef) -> StoreResult<LedgerType>
-        => ledgers::create_ledger_type(actor, &def);
+    pub async fn create_ledger_type(
+        &self,
+        actor: &Actor,
+        def: LedgerTypeDef,
+    ) -> StoreResult<LedgerType> => ledgers::create_ledger_type(actor, &def);
 
     /// Saves a new version of a type; existing records keep the version they were made with.
-    pub async fn update_ledger_type(&self, actor: &Actor, def: LedgerTypeDef) -> StoreResult<LedgerType>
-        => ledgers::update_ledger_type(actor, &def);
+    pub async fn update_ledger_type(
+        &self,
+        actor: &Actor,
+        def: LedgerTypeDef,
+    ) -> StoreResult<LedgerType> => ledgers::update_ledger_type(actor, &def);
 }

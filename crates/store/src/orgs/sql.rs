@@ -476,7 +476,8 @@ pub(crate) async fn move_org(
             format!("调整日期应晚于现隶属关系的开始日期{since}"),
         ));
     }
-    // Close the rows from the old ancestors to every node of the subtree; the subtree's own rows stay.
+    // Close the rows from the old ancestors to every node of the subtree; the subtree's own
+    // rows stay.
     let subtree: Vec<(i64,)> = sqlx::query_as(
         "SELECT descendant_id FROM org_closure WHERE ancestor_id = $1 AND valid_to IS NULL",
     )

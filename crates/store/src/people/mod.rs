@@ -85,8 +85,12 @@ forward! {
     pub async fn add_position(&self, actor: &Actor, new: NewPosition) -> StoreResult<Position>
         => people::add_position(actor, &new);
 
-    pub async fn end_position(&self, actor: &Actor, id: i64, on: NaiveDate) -> StoreResult<Position>
-        => people::end_position(actor, id, on);
+    pub async fn end_position(
+        &self,
+        actor: &Actor,
+        id: i64,
+        on: NaiveDate,
+    ) -> StoreResult<Position> => people::end_position(actor, id, on);
 
     pub async fn positions_in(&self, actor: &Actor, org_id: i64) -> StoreResult<Vec<Position>>
         => people::positions_in(actor, org_id);

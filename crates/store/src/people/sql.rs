@@ -48,7 +48,8 @@ from_row!(PersonRow {
 pub(crate) const PERSON_SELECT: &str =
     "SELECT p.id, p.name, p.gender, p.org_id, p.id_number_enc, p.phone_enc, p.birth_date, p.party_member, p.retired, po.name AS org_name, po.code AS org_code FROM people p JOIN orgs po ON po.id = p.org_id";
 
-/// A person is visible when their organisation, or one where they hold an active position, is in scope.
+/// A person is visible when their organisation, or one where they hold an active position, is
+/// in scope.
 pub(crate) fn person_scope_cond(q: &mut Sql, scope: &Scope) -> String {
     let a = scope_cond(q, scope, "p.org_id");
     let b = scope_cond(q, scope, "ps.org_id");

@@ -42,16 +42,18 @@ pub struct Session {
     pub stage: SessionStage,
 }
 
-/// An account's password hash and lock, looked up by name at a login.
-#[derive(Debug, Clone)]
+/// An account's password hash and lock, looked up by name at a login. No `Debug`: it holds a
+/// password hash.
+#[derive(Clone)]
 pub(crate) struct PasswordCheck {
     pub id: i64,
     pub password_hash: String,
     pub locked_until: i64,
 }
 
-/// What a login needs after the password matched.
-#[derive(Debug, Clone)]
+/// What a login needs after the password matched. No `Debug`: it holds the (encrypted)
+/// second-factor secret.
+#[derive(Clone)]
 pub(crate) struct LoginFacts {
     pub county_id: i64,
     pub role: String,
