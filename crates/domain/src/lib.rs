@@ -8,6 +8,7 @@ pub mod id_number;
 pub mod ledger;
 pub mod org;
 pub mod period;
+pub mod person;
 pub mod phone;
 pub mod phrasing;
 

@@ -29,8 +29,9 @@ pub enum StoreError {
     Config(String),
     #[error("数据库结构版本{found}高于本程序支持的版本{supported}，请升级taizhang")]
     SchemaTooNew { found: i64, supported: i64 },
+    /// Any other database error; a unique-constraint violation becomes a `Conflict` instead.
     #[error("数据库错误：{0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("文件错误：{0}")]
     Io(#[from] std::io::Error),
     #[error("内部错误：{0}")]
@@ -46,6 +47,26 @@ impl StoreError {
         StoreError::Conflict {
             code,
             message: message.into(),
+        }
+    }
+}
+
+/// The code of the conflict a unique-constraint violation becomes.
+pub const DUPLICATE: &str = "duplicate";
+
+impl From<sqlx::Error> for StoreError {
+    /// A unique constraint the checks before a write did not catch (two people entering the same
+    /// 身份证号 at the same moment, say) is the caller's conflict, not a server failure.
+    fn from(e: sqlx::Error) -> StoreError {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                tracing::info!(constraint = ?d.constraint(), "unique constraint violated");
+                StoreError::conflict(
+                    DUPLICATE,
+                    "与已有数据重复（可能刚有人同时提交了相同内容），请刷新后核对",
+                )
+            }
+            _ => StoreError::Database(e),
         }
     }
 }

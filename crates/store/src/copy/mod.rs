@@ -4,6 +4,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::path::Path;
+
+use crate::backend::{postgres, sqlite};
+use crate::{Backend, Store, StoreError, StoreResult};
 
 /// The type of a column, as both backends store it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -327,5 +331,89 @@ pub struct TableCopy {
 impl TableCopy {
     pub fn matches(&self) -> bool {
         self.source_rows == self.target_rows && self.source_checksum == self.target_checksum
+    }
+}
+
+forward! {
+    /// Refreshes the planner's statistics after a bulk load.
+    pub async fn analyze(&self) -> StoreResult<()> => copy::analyze();
+
+    pub async fn table_counts(&self) -> StoreResult<Vec<(String, i64)>> => copy::table_counts();
+}
+
+impl Store {
+    /// Copies one county (all when `None`) from this database into `target`, an empty migrated
+    /// database of either backend, in one transaction; then counts and checksums every table on
+    /// both sides.
+    pub async fn copy_to(
+        &self,
+        target: &Store,
+        county_code: Option<&str>,
+    ) -> StoreResult<Vec<TableCopy>> {
+        let county = match county_code {
+            Some(code) => Some(self.county_by_code(code).await?),
+            None => None,
+        };
+        let wanted: Vec<String> = match &county {
+            Some(c) => vec![c.code.clone()],
+            None => self.counties().await?.into_iter().map(|c| c.code).collect(),
+        };
+        for code in &wanted {
+            if target.county_by_code(code).await.is_ok() {
+                return Err(StoreError::conflict(
+                    "copy.exists",
+                    format!("目标数据库已有行政区划代码为{code}的县，不能重复复制"),
+                ));
+            }
+        }
+        if self.field_key_fingerprint() != target.field_key_fingerprint() {
+            return Err(StoreError::Config(
+                "两个数据库的字段加密密钥不同：复制后的身份证号和电话将无法解密；请让目标使用同一密钥（TAIZHANG_FIELD_KEY 或 TAIZHANG_FIELD_KEY_FILE）".into(),
+            ));
+        }
+        let county_id = county.as_ref().map(|c| c.id);
+        let rows = dispatch!(self, copy::export_tables(county_id))?;
+        match &target.backend {
+            Backend::Sqlite(p) => sqlite::copy::import_tables(p, &rows).await?,
+            Backend::Postgres(p) => postgres::copy::import_tables(p, &rows).await?,
+        }
+        // The files behind the attachment rows travel too.
+        for (table, rows) in &rows {
+            if table.name != "attachments" {
+                continue;
+            }
+            for row in rows {
+                if let Some(Val::Text(id)) = row.first() {
+                    let rel = Path::new("attachments")
+                        .join(&id[..2.min(id.len())])
+                        .join(id);
+                    let from = self.data_dir.join(&rel);
+                    if tokio::fs::metadata(&from).await.is_ok() {
+                        let to = target.data_dir.join(&rel);
+                        if let Some(dir) = to.parent() {
+                            tokio::fs::create_dir_all(dir).await?;
+                        }
+                        tokio::fs::copy(&from, &to).await?;
+                    }
+                }
+            }
+        }
+        let source = dispatch!(self, copy::table_checksums(county_id))?;
+        let after = dispatch!(target, copy::table_checksums(county_id))?;
+        Ok(source
+            .into_iter()
+            .zip(after)
+            .map(
+                |((table, source_rows, source_checksum), (_, target_rows, target_checksum))| {
+                    TableCopy {
+                        table,
+                        source_rows,
+                        target_rows,
+                        source_checksum,
+                        target_checksum,
+                    }
+                },
+            )
+            .collect())
     }
 }

@@ -1,7 +1,11 @@
 //! The audit log's hash chain: each entry's hash covers its content and the previous hash, so a
 //! changed or removed entry breaks every hash after it.
 
+use crate::{Actor, StoreResult};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -178,6 +182,35 @@ pub fn mask_personal(mut v: serde_json::Value) -> serde_json::Value {
         }
     }
     v
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    #[schema(value_type = Object)]
+    pub before: Option<serde_json::Value>,
+    #[schema(value_type = Object)]
+    pub after: Option<serde_json::Value>,
+    pub hash: String,
+}
+
+forward! {
+    pub async fn audit_entries(
+        &self,
+        actor: &Actor,
+        entity: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(i64, Vec<AuditEntry>)> => audit::audit_entries(actor, entity, limit, offset);
+
+    /// Walks the county's audit chain; returns the number of entries, or the first broken one.
+    pub async fn verify_audit_chain(&self, county_id: i64) -> StoreResult<Result<i64, i64>>
+        => audit::verify_audit_chain(county_id);
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@
 //! checksums equal the manifest.
 
 use crate::audit::{canonical_json, entry_hash, sha256_hex, AuditKey, GENESIS};
+use crate::backend::{postgres, sqlite};
 use crate::copy::{Checksum, TableSpec, Val};
 use crate::{Backend, Pools, Store, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
@@ -30,7 +31,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 // The per-backend table export and import that `copy` uses, on the caller's connection.
-use crate::{postgres, sqlite};
 
 /// What `backup_info.format` says; a restore refuses anything else.
 pub const FORMAT: &str = "taizhang-backup-1";
@@ -270,7 +270,7 @@ impl Store {
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     .execute(&mut *tx)
                     .await?;
-                let tables = postgres::export_all(&mut tx, None).await?;
+                let tables = postgres::copy::export_all(&mut tx, None).await?;
                 tx.commit().await?;
                 source_sums = Some(checksums(&tables));
                 let pool = open_file(&tmp, true, false).await?;
@@ -282,7 +282,7 @@ impl Store {
                 };
                 sqlite::migrate(&pools).await?;
                 let mut tx = pool.begin().await?;
-                sqlite::import_all(&mut tx, &tables).await?;
+                sqlite::copy::import_all(&mut tx, &tables).await?;
                 tx.commit().await?;
                 pool
             }
@@ -320,7 +320,7 @@ impl Store {
         taken_at: DateTime<Utc>,
     ) -> StoreResult<BackupReport> {
         let mut c = pool.acquire().await?;
-        let tables = sqlite::export_all(&mut c, None).await?;
+        let tables = sqlite::copy::export_all(&mut c, None).await?;
         let mut manifest = checksums(&tables);
         if let Some(source) = source_sums {
             if source != manifest {
@@ -503,22 +503,22 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(p) => {
                 let mut tx = p.write.begin().await?;
-                if let Some((t, n)) = sqlite::first_non_empty(&mut tx).await? {
+                if let Some((t, n)) = sqlite::copy::first_non_empty(&mut tx).await? {
                     return Err(not_empty(t, n));
                 }
-                sqlite::import_all(&mut tx, tables).await?;
-                let back = sqlite::export_all(&mut tx, None).await?;
+                sqlite::copy::import_all(&mut tx, tables).await?;
+                let back = sqlite::copy::export_all(&mut tx, None).await?;
                 self.check_and_write_files(file, key, &back, manifest, written)
                     .await?;
                 tx.commit().await?;
             }
             Backend::Postgres(p) => {
                 let mut tx = p.write.begin().await?;
-                if let Some((t, n)) = postgres::first_non_empty(&mut tx).await? {
+                if let Some((t, n)) = postgres::copy::first_non_empty(&mut tx).await? {
                     return Err(not_empty(t, n));
                 }
-                postgres::import_all(&mut tx, tables).await?;
-                let back = postgres::export_all(&mut tx, None).await?;
+                postgres::copy::import_all(&mut tx, tables).await?;
+                let back = postgres::copy::export_all(&mut tx, None).await?;
                 self.check_and_write_files(file, key, &back, manifest, written)
                     .await?;
                 tx.commit().await?;
@@ -533,7 +533,7 @@ impl Store {
         let tables = match &self.backend {
             Backend::Sqlite(p) => {
                 let mut tx = p.read.begin().await?;
-                let t = sqlite::export_all(&mut tx, None).await?;
+                let t = sqlite::copy::export_all(&mut tx, None).await?;
                 tx.commit().await?;
                 t
             }
@@ -542,7 +542,7 @@ impl Store {
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     .execute(&mut *tx)
                     .await?;
-                let t = postgres::export_all(&mut tx, None).await?;
+                let t = postgres::copy::export_all(&mut tx, None).await?;
                 tx.commit().await?;
                 t
             }
@@ -728,7 +728,7 @@ async fn read_backup(
                 integrity.0
             )));
         }
-        let tables = sqlite::export_all(&mut c, None).await?;
+        let tables = sqlite::copy::export_all(&mut c, None).await?;
         let mut got = checksums(&tables);
         // The files: each one's hash, and the list as a whole.
         let rows: Vec<(String, String, i64)> = sqlx::query_as(

@@ -1,0 +1,35 @@
+//! The caller of every store operation.
+
+use taizhang_domain::{Role, Scope};
+
+/// The caller of every store operation: who it is and what it may see.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    pub username: String,
+    pub role: Role,
+    pub county_id: i64,
+    pub org_id: i64,
+    pub person_id: Option<i64>,
+    pub scope: Scope,
+}
+
+impl Actor {
+    /// An explicit, audited actor for administrative jobs (seeding, the CLI's report).
+    pub fn system(county_id: i64, job: &str) -> Actor {
+        Actor {
+            user_id: None,
+            username: format!("system:{job}"),
+            role: Role::Admin,
+            county_id,
+            org_id: 0,
+            person_id: None,
+            scope: Scope::county(county_id),
+        }
+    }
+
+    /// An actor made by `Actor::system` (a job of the binary itself), not a logged-in user.
+    pub fn is_system(&self) -> bool {
+        self.user_id.is_none() && self.username.starts_with("system:")
+    }
+}

@@ -1,0 +1,305 @@
+//! The bulletin queries, compiled once per backend: `super` is `backend::sqlite` or
+//! `backend::postgres`, which defines `DB`, `IS_PG` and the shared plumbing.
+
+use super::ledgers::{type_from, TypeRow, TYPE_SELECT};
+use super::links::{org_name, person_name};
+use super::orgs::{load_org_unscoped, org_in_scope, resolve_org};
+use super::*;
+use crate::sqlbuild::Sql;
+use crate::{Actor, LedgerType, Pools, StoreError, StoreResult};
+use chrono::NaiveDate;
+use std::collections::HashMap;
+use taizhang_domain::bulletin::{self, Bulletin, Figures, Grouping, TypeRef, Unit};
+use taizhang_domain::period::DateRange;
+use taizhang_domain::Action;
+
+// ---- bulletins ---------------------------------------------------------------------------------
+
+pub(crate) fn clip(
+    range: DateRange,
+    from: NaiveDate,
+    to_inclusive: Option<NaiveDate>,
+) -> Option<DateRange> {
+    let f = range.from.max(from);
+    let t = match to_inclusive {
+        Some(t) => range.to.min(t),
+        None => range.to,
+    };
+    DateRange::new(f, t).ok()
+}
+
+/// A link that makes its target a unit of a bulletin grouped by that kind of link.
+pub(crate) struct LinkUnitRow {
+    to_org_id: i64,
+    from_person_id: Option<i64>,
+    from_org_id: Option<i64>,
+    via_org_id: Option<i64>,
+    valid_from: NaiveDate,
+    valid_to: Option<NaiveDate>,
+}
+from_row!(LinkUnitRow {
+    to_org_id,
+    from_person_id,
+    from_org_id,
+    via_org_id,
+    valid_from,
+    valid_to,
+});
+
+/// The units a bulletin ranks, each with the part of the period it counts for.
+pub(crate) async fn bulletin_units(
+    c: &mut Conn,
+    actor: &Actor,
+    root: i64,
+    range: DateRange,
+    grouping: Grouping,
+) -> StoreResult<Vec<Unit>> {
+    let mut units: Vec<Unit> = Vec::new();
+    match grouping {
+        Grouping::Children => {
+            let rows: Vec<(i64, NaiveDate, Option<NaiveDate>)> = sqlx::query_as(
+                "SELECT child_id, valid_from, valid_to FROM org_edges WHERE parent_id = $1 AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $3) ORDER BY id",
+            )
+            .bind(root)
+            .bind(range.to)
+            .bind(range.from)
+            .fetch_all(&mut *c)
+            .await?;
+            for (child, from, to_excl) in rows {
+                let org = load_org_unscoped(c, child).await?;
+                if org.kind.is_grouping() {
+                    continue;
+                }
+                if let Some(r) = clip(range, from, to_excl.and_then(|d| d.pred_opt())) {
+                    merge_unit(
+                        &mut units,
+                        Unit {
+                            org: org.brief(),
+                            range: r,
+                            via: None,
+                        },
+                    );
+                }
+            }
+        }
+        Grouping::Link(kind) => {
+            let rows: Vec<LinkUnitRow> = sqlx::query_as(
+                "SELECT l.to_org_id, l.from_person_id, l.from_org_id, l.via_org_id, l.valid_from, l.valid_to FROM org_links l
+                 JOIN org_closure cl ON cl.descendant_id = l.to_org_id AND cl.ancestor_id = $1 AND cl.valid_to IS NULL
+                 WHERE l.kind = $2 AND l.valid_from <= $3 AND (l.valid_to IS NULL OR l.valid_to >= $4) ORDER BY l.id",
+            )
+            .bind(root)
+            .bind(kind.key())
+            .bind(range.to)
+            .bind(range.from)
+            .fetch_all(&mut *c)
+            .await?;
+            for link in rows {
+                let LinkUnitRow {
+                    to_org_id: to,
+                    from_person_id: person,
+                    from_org_id: from_org,
+                    via_org_id: via,
+                    valid_from: from,
+                    valid_to: to_incl,
+                } = link;
+                if !org_in_scope(c, &actor.scope, to).await? {
+                    continue;
+                }
+                let org = load_org_unscoped(c, to).await?;
+                let mut via_text = Vec::new();
+                if let Some(pid) = person {
+                    via_text.push(person_name(c, pid).await?.name);
+                }
+                for o in [from_org, via].into_iter().flatten() {
+                    via_text.push(org_name(c, o).await?.name);
+                }
+                if let Some(r) = clip(range, from, to_incl) {
+                    let via = if via_text.is_empty() {
+                        None
+                    } else {
+                        Some(via_text.join("，"))
+                    };
+                    merge_unit(
+                        &mut units,
+                        Unit {
+                            org: org.brief(),
+                            range: r,
+                            via,
+                        },
+                    );
+                }
+            }
+        }
+    }
+    Ok(units)
+}
+
+/// One row per organisation: a second period for the same one widens its range.
+pub(crate) fn merge_unit(units: &mut Vec<Unit>, u: Unit) {
+    match units.iter_mut().find(|x| x.org.id == u.org.id) {
+        Some(x) => {
+            x.range = DateRange {
+                from: x.range.from.min(u.range.from),
+                to: x.range.to.max(u.range.to),
+            };
+            if let (Some(a), Some(b)) = (&x.via, &u.via) {
+                if a != b {
+                    x.via = Some(format!("{a}；{b}"));
+                }
+            }
+        }
+        None => units.push(u),
+    }
+}
+
+pub(crate) async fn bulletin(
+    p: &Pools<DB>,
+    actor: &Actor,
+    root_ref: &str,
+    range: DateRange,
+    grouping: Grouping,
+) -> StoreResult<Bulletin> {
+    require(actor, Action::ReadBulletin)?;
+    if range.days() > 3660 {
+        return Err(StoreError::invalid(
+            "to",
+            "bulletin.range_too_long",
+            "统计区间不能超过10年",
+        ));
+    }
+    // Several queries make one bulletin: they read one snapshot, so that a record written
+    // meanwhile cannot show in one figure and be missing from another.
+    let mut c = read_snapshot(p).await?;
+    let root = resolve_org(&mut c, actor, root_ref).await?;
+    let root_org = load_org_unscoped(&mut c, root).await?;
+    let types: Vec<LedgerType> = sqlx::query_as::<DB, TypeRow>(&format!(
+        "{TYPE_SELECT} WHERE t.county_id = $1 ORDER BY t.id"
+    ))
+    .bind(actor.county_id)
+    .fetch_all(&mut *c)
+    .await?
+    .into_iter()
+    .map(type_from)
+    .collect();
+    let units = bulletin_units(&mut c, actor, root, range, grouping).await?;
+
+    // The records counted: under the root (or under a unit within its part of the period), as
+    // the tree was on each record's date. For a subtree this is a join on the closure, which the
+    // planner can hash; a record has at most one closure row per ancestor on a given date.
+    let base = |q: &mut Sql| -> (String, String) {
+        let county = q.arg(actor.county_id);
+        let from = q.arg(range.from);
+        let to = q.arg(range.to);
+        let filter = format!("r.county_id = {county} AND r.voided_at IS NULL AND r.occurred_on BETWEEN {from} AND {to}");
+        match grouping {
+            Grouping::Children => {
+                let a = q.arg(root);
+                (
+                    format!(" JOIN org_closure cl ON cl.descendant_id = r.org_id AND cl.ancestor_id = {a} AND cl.valid_from <= r.occurred_on AND (cl.valid_to IS NULL OR r.occurred_on < cl.valid_to)"),
+                    filter,
+                )
+            }
+            Grouping::Link(_) => {
+                let parts: Vec<String> = units
+                    .iter()
+                    .map(|u| {
+                        format!(
+                            "(cl.ancestor_id = {} AND r.occurred_on BETWEEN {} AND {})",
+                            q.arg(u.org.id),
+                            q.arg(u.range.from),
+                            q.arg(u.range.to)
+                        )
+                    })
+                    .collect();
+                let place = if parts.is_empty() {
+                    "1=0".to_string()
+                } else {
+                    format!("EXISTS (SELECT 1 FROM org_closure cl WHERE cl.descendant_id = r.org_id AND cl.valid_from <= r.occurred_on AND (cl.valid_to IS NULL OR r.occurred_on < cl.valid_to) AND ({}))", parts.join(" OR "))
+                };
+                (String::new(), format!("{filter} AND {place}"))
+            }
+        }
+    };
+    let mut figures = Figures::default();
+
+    let mut q = Sql::new("");
+    let (j, w) = base(&mut q);
+    q.text = format!("SELECT r.ledger_type_id, COUNT(*), COUNT(DISTINCT r.org_id) FROM ledger_records r{j} WHERE {w} GROUP BY r.ledger_type_id");
+    for (t, n, orgs) in fetch_all::<(i64, i64, i64)>(&mut c, &q).await? {
+        figures.totals.insert(t, (n, orgs, 0));
+    }
+    let mut q = Sql::new("");
+    let (j, w) = base(&mut q);
+    q.text = format!("SELECT r.ledger_type_id, COUNT(DISTINCT rp.person_id) FROM ledger_records r{j} JOIN record_people rp ON rp.record_id = r.id WHERE {w} GROUP BY r.ledger_type_id");
+    for (t, people) in fetch_all::<(i64, i64)>(&mut c, &q).await? {
+        if let Some(x) = figures.totals.get_mut(&t) {
+            x.2 = people;
+        }
+    }
+    let mut q = Sql::new("");
+    let (j, w) = base(&mut q);
+    q.text = format!(
+        "SELECT r.ledger_type_id, f.field_key, f.option_value, CAST(COALESCE(SUM(f.num_value), 0) AS BIGINT), COUNT(*)
+         FROM ledger_records r{j} JOIN record_facts f ON f.record_id = r.id WHERE {w} GROUP BY r.ledger_type_id, f.field_key, f.option_value"
+    );
+    for (t, field, option, sum, n) in
+        fetch_all::<(i64, String, Option<String>, i64, i64)>(&mut c, &q).await?
+    {
+        match option {
+            Some(o) => {
+                figures.choices.insert((t, field, o), n);
+            }
+            None => {
+                figures.sums.insert((t, field), sum);
+            }
+        }
+    }
+    if !units.is_empty() {
+        let mut q = Sql::new("");
+        let county = q.arg(actor.county_id);
+        let parts: Vec<String> = units
+            .iter()
+            .map(|u| {
+                format!(
+                    "(u.ancestor_id = {} AND r.occurred_on BETWEEN {} AND {})",
+                    q.arg(u.org.id),
+                    q.arg(u.range.from),
+                    q.arg(u.range.to)
+                )
+            })
+            .collect();
+        q.text = format!(
+            "SELECT u.ancestor_id, r.ledger_type_id, COUNT(*) FROM ledger_records r
+             JOIN org_closure u ON u.descendant_id = r.org_id AND u.valid_from <= r.occurred_on AND (u.valid_to IS NULL OR r.occurred_on < u.valid_to)
+             WHERE r.county_id = {county} AND r.voided_at IS NULL AND ({}) GROUP BY u.ancestor_id, r.ledger_type_id",
+            parts.join(" OR ")
+        );
+        let index: HashMap<i64, usize> = units
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.org.id, i))
+            .collect();
+        for (unit, t, n) in fetch_all::<(i64, i64, i64)>(&mut c, &q).await? {
+            if let Some(i) = index.get(&unit) {
+                *figures.unit_counts.entry((*i, t)).or_default() += n;
+            }
+        }
+    }
+    let refs: Vec<TypeRef<'_>> = types
+        .iter()
+        .map(|t| TypeRef {
+            id: t.id,
+            def: &t.definition,
+        })
+        .collect();
+    c.commit().await?;
+    Ok(bulletin::compose(
+        root_org.brief(),
+        range,
+        grouping,
+        &refs,
+        units,
+        &figures,
+    ))
+}

@@ -1,0 +1,75 @@
+//! Cross-links between organisations and people (派驻, 包保, …), each valid over a period.
+
+use crate::{Actor, StoreResult};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use taizhang_domain::org::LinkKind;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Link {
+    pub id: i64,
+    pub kind: LinkKind,
+    pub kind_label: String,
+    pub from_org: Option<OrgName>,
+    pub from_person: Option<PersonName>,
+    pub to_org: OrgName,
+    pub via_org: Option<OrgName>,
+    pub role: Option<String>,
+    pub note: String,
+    pub valid_from: NaiveDate,
+    pub valid_to: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrgName {
+    pub id: i64,
+    #[serde(rename = "ref")]
+    pub org_ref: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PersonName {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewLink {
+    pub kind: LinkKind,
+    /// Organisation the link starts from (结对, 包保, 联盟成员), as a code or `o{id}`.
+    #[serde(default)]
+    pub from_org: Option<String>,
+    /// Person the link starts from (派驻 first secretary, 双报到).
+    #[serde(default)]
+    pub from_person: Option<i64>,
+    pub to_org: String,
+    /// The sending unit (派出单位) of a 派驻.
+    #[serde(default)]
+    pub via_org: Option<String>,
+    /// `chair` or `member` for 联盟.
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    pub valid_from: NaiveDate,
+    #[serde(default)]
+    pub valid_to: Option<NaiveDate>,
+}
+
+forward! {
+    pub async fn create_link(&self, actor: &Actor, new: NewLink) -> StoreResult<Link>
+        => links::create_link(actor, &new);
+
+    pub async fn end_link(&self, actor: &Actor, id: i64, on: NaiveDate) -> StoreResult<Link>
+        => links::end_link(actor, id, on);
+
+    /// Links touching an organisation (from or to it), or all links of a kind in scope.
+    pub async fn links(
+        &self,
+        actor: &Actor,
+        org_id: Option<i64>,
+        kind: Option<taizhang_domain::org::LinkKind>,
+    ) -> StoreResult<Vec<Link>> => links::links(actor, org_id, kind);
+}

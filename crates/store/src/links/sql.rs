@@ -1,0 +1,331 @@
+//! The links queries, compiled once per backend: `super` is `backend::sqlite` or
+//! `backend::postgres`, which defines `DB`, `IS_PG` and the shared plumbing.
+
+use super::orgs::{ensure_org_in_scope, resolve_org};
+use super::people::load_person;
+use super::*;
+use crate::sqlbuild::Sql;
+use crate::{org_ref, Actor, Link, NewLink, OrgName, PersonName, Pools, StoreError, StoreResult};
+use chrono::{NaiveDate, Utc};
+use serde_json::{json, Value};
+use std::str::FromStr;
+use taizhang_domain::org::LinkKind;
+use taizhang_domain::Action;
+
+// ---- cross-links -------------------------------------------------------------------------------
+
+/// A link with the names of what it joins, in one row.
+pub(crate) struct LinkRow {
+    id: i64,
+    kind: String,
+    from_org_id: Option<i64>,
+    from_person_id: Option<i64>,
+    to_org_id: i64,
+    via_org_id: Option<i64>,
+    role: Option<String>,
+    note: String,
+    valid_from: NaiveDate,
+    valid_to: Option<NaiveDate>,
+    from_org_name: Option<String>,
+    from_org_code: Option<String>,
+    from_person_name: Option<String>,
+    to_org_name: String,
+    to_org_code: Option<String>,
+    via_org_name: Option<String>,
+    via_org_code: Option<String>,
+}
+from_row!(LinkRow {
+    id,
+    kind,
+    from_org_id,
+    from_person_id,
+    to_org_id,
+    via_org_id,
+    role,
+    note,
+    valid_from,
+    valid_to,
+    from_org_name,
+    from_org_code,
+    from_person_name,
+    to_org_name,
+    to_org_code,
+    via_org_name,
+    via_org_code
+});
+
+pub(crate) const LINK_SELECT: &str = "SELECT l.id, l.kind, l.from_org_id, l.from_person_id, l.to_org_id, l.via_org_id, l.role, l.note, l.valid_from, l.valid_to,
+    fo.name AS from_org_name, fo.code AS from_org_code, fp.name AS from_person_name, t.name AS to_org_name, t.code AS to_org_code,
+    vo.name AS via_org_name, vo.code AS via_org_code
+    FROM org_links l JOIN orgs t ON t.id = l.to_org_id LEFT JOIN orgs fo ON fo.id = l.from_org_id
+    LEFT JOIN people fp ON fp.id = l.from_person_id LEFT JOIN orgs vo ON vo.id = l.via_org_id";
+
+pub(crate) async fn org_name(c: &mut Conn, id: i64) -> StoreResult<OrgName> {
+    let (name, code): (String, Option<String>) =
+        sqlx::query_as("SELECT name, code FROM orgs WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *c)
+            .await?;
+    Ok(OrgName {
+        id,
+        org_ref: org_ref(id, code.as_deref()),
+        name,
+    })
+}
+
+pub(crate) async fn person_name(c: &mut Conn, id: i64) -> StoreResult<PersonName> {
+    let (name,): (String,) = sqlx::query_as("SELECT name FROM people WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *c)
+        .await?;
+    Ok(PersonName { id, name })
+}
+
+pub(crate) fn link_from(r: LinkRow) -> StoreResult<Link> {
+    let kind = LinkKind::from_str(&r.kind).map_err(|e| StoreError::Internal(e.to_string()))?;
+    let name = |id: Option<i64>, name: Option<String>, code: Option<String>| {
+        id.map(|id| OrgName {
+            id,
+            org_ref: org_ref(id, code.as_deref()),
+            name: name.unwrap_or_default(),
+        })
+    };
+    Ok(Link {
+        id: r.id,
+        kind,
+        kind_label: kind.label_cn().to_string(),
+        from_org: name(r.from_org_id, r.from_org_name, r.from_org_code),
+        from_person: r.from_person_id.map(|id| PersonName {
+            id,
+            name: r.from_person_name.unwrap_or_default(),
+        }),
+        to_org: OrgName {
+            id: r.to_org_id,
+            org_ref: org_ref(r.to_org_id, r.to_org_code.as_deref()),
+            name: r.to_org_name,
+        },
+        via_org: name(r.via_org_id, r.via_org_name, r.via_org_code),
+        role: r.role,
+        note: r.note,
+        valid_from: r.valid_from,
+        valid_to: r.valid_to,
+    })
+}
+
+pub(crate) fn link_json(l: &Link) -> Value {
+    json!({"kind": l.kind.key(), "from_org": l.from_org.as_ref().map(|o| o.id), "from_person": l.from_person.as_ref().map(|x| x.id),
+           "to_org": l.to_org.id, "via_org": l.via_org.as_ref().map(|o| o.id), "role": l.role, "valid_from": l.valid_from, "valid_to": l.valid_to})
+}
+
+pub(crate) async fn create_link(p: &Pools<DB>, actor: &Actor, new: &NewLink) -> StoreResult<Link> {
+    require(actor, Action::EditOrg)?;
+    if let Some(to) = new.valid_to {
+        if to < new.valid_from {
+            return Err(StoreError::invalid(
+                "valid_to",
+                "link.dates",
+                "结束日期不能早于开始日期",
+            ));
+        }
+    }
+    let mut tx = p.write.begin().await?;
+    // Both ends, the sending unit and the person must be in the caller's scope: links that reach
+    // across subtrees (a county organ paired with a village) are made by the county.
+    let to = resolve_org(&mut tx, actor, &new.to_org).await?;
+    let from_org = match &new.from_org {
+        Some(r) => Some(resolve_org(&mut tx, actor, r).await.map_err(|_| {
+            StoreError::invalid(
+                "from_org",
+                "link.from_org",
+                "起始组织不存在或不在您的管理范围内",
+            )
+        })?),
+        None => None,
+    };
+    let via_org = match &new.via_org {
+        Some(r) => Some(resolve_org(&mut tx, actor, r).await.map_err(|_| {
+            StoreError::invalid(
+                "via_org",
+                "link.via_org",
+                "派出单位不存在或不在您的管理范围内",
+            )
+        })?),
+        None => None,
+    };
+    if let Some(pid) = new.from_person {
+        load_person(&mut tx, actor, pid).await.map_err(|_| {
+            StoreError::invalid(
+                "from_person",
+                "link.from_person",
+                "人员不存在或不在您的管理范围内",
+            )
+        })?;
+    }
+    match (
+        new.kind.from_person(),
+        new.from_person.is_some(),
+        from_org.is_some(),
+    ) {
+        (true, true, false) | (false, false, true) => {}
+        (true, _, _) => {
+            return Err(StoreError::invalid(
+                "from_person",
+                "link.needs_person",
+                format!("{}需要指定人员（且不指定起始组织）", new.kind.label_cn()),
+            ))
+        }
+        (false, _, _) => {
+            return Err(StoreError::invalid(
+                "from_org",
+                "link.needs_org",
+                format!("{}需要指定起始组织（且不指定人员）", new.kind.label_cn()),
+            ))
+        }
+    }
+    if from_org == Some(to) {
+        return Err(StoreError::invalid(
+            "to_org",
+            "link.self",
+            "不能与自身建立关系",
+        ));
+    }
+    let role = new.role.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    if let Some(r) = role {
+        if new.kind != LinkKind::AllianceMember || !matches!(r, "chair" | "member") {
+            return Err(StoreError::invalid(
+                "role",
+                "link.role",
+                "角色仅用于联盟成员，取值为 chair（轮值主席）或 member（成员）",
+            ));
+        }
+    }
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO org_links (county_id, kind, from_org_id, from_person_id, to_org_id, via_org_id, role, note, valid_from, valid_to, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(actor.county_id)
+    .bind(new.kind.key())
+    .bind(from_org)
+    .bind(new.from_person)
+    .bind(to)
+    .bind(via_org)
+    .bind(role)
+    .bind(new.note.as_deref().unwrap_or("").trim())
+    .bind(new.valid_from)
+    .bind(new.valid_to)
+    .bind(Utc::now())
+    .fetch_one(&mut *tx)
+    .await?;
+    let row: LinkRow = sqlx::query_as(&format!("{LINK_SELECT} WHERE l.id = $1"))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let link = link_from(row)?;
+    audit_as(
+        &mut tx,
+        &p.audit_key,
+        actor,
+        "create",
+        "link",
+        id,
+        None,
+        Some(link_json(&link)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(link)
+}
+
+pub(crate) async fn end_link(
+    p: &Pools<DB>,
+    actor: &Actor,
+    id: i64,
+    on: NaiveDate,
+) -> StoreResult<Link> {
+    require(actor, Action::EditOrg)?;
+    let mut tx = p.write.begin().await?;
+    let row: LinkRow = sqlx::query_as(&format!(
+        "{LINK_SELECT} WHERE l.id = $1 AND l.county_id = $2"
+    ))
+    .bind(id)
+    .bind(actor.county_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    ensure_org_in_scope(&mut tx, actor, row.to_org_id).await?;
+    if let Some(ended) = row.valid_to {
+        return Err(StoreError::conflict(
+            "link.already_ended",
+            format!("该关系已于{ended}结束"),
+        ));
+    }
+    if on < row.valid_from {
+        return Err(StoreError::invalid(
+            "on",
+            "link.dates",
+            "结束日期不能早于开始日期",
+        ));
+    }
+    let before = link_from(row)?;
+    sqlx::query("UPDATE org_links SET valid_to = $1 WHERE id = $2")
+        .bind(on)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let row: LinkRow = sqlx::query_as(&format!("{LINK_SELECT} WHERE l.id = $1"))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let after = link_from(row)?;
+    audit_as(
+        &mut tx,
+        &p.audit_key,
+        actor,
+        "end",
+        "link",
+        id,
+        Some(link_json(&before)),
+        Some(link_json(&after)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub(crate) async fn links(
+    p: &Pools<DB>,
+    actor: &Actor,
+    org_id: Option<i64>,
+    kind: Option<LinkKind>,
+) -> StoreResult<Vec<Link>> {
+    require(actor, Action::ReadOrg)?;
+    let mut c = p.read.acquire().await?;
+    let mut q = Sql::new(LINK_SELECT);
+    let county = q.arg(actor.county_id);
+    q.push(&format!(" WHERE l.county_id = {county}"));
+    if let Some(k) = kind {
+        let k = q.arg(k.key());
+        q.push(&format!(" AND l.kind = {k}"));
+    }
+    match org_id {
+        Some(id) => {
+            ensure_org_in_scope(&mut c, actor, id).await?;
+            let a = q.arg(id);
+            q.push(&format!(
+                " AND (l.to_org_id = {a} OR l.from_org_id = {a} OR l.via_org_id = {a})"
+            ));
+        }
+        None => {
+            // Visible when either end is in scope.
+            let s1 = scope_cond(&mut q, &actor.scope, "l.to_org_id");
+            let s2 = scope_cond(&mut q, &actor.scope, "l.from_org_id");
+            q.push(&format!(" AND ({s1} OR {s2})"));
+        }
+    }
+    q.push(" ORDER BY l.kind, l.valid_from DESC, l.id LIMIT 2000");
+    fetch_all::<LinkRow>(&mut c, &q)
+        .await?
+        .into_iter()
+        .map(link_from)
+        .collect()
+}

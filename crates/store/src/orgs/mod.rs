@@ -1,0 +1,103 @@
+//! Organisations and their tree over time: who is under whom, since when.
+
+use crate::{Actor, StoreResult};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use taizhang_domain::org::{OrgKind, OrgRef};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Org {
+    pub id: i64,
+    /// Official code, or `o{id}` where there is none: how the API addresses the organisation.
+    #[serde(rename = "ref")]
+    pub org_ref: String,
+    pub kind: OrgKind,
+    pub kind_label: String,
+    pub name: String,
+    pub code: Option<String>,
+    pub established_on: NaiveDate,
+    pub dissolved_on: Option<NaiveDate>,
+    /// Current parent, if any.
+    pub parent_id: Option<i64>,
+}
+
+impl Org {
+    pub fn brief(&self) -> taizhang_domain::bulletin::OrgBrief {
+        taizhang_domain::bulletin::OrgBrief {
+            id: self.id,
+            org_ref: self.org_ref.clone(),
+            name: self.name.clone(),
+            kind: self.kind,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewOrg {
+    pub kind: OrgKind,
+    pub name: String,
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Defaults to today.
+    #[serde(default)]
+    pub established_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrgEdge {
+    pub parent_id: i64,
+    pub parent_name: String,
+    pub valid_from: NaiveDate,
+    pub valid_to: Option<NaiveDate>,
+}
+
+pub fn org_ref(id: i64, code: Option<&str>) -> String {
+    OrgRef::for_org(id, code)
+}
+
+forward! {
+    pub async fn org(&self, actor: &Actor, org_ref: &str) -> StoreResult<Org>
+        => orgs::org_by_ref(actor, org_ref);
+
+    pub async fn org_by_id(&self, actor: &Actor, id: i64) -> StoreResult<Org>
+        => orgs::org_by_id(actor, id);
+
+    pub async fn children(
+        &self,
+        actor: &Actor,
+        id: i64,
+        include_dissolved: bool,
+    ) -> StoreResult<Vec<Org>> => orgs::children(actor, id, include_dissolved);
+
+    /// Ancestors from the root down, limited to what the caller may see.
+    pub async fn ancestors(&self, actor: &Actor, id: i64) -> StoreResult<Vec<Org>>
+        => orgs::ancestors(actor, id);
+
+    pub async fn org_history(&self, actor: &Actor, id: i64) -> StoreResult<Vec<OrgEdge>>
+        => orgs::org_history(actor, id);
+
+    /// The roots of the caller's scope, for its home page.
+    pub async fn scope_roots(&self, actor: &Actor) -> StoreResult<Vec<Org>>
+        => orgs::scope_roots(actor);
+
+    pub async fn search_orgs(&self, actor: &Actor, q: &str, limit: i64) -> StoreResult<Vec<Org>>
+        => orgs::search_orgs(actor, q, limit);
+
+    pub async fn create_org(&self, actor: &Actor, parent_ref: &str, new: NewOrg) -> StoreResult<Org>
+        => orgs::create_org(actor, parent_ref, &new);
+
+    pub async fn rename_org(&self, actor: &Actor, id: i64, name: &str) -> StoreResult<Org>
+        => orgs::rename_org(actor, id, name);
+
+    pub async fn move_org(
+        &self,
+        actor: &Actor,
+        id: i64,
+        new_parent_ref: &str,
+        on: NaiveDate,
+    ) -> StoreResult<Org> => orgs::move_org(actor, id, new_parent_ref, on);
+
+    pub async fn dissolve_org(&self, actor: &Actor, id: i64, on: NaiveDate) -> StoreResult<Org>
+        => orgs::dissolve_org(actor, id, on);
+}

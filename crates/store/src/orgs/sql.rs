@@ -1,0 +1,590 @@
+//! The orgs queries, compiled once per backend: `super` is `backend::sqlite` or
+//! `backend::postgres`, which defines `DB`, `IS_PG` and the shared plumbing.
+
+use super::*;
+use crate::sqlbuild::Sql;
+use crate::{org_ref, Actor, NewOrg, Org, OrgEdge, Pools, StoreError, StoreResult};
+use chrono::{NaiveDate, Utc};
+use serde_json::{json, Value};
+use std::str::FromStr;
+use taizhang_domain::org::{validate_name, OrgKind, OrgRef};
+use taizhang_domain::{Action, Scope};
+
+// ---- organisations -----------------------------------------------------------------------------
+
+/// An organisation as stored, with its current parent.
+pub(crate) struct OrgRow {
+    id: i64,
+    kind: String,
+    name: String,
+    code: Option<String>,
+    established_on: NaiveDate,
+    dissolved_on: Option<NaiveDate>,
+    parent_id: Option<i64>,
+}
+from_row!(OrgRow {
+    id,
+    kind,
+    name,
+    code,
+    established_on,
+    dissolved_on,
+    parent_id
+});
+pub(crate) const ORG_SELECT: &str = "SELECT o.id, o.kind, o.name, o.code, o.established_on, o.dissolved_on, e.parent_id FROM orgs o LEFT JOIN org_edges e ON e.child_id = o.id AND e.valid_to IS NULL";
+
+pub(crate) fn org_from(r: OrgRow) -> StoreResult<Org> {
+    let kind = OrgKind::from_str(&r.kind).map_err(|e| StoreError::Internal(e.to_string()))?;
+    Ok(Org {
+        id: r.id,
+        org_ref: org_ref(r.id, r.code.as_deref()),
+        kind,
+        kind_label: kind.label_cn().to_string(),
+        name: r.name,
+        code: r.code,
+        established_on: r.established_on,
+        dissolved_on: r.dissolved_on,
+        parent_id: r.parent_id,
+    })
+}
+
+pub(crate) async fn insert_org_row(
+    c: &mut Conn,
+    county_id: i64,
+    kind: OrgKind,
+    name: &str,
+    code: Option<&str>,
+    established: NaiveDate,
+) -> StoreResult<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO orgs (county_id, kind, name, code, established_on, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(county_id)
+    .bind(kind.key())
+    .bind(name)
+    .bind(code)
+    .bind(established)
+    .bind(Utc::now())
+    .fetch_one(&mut *c)
+    .await?;
+    Ok(id)
+}
+
+pub(crate) async fn org_in_scope(c: &mut Conn, scope: &Scope, org_id: i64) -> StoreResult<bool> {
+    let mut q = Sql::new("SELECT o.id FROM orgs o WHERE o.id = ");
+    let id = q.arg(org_id);
+    let county = q.arg(scope.county_id);
+    let cond = scope_cond(&mut q, scope, "o.id");
+    q.push(&format!("{id} AND o.county_id = {county} AND {cond}"));
+    Ok(fetch_optional::<(i64,)>(c, &q).await?.is_some())
+}
+
+/// Out of scope and missing look the same to the caller: NotFound.
+pub(crate) async fn ensure_org_in_scope(
+    c: &mut Conn,
+    actor: &Actor,
+    org_id: i64,
+) -> StoreResult<()> {
+    if org_in_scope(c, &actor.scope, org_id).await? {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+pub(crate) async fn load_org(c: &mut Conn, actor: &Actor, id: i64) -> StoreResult<Org> {
+    ensure_org_in_scope(c, actor, id).await?;
+    let r: OrgRow = sqlx::query_as(&format!("{ORG_SELECT} WHERE o.id = $1"))
+        .bind(id)
+        .fetch_one(&mut *c)
+        .await?;
+    org_from(r)
+}
+
+/// Resolves a code or `o{id}` within the actor's county and scope.
+pub(crate) async fn resolve_org(c: &mut Conn, actor: &Actor, r: &str) -> StoreResult<i64> {
+    let parsed: OrgRef = r.parse().map_err(|_| StoreError::NotFound)?;
+    let id = match parsed {
+        OrgRef::Id(id) => id,
+        OrgRef::Code(code) => {
+            let found: Option<(i64,)> =
+                sqlx::query_as("SELECT id FROM orgs WHERE county_id = $1 AND code = $2")
+                    .bind(actor.county_id)
+                    .bind(&code)
+                    .fetch_optional(&mut *c)
+                    .await?;
+            found.ok_or(StoreError::NotFound)?.0
+        }
+    };
+    ensure_org_in_scope(c, actor, id).await?;
+    Ok(id)
+}
+
+pub(crate) async fn org_by_ref(p: &Pools<DB>, actor: &Actor, r: &str) -> StoreResult<Org> {
+    require(actor, Action::ReadOrg)?;
+    let mut c = p.read.acquire().await?;
+    let id = resolve_org(&mut c, actor, r).await?;
+    load_org(&mut c, actor, id).await
+}
+
+pub(crate) async fn org_by_id(p: &Pools<DB>, actor: &Actor, id: i64) -> StoreResult<Org> {
+    require(actor, Action::ReadOrg)?;
+    let mut c = p.read.acquire().await?;
+    load_org(&mut c, actor, id).await
+}
+
+pub(crate) async fn children(
+    p: &Pools<DB>,
+    actor: &Actor,
+    id: i64,
+    include_dissolved: bool,
+) -> StoreResult<Vec<Org>> {
+    require(actor, Action::ReadOrg)?;
+    let mut c = p.read.acquire().await?;
+    ensure_org_in_scope(&mut c, actor, id).await?;
+    let dissolved = if include_dissolved {
+        ""
+    } else {
+        " AND o.dissolved_on IS NULL"
+    };
+    let rows: Vec<OrgRow> = sqlx::query_as(&format!(
+        "{ORG_SELECT} WHERE e.parent_id = $1{dissolved} ORDER BY o.kind, o.code, o.id"
+    ))
+    .bind(id)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.into_iter().map(org_from).collect()
+}
+
+pub(crate) async fn ancestors(p: &Pools<DB>, actor: &Actor, id: i64) -> StoreResult<Vec<Org>> {
+    require(actor, Action::ReadOrg)?;
+    let mut c = p.read.acquire().await?;
+    ensure_org_in_scope(&mut c, actor, id).await?;
+    let mut q = Sql::new("SELECT o.id, o.kind, o.name, o.code, o.established_on, o.dissolved_on, e.parent_id FROM org_closure a JOIN orgs o ON o.id = a.ancestor_id LEFT JOIN org_edges e ON e.child_id = o.id AND e.valid_to IS NULL WHERE a.valid_to IS NULL AND a.descendant_id = ");
+    let d = q.arg(id);
+    let s = scope_cond(&mut q, &actor.scope, "o.id");
+    q.push(&format!("{d} AND {s} ORDER BY a.depth DESC"));
+    fetch_all::<OrgRow>(&mut c, &q)
+        .await?
+        .into_iter()
+        .map(org_from)
+        .collect()
+}
+
+pub(crate) async fn org_history(
+    p: &Pools<DB>,
+    actor: &Actor,
+    id: i64,
+) -> StoreResult<Vec<OrgEdge>> {
+    require(actor, Action::ReadOrg)?;
+    let mut c = p.read.acquire().await?;
+    ensure_org_in_scope(&mut c, actor, id).await?;
+    let rows: Vec<(i64, String, NaiveDate, Option<NaiveDate>)> = sqlx::query_as(
+        "SELECT e.parent_id, o.name, e.valid_from, e.valid_to FROM org_edges e JOIN orgs o ON o.id = e.parent_id WHERE e.child_id = $1 ORDER BY e.valid_from, e.id",
+    )
+    .bind(id)
+    .fetch_all(&mut *c)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| OrgEdge {
+            parent_id: r.0,
+            parent_name: r.1,
+            valid_from: r.2,
+            valid_to: r.3,
+        })
+        .collect())
+}
+
+pub(crate) async fn scope_roots(p: &Pools<DB>, actor: &Actor) -> StoreResult<Vec<Org>> {
+    let mut c = p.read.acquire().await?;
+    let ids: Vec<i64> = match actor.scope.roots() {
+        Some(r) => r.to_vec(),
+        None => {
+            let (root,): (i64,) = sqlx::query_as("SELECT root_org_id FROM counties WHERE id = $1")
+                .bind(actor.county_id)
+                .fetch_one(&mut *c)
+                .await?;
+            vec![root]
+        }
+    };
+    let mut out = Vec::new();
+    for id in ids {
+        let r: Option<OrgRow> = sqlx::query_as(&format!("{ORG_SELECT} WHERE o.id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await?;
+        if let Some(r) = r {
+            out.push(org_from(r)?);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn search_orgs(
+    p: &Pools<DB>,
+    actor: &Actor,
+    text: &str,
+    limit: i64,
+) -> StoreResult<Vec<Org>> {
+    require(actor, Action::ReadOrg)?;
+    let mut q = Sql::new(ORG_SELECT);
+    let county = q.arg(actor.county_id);
+    let pat = q.arg(format!("%{}%", text.trim().replace(['%', '_'], "")));
+    let code = q.arg(text.trim());
+    let s = scope_cond(&mut q, &actor.scope, "o.id");
+    let lim = q.arg(limit.clamp(1, 200));
+    q.push(&format!(" WHERE o.county_id = {county} AND (o.name LIKE {pat} OR o.code = {code}) AND {s} ORDER BY o.dissolved_on IS NOT NULL, o.id LIMIT {lim}"));
+    let mut c = p.read.acquire().await?;
+    fetch_all::<OrgRow>(&mut c, &q)
+        .await?
+        .into_iter()
+        .map(org_from)
+        .collect()
+}
+
+pub(crate) fn org_json(o: &Org) -> Value {
+    json!({"id": o.id, "kind": o.kind.key(), "name": o.name, "code": o.code, "parent_id": o.parent_id,
+           "established_on": o.established_on, "dissolved_on": o.dissolved_on})
+}
+
+pub(crate) fn check_code(code: Option<&str>) -> StoreResult<Option<String>> {
+    match code.map(str::trim).filter(|c| !c.is_empty()) {
+        None => Ok(None),
+        Some(c) if taizhang_domain::org::is_valid_code(c) => Ok(Some(c.to_string())),
+        Some(_) => Err(StoreError::invalid(
+            "code",
+            "org.bad_code",
+            "组织编码应为行政区划代码（6、9或12位数字）或18位统一社会信用代码",
+        )),
+    }
+}
+
+pub(crate) async fn create_org(
+    p: &Pools<DB>,
+    actor: &Actor,
+    parent_ref: &str,
+    new: &NewOrg,
+) -> StoreResult<Org> {
+    require(actor, Action::EditOrg)?;
+    let name =
+        validate_name(&new.name).map_err(|m| StoreError::invalid("name", "org.bad_name", m))?;
+    let code = check_code(new.code.as_deref())?;
+    if new.kind == OrgKind::County {
+        return Err(StoreError::invalid(
+            "kind",
+            "org.bad_kind",
+            "县委只能在创建县时建立",
+        ));
+    }
+    let established = new.established_on.unwrap_or_else(crate::today);
+    let mut tx = p.write.begin().await?;
+    let parent_id = resolve_org(&mut tx, actor, parent_ref).await?;
+    let parent = load_org(&mut tx, actor, parent_id).await?;
+    if parent.dissolved_on.is_some() {
+        return Err(StoreError::conflict(
+            "org.parent_dissolved",
+            format!("上级组织“{}”已撤销", parent.name),
+        ));
+    }
+    if let Some(code) = &code {
+        let used: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM orgs WHERE county_id = $1 AND code = $2")
+                .bind(actor.county_id)
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if used.is_some() {
+            return Err(StoreError::conflict(
+                "org.code_in_use",
+                format!("组织编码{code}已被使用"),
+            ));
+        }
+    }
+    let id = insert_org_row(
+        &mut tx,
+        actor.county_id,
+        new.kind,
+        &name,
+        code.as_deref(),
+        established,
+    )
+    .await?;
+    attach(&mut tx, actor.county_id, id, parent_id, established).await?;
+    let org = load_org_unscoped(&mut tx, id).await?;
+    audit_as(
+        &mut tx,
+        &p.audit_key,
+        actor,
+        "create",
+        "org",
+        id,
+        None,
+        Some(org_json(&org)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(org)
+}
+
+pub(crate) async fn load_org_unscoped(c: &mut Conn, id: i64) -> StoreResult<Org> {
+    let r: OrgRow = sqlx::query_as(&format!("{ORG_SELECT} WHERE o.id = $1"))
+        .bind(id)
+        .fetch_one(&mut *c)
+        .await?;
+    org_from(r)
+}
+
+/// Puts `child` (with its current subtree) under `parent` from `on`: a new edge and the closure
+/// rows from each new ancestor to each node of the subtree.
+pub(crate) async fn attach(
+    c: &mut Conn,
+    county_id: i64,
+    child: i64,
+    parent: i64,
+    on: NaiveDate,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO org_edges (county_id, child_id, parent_id, valid_from) VALUES ($1, $2, $3, $4)")
+        .bind(county_id)
+        .bind(child)
+        .bind(parent)
+        .bind(on)
+        .execute(&mut *c)
+        .await?;
+    let subtree: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT descendant_id, depth FROM org_closure WHERE ancestor_id = $1 AND valid_to IS NULL",
+    )
+    .bind(child)
+    .fetch_all(&mut *c)
+    .await?;
+    let subtree = if subtree.is_empty() {
+        sqlx::query("INSERT INTO org_closure (county_id, ancestor_id, descendant_id, depth, valid_from) VALUES ($1, $2, $2, 0, $3)")
+            .bind(county_id)
+            .bind(child)
+            .bind(on)
+            .execute(&mut *c)
+            .await?;
+        vec![(child, 0)]
+    } else {
+        subtree
+    };
+    let uppers: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT ancestor_id, depth FROM org_closure WHERE descendant_id = $1 AND valid_to IS NULL",
+    )
+    .bind(parent)
+    .fetch_all(&mut *c)
+    .await?;
+    for (a, da) in &uppers {
+        for (d, dd) in &subtree {
+            sqlx::query("INSERT INTO org_closure (county_id, ancestor_id, descendant_id, depth, valid_from) VALUES ($1, $2, $3, $4, $5)")
+                .bind(county_id)
+                .bind(*a)
+                .bind(*d)
+                .bind(da + 1 + dd)
+                .bind(on)
+                .execute(&mut *c)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn rename_org(
+    p: &Pools<DB>,
+    actor: &Actor,
+    id: i64,
+    name: &str,
+) -> StoreResult<Org> {
+    require(actor, Action::EditOrg)?;
+    let name = validate_name(name).map_err(|m| StoreError::invalid("name", "org.bad_name", m))?;
+    let mut tx = p.write.begin().await?;
+    let before = load_org(&mut tx, actor, id).await?;
+    sqlx::query("UPDATE orgs SET name = $1 WHERE id = $2")
+        .bind(&name)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let after = load_org_unscoped(&mut tx, id).await?;
+    audit_as(
+        &mut tx,
+        &p.audit_key,
+        actor,
+        "rename",
+        "org",
+        id,
+        Some(org_json(&before)),
+        Some(org_json(&after)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub(crate) async fn move_org(
+    p: &Pools<DB>,
+    actor: &Actor,
+    id: i64,
+    new_parent_ref: &str,
+    on: NaiveDate,
+) -> StoreResult<Org> {
+    require(actor, Action::EditOrg)?;
+    let mut tx = p.write.begin().await?;
+    let before = load_org(&mut tx, actor, id).await?;
+    let new_parent = resolve_org(&mut tx, actor, new_parent_ref).await?;
+    let parent = load_org(&mut tx, actor, new_parent).await?;
+    if before.kind == OrgKind::County || before.parent_id.is_none() {
+        return Err(StoreError::conflict(
+            "org.root_move",
+            "县委是根节点，不能调整隶属",
+        ));
+    }
+    if before.dissolved_on.is_some() || parent.dissolved_on.is_some() {
+        return Err(StoreError::conflict(
+            "org.dissolved",
+            "已撤销的组织不能调整隶属",
+        ));
+    }
+    if before.parent_id == Some(new_parent) {
+        return Err(StoreError::conflict(
+            "org.same_parent",
+            format!("“{}”已隶属于“{}”", before.name, parent.name),
+        ));
+    }
+    let inside: Option<(i64,)> = sqlx::query_as("SELECT descendant_id FROM org_closure WHERE ancestor_id = $1 AND descendant_id = $2 AND valid_to IS NULL")
+        .bind(id)
+        .bind(new_parent)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if inside.is_some() {
+        return Err(StoreError::conflict(
+            "org.cycle",
+            format!(
+                "不能把“{}”调整到它自己的下级“{}”之下",
+                before.name, parent.name
+            ),
+        ));
+    }
+    let (since,): (NaiveDate,) =
+        sqlx::query_as("SELECT valid_from FROM org_edges WHERE child_id = $1 AND valid_to IS NULL")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if on <= since {
+        return Err(StoreError::invalid(
+            "on",
+            "org.move_date",
+            format!("调整日期应晚于现隶属关系的开始日期{since}"),
+        ));
+    }
+    // Close the rows from the old ancestors to every node of the subtree; the subtree's own
+    // rows stay.
+    let subtree: Vec<(i64,)> = sqlx::query_as(
+        "SELECT descendant_id FROM org_closure WHERE ancestor_id = $1 AND valid_to IS NULL",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let uppers: Vec<(i64,)> = sqlx::query_as("SELECT ancestor_id FROM org_closure WHERE descendant_id = $1 AND depth > 0 AND valid_to IS NULL")
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+    for (a,) in &uppers {
+        for (d,) in &subtree {
+            sqlx::query("UPDATE org_closure SET valid_to = $1 WHERE ancestor_id = $2 AND descendant_id = $3 AND valid_to IS NULL")
+                .bind(on)
+                .bind(*a)
+                .bind(*d)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    sqlx::query("UPDATE org_edges SET valid_to = $1 WHERE child_id = $2 AND valid_to IS NULL")
+        .bind(on)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    attach(&mut tx, actor.county_id, id, new_parent, on).await?;
+    let after = load_org_unscoped(&mut tx, id).await?;
+    audit_as(
+        &mut tx,
+        &p.audit_key,
+        actor,
+        "move",
+        "org",
+        id,
+        Some(org_json(&before)),
+        Some(json!({"parent_id": new_parent, "on": on})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub(crate) async fn dissolve_org(
+    p: &Pools<DB>,
+    actor: &Actor,
+    id: i64,
+    on: NaiveDate,
+) -> StoreResult<Org> {
+    require(actor, Action::EditOrg)?;
+    let mut tx = p.write.begin().await?;
+    let before = load_org(&mut tx, actor, id).await?;
+    if before.parent_id.is_none() {
+        return Err(StoreError::conflict(
+            "org.root_dissolve",
+            "县委是根节点，不能撤销",
+        ));
+    }
+    if before.dissolved_on.is_some() {
+        return Err(StoreError::conflict(
+            "org.already_dissolved",
+            format!(
+                "“{}”已于{}撤销",
+                before.name,
+                before.dissolved_on.unwrap_or(on)
+            ),
+        ));
+    }
+    if on < before.established_on {
+        return Err(StoreError::invalid(
+            "on",
+            "org.dissolve_date",
+            "撤销日期不能早于成立日期",
+        ));
+    }
+    let (active_children,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM org_edges e JOIN orgs o ON o.id = e.child_id WHERE e.parent_id = $1 AND e.valid_to IS NULL AND o.dissolved_on IS NULL",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if active_children > 0 {
+        return Err(StoreError::conflict(
+            "org.has_children",
+            format!(
+                "“{}”还有{active_children}个下级组织，请先调整或撤销下级组织",
+                before.name
+            ),
+        ));
+    }
+    // The node keeps its place in the tree's history: its records still count where they belonged.
+    sqlx::query("UPDATE orgs SET dissolved_on = $1 WHERE id = $2")
+        .bind(on)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let after = load_org_unscoped(&mut tx, id).await?;
+    audit_as(
+        &mut tx,
+        &p.audit_key,
+        actor,
+        "dissolve",
+        "org",
+        id,
+        Some(org_json(&before)),
+        Some(org_json(&after)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}

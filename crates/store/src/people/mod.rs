@@ -1,0 +1,104 @@
+//! People and their positions; 身份证号 and phone numbers are encrypted per field and masked
+//! unless a role that may see them asks (audited).
+
+use crate::{crypto, Actor, OrgName, PersonName, Store, StoreResult};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use taizhang_domain::org::PositionTitle;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Person {
+    pub id: i64,
+    pub name: String,
+    pub gender: Option<String>,
+    pub org: OrgName,
+    /// Masked (3708**********123X) unless the caller may see personal data whole.
+    pub id_number: Option<String>,
+    /// Masked (138****5678) unless the caller may see personal data whole.
+    pub phone: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub party_member: bool,
+    pub retired: bool,
+    pub positions: Vec<Position>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewPerson {
+    pub name: String,
+    /// The organisation the person belongs to (branch or unit), as a code or `o{id}`.
+    pub org: String,
+    #[serde(default)]
+    pub gender: Option<String>,
+    #[serde(default)]
+    pub id_number: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub party_member: bool,
+    #[serde(default)]
+    pub retired: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Position {
+    pub id: i64,
+    pub person: PersonName,
+    pub org: OrgName,
+    pub title: PositionTitle,
+    pub title_label: String,
+    pub valid_from: NaiveDate,
+    pub valid_to: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewPosition {
+    pub person_id: i64,
+    pub org: String,
+    pub title: PositionTitle,
+    pub valid_from: NaiveDate,
+    #[serde(default)]
+    pub valid_to: Option<NaiveDate>,
+}
+
+forward! {
+    pub async fn create_person(&self, actor: &Actor, new: NewPerson) -> StoreResult<Person>
+        => people::create_person(actor, &new);
+
+    /// A person with personal data masked.
+    pub async fn person(&self, actor: &Actor, id: i64) -> StoreResult<Person>
+        => people::person(actor, id, false);
+
+    /// A person with 身份证号 and phone whole, for a role that may see them; the view is audited.
+    pub async fn person_revealed(&self, actor: &Actor, id: i64) -> StoreResult<Person>
+        => people::person(actor, id, true);
+
+    pub async fn people(
+        &self,
+        actor: &Actor,
+        org_id: Option<i64>,
+        q: &str,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(i64, Vec<Person>)> => people::people(actor, org_id, q, limit, offset);
+
+    pub async fn add_position(&self, actor: &Actor, new: NewPosition) -> StoreResult<Position>
+        => people::add_position(actor, &new);
+
+    pub async fn end_position(
+        &self,
+        actor: &Actor,
+        id: i64,
+        on: NaiveDate,
+    ) -> StoreResult<Position> => people::end_position(actor, id, on);
+
+    pub async fn positions_in(&self, actor: &Actor, org_id: i64) -> StoreResult<Vec<Position>>
+        => people::positions_in(actor, org_id);
+}
+
+impl Store {
+    /// A fingerprint of the field key, to check two databases share it before copying.
+    pub fn field_key_fingerprint(&self) -> String {
+        crypto::key_fingerprint(self.field_key())
+    }
+}

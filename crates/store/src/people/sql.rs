@@ -1,0 +1,519 @@
+//! The people queries, compiled once per backend: `super` is `backend::sqlite` or
+//! `backend::postgres`, which defines `DB`, `IS_PG` and the shared plumbing.
+
+use super::orgs::{ensure_org_in_scope, resolve_org};
+use super::*;
+use crate::crypto::{key_fingerprint, FieldKey};
+use crate::sqlbuild::Sql;
+use crate::{
+    org_ref, Actor, NewPerson, NewPosition, OrgName, Person, PersonName, Pools, Position,
+    StoreError, StoreResult,
+};
+use chrono::{NaiveDate, Utc};
+use serde_json::json;
+use std::str::FromStr;
+use taizhang_domain::org::PositionTitle;
+use taizhang_domain::person::{check_person, CheckedPerson, PersonInput};
+use taizhang_domain::{Action, IdNumber, Phone, Scope};
+
+// ---- people and positions ----------------------------------------------------------------------
+
+/// A person as stored, with their organisation's name and code; personal data still encrypted.
+pub(crate) struct PersonRow {
+    id: i64,
+    name: String,
+    gender: Option<String>,
+    org_id: i64,
+    id_number_enc: Option<String>,
+    phone_enc: Option<String>,
+    birth_date: Option<NaiveDate>,
+    party_member: bool,
+    retired: bool,
+    org_name: String,
+    org_code: Option<String>,
+}
+from_row!(PersonRow {
+    id,
+    name,
+    gender,
+    org_id,
+    id_number_enc,
+    phone_enc,
+    birth_date,
+    party_member,
+    retired,
+    org_name,
+    org_code,
+});
+pub(crate) const PERSON_SELECT: &str =
+    "SELECT p.id, p.name, p.gender, p.org_id, p.id_number_enc, p.phone_enc, p.birth_date, p.party_member, p.retired, po.name AS org_name, po.code AS org_code FROM people p JOIN orgs po ON po.id = p.org_id";
+
+/// A person is visible when their organisation, or one where they hold an active position, is
+/// in scope.
+pub(crate) fn person_scope_cond(q: &mut Sql, scope: &Scope) -> String {
+    let a = scope_cond(q, scope, "p.org_id");
+    let b = scope_cond(q, scope, "ps.org_id");
+    format!("({a} OR EXISTS (SELECT 1 FROM positions ps WHERE ps.person_id = p.id AND ps.valid_to IS NULL AND {b}))")
+}
+
+/// Opens an encrypted personal field: whole when `whole`, else masked. A value that does not
+/// open (changed bytes) shows as stars rather than failing the page.
+pub(crate) fn open_personal<T>(
+    key: &FieldKey,
+    field: &str,
+    stored: Option<String>,
+    whole: bool,
+    parse: impl Fn(&str) -> Option<T>,
+    mask: impl Fn(&T) -> String,
+) -> Option<String> {
+    let stored = stored?;
+    let plain = match key.decrypt(field, &stored) {
+        Ok(v) => v,
+        Err(_) => {
+            tracing::warn!(field, "a stored personal field does not decrypt");
+            return Some("******".to_string());
+        }
+    };
+    match parse(&plain) {
+        Some(v) if !whole => Some(mask(&v)),
+        None if !whole => Some("******".to_string()),
+        _ => Some(plain),
+    }
+}
+
+pub(crate) async fn person_from(
+    c: &mut Conn,
+    key: &FieldKey,
+    r: PersonRow,
+    with_positions: bool,
+    whole: bool,
+) -> StoreResult<Person> {
+    let id_number = open_personal(
+        key,
+        "id_number",
+        r.id_number_enc,
+        whole,
+        |s| IdNumber::parse(s).ok(),
+        |v| v.masked(),
+    );
+    let phone = open_personal(
+        key,
+        "phone",
+        r.phone_enc,
+        whole,
+        |s| Phone::parse(s).ok(),
+        |v| v.masked(),
+    );
+    let positions = if with_positions {
+        positions_where(c, "ps.person_id = $1", r.id).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Person {
+        id: r.id,
+        name: r.name,
+        gender: r.gender,
+        org: OrgName {
+            id: r.org_id,
+            org_ref: org_ref(r.org_id, r.org_code.as_deref()),
+            name: r.org_name,
+        },
+        id_number,
+        phone,
+        birth_date: r.birth_date,
+        party_member: r.party_member,
+        retired: r.retired,
+        positions,
+    })
+}
+
+/// Encrypts the plaintext personal data written before migration 3 (run inside its transaction)
+/// and records which key encrypted it.
+pub(crate) async fn encrypt_plaintext_people(c: &mut Conn, key: &FieldKey) -> StoreResult<usize> {
+    let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT id, id_number, phone FROM people WHERE id_number IS NOT NULL OR phone IS NOT NULL",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    for (id, id_number, phone) in &rows {
+        let id_number = id_number
+            .as_deref()
+            .map(|v| (key.encrypt("id_number", v), key.blind_index("id_number", v)));
+        let phone = phone
+            .as_deref()
+            .map(|v| (key.encrypt("phone", v), key.blind_index("phone", v)));
+        sqlx::query("UPDATE people SET id_number_enc = $1, id_number_bidx = $2, phone_enc = $3, phone_bidx = $4, id_number = NULL, phone = NULL WHERE id = $5")
+            .bind(id_number.as_ref().map(|v| v.0.clone()))
+            .bind(id_number.as_ref().map(|v| v.1.clone()))
+            .bind(phone.as_ref().map(|v| v.0.clone()))
+            .bind(phone.as_ref().map(|v| v.1.clone()))
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+    }
+    sqlx::query("INSERT INTO instance_settings (name, value) VALUES ('field_key_check', $1)")
+        .bind(key_fingerprint(key))
+        .execute(&mut *c)
+        .await?;
+    tracing::info!(people = rows.len(), "encrypted personal data at rest");
+    Ok(rows.len())
+}
+
+/// `Ok(())` when the database was encrypted under this field key (recording it on first use).
+pub(crate) async fn check_field_key(p: &Pools<DB>) -> StoreResult<Result<(), ()>> {
+    let mine = key_fingerprint(&p.field_key);
+    let stored: Option<(String,)> =
+        sqlx::query_as("SELECT value FROM instance_settings WHERE name = 'field_key_check'")
+            .fetch_optional(&p.read)
+            .await?;
+    match stored {
+        Some((v,)) if v == mine => Ok(Ok(())),
+        Some(_) => Ok(Err(())),
+        None => {
+            sqlx::query(
+                "INSERT INTO instance_settings (name, value) VALUES ('field_key_check', $1)",
+            )
+            .bind(&mine)
+            .execute(&p.write)
+            .await?;
+            Ok(Ok(()))
+        }
+    }
+}
+
+pub(crate) async fn create_person(
+    p: &Pools<DB>,
+    actor: &Actor,
+    new: &NewPerson,
+) -> StoreResult<Person> {
+    require(actor, Action::EditPeople)?;
+    let CheckedPerson {
+        name,
+        gender,
+        id_number,
+        phone,
+    } = check_person(PersonInput {
+        name: &new.name,
+        gender: new.gender.as_deref(),
+        id_number: new.id_number.as_deref(),
+        phone: new.phone.as_deref(),
+    })
+    .map_err(StoreError::Invalid)?;
+    let mut tx = p.write.begin().await?;
+    let org_id = resolve_org(&mut tx, actor, &new.org).await?;
+    if let Some(id) = &id_number {
+        let dup: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM people WHERE county_id = $1 AND id_number_bidx = $2")
+                .bind(actor.county_id)
+                .bind(p.field_key.blind_index("id_number", id.as_str()))
+                .fetch_optional(&mut *tx)
+                .await?;
+        if dup.is_some() {
+            return Err(StoreError::conflict(
+                "person.duplicate_id_number",
+                format!("身份证号{}已登记", id.masked()),
+            ));
+        }
+    }
+    let now = Utc::now();
+    let (pid,): (i64,) = sqlx::query_as(
+        "INSERT INTO people (county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, birth_date, party_member, retired, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+    )
+    .bind(actor.county_id)
+    .bind(org_id)
+    .bind(&name)
+    .bind(&gender)
+    .bind(id_number.as_ref().map(|i| p.field_key.encrypt("id_number", i.as_str())))
+    .bind(id_number.as_ref().map(|i| p.field_key.blind_index("id_number", i.as_str())))
+    .bind(phone.as_ref().map(|x| p.field_key.encrypt("phone", x.as_str())))
+    .bind(phone.as_ref().map(|x| p.field_key.blind_index("phone", x.as_str())))
+    .bind(id_number.as_ref().map(|i| i.birth_date()))
+    .bind(new.party_member)
+    .bind(new.retired)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    audit_as(
+        &mut tx,
+        &p.audit_key,
+        actor,
+        "create",
+        "person",
+        pid,
+        None,
+        Some(json!({"name": name, "org_id": org_id, "gender": gender, "id_number": id_number.as_ref().map(|i| i.as_str()),
+                    "phone": phone.as_ref().map(|x| x.as_str()), "party_member": new.party_member, "retired": new.retired})),
+    )
+    .await?;
+    let row: PersonRow = sqlx::query_as(&format!("{PERSON_SELECT} WHERE p.id = $1"))
+        .bind(pid)
+        .fetch_one(&mut *tx)
+        .await?;
+    let person = person_from(&mut tx, &p.field_key, row, true, false).await?;
+    tx.commit().await?;
+    Ok(person)
+}
+
+pub(crate) async fn load_person(c: &mut Conn, actor: &Actor, id: i64) -> StoreResult<PersonRow> {
+    let mut q = Sql::new(PERSON_SELECT);
+    let i = q.arg(id);
+    let county = q.arg(actor.county_id);
+    let s = person_scope_cond(&mut q, &actor.scope);
+    q.push(&format!(
+        " WHERE p.id = {i} AND p.county_id = {county} AND {s}"
+    ));
+    fetch_optional::<PersonRow>(c, &q)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// One person, personal data masked; with `reveal`, whole for a role that may see it, and the
+/// view is audited (who saw whose 身份证号 and phone, and when).
+pub(crate) async fn person(
+    p: &Pools<DB>,
+    actor: &Actor,
+    id: i64,
+    reveal: bool,
+) -> StoreResult<Person> {
+    require(actor, Action::ReadPeople)?;
+    if reveal {
+        require(actor, Action::ReadPersonalData)?;
+        let mut tx = p.write.begin().await?;
+        let row = load_person(&mut tx, actor, id).await?;
+        let person = person_from(&mut tx, &p.field_key, row, true, true).await?;
+        audit_as(
+            &mut tx,
+            &p.audit_key,
+            actor,
+            "view_personal",
+            "person",
+            id,
+            None,
+            Some(json!({"fields": ["id_number", "phone"]})),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(person);
+    }
+    let mut c = p.read.acquire().await?;
+    let row = load_person(&mut c, actor, id).await?;
+    person_from(&mut c, &p.field_key, row, true, false).await
+}
+
+pub(crate) async fn people(
+    p: &Pools<DB>,
+    actor: &Actor,
+    org_id: Option<i64>,
+    text: &str,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<(i64, Vec<Person>)> {
+    require(actor, Action::ReadPeople)?;
+    let mut c = p.read.acquire().await?;
+    let mut q = Sql::new("");
+    let county = q.arg(actor.county_id);
+    let s = person_scope_cond(&mut q, &actor.scope);
+    let mut cond = format!(" WHERE p.county_id = {county} AND {s}");
+    if let Some(org) = org_id {
+        ensure_org_in_scope(&mut c, actor, org).await?;
+        let o = q.arg(org);
+        cond.push_str(&format!(" AND (p.org_id = {o} OR EXISTS (SELECT 1 FROM positions px WHERE px.person_id = p.id AND px.org_id = {o} AND px.valid_to IS NULL))"));
+    }
+    let text = text.trim();
+    // A whole 身份证号 or phone number is found through its blind index; anything else is a name.
+    if let Ok(id) = IdNumber::parse(text) {
+        let b = q.arg(p.field_key.blind_index("id_number", id.as_str()));
+        cond.push_str(&format!(" AND p.id_number_bidx = {b}"));
+    } else if let Ok(phone) = Phone::parse(text) {
+        let b = q.arg(p.field_key.blind_index("phone", phone.as_str()));
+        cond.push_str(&format!(" AND p.phone_bidx = {b}"));
+    } else if !text.is_empty() {
+        let pat = q.arg(format!("%{}%", text.replace(['%', '_'], "")));
+        cond.push_str(&format!(" AND p.name LIKE {pat}"));
+    }
+    let mut count_q = q.clone();
+    count_q.text = format!("SELECT COUNT(*) FROM people p{cond}");
+    let (total,) = fetch_optional::<(i64,)>(&mut c, &count_q)
+        .await?
+        .unwrap_or((0,));
+    let lim = q.arg(limit.clamp(1, 500));
+    let off = q.arg(offset.max(0));
+    q.text = format!("{PERSON_SELECT}{cond} ORDER BY p.id LIMIT {lim} OFFSET {off}");
+    let rows = fetch_all::<PersonRow>(&mut c, &q).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(person_from(&mut c, &p.field_key, r, false, false).await?);
+    }
+    Ok((total, out))
+}
+
+/// A position as stored, with the person's name and the organisation's name and code.
+pub(crate) struct PositionRow {
+    id: i64,
+    person_id: i64,
+    person_name: String,
+    org_id: i64,
+    org_name: String,
+    org_code: Option<String>,
+    title: String,
+    valid_from: NaiveDate,
+    valid_to: Option<NaiveDate>,
+}
+from_row!(PositionRow {
+    id,
+    person_id,
+    person_name,
+    org_id,
+    org_name,
+    org_code,
+    title,
+    valid_from,
+    valid_to,
+});
+
+pub(crate) async fn positions_where(
+    c: &mut Conn,
+    cond: &str,
+    arg: i64,
+) -> StoreResult<Vec<Position>> {
+    let rows: Vec<PositionRow> = sqlx::query_as(&format!(
+        "SELECT ps.id, ps.person_id, pe.name AS person_name, ps.org_id, o.name AS org_name, o.code AS org_code, ps.title, ps.valid_from, ps.valid_to
+         FROM positions ps JOIN people pe ON pe.id = ps.person_id JOIN orgs o ON o.id = ps.org_id WHERE {cond}
+         ORDER BY ps.valid_to IS NOT NULL, ps.title, ps.valid_from DESC, ps.id LIMIT 2000"
+    ))
+    .bind(arg)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let title = PositionTitle::from_str(&r.title)
+                .map_err(|e| StoreError::Internal(e.to_string()))?;
+            Ok(Position {
+                id: r.id,
+                person: PersonName {
+                    id: r.person_id,
+                    name: r.person_name,
+                },
+                org: OrgName {
+                    id: r.org_id,
+                    org_ref: org_ref(r.org_id, r.org_code.as_deref()),
+                    name: r.org_name,
+                },
+                title,
+                title_label: title.label_cn().to_string(),
+                valid_from: r.valid_from,
+                valid_to: r.valid_to,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn positions_in(
+    p: &Pools<DB>,
+    actor: &Actor,
+    org_id: i64,
+) -> StoreResult<Vec<Position>> {
+    require(actor, Action::ReadPeople)?;
+    let mut c = p.read.acquire().await?;
+    ensure_org_in_scope(&mut c, actor, org_id).await?;
+    positions_where(&mut c, "ps.org_id = $1", org_id).await
+}
+
+pub(crate) async fn add_position(
+    p: &Pools<DB>,
+    actor: &Actor,
+    new: &NewPosition,
+) -> StoreResult<Position> {
+    require(actor, Action::EditPeople)?;
+    if let Some(to) = new.valid_to {
+        if to < new.valid_from {
+            return Err(StoreError::invalid(
+                "valid_to",
+                "position.dates",
+                "任职结束日期不能早于开始日期",
+            ));
+        }
+    }
+    let mut tx = p.write.begin().await?;
+    let org_id = resolve_org(&mut tx, actor, &new.org).await?;
+    // Appointing someone from outside one's scope is a county administrator's act.
+    load_person(&mut tx, actor, new.person_id)
+        .await
+        .map_err(|_| {
+            StoreError::invalid(
+                "person_id",
+                "position.person",
+                "人员不存在或不在您的管理范围内",
+            )
+        })?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO positions (county_id, person_id, org_id, title, valid_from, valid_to, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(actor.county_id)
+    .bind(new.person_id)
+    .bind(org_id)
+    .bind(new.title.key())
+    .bind(new.valid_from)
+    .bind(new.valid_to)
+    .bind(Utc::now())
+    .fetch_one(&mut *tx)
+    .await?;
+    audit_as(&mut tx,&p.audit_key, actor, "create", "position", id, None, Some(json!({"person_id": new.person_id, "org_id": org_id, "title": new.title.key(), "valid_from": new.valid_from, "valid_to": new.valid_to}))).await?;
+    let pos = positions_where(&mut tx, "ps.id = $1", id)
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    Ok(pos)
+}
+
+pub(crate) async fn end_position(
+    p: &Pools<DB>,
+    actor: &Actor,
+    id: i64,
+    on: NaiveDate,
+) -> StoreResult<Position> {
+    require(actor, Action::EditPeople)?;
+    let mut tx = p.write.begin().await?;
+    let pos = positions_where(&mut tx, "ps.id = $1", id)
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound)?;
+    ensure_org_in_scope(&mut tx, actor, pos.org.id).await?;
+    if let Some(ended) = pos.valid_to {
+        return Err(StoreError::conflict(
+            "position.already_ended",
+            format!("该任职已于{ended}结束"),
+        ));
+    }
+    if on < pos.valid_from {
+        return Err(StoreError::invalid(
+            "on",
+            "position.dates",
+            "任职结束日期不能早于开始日期",
+        ));
+    }
+    sqlx::query("UPDATE positions SET valid_to = $1 WHERE id = $2")
+        .bind(on)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit_as(
+        &mut tx,
+        &p.audit_key,
+        actor,
+        "end",
+        "position",
+        id,
+        Some(json!({"valid_to": pos.valid_to})),
+        Some(json!({"valid_to": on})),
+    )
+    .await?;
+    let after = positions_where(&mut tx, "ps.id = $1", id)
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    Ok(after)
+}

@@ -1,0 +1,124 @@
+//! Records (台账记录) of a ledger type for an organisation, and the files attached to them.
+
+use crate::{audit, today, Actor, OrgName, PersonName, Store, StoreError, StoreResult};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Record {
+    pub id: i64,
+    pub ledger_type: String,
+    pub ledger_type_name: String,
+    pub type_version: i64,
+    pub org: OrgName,
+    pub occurred_on: NaiveDate,
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Value,
+    /// People named in people fields, with their names, for display.
+    pub people: Vec<PersonName>,
+    pub created_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub voided_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewRecord {
+    pub ledger_type: String,
+    pub org: String,
+    pub occurred_on: NaiveDate,
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Which records to list: the ones behind a bulletin figure, or a ledger's page.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecordQuery {
+    /// Organisation subtree, as a code or `o{id}`; defaults to the caller's organisation.
+    pub org: Option<String>,
+    pub ledger_type: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Only records whose choice field `field` has the value `option`.
+    pub field: Option<String>,
+    pub option: Option<String>,
+    /// Only records naming this person.
+    pub person: Option<i64>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecordPage {
+    pub total: i64,
+    pub records: Vec<Record>,
+}
+
+forward! {
+    pub async fn create_record(&self, actor: &Actor, new: NewRecord) -> StoreResult<Record>
+        => records::create_record(actor, &new, today());
+
+    /// Many records in one transaction: all go in, or none (used by the demo generator).
+    pub async fn create_records(&self, actor: &Actor, new: Vec<NewRecord>) -> StoreResult<usize>
+        => records::create_records(actor, &new, today());
+
+    pub async fn record(&self, actor: &Actor, id: i64) -> StoreResult<Record>
+        => records::record(actor, id);
+
+    pub async fn records(&self, actor: &Actor, q: &RecordQuery) -> StoreResult<RecordPage>
+        => records::records(actor, q);
+
+    pub async fn void_record(&self, actor: &Actor, id: i64, reason: &str) -> StoreResult<Record>
+        => records::void_record(actor, id, reason);
+}
+
+impl Store {
+    /// Stores a file content-addressed under the data directory and returns its id (SHA-256).
+    pub async fn save_attachment(
+        &self,
+        actor: &Actor,
+        file_name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> StoreResult<String> {
+        // Nothing reaches the disk for a caller that may not record.
+        if !actor.role.allows(taizhang_domain::Action::RecordEntry) {
+            return Err(StoreError::Forbidden);
+        }
+        // Content-addressed per uploader: the same bytes from someone else get another id, so an
+        // id reveals nothing about other people's files.
+        let mut keyed = format!("{}:{}:", actor.county_id, actor.user_id.unwrap_or(0)).into_bytes();
+        keyed.extend_from_slice(bytes);
+        let id = audit::sha256_hex(&keyed);
+        let dir = self.data_dir.join("attachments").join(&id[..2]);
+        tokio::fs::create_dir_all(&dir).await?;
+        let path = dir.join(&id);
+        if tokio::fs::metadata(&path).await.is_err() {
+            let tmp = dir.join(format!("{id}.tmp"));
+            tokio::fs::write(&tmp, bytes).await?;
+            tokio::fs::rename(&tmp, &path).await?;
+        }
+        dispatch!(
+            self,
+            records::insert_attachment(actor, &id, file_name, content_type, bytes.len() as i64)
+        )?;
+        Ok(id)
+    }
+
+    /// An attachment's metadata and bytes, if a record the caller may see references it (or the
+    /// caller uploaded it).
+    pub async fn attachment(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> StoreResult<(String, String, Vec<u8>)> {
+        if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(StoreError::NotFound);
+        }
+        let (name, ctype): (String, String) = dispatch!(self, records::attachment_meta(actor, id))?;
+        let bytes =
+            tokio::fs::read(self.data_dir.join("attachments").join(&id[..2]).join(id)).await?;
+        Ok((name, ctype, bytes))
+    }
+}

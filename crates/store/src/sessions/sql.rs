@@ -1,0 +1,395 @@
+//! The sessions queries, compiled once per backend: `super` is `backend::sqlite` or
+//! `backend::postgres`, which defines `DB`, `IS_PG` and the shared plumbing.
+
+use super::accounts::{user_from, user_who, UserRow, USER_SELECT};
+use super::*;
+use crate::sessions::{LoginFacts, PasswordCheck};
+use crate::{Actor, Pools, Session, SessionStage, StoreError, StoreResult};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use taizhang_domain::{Role, Scope};
+
+// ---- logins and sessions -----------------------------------------------------------------------
+
+from_row!(PasswordCheck {
+    id,
+    password_hash,
+    locked_until
+});
+from_row!(LoginFacts {
+    county_id,
+    role,
+    must_change_password,
+    password_changed_at,
+    totp_secret_enc,
+    totp_last_step,
+});
+
+pub(crate) async fn user_password_hash(
+    p: &Pools<DB>,
+    username: &str,
+) -> StoreResult<Option<PasswordCheck>> {
+    Ok(sqlx::query_as(
+        "SELECT id, password_hash, locked_until FROM users WHERE username = $1 AND disabled = $2",
+    )
+    .bind(username)
+    .bind(false)
+    .fetch_optional(&p.read)
+    .await?)
+}
+
+/// What a login needs after the password matched.
+pub(crate) async fn login_facts(p: &Pools<DB>, user_id: i64) -> StoreResult<LoginFacts> {
+    Ok(sqlx::query_as("SELECT county_id, role, must_change_password, password_changed_at, totp_secret_enc, totp_last_step FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(&p.read)
+        .await?)
+}
+
+/// Marks a one-time code's step as used; false when it was already used (a replay).
+pub(crate) async fn use_totp_step(p: &Pools<DB>, user_id: i64, step: i64) -> StoreResult<bool> {
+    let n =
+        sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")
+            .bind(step)
+            .bind(user_id)
+            .execute(&p.write)
+            .await?
+            .rows_affected();
+    Ok(n == 1)
+}
+
+/// Counts a failed login; the fifth in a row locks the account for a while. Returns whether the
+/// account is now locked.
+pub(crate) async fn record_failed_login(
+    p: &Pools<DB>,
+    user_id: i64,
+    now: i64,
+) -> StoreResult<bool> {
+    use crate::auth::{LOCKOUT_AFTER, LOCKOUT_SECS};
+    let mut tx = p.write.begin().await?;
+    // One statement counts the failure, so concurrent failures cannot overwrite each other.
+    let (county_id, username, failed): (i64, String, i64) =
+        sqlx::query_as("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING county_id, username, failed_logins")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let locked = failed >= LOCKOUT_AFTER;
+    if locked {
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE id = $2")
+            .bind(now + LOCKOUT_SECS)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let action = if locked {
+        "account_locked"
+    } else {
+        "login_failed"
+    };
+    audit(
+        &mut tx,
+        &p.audit_key,
+        county_id,
+        Who {
+            name: &username,
+            user_id: Some(user_id),
+        },
+        action,
+        ("session", &user_id.to_string()),
+        None,
+        Some(json!({"failed_logins": failed})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(locked)
+}
+
+pub(crate) async fn reset_failed_logins(p: &Pools<DB>, user_id: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = $1 AND failed_logins <> 0")
+        .bind(user_id)
+        .execute(&p.write)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn audit_failed_login(p: &Pools<DB>, username: &str) -> StoreResult<()> {
+    let county: Option<(i64,)> = sqlx::query_as("SELECT county_id FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&p.read)
+        .await?;
+    let county_id = match county {
+        Some((c,)) => c,
+        None => match sqlx::query_as::<DB, (i64,)>("SELECT id FROM counties ORDER BY id LIMIT 1")
+            .fetch_optional(&p.read)
+            .await?
+        {
+            Some((c,)) => c,
+            None => return Ok(()),
+        },
+    };
+    let mut tx = p.write.begin().await?;
+    let name: String = username.chars().take(40).collect();
+    audit(
+        &mut tx,
+        &p.audit_key,
+        county_id,
+        Who {
+            name: &name,
+            user_id: None,
+        },
+        "login_failed",
+        ("session", "-"),
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn open_session(
+    p: &Pools<DB>,
+    user_id: i64,
+    token_hash: &str,
+    expires: DateTime<Utc>,
+    stage: SessionStage,
+) -> StoreResult<Session> {
+    let mut tx = p.write.begin().await?;
+    let (county_id, username) = user_who(&mut tx, user_id).await?;
+    let now = Utc::now().timestamp();
+    sqlx::query(
+        "INSERT INTO sessions (county_id, token_hash, csrf_token, user_id, created_at, last_seen_at, expires_at, stage) VALUES ($1, $2, $3, $4, $5, $5, $6, $7)",
+    )
+    .bind(county_id)
+    .bind(token_hash)
+    .bind(crate::auth::new_token())
+    .bind(user_id)
+    .bind(now)
+    .bind(expires.timestamp())
+    .bind(stage.key())
+    .execute(&mut *tx)
+    .await?;
+    audit(
+        &mut tx,
+        &p.audit_key,
+        county_id,
+        Who {
+            name: &username,
+            user_id: Some(user_id),
+        },
+        "login",
+        ("session", &user_id.to_string()),
+        None,
+        Some(json!({"stage": stage.key()})),
+    )
+    .await?;
+    tx.commit().await?;
+    session_by_token(p, token_hash, Utc::now()).await
+}
+
+pub(crate) async fn session_by_token(
+    p: &Pools<DB>,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Session> {
+    let now = now.timestamp();
+    // Absolute expiry (12 h from login) and idle expiry (30 min without a request).
+    let row: Option<(i64, String, i64, String)> = sqlx::query_as(
+        "SELECT s.user_id, s.csrf_token, s.last_seen_at, s.stage FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.disabled = $4",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .bind(now - crate::auth::IDLE_SECS)
+    .bind(false)
+    .fetch_optional(&p.read)
+    .await?;
+    let (user_id, csrf, last_seen, stage) = row.ok_or(StoreError::SessionExpired)?;
+    // Touch the session at most once a minute, so reads stay reads.
+    if now - last_seen > 60 {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+            .bind(now)
+            .bind(token_hash)
+            .execute(&p.write)
+            .await?;
+    }
+    let mut c = p.read.acquire().await?;
+    let (actor, display_name, org_name) = actor_for_user_id(&mut c, user_id).await?;
+    Ok(Session {
+        actor,
+        display_name,
+        org_name,
+        csrf_token: csrf,
+        stage: SessionStage::parse(&stage),
+    })
+}
+
+/// Replaces the password of the session's user, ends the user's other sessions and moves this
+/// one on to its next stage.
+pub(crate) async fn change_password(
+    p: &Pools<DB>,
+    token_hash: &str,
+    user_id: i64,
+    password_hash: &str,
+    next: SessionStage,
+) -> StoreResult<()> {
+    let mut tx = p.write.begin().await?;
+    let (county_id, username) = user_who(&mut tx, user_id).await?;
+    sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2, must_change_password = $3 WHERE id = $4")
+        .bind(password_hash)
+        .bind(Utc::now().timestamp())
+        .bind(false)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(user_id)
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE sessions SET stage = $1 WHERE token_hash = $2")
+        .bind(next.key())
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await?;
+    audit(
+        &mut tx,
+        &p.audit_key,
+        county_id,
+        Who {
+            name: &username,
+            user_id: Some(user_id),
+        },
+        "change_password",
+        ("user", &user_id.to_string()),
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Binds a confirmed second factor to the session's user; the session becomes a full one.
+pub(crate) async fn bind_totp(
+    p: &Pools<DB>,
+    token_hash: &str,
+    user_id: i64,
+    secret_enc: &str,
+    step: i64,
+) -> StoreResult<()> {
+    let mut tx = p.write.begin().await?;
+    let (county_id, username) = user_who(&mut tx, user_id).await?;
+    sqlx::query("UPDATE users SET totp_secret_enc = $1, totp_last_step = $2 WHERE id = $3")
+        .bind(secret_enc)
+        .bind(step)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE sessions SET stage = $1 WHERE token_hash = $2")
+        .bind(SessionStage::Full.key())
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await?;
+    audit(
+        &mut tx,
+        &p.audit_key,
+        county_id,
+        Who {
+            name: &username,
+            user_id: Some(user_id),
+        },
+        "bind_totp",
+        ("user", &user_id.to_string()),
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn close_session(p: &Pools<DB>, token_hash: &str) -> StoreResult<()> {
+    let mut tx = p.write.begin().await?;
+    let row: Option<(i64, i64, String)> = sqlx::query_as(
+        "SELECT u.id, u.county_id, u.username FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((uid, county, name)) = row {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            &p.audit_key,
+            county,
+            Who {
+                name: &name,
+                user_id: Some(uid),
+            },
+            "logout",
+            ("session", &uid.to_string()),
+            None,
+            None,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn actor_for_username(p: &Pools<DB>, username: &str) -> StoreResult<Actor> {
+    let (id,): (i64,) = sqlx::query_as("SELECT id FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&p.read)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let mut c = p.read.acquire().await?;
+    Ok(actor_for_user_id(&mut c, id).await?.0)
+}
+
+/// Builds the actor of a user: its role, and its scope from its home organisation plus the
+/// targets of active links that grant scope (派驻 for its person, 包保 for its unit).
+pub(crate) async fn actor_for_user_id(
+    c: &mut Conn,
+    user_id: i64,
+) -> StoreResult<(Actor, String, String)> {
+    let row: UserRow = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1"))
+        .bind(user_id)
+        .fetch_one(&mut *c)
+        .await?;
+    let county_id = row.county_id;
+    let user = user_from(row)?;
+    let scope = match user.role {
+        Role::Admin | Role::SecAdmin | Role::Auditor => Scope::county(county_id),
+        _ => {
+            let today = crate::today();
+            let grants: Vec<(i64,)> = sqlx::query_as(
+                "SELECT to_org_id FROM org_links WHERE county_id = $1 AND valid_from <= $2 AND (valid_to IS NULL OR valid_to >= $2)
+                 AND ((kind = 'dispatch' AND from_person_id = $3) OR (kind = 'cover' AND from_org_id = $4))",
+            )
+            .bind(county_id)
+            .bind(today)
+            .bind(user.person_id.unwrap_or(-1))
+            .bind(user.org.id)
+            .fetch_all(&mut *c)
+            .await?;
+            let mut roots = vec![user.org.id];
+            roots.extend(grants.into_iter().map(|g| g.0));
+            Scope::subtrees(county_id, roots)
+        }
+    };
+    let actor = Actor {
+        user_id: Some(user.id),
+        username: user.username.clone(),
+        role: user.role,
+        county_id,
+        org_id: user.org.id,
+        person_id: user.person_id,
+        scope,
+    };
+    Ok((actor, user.display_name, user.org.name))
+}
