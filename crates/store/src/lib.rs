@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth;
 mod backup;
+mod clock;
 mod copy;
 pub mod crypto;
 mod error;
@@ -14,6 +15,7 @@ mod sqlbuild;
 pub mod totp;
 
 pub use backup::{BackupReport, RestoreReport, TableSum};
+pub use clock::SystemClock;
 pub use copy::TableCopy;
 pub use error::{StoreError, StoreResult};
 pub use model::*;
@@ -271,7 +273,7 @@ macro_rules! dispatch {
 
 /// Today in China Standard Time, the calendar cadres work by.
 pub fn today() -> NaiveDate {
-    (Utc::now() + Duration::hours(8)).date_naive()
+    taizhang_domain::Clock::today(&SystemClock)
 }
 
 impl Store {

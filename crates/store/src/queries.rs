@@ -1304,7 +1304,7 @@ fn open_personal<T>(key: &FieldKey, field: &str, stored: Option<String>, whole: 
 }
 
 async fn person_from(c: &mut Conn, key: &FieldKey, r: PersonRow, with_positions: bool, whole: bool) -> StoreResult<Person> {
-    let id_number = open_personal(key, "id_number", r.4, whole, |s| IdNumber::parse(s).ok(), |v| v.masked());
+    let id_number = open_personal(key, "id_number", r.4, whole, |s| IdNumber::parse(s, crate::today()).ok(), |v| v.masked());
     let phone = open_personal(key, "phone", r.5, whole, |s| Phone::parse(s).ok(), |v| v.masked());
     let positions = if with_positions { positions_where(c, "ps.person_id = $1", r.0).await? } else { Vec::new() };
     Ok(Person {
@@ -1366,7 +1366,7 @@ pub async fn create_person(p: &Pools<DB>, actor: &Actor, new: &NewPerson) -> Sto
     }
     let id_number = match new.id_number.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(s) => match IdNumber::parse(s) {
+        Some(s) => match IdNumber::parse(s, crate::today()) {
             Ok(id) => Some(id),
             Err(e) => {
                 errors.push(taizhang_domain::ledger::FieldError::new("id_number", e.code(), e.to_string()));
@@ -1491,7 +1491,7 @@ pub async fn people(p: &Pools<DB>, actor: &Actor, org_id: Option<i64>, text: &st
     }
     let text = text.trim();
     // A whole 身份证号 or phone number is found through its blind index; anything else is a name.
-    if let Ok(id) = IdNumber::parse(text) {
+    if let Ok(id) = IdNumber::parse(text, crate::today()) {
         let b = q.arg(p.field_key.blind_index("id_number", id.as_str()));
         cond.push_str(&format!(" AND p.id_number_bidx = {b}"));
     } else if let Ok(phone) = Phone::parse(text) {
@@ -2109,9 +2109,10 @@ pub async fn overdue(p: &Pools<DB>, actor: &Actor, root_ref: &str, as_of: NaiveD
     let mut out = Vec::new();
     for t in types.into_iter().map(type_from) {
         for rule in &t.definition.cadences {
-            let current = rule.cadence.period_containing(as_of);
-            let previous = current.previous();
-            for (period, is_current) in [(previous, false), (current, true)] {
+            // No cadence period reaches outside the platform's dates: nothing is due there.
+            let Ok(current) = rule.cadence.period_containing(as_of) else { continue };
+            for (period, is_current) in [(current.previous(), false), (Some(current), true)] {
+                let Some(period) = period else { continue };
                 let range = period.range();
                 let due_on = range.to + chrono::Duration::days(i64::from(rule.grace_days));
                 if !is_current && as_of <= due_on {
@@ -2147,7 +2148,7 @@ pub async fn overdue(p: &Pools<DB>, actor: &Actor, root_ref: &str, as_of: NaiveD
                         period: period.to_string(),
                         period_label: period.label_cn(),
                         due_on,
-                        status: if as_of > due_on { "overdue" } else { "due" }.to_string(),
+                        status: taizhang_domain::OverdueStatus::on(as_of, due_on).key().to_string(),
                     });
                 }
             }
