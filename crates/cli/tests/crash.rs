@@ -236,7 +236,13 @@ async fn writer(
                 // region.
                 let birth = chrono::NaiveDate::from_ymd_opt(1950, 1, 1).unwrap()
                     + chrono::Duration::days(n as i64);
-                let id = IdNumber::from_parts("370881", birth, (n % 1000) as u16).unwrap();
+                let id = IdNumber::from_parts(
+                    "370881",
+                    birth,
+                    (n % 1000) as u16,
+                    taizhang_store::today(),
+                )
+                .unwrap();
                 let name = format!("测试{n}号");
                 let body = json!({"name": name, "org": TOWN, "id_number": id.as_str(),
                                   "phone": format!("139{:08}", n), "party_member": true});

@@ -99,7 +99,7 @@ async fn logs_hold_no_passwords_tokens_or_whole_personal_numbers() {
 
     // A person with a valid 身份证号 and a mobile number; the administrator reads them whole.
     let birth = chrono::NaiveDate::from_ymd_opt(1983, 6, 14).unwrap();
-    let id = IdNumber::from_parts("370881", birth, 537).unwrap();
+    let id = IdNumber::from_parts("370881", birth, 537, taizhang_store::today()).unwrap();
     let id = id.as_str().to_string();
     let phone = "13905371846";
     let r = post(

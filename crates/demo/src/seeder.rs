@@ -112,7 +112,7 @@ impl Seeder<'_> {
     fn id_number(&mut self, birth: NaiveDate, male: bool) -> StoreResult<String> {
         for _ in 0..1000 {
             let seq = 1 + self.rng.below(499) * 2 + u64::from(!male);
-            let id = IdNumber::from_parts(COUNTY_CODE, birth, seq as u16)
+            let id = IdNumber::from_parts(COUNTY_CODE, birth, seq as u16, taizhang_store::today())
                 .map_err(|e| StoreError::Internal(e.to_string()))?;
             if self.id_numbers.insert(id.as_str().to_string()) {
                 return Ok(id.as_str().to_string());

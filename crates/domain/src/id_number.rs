@@ -1,8 +1,11 @@
 //! 居民身份证号码 (GB 11643-1999): 6-digit region, 8-digit birth date, 3-digit sequence
 //! (odd = male), and an ISO 7064 MOD 11-2 check character.
+//!
+//! A birth date may not lie after the day a number is checked on, which the caller passes (see
+//! `crate::clock`): the domain never reads the system clock.
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 use std::fmt;
 
 /// A citizen ID number that is known to be well formed: an invalid one cannot be constructed.
@@ -49,7 +52,8 @@ pub fn check_char(first17: &[u8]) -> char {
 }
 
 impl IdNumber {
-    pub fn parse(input: &str) -> Result<Self, IdNumberError> {
+    /// Checks `input` on the day `today` (China Standard Time): a birth date after it is refused.
+    pub fn parse(input: &str, today: NaiveDate) -> Result<Self, IdNumberError> {
         let s = input.trim().to_ascii_uppercase();
         if s.chars().count() != 18 {
             return Err(IdNumberError::Length);
@@ -62,9 +66,7 @@ impl IdNumber {
             return Err(IdNumberError::Region);
         }
         let birth = parse_birth(&s[6..14]).ok_or(IdNumberError::BirthDate)?;
-        if birth < NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date")
-            || birth > chrono::Utc::now().date_naive()
-        {
+        if birth < NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date") || birth > today {
             return Err(IdNumberError::BirthDate);
         }
         if check_char(&b[..17]) != b[17] as char {
@@ -73,11 +75,13 @@ impl IdNumber {
         Ok(IdNumber(s))
     }
 
-    /// Builds a valid number from its parts (used by the synthetic demo generator).
+    /// Builds a valid number from its parts (used by the synthetic demo generator), checked on
+    /// the day `today`.
     pub fn from_parts(
         region: &str,
         birth: NaiveDate,
         sequence: u16,
+        today: NaiveDate,
     ) -> Result<Self, IdNumberError> {
         let first17 = format!("{region}{}{:03}", birth.format("%Y%m%d"), sequence % 1000);
         if first17.len() != 17 {
@@ -88,7 +92,7 @@ impl IdNumber {
             return Err(IdNumberError::Characters);
         }
         let check = check_char(first17.as_bytes());
-        IdNumber::parse(&format!("{first17}{check}"))
+        IdNumber::parse(&format!("{first17}{check}"), today)
     }
 
     pub fn as_str(&self) -> &str {
@@ -131,21 +135,20 @@ impl Serialize for IdNumber {
     }
 }
 
-impl<'de> Deserialize<'de> for IdNumber {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        IdNumber::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
+// No `Deserialize`: reading a number needs the day it is checked on, so callers use `parse`.
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()
+    }
+
     #[test]
     fn accepts_the_standard_example() {
         // The example number from GB 11643-1999's annex.
-        let id = IdNumber::parse("11010519491231002X").unwrap();
+        let id = IdNumber::parse("11010519491231002X", today()).unwrap();
         assert_eq!(
             id.birth_date(),
             NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
@@ -157,7 +160,9 @@ mod tests {
     #[test]
     fn lowercase_x_is_normalised() {
         assert_eq!(
-            IdNumber::parse("11010519491231002x").unwrap().as_str(),
+            IdNumber::parse("11010519491231002x", today())
+                .unwrap()
+                .as_str(),
             "11010519491231002X"
         );
     }
@@ -165,7 +170,7 @@ mod tests {
     #[test]
     fn rejects_wrong_check_digit() {
         assert_eq!(
-            IdNumber::parse("110105194912310021"),
+            IdNumber::parse("110105194912310021", today()),
             Err(IdNumberError::CheckDigit)
         );
     }
@@ -176,25 +181,44 @@ mod tests {
         let c = check_char(&first17) as u8;
         first17.push(c);
         let s = String::from_utf8(first17).unwrap();
-        assert_eq!(IdNumber::parse(&s), Err(IdNumberError::BirthDate));
-        let future =
-            IdNumber::from_parts("370828", NaiveDate::from_ymd_opt(2999, 1, 1).unwrap(), 1);
+        assert_eq!(IdNumber::parse(&s, today()), Err(IdNumberError::BirthDate));
+        let future = IdNumber::from_parts(
+            "370828",
+            NaiveDate::from_ymd_opt(2999, 1, 1).unwrap(),
+            1,
+            today(),
+        );
         assert_eq!(future, Err(IdNumberError::BirthDate));
     }
 
     #[test]
+    fn a_birth_date_is_checked_against_the_given_day() {
+        let birth = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+        let id = IdNumber::from_parts("370828", birth, 1, birth).unwrap();
+        let day_before = birth.pred_opt().unwrap();
+        assert_eq!(
+            IdNumber::parse(id.as_str(), day_before),
+            Err(IdNumberError::BirthDate)
+        );
+        assert_eq!(IdNumber::parse(id.as_str(), birth), Ok(id));
+    }
+
+    #[test]
     fn rejects_bad_shapes() {
-        assert_eq!(IdNumber::parse("12345"), Err(IdNumberError::Length));
         assert_eq!(
-            IdNumber::parse("11010519491231002Y"),
+            IdNumber::parse("12345", today()),
+            Err(IdNumberError::Length)
+        );
+        assert_eq!(
+            IdNumber::parse("11010519491231002Y", today()),
             Err(IdNumberError::Characters)
         );
         assert_eq!(
-            IdNumber::parse("1101051949123100ab"),
+            IdNumber::parse("1101051949123100ab", today()),
             Err(IdNumberError::Characters)
         );
         assert_eq!(
-            IdNumber::parse("１１０１０５１９４９１２３１００２X"),
+            IdNumber::parse("１１０１０５１９４９１２３１００２X", today()),
             Err(IdNumberError::Characters)
         );
     }
@@ -203,8 +227,8 @@ mod tests {
     fn generated_numbers_round_trip() {
         let birth = NaiveDate::from_ymd_opt(1985, 7, 9).unwrap();
         for seq in 0..200 {
-            let id = IdNumber::from_parts("370828", birth, seq).unwrap();
-            assert_eq!(IdNumber::parse(id.as_str()).unwrap(), id);
+            let id = IdNumber::from_parts("370828", birth, seq, today()).unwrap();
+            assert_eq!(IdNumber::parse(id.as_str(), today()).unwrap(), id);
             assert_eq!(id.birth_date(), birth);
             assert_eq!(id.is_male(), seq % 2 == 1);
         }
@@ -212,7 +236,7 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_whole_number() {
-        let id = IdNumber::parse("11010519491231002X").unwrap();
+        let id = IdNumber::parse("11010519491231002X", today()).unwrap();
         assert!(!format!("{id:?}").contains("19491231"));
     }
 }

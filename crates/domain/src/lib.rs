@@ -4,14 +4,23 @@
 pub mod access;
 pub mod builtin;
 pub mod bulletin;
+pub mod clock;
+pub mod gender;
 pub mod id_number;
 pub mod ledger;
+pub mod money;
 pub mod org;
+pub mod overdue;
 pub mod period;
 pub mod person;
 pub mod phone;
 pub mod phrasing;
 
 pub use access::{Action, Role, Scope};
+pub use clock::{Clock, FixedClock};
+pub use gender::Gender;
 pub use id_number::IdNumber;
+pub use money::Money;
+pub use overdue::OverdueStatus;
+pub use period::{check_date, MAX_DATE, MIN_DATE};
 pub use phone::Phone;

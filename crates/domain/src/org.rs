@@ -98,6 +98,15 @@ impl LinkKind {
 }
 
 labelled_enum! {
+    /// What an organisation is in a 党建联盟 it is linked to (the `role` of an `alliance_member`
+    /// link): its rotating chair or a member.
+    AllianceRole {
+        Chair = "chair", "轮值主席", "Rotating chair";
+        Member = "member", "成员", "Member";
+    }
+}
+
+labelled_enum! {
     /// A position (任职) a person holds in an organisation over a period.
     PositionTitle {
         Secretary = "secretary", "书记", "Secretary";
@@ -220,6 +229,14 @@ mod tests {
             assert_eq!(k.key().parse::<LinkKind>().unwrap(), *k);
         }
         assert!("nope".parse::<OrgKind>().is_err());
+        for r in AllianceRole::ALL {
+            assert_eq!(r.key().parse::<AllianceRole>().unwrap(), *r);
+            assert_eq!(
+                serde_json::to_string(r).unwrap(),
+                format!("\"{}\"", r.key())
+            );
+        }
+        assert!("主席".parse::<AllianceRole>().is_err());
     }
 
     #[test]

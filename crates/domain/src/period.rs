@@ -1,11 +1,36 @@
-//! Periods: months, quarters, years and custom ranges, with the arithmetic that cadences,
-//! overdue lists and bulletins need. A `DateRange` is inclusive at both ends.
+//! Periods: months, quarters and years, with the arithmetic that cadences, overdue lists and
+//! bulletins need. A `DateRange` is inclusive at both ends.
+//!
+//! A `Period` is only built through its checked constructors, and every day of it lies in the
+//! platform's date window (`MIN_DATE`..=`MAX_DATE`), so `range`, `previous`, `next` and the labels
+//! are total: no input, however extreme, makes them panic.
 
 use chrono::{Datelike, Months, NaiveDate};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// The first date the platform records: the founding of the People's Republic.
+pub const MIN_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1949, 10, 1) {
+    Some(d) => d,
+    None => panic!("1949-10-01 is a calendar date"),
+};
+
+/// The last date the platform records.
+pub const MAX_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2100, 12, 31) {
+    Some(d) => d,
+    None => panic!("2100-12-31 is a calendar date"),
+};
+
+/// `d` when it lies in the platform's date window, else `PeriodError::OutOfWindow`.
+pub fn check_date(d: NaiveDate) -> Result<NaiveDate, PeriodError> {
+    if (MIN_DATE..=MAX_DATE).contains(&d) {
+        Ok(d)
+    } else {
+        Err(PeriodError::OutOfWindow)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DateRange {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -19,6 +44,8 @@ pub enum PeriodError {
     Reversed,
     #[error("期间格式应为 2026、2026Q3、2026-03 或 2026-01-01..2026-03-31")]
     BadPeriod,
+    #[error("日期应在1949年10月1日至2100年12月31日之间")]
+    OutOfWindow,
 }
 
 impl PeriodError {
@@ -27,6 +54,7 @@ impl PeriodError {
             PeriodError::BadDate => "period.bad_date",
             PeriodError::Reversed => "period.reversed",
             PeriodError::BadPeriod => "period.bad_period",
+            PeriodError::OutOfWindow => "period.out_of_window",
         }
     }
 }
@@ -48,8 +76,10 @@ impl DateRange {
         self.from <= d && d <= self.to
     }
 
+    /// The number of days, both ends counted (0 or less only for a range built reversed by hand).
     pub fn days(&self) -> i64 {
-        (self.to - self.from).num_days() + 1
+        // Any two `NaiveDate`s are at most ~190 million days apart: neither step overflows.
+        self.to.signed_duration_since(self.from).num_days() + 1
     }
 
     /// "2026年1月1日至2026年12月31日", or the shorter name when it is a whole month/quarter/year.
@@ -83,109 +113,168 @@ impl Cadence {
         }
     }
 
-    /// The period of this cadence that contains `d`.
-    pub fn period_containing(self, d: NaiveDate) -> Period {
+    /// The period of this cadence that contains `d`; an error when that period reaches outside
+    /// the platform's date window (the year 1949, say, begins before `MIN_DATE`).
+    pub fn period_containing(self, d: NaiveDate) -> Result<Period, PeriodError> {
         match self {
-            Cadence::Monthly => Period::Month(d.year(), d.month()),
-            Cadence::Quarterly => Period::Quarter(d.year(), (d.month() - 1) / 3 + 1),
-            Cadence::Yearly => Period::Year(d.year()),
+            Cadence::Monthly => Period::month(d.year(), d.month()),
+            Cadence::Quarterly => Period::quarter(d.year(), d.month0() / 3 + 1),
+            Cadence::Yearly => Period::year(d.year()),
         }
     }
 }
 
-/// A calendar period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Period {
+/// A calendar month, quarter or year that lies wholly in the platform's date window. Its fields
+/// are private: it is built only by `month`, `quarter`, `year`, `parse` or
+/// `Cadence::period_containing`, which check it, and it carries its range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Period {
+    kind: PeriodKind,
+    range: DateRange,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum PeriodKind {
     Month(i32, u32),
     Quarter(i32, u32),
     Year(i32),
 }
 
 impl Period {
-    pub fn range(self) -> DateRange {
-        let (from, months) = match self {
-            Period::Month(y, m) => (ymd(y, m, 1), 1),
-            Period::Quarter(y, q) => (ymd(y, (q - 1) * 3 + 1, 1), 3),
-            Period::Year(y) => (ymd(y, 1, 1), 12),
-        };
+    /// Month `month` (1–12) of `year`.
+    pub fn month(year: i32, month: u32) -> Result<Period, PeriodError> {
+        if !(1..=12).contains(&month) {
+            return Err(PeriodError::BadPeriod);
+        }
+        Period::spanning(PeriodKind::Month(year, month), year, month, 1)
+    }
+
+    /// Quarter `quarter` (1–4) of `year`.
+    pub fn quarter(year: i32, quarter: u32) -> Result<Period, PeriodError> {
+        if !(1..=4).contains(&quarter) {
+            return Err(PeriodError::BadPeriod);
+        }
+        Period::spanning(PeriodKind::Quarter(year, quarter), year, quarter * 3 - 2, 3)
+    }
+
+    pub fn year(year: i32) -> Result<Period, PeriodError> {
+        Period::spanning(PeriodKind::Year(year), year, 1, 12)
+    }
+
+    /// `months` months from the first of `first_month`, every day checked against the window.
+    fn spanning(
+        kind: PeriodKind,
+        year: i32,
+        first_month: u32,
+        months: u32,
+    ) -> Result<Period, PeriodError> {
+        let from = NaiveDate::from_ymd_opt(year, first_month, 1).ok_or(PeriodError::OutOfWindow)?;
         let to = from
             .checked_add_months(Months::new(months))
             .and_then(|d| d.pred_opt())
-            .expect("date in range");
-        DateRange { from, to }
+            .ok_or(PeriodError::OutOfWindow)?;
+        let range = DateRange {
+            from: check_date(from)?,
+            to: check_date(to)?,
+        };
+        Ok(Period { kind, range })
     }
 
-    pub fn previous(self) -> Period {
-        match self {
-            Period::Month(y, 1) => Period::Month(y - 1, 12),
-            Period::Month(y, m) => Period::Month(y, m - 1),
-            Period::Quarter(y, 1) => Period::Quarter(y - 1, 4),
-            Period::Quarter(y, q) => Period::Quarter(y, q - 1),
-            Period::Year(y) => Period::Year(y - 1),
+    pub fn range(self) -> DateRange {
+        self.range
+    }
+
+    pub fn contains(self, d: NaiveDate) -> bool {
+        self.range.contains(d)
+    }
+
+    pub fn cadence(self) -> Cadence {
+        match self.kind {
+            PeriodKind::Month(..) => Cadence::Monthly,
+            PeriodKind::Quarter(..) => Cadence::Quarterly,
+            PeriodKind::Year(_) => Cadence::Yearly,
         }
+    }
+
+    pub fn calendar_year(self) -> i32 {
+        match self.kind {
+            PeriodKind::Month(y, _) | PeriodKind::Quarter(y, _) | PeriodKind::Year(y) => y,
+        }
+    }
+
+    /// The period of the same cadence just before this one; `None` before the window's start.
+    pub fn previous(self) -> Option<Period> {
+        let day_before = self.range.from.pred_opt()?;
+        self.cadence().period_containing(day_before).ok()
+    }
+
+    /// The period of the same cadence just after this one; `None` after the window's end.
+    pub fn next(self) -> Option<Period> {
+        let day_after = self.range.to.succ_opt()?;
+        self.cadence().period_containing(day_after).ok()
     }
 
     /// The period whose range is exactly `r`, if there is one.
     pub fn exact(r: DateRange) -> Option<Period> {
         [Cadence::Monthly, Cadence::Quarterly, Cadence::Yearly]
             .into_iter()
-            .map(|c| c.period_containing(r.from))
-            .find(|p| p.range() == r)
+            .filter_map(|c| c.period_containing(r.from).ok())
+            .find(|p| p.range == r)
     }
 
     /// Parses "2026", "2026Q3", "2026-03".
     pub fn parse(s: &str) -> Result<Period, PeriodError> {
         let s = s.trim();
-        let bad = || PeriodError::BadPeriod;
+        let bad = |_| PeriodError::BadPeriod;
         if let Some((y, q)) = s.split_once(['Q', 'q']) {
-            let y: i32 = y.parse().map_err(|_| bad())?;
-            let q: u32 = q.parse().map_err(|_| bad())?;
-            if !(1..=4).contains(&q) || !(1900..=9999).contains(&y) {
-                return Err(bad());
-            }
-            return Ok(Period::Quarter(y, q));
+            return Period::quarter(y.parse().map_err(bad)?, q.parse().map_err(bad)?);
         }
         if let Some((y, m)) = s.split_once('-') {
-            let y: i32 = y.parse().map_err(|_| bad())?;
-            let m: u32 = m.parse().map_err(|_| bad())?;
-            if !(1..=12).contains(&m) || !(1900..=9999).contains(&y) {
-                return Err(bad());
-            }
-            return Ok(Period::Month(y, m));
+            return Period::month(y.parse().map_err(bad)?, m.parse().map_err(bad)?);
         }
-        let y: i32 = s.parse().map_err(|_| bad())?;
-        if !(1900..=9999).contains(&y) {
-            return Err(bad());
-        }
-        Ok(Period::Year(y))
+        Period::year(s.parse().map_err(bad)?)
     }
 
     pub fn label_cn(self) -> String {
-        const Q: [&str; 4] = ["一", "二", "三", "四"];
-        match self {
-            Period::Month(y, m) => format!("{y}年{m}月"),
-            Period::Quarter(y, q) => format!("{y}年第{}季度", Q[(q - 1) as usize]),
-            Period::Year(y) => format!("{y}年"),
+        const QUARTERS: [&str; 4] = ["一", "二", "三", "四"];
+        match self.kind {
+            PeriodKind::Month(y, m) => format!("{y}年{m}月"),
+            PeriodKind::Quarter(y, q) => {
+                let name = usize::try_from(q - 1).ok().and_then(|i| QUARTERS.get(i));
+                format!("{y}年第{}季度", name.copied().unwrap_or_default())
+            }
+            PeriodKind::Year(y) => format!("{y}年"),
         }
     }
 }
 
 impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Period::Month(y, m) => write!(f, "{y}-{m:02}"),
-            Period::Quarter(y, q) => write!(f, "{y}Q{q}"),
-            Period::Year(y) => write!(f, "{y}"),
+        match self.kind {
+            PeriodKind::Month(y, m) => write!(f, "{y}-{m:02}"),
+            PeriodKind::Quarter(y, q) => write!(f, "{y}Q{q}"),
+            PeriodKind::Year(y) => write!(f, "{y}"),
         }
     }
 }
 
-fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).expect("valid calendar date")
+/// A period travels as its short name ("2026Q3"), and is checked again when read back.
+impl Serialize for Period {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Period {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Period::parse(&s).map_err(serde::de::Error::custom)
+    }
 }
 
 /// Month key used to bucket records: 202603.
 pub fn month_key(d: NaiveDate) -> i32 {
+    // chrono's years stay within ±262,143, so the key fits an i32 for every date.
     d.year() * 100 + d.month() as i32
 }
 
@@ -197,43 +286,97 @@ mod tests {
         parse_date(s).unwrap()
     }
 
+    fn month(y: i32, m: u32) -> Period {
+        Period::month(y, m).unwrap()
+    }
+
+    fn quarter(y: i32, q: u32) -> Period {
+        Period::quarter(y, q).unwrap()
+    }
+
+    fn year(y: i32) -> Period {
+        Period::year(y).unwrap()
+    }
+
     #[test]
     fn ranges() {
         assert_eq!(
-            Period::Month(2024, 2).range(),
+            month(2024, 2).range(),
             DateRange {
                 from: d("2024-02-01"),
                 to: d("2024-02-29")
             }
         );
-        assert_eq!(Period::Month(2026, 12).range().to, d("2026-12-31"));
+        assert_eq!(month(2026, 12).range().to, d("2026-12-31"));
         assert_eq!(
-            Period::Quarter(2026, 3).range(),
+            quarter(2026, 3).range(),
             DateRange {
                 from: d("2026-07-01"),
                 to: d("2026-09-30")
             }
         );
-        assert_eq!(Period::Year(2026).range().days(), 365);
+        assert_eq!(year(2026).range().days(), 365);
+        assert!(quarter(2026, 3).contains(d("2026-09-30")));
+        assert!(!quarter(2026, 3).contains(d("2026-10-01")));
     }
 
     #[test]
-    fn containing_and_previous() {
+    fn invalid_months_and_quarters_are_refused() {
+        assert_eq!(Period::quarter(2026, 5), Err(PeriodError::BadPeriod));
+        assert_eq!(Period::quarter(2026, 0), Err(PeriodError::BadPeriod));
+        assert_eq!(Period::month(2026, 13), Err(PeriodError::BadPeriod));
+        assert_eq!(Period::month(2026, 0), Err(PeriodError::BadPeriod));
+    }
+
+    #[test]
+    fn periods_lie_in_the_date_window() {
+        assert_eq!(month(1949, 10).range().from, MIN_DATE);
+        assert_eq!(quarter(1949, 4).range().from, MIN_DATE);
+        assert_eq!(year(2100).range().to, MAX_DATE);
+        assert_eq!(Period::month(1949, 9), Err(PeriodError::OutOfWindow));
+        assert_eq!(Period::year(1949), Err(PeriodError::OutOfWindow));
+        assert_eq!(Period::month(2101, 1), Err(PeriodError::OutOfWindow));
+        assert_eq!(Period::year(i32::MAX), Err(PeriodError::OutOfWindow));
+        assert_eq!(Period::year(i32::MIN), Err(PeriodError::OutOfWindow));
+        assert_eq!(
+            Cadence::Monthly.period_containing(NaiveDate::MAX),
+            Err(PeriodError::OutOfWindow)
+        );
+        assert_eq!(month(1949, 10).previous(), None);
+        assert_eq!(year(1950).previous(), None);
+        assert_eq!(year(2100).next(), None);
+        assert_eq!(month(2100, 12).next(), None);
+    }
+
+    #[test]
+    fn the_window_checks_dates() {
+        assert_eq!(check_date(MIN_DATE), Ok(MIN_DATE));
+        assert_eq!(check_date(MAX_DATE), Ok(MAX_DATE));
+        assert_eq!(check_date(d("1949-09-30")), Err(PeriodError::OutOfWindow));
+        assert_eq!(check_date(d("2101-01-01")), Err(PeriodError::OutOfWindow));
+        assert_eq!(check_date(NaiveDate::MIN), Err(PeriodError::OutOfWindow));
+    }
+
+    #[test]
+    fn containing_previous_and_next() {
         assert_eq!(
             Cadence::Quarterly.period_containing(d("2026-11-22")),
-            Period::Quarter(2026, 4)
+            Ok(quarter(2026, 4))
         );
         assert_eq!(
             Cadence::Monthly
                 .period_containing(d("2026-01-05"))
+                .unwrap()
                 .previous(),
-            Period::Month(2025, 12)
+            Some(month(2025, 12))
         );
-        assert_eq!(
-            Period::Quarter(2026, 1).previous(),
-            Period::Quarter(2025, 4)
-        );
-        assert_eq!(Period::Year(2026).previous(), Period::Year(2025));
+        assert_eq!(quarter(2026, 1).previous(), Some(quarter(2025, 4)));
+        assert_eq!(year(2026).previous(), Some(year(2025)));
+        assert_eq!(month(2025, 12).next(), Some(month(2026, 1)));
+        assert_eq!(quarter(2025, 4).next(), Some(quarter(2026, 1)));
+        assert_eq!(year(2025).next(), Some(year(2026)));
+        assert_eq!(quarter(2026, 2).cadence(), Cadence::Quarterly);
+        assert_eq!(quarter(2026, 2).calendar_year(), 2026);
     }
 
     #[test]
@@ -241,18 +384,33 @@ mod tests {
         for s in ["2026", "2026Q3", "2026-03"] {
             assert_eq!(Period::parse(s).unwrap().to_string(), s);
         }
+        assert_eq!(Period::parse("2026q3"), Ok(quarter(2026, 3)));
         assert!(Period::parse("2026Q5").is_err());
         assert!(Period::parse("2026-13").is_err());
         assert!(Period::parse("abc").is_err());
+        assert_eq!(Period::parse("1900"), Err(PeriodError::OutOfWindow));
+    }
+
+    #[test]
+    fn serde_uses_the_short_name() {
+        let p = quarter(2026, 3);
+        assert_eq!(serde_json::to_string(&p).unwrap(), "\"2026Q3\"");
+        assert_eq!(serde_json::from_str::<Period>("\"2026Q3\"").unwrap(), p);
+        assert!(serde_json::from_str::<Period>("\"2026Q5\"").is_err());
     }
 
     #[test]
     fn labels() {
-        assert_eq!(Period::Quarter(2026, 3).label_cn(), "2026年第三季度");
+        assert_eq!(quarter(2026, 3).label_cn(), "2026年第三季度");
+        assert_eq!(month(2026, 3).label_cn(), "2026年3月");
+        assert_eq!(year(2026).label_cn(), "2026年");
         let r = DateRange::new(d("2026-01-01"), d("2026-12-31")).unwrap();
         assert_eq!(r.label_cn(), "2026年");
         let r = DateRange::new(d("2025-12-01"), d("2026-11-30")).unwrap();
         assert_eq!(r.label_cn(), "2025年12月1日至2026年11月30日");
+        let r = DateRange::new(NaiveDate::MIN, NaiveDate::MAX).unwrap();
+        assert!(r.label_cn().contains('至'));
+        assert!(r.days() > 190_000_000);
     }
 
     #[test]
@@ -266,5 +424,6 @@ mod tests {
     #[test]
     fn month_keys() {
         assert_eq!(month_key(d("2026-03-31")), 202603);
+        assert_eq!(month_key(NaiveDate::MAX) / 100, NaiveDate::MAX.year());
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::ledger::FieldError;
 use crate::{IdNumber, Phone};
+use chrono::NaiveDate;
 
 /// The longest name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 30;
@@ -28,7 +29,11 @@ pub struct CheckedPerson {
 }
 
 /// Checks a person's particulars; every broken rule is reported, field by field.
-pub fn check_person(input: PersonInput<'_>) -> Result<CheckedPerson, Vec<FieldError>> {
+/// `today` is the day a 身份证号's birth date is checked against (it may not lie after it).
+pub fn check_person(
+    input: PersonInput<'_>,
+    today: NaiveDate,
+) -> Result<CheckedPerson, Vec<FieldError>> {
     let mut errors = Vec::new();
     let name = input.name.trim().to_string();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
@@ -40,7 +45,7 @@ pub fn check_person(input: PersonInput<'_>) -> Result<CheckedPerson, Vec<FieldEr
     }
     let id_number = match given(input.id_number) {
         None => None,
-        Some(s) => match IdNumber::parse(s) {
+        Some(s) => match IdNumber::parse(s, today) {
             Ok(id) => Some(id),
             Err(e) => {
                 errors.push(FieldError::new("id_number", e.code(), e.to_string()));
@@ -100,11 +105,16 @@ fn given(field: Option<&str>) -> Option<&str> {
 mod tests {
     use super::*;
 
+    /// The day the tests' ID numbers are checked against.
+    fn check(input: PersonInput<'_>) -> Result<CheckedPerson, Vec<FieldError>> {
+        check_person(input, NaiveDate::from_ymd_opt(2026, 6, 1).expect("a date"))
+    }
+
     /// A valid 身份证号 of a woman (sequence 002 is even).
     const WOMAN: &str = "11010519491231002X";
 
     fn codes(input: PersonInput<'_>) -> Vec<(String, String)> {
-        check_person(input)
+        check(input)
             .expect_err("should be refused")
             .into_iter()
             .map(|e| (e.field, e.code))
@@ -117,7 +127,7 @@ mod tests {
 
     #[test]
     fn a_name_alone_is_enough_and_is_trimmed() {
-        let p = check_person(PersonInput {
+        let p = check(PersonInput {
             name: "  张三 ",
             ..Default::default()
         })
@@ -141,7 +151,7 @@ mod tests {
         };
         assert_eq!(codes(too_long), vec![pair("name", "person.bad_name")]);
         let longest = "张".repeat(MAX_NAME_CHARS);
-        assert!(check_person(PersonInput {
+        assert!(check(PersonInput {
             name: &longest,
             ..Default::default()
         })
@@ -150,7 +160,7 @@ mod tests {
 
     #[test]
     fn the_gender_comes_from_the_id_number_when_not_given() {
-        let p = check_person(PersonInput {
+        let p = check(PersonInput {
             name: "李四",
             gender: Some(" "),
             id_number: Some(WOMAN),
@@ -182,7 +192,7 @@ mod tests {
             codes(mismatch),
             vec![pair("gender", "person.gender_mismatch")]
         );
-        let message = check_person(mismatch).unwrap_err().remove(0).message;
+        let message = check(mismatch).unwrap_err().remove(0).message;
         assert_eq!(message, "性别与身份证号不一致");
     }
 
@@ -207,7 +217,7 @@ mod tests {
 
     #[test]
     fn a_valid_phone_is_kept() {
-        let p = check_person(PersonInput {
+        let p = check(PersonInput {
             name: "王五",
             phone: Some("13800138000"),
             ..Default::default()

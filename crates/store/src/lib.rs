@@ -61,6 +61,7 @@ pub mod auth;
 mod backend;
 mod backup;
 mod bulletin;
+mod clock;
 mod copy;
 mod counties;
 pub mod crypto;
@@ -80,6 +81,7 @@ pub use accounts::{NewUser, SecuritySettings, User, UserChange};
 pub use actor::Actor;
 pub use audit::AuditEntry;
 pub use backup::{BackupReport, RestoreReport, TableSum};
+pub use clock::SystemClock;
 pub use copy::TableCopy;
 pub use counties::County;
 pub use error::{StoreError, StoreResult};
@@ -91,7 +93,7 @@ pub use people::{NewPerson, NewPosition, Person, Position};
 pub use records::{NewRecord, Record, RecordPage, RecordQuery};
 pub use sessions::{Session, SessionStage};
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::NaiveDate;
 use keys::{resolve_audit_key, resolve_field_key};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -175,7 +177,7 @@ pub struct Store {
 
 /// Today in China Standard Time, the calendar cadres work by.
 pub fn today() -> NaiveDate {
-    (Utc::now() + Duration::hours(8)).date_naive()
+    taizhang_domain::Clock::today(&SystemClock)
 }
 
 impl Store {

@@ -168,7 +168,7 @@ pub fn mask_personal(mut v: serde_json::Value) -> serde_json::Value {
         for (k, val) in obj.iter_mut() {
             if let serde_json::Value::String(s) = val {
                 if k == "id_number" {
-                    if let Ok(id) = taizhang_domain::IdNumber::parse(s) {
+                    if let Ok(id) = taizhang_domain::IdNumber::parse(s, crate::today()) {
                         *s = id.masked();
                     }
                 } else if k == "phone" {

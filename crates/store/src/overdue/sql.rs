@@ -31,9 +31,12 @@ pub(crate) async fn overdue(
     let mut out = Vec::new();
     for t in types.into_iter().map(type_from) {
         for rule in &t.definition.cadences {
-            let current = rule.cadence.period_containing(as_of);
-            let previous = current.previous();
-            for (period, is_current) in [(previous, false), (current, true)] {
+            // No cadence period reaches outside the platform's dates: nothing is due there.
+            let Ok(current) = rule.cadence.period_containing(as_of) else {
+                continue;
+            };
+            for (period, is_current) in [(current.previous(), false), (Some(current), true)] {
+                let Some(period) = period else { continue };
                 let range = period.range();
                 let due_on = range.to + chrono::Duration::days(i64::from(rule.grace_days));
                 if !is_current && as_of <= due_on {
@@ -75,7 +78,9 @@ pub(crate) async fn overdue(
                         period: period.to_string(),
                         period_label: period.label_cn(),
                         due_on,
-                        status: if as_of > due_on { "overdue" } else { "due" }.to_string(),
+                        status: taizhang_domain::OverdueStatus::on(as_of, due_on)
+                            .key()
+                            .to_string(),
                     });
                 }
             }

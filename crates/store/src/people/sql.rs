@@ -93,7 +93,7 @@ pub(crate) async fn person_from(
         "id_number",
         r.id_number_enc,
         whole,
-        |s| IdNumber::parse(s).ok(),
+        |s| IdNumber::parse(s, crate::today()).ok(),
         |v| v.masked(),
     );
     let phone = open_personal(
@@ -192,12 +192,15 @@ pub(crate) async fn create_person(
         gender,
         id_number,
         phone,
-    } = check_person(PersonInput {
-        name: &new.name,
-        gender: new.gender.as_deref(),
-        id_number: new.id_number.as_deref(),
-        phone: new.phone.as_deref(),
-    })
+    } = check_person(
+        PersonInput {
+            name: &new.name,
+            gender: new.gender.as_deref(),
+            id_number: new.id_number.as_deref(),
+            phone: new.phone.as_deref(),
+        },
+        crate::today(),
+    )
     .map_err(StoreError::Invalid)?;
     let mut tx = p.write.begin().await?;
     let org_id = resolve_org(&mut tx, actor, &new.org).await?;
@@ -322,7 +325,7 @@ pub(crate) async fn people(
     }
     let text = text.trim();
     // A whole 身份证号 or phone number is found through its blind index; anything else is a name.
-    if let Ok(id) = IdNumber::parse(text) {
+    if let Ok(id) = IdNumber::parse(text, crate::today()) {
         let b = q.arg(p.field_key.blind_index("id_number", id.as_str()));
         cond.push_str(&format!(" AND p.id_number_bidx = {b}"));
     } else if let Ok(phone) = Phone::parse(text) {
