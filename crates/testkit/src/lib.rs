@@ -224,6 +224,25 @@ impl TestApp {
         }
     }
 
+    /// The single number a `SELECT COUNT(*) …` (or any one-integer query) answers, read straight
+    /// from the database: an oracle for figures the application computes.
+    pub async fn count_raw(&self, sql: &str) -> i64 {
+        let (n,): (i64,) = if self.backend == Backend::Postgres {
+            let pool = sqlx::PgPool::connect(&self.db_url).await.expect("connect");
+            let n = sqlx::query_as(sql).fetch_one(&pool).await.expect(sql);
+            pool.close().await;
+            n
+        } else {
+            let pool = sqlx::SqlitePool::connect(&self.db_url)
+                .await
+                .expect("connect");
+            let n = sqlx::query_as(sql).fetch_one(&pool).await.expect(sql);
+            pool.close().await;
+            n
+        };
+        n
+    }
+
     /// Every byte the database keeps on disk (the SQLite file with its write-ahead log), or what
     /// `pg_dump` writes of a PostgreSQL database: what a stolen copy would hold.
     pub async fn raw_dump(&self) -> Vec<u8> {
