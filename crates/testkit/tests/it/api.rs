@@ -668,8 +668,9 @@ async fn overdue_lists_missing_cadence_records(app: TestApp) {
     assert!(!rules.contains(&"支部委员会（每月）"), "{rules:?}");
 }
 
-/// The options the demo's ledger types break their counts down by, over all sections.
-const BREAKDOWN_OPTIONS_CHECKED: usize = 0;
+/// The options the built-in ledger types break their counts down by, over all sections (every
+/// option is listed, with or without records).
+const BREAKDOWN_OPTIONS_CHECKED: usize = 31;
 
 async fn bulletin_figures_open_to_their_records(app: TestApp) {
     let t = app.token("admin").await;
