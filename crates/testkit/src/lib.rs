@@ -1,9 +1,11 @@
 //! Starts a real taizhang server on a random loopback port over a fresh database — a SQLite file
 //! in a temporary directory, or a database in a PostgreSQL cluster that this kit starts itself
-//! (`initdb` + `pg_ctl` on a temporary directory and a free port) — seeded with the small demo
-//! county. Tests talk to it over HTTP like any client.
+//! (`initdb` + `pg_ctl` on a temporary directory and a free port) or that `TAIZHANG_TEST_PG`
+//! names — holding the small demo county. The county is seeded once per backend and copied for
+//! each test (see `template`). Tests talk to the server over HTTP like any client.
 
 mod postgres;
+mod template;
 
 use anyhow::{Context, Result};
 use reqwest::{Client, Method, Response, StatusCode};
@@ -12,7 +14,8 @@ use std::net::SocketAddr;
 use taizhang_store::audit::{AuditKey, MacAlg};
 use taizhang_store::{Actor, Store, StoreOptions};
 
-pub use postgres::PgCluster;
+pub use postgres::{PgCluster, SHARED_CLUSTER_ENV};
+pub use template::DEMO_MONTHS;
 
 /// The password of every demo user in tests.
 pub const PASSWORD: &str = "demo-password-1";
@@ -60,9 +63,34 @@ macro_rules! each_backend {
 pub async fn fresh_store(backend: Backend) -> Result<(Store, String, tempfile::TempDir)> {
     let dir = tempfile::tempdir()?;
     let url = match backend {
-        Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
+        Backend::Sqlite => format!(
+            "sqlite://{}",
+            dir.path().join(template::SQLITE_FILE).display()
+        ),
         Backend::Postgres => PgCluster::shared().await?.create_database().await?,
     };
+    let store = Store::open_with(&url, test_options(dir.path()))
+        .await
+        .with_context(|| format!("open {url}"))?;
+    Ok((store, url, dir))
+}
+
+/// A database of the given backend holding the demo county (scale 0, `DEMO_MONTHS` months,
+/// every user's password `PASSWORD`), not opened: for tests that hand it to a `taizhang` child
+/// process. Returns its URL and the temporary directory that holds the SQLite file and the data
+/// directory.
+pub async fn seeded_database(backend: Backend) -> Result<(String, tempfile::TempDir)> {
+    let dir = tempfile::tempdir()?;
+    let url = match backend {
+        Backend::Sqlite => template::copy_sqlite_into(dir.path()).await?,
+        Backend::Postgres => template::copy_postgres().await?,
+    };
+    Ok((url, dir))
+}
+
+/// A store over a database holding the demo county (see `seeded_database`).
+pub async fn seeded_store(backend: Backend) -> Result<(Store, String, tempfile::TempDir)> {
+    let (url, dir) = seeded_database(backend).await?;
     let store = Store::open_with(&url, test_options(dir.path()))
         .await
         .with_context(|| format!("open {url}"))?;
@@ -105,19 +133,13 @@ pub fn test_options(dir: &std::path::Path) -> StoreOptions {
     }
 }
 
-/// A server over a fresh database seeded with the small demo county.
+/// A server over its own copy of the small demo county.
 pub async fn spawn_app(backend: Backend) -> TestApp {
     try_spawn_app(backend).await.expect("test app starts")
 }
 
 pub async fn try_spawn_app(backend: Backend) -> Result<TestApp> {
-    let (store, db_url, dir) = fresh_store(backend).await?;
-    let opts = taizhang_demo::DemoOptions {
-        admin_password: PASSWORD.into(),
-        months: 12,
-        scale: 0,
-    };
-    taizhang_demo::seed(&store, &opts).await?;
+    let (store, db_url, dir) = seeded_store(backend).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let served = store.clone();
@@ -200,6 +222,25 @@ impl TestApp {
                 .expect("connect");
             sqlx::query(sql).execute(&pool).await.expect("raw sql");
         }
+    }
+
+    /// The single number a `SELECT COUNT(*) …` (or any one-integer query) answers, read straight
+    /// from the database: an oracle for figures the application computes.
+    pub async fn count_raw(&self, sql: &str) -> i64 {
+        let (n,): (i64,) = if self.backend == Backend::Postgres {
+            let pool = sqlx::PgPool::connect(&self.db_url).await.expect("connect");
+            let n = sqlx::query_as(sql).fetch_one(&pool).await.expect(sql);
+            pool.close().await;
+            n
+        } else {
+            let pool = sqlx::SqlitePool::connect(&self.db_url)
+                .await
+                .expect("connect");
+            let n = sqlx::query_as(sql).fetch_one(&pool).await.expect(sql);
+            pool.close().await;
+            n
+        };
+        n
     }
 
     /// Every byte the database keeps on disk (the SQLite file with its write-ahead log), or what

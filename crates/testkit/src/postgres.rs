@@ -1,6 +1,8 @@
-//! A throwaway PostgreSQL cluster for tests: `initdb` and `pg_ctl` on a temporary directory and a
-//! free loopback port, shared by the tests of one process, each test in its own database. A small
-//! watchdog stops the cluster and removes its files when the test process ends.
+//! A throwaway PostgreSQL cluster for tests, each test in its own database. When
+//! `TAIZHANG_TEST_PG` names a running cluster (the URL of its `postgres` database, as
+//! `scripts/test` starts one for every test binary of a run), the tests use it; otherwise the
+//! first test of a process starts one: `initdb` and `pg_ctl` on a temporary directory and a free
+//! loopback port, and a small watchdog stops it and removes its files when the process ends.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -9,9 +11,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::sync::OnceCell;
 
 pub struct PgCluster {
-    pub port: u16,
-    dir: PathBuf,
+    /// `postgres://user@host:port`, without a database.
+    server: String,
 }
+
+/// The environment variable naming a running cluster to use instead of starting one.
+pub const SHARED_CLUSTER_ENV: &str = "TAIZHANG_TEST_PG";
 
 static SHARED: OnceCell<PgCluster> = OnceCell::const_new();
 static NEXT_DB: AtomicU32 = AtomicU32::new(1);
@@ -62,8 +67,26 @@ fn free_port() -> Result<u16> {
 impl PgCluster {
     pub async fn shared() -> Result<&'static PgCluster> {
         SHARED
-            .get_or_try_init(|| async { tokio::task::spawn_blocking(PgCluster::start).await? })
+            .get_or_try_init(|| async {
+                match std::env::var(SHARED_CLUSTER_ENV) {
+                    Ok(url) if !url.is_empty() => PgCluster::running(&url),
+                    _ => tokio::task::spawn_blocking(PgCluster::start).await?,
+                }
+            })
             .await
+    }
+
+    /// A cluster someone else started and stops, from the URL of one of its databases.
+    fn running(url: &str) -> Result<PgCluster> {
+        let Some((server, _database)) = url.rsplit_once('/') else {
+            bail!("{SHARED_CLUSTER_ENV}={url} is not a postgres://user@host:port/database URL");
+        };
+        if !server.starts_with("postgres://") || server.len() <= "postgres://".len() {
+            bail!("{SHARED_CLUSTER_ENV}={url} is not a postgres://user@host:port/database URL");
+        }
+        Ok(PgCluster {
+            server: server.to_string(),
+        })
     }
 
     fn start() -> Result<PgCluster> {
@@ -122,34 +145,40 @@ impl PgCluster {
             );
         }
         spawn_watchdog(&bin, &data, &dir);
-        Ok(PgCluster { port, dir })
+        Ok(PgCluster {
+            server: format!("postgres://postgres@127.0.0.1:{port}"),
+        })
     }
 
     pub fn admin_url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+        format!("{}/postgres", self.server)
     }
 
     /// A new, empty database; returns its URL.
     pub async fn create_database(&self) -> Result<String> {
+        self.create_database_from(None).await
+    }
+
+    /// A new database, empty or a copy of `template` (to which nothing may be connected); returns
+    /// its URL. Names carry the process id: test processes may share the cluster.
+    pub(crate) async fn create_database_from(&self, template: Option<&str>) -> Result<String> {
         let name = format!(
             "t{}_{}",
             std::process::id(),
             NEXT_DB.fetch_add(1, Ordering::SeqCst)
         );
+        let sql = match template {
+            Some(t) => format!("CREATE DATABASE {name} TEMPLATE {t}"),
+            None => format!("CREATE DATABASE {name}"),
+        };
         use sqlx::Connection;
         let mut c = sqlx::PgConnection::connect(&self.admin_url()).await?;
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        sqlx::raw_sql(&sql)
             .execute(&mut c)
-            .await?;
+            .await
+            .with_context(|| sql.clone())?;
         c.close().await?;
-        Ok(format!(
-            "postgres://postgres@127.0.0.1:{}/{name}",
-            self.port
-        ))
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
+        Ok(format!("{}/{name}", self.server))
     }
 }
 

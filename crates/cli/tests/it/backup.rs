@@ -554,7 +554,7 @@ async fn restore_refuses_what_it_cannot_trust() {
 }
 
 /// Times a backup and a restore of the whole demo county (scale 1) on both backends. Not run by
-/// default: `cargo test --release -p taizhang --test backup -- --ignored --nocapture`
+/// default: `cargo test --release -p taizhang --test it -- --ignored --nocapture`
 /// (`BENCH_BACKENDS=sqlite` or `postgres` for one source backend).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]

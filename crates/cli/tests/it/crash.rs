@@ -12,9 +12,7 @@
 //! test therefore proves that every acknowledged transaction was committed and that no
 //! transaction is left half-applied; it does not simulate a power cut.
 
-mod common;
-
-use common::{seeded_database, Serve};
+use crate::common::{seeded_database, Serve};
 use rand::Rng;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -58,7 +56,7 @@ impl Acknowledged {
 }
 
 async fn crash_and_check(backend: Backend) {
-    let (url, dir) = seeded_database(backend, 2).await;
+    let (url, dir) = seeded_database(backend).await;
     let baseline = Snapshot::take(backend, &url).await;
     let acked = Arc::new(Mutex::new(Acknowledged::default()));
     let serial = Arc::new(AtomicU64::new(0));
@@ -297,7 +295,7 @@ async fn writer(
 fn audit_verify(url: &str, dir: &Path) {
     let out = Command::new(env!("CARGO_BIN_EXE_taizhang"))
         .args(["audit", "verify", "--db", url])
-        .envs(common::child_env(dir))
+        .envs(crate::common::child_env(dir))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -195,13 +195,13 @@ async fn upgrade_encrypts_old_plaintext_and_the_key_is_checked() {
             .await
             .unwrap();
         sqlx::raw_sql(include_str!(
-            "../../store/migrations/sqlite/0001_foundation.sql"
+            "../../../store/migrations/sqlite/0001_foundation.sql"
         ))
         .execute(&pool)
         .await
         .unwrap();
         sqlx::raw_sql(include_str!(
-            "../../store/migrations/sqlite/0002_login_protection.sql"
+            "../../../store/migrations/sqlite/0002_login_protection.sql"
         ))
         .execute(&pool)
         .await

@@ -4,9 +4,7 @@
 //! standard output and error contain no password, no session token or cookie, no whole ID number
 //! and no whole phone number.
 
-mod common;
-
-use common::{seeded_database, Serve};
+use crate::common::{seeded_database, Serve};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use taizhang_domain::id_number::{check_char, IdNumber};
@@ -14,7 +12,7 @@ use taizhang_testkit::{Backend, PASSWORD};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_hold_no_passwords_tokens_or_whole_personal_numbers() {
-    let (url, dir) = seeded_database(Backend::Sqlite, 1).await;
+    let (url, dir) = seeded_database(Backend::Sqlite).await;
     let log = dir.path().join("serve.log");
     let mut server = Serve::start(&url, dir.path(), log.clone(), &[("RUST_LOG", "trace")]).await;
     let base = server.base.clone();

@@ -1,31 +1,18 @@
 //! The real `taizhang serve` as an operator starts it: a child process on a free loopback port,
 //! its standard output and error captured in a file.
 
-#![allow(dead_code)]
-
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A demo county (scale 0) seeded into a fresh database of the given backend, with the store
-/// closed again so that only the child process writes to it. Returns the URL and the temporary
-/// directory that holds the SQLite file, the data directory and the logs.
-pub async fn seeded_database(
-    backend: taizhang_testkit::Backend,
-    months: u32,
-) -> (String, tempfile::TempDir) {
-    let (store, url, dir) = taizhang_testkit::fresh_store(backend)
+/// A copy of the demo county in a database of the given backend, not opened, so that only the
+/// child process writes to it. Returns the URL and the temporary directory that holds the SQLite
+/// file, the data directory and the logs.
+pub async fn seeded_database(backend: taizhang_testkit::Backend) -> (String, tempfile::TempDir) {
+    taizhang_testkit::seeded_database(backend)
         .await
-        .expect("fresh database");
-    let opts = taizhang_demo::DemoOptions {
-        admin_password: taizhang_testkit::PASSWORD.into(),
-        months,
-        scale: 0,
-    };
-    taizhang_demo::seed(&store, &opts).await.expect("demo seed");
-    store.close().await;
-    (url, dir)
+        .expect("seeded database")
 }
 
 /// The environment every child gets: the test stores' audit key, and the test's own data

@@ -1,0 +1,8 @@
+//! The integration tests of the `taizhang` binary, in one test binary: each module runs the real
+//! binary (or its store) over SQLite and PostgreSQL.
+
+mod backup;
+mod cli;
+mod common;
+mod crash;
+mod logs;

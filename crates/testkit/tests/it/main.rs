@@ -1,0 +1,11 @@
+//! The integration tests of the server, in one test binary (one link, one PostgreSQL template
+//! and one SQLite template for all of them): each module starts real servers over copies of the
+//! demo county, on SQLite and on PostgreSQL.
+
+mod accounts;
+mod api;
+mod backends;
+mod pages;
+mod personal_data;
+mod scope;
+mod security;
