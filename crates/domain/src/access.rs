@@ -40,6 +40,8 @@ pub enum Action {
     ManageUsers,
     /// Change the security settings (password age, second factor for administrators).
     ManageSecurity,
+    /// See the background jobs and retry those given up (系统管理员 only).
+    ManageJobs,
 }
 
 impl Role {
@@ -190,43 +192,48 @@ mod tests {
             ReadAudit,
             ManageUsers,
             ManageSecurity,
+            ManageJobs,
         ];
-        let expected: [(Role, [bool; 12]); 6] = [
+        let expected: [(Role, [bool; 13]); 6] = [
             (
                 Role::Admin,
                 [
-                    true, true, true, true, true, true, true, true, true, false, false, false,
+                    true, true, true, true, true, true, true, true, true, false, false, false, true,
                 ],
             ),
             (
                 Role::SecAdmin,
                 [
-                    true, false, false, false, false, false, false, false, false, false, true, true,
+                    true, false, false, false, false, false, false, false, false, false, true,
+                    true, false,
                 ],
             ),
             (
                 Role::Manager,
                 [
                     true, true, true, true, true, false, true, true, true, false, false, false,
+                    false,
                 ],
             ),
             (
                 Role::Recorder,
                 [
                     true, false, true, false, false, false, true, true, true, false, false, false,
+                    false,
                 ],
             ),
             (
                 Role::Viewer,
                 [
                     true, false, true, false, false, false, false, true, true, false, false, false,
+                    false,
                 ],
             ),
             (
                 Role::Auditor,
                 [
                     false, false, false, false, false, false, false, false, false, true, false,
-                    false,
+                    false, false,
                 ],
             ),
         ];

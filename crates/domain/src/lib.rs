@@ -5,6 +5,7 @@ pub mod access;
 pub mod builtin;
 pub mod bulletin;
 pub mod id_number;
+pub mod jobs;
 pub mod ledger;
 pub mod org;
 pub mod period;

@@ -9,6 +9,7 @@ mod backup;
 mod copy;
 pub mod crypto;
 mod error;
+pub mod jobs;
 pub mod model;
 mod sqlbuild;
 pub mod totp;
@@ -187,8 +188,16 @@ mod sqlite {
             "drop_plaintext_personal_data",
             include_str!("../migrations/sqlite/0004_drop_plaintext_personal_data.sql"),
         ),
+        (
+            5,
+            "jobs",
+            include_str!("../migrations/sqlite/0005_jobs.sql"),
+        ),
     ];
     include!("queries.rs");
+    pub(crate) mod jobs {
+        include!("jobs/sql.rs");
+    }
 }
 
 mod postgres {
@@ -216,8 +225,16 @@ mod postgres {
             "drop_plaintext_personal_data",
             include_str!("../migrations/postgres/0004_drop_plaintext_personal_data.sql"),
         ),
+        (
+            5,
+            "jobs",
+            include_str!("../migrations/postgres/0005_jobs.sql"),
+        ),
     ];
     include!("queries.rs");
+    pub(crate) mod jobs {
+        include!("jobs/sql.rs");
+    }
 }
 
 #[derive(Clone)]
