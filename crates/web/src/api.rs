@@ -73,12 +73,13 @@ pub fn routes() -> Router<AppState> {
         list_links, create_link, end_link, list_people, create_person, get_person, add_position, end_position,
         list_ledger_types, create_ledger_type, get_ledger_type, update_ledger_type,
         list_records, create_record, get_record, void_record, upload_attachment, download_attachment,
-        overdue, bulletin, audit, list_users, create_user, update_user, get_security_settings, put_security_settings
+        overdue, bulletin, audit, list_users, create_user, update_user, get_security_settings, put_security_settings,
+        crate::jobs::api::list_jobs, crate::jobs::api::retry_job
     ),
     components(schemas(ErrorBody, FileBytes, LoginRequest, LoginResponse, Me, Org, NewOrg, OrgEdge, Link, NewLink, Person, NewPerson,
         Position, NewPosition, LedgerType, Record, NewRecord, RecordPage, OverdueItem, AuditEntry, AuditPage, PeoplePage,
         Bulletin, RenameRequest, DateRequest, VoidRequest, AttachmentCreated, User, NewAccount, AccountCreated, UserChange,
-        SecuritySettings)),
+        SecuritySettings, taizhang_store::jobs::Job, taizhang_store::jobs::JobPage)),
     modifiers(&BearerAuth, &CommonErrors)
 )]
 pub struct ApiDoc;

@@ -5,6 +5,7 @@ mod accounts;
 pub mod api;
 mod chart;
 pub mod error;
+pub mod jobs;
 mod limiter;
 mod openapi;
 mod pages;
@@ -52,6 +53,7 @@ pub fn router_with(store: Store, opts: WebOptions) -> Router {
         .merge(api::routes())
         .merge(pages::routes())
         .merge(accounts::routes())
+        .merge(jobs::routes())
         .fallback(api::unknown_path)
         .layer(axum::middleware::from_fn(humane_rejections))
         .layer(axum::extract::DefaultBodyLimit::max(20 * 1024 * 1024))
