@@ -176,20 +176,20 @@ impl Worker {
         let Some(handler) = job.kind().and_then(|k| self.handlers.get(&k)).cloned() else {
             return Err(format!("本程序不认识任务类型“{}”", job.kind));
         };
-        let limit = self
-            .opts
-            .lease
+        // Stopped a little before the lease runs out, so its failure is recorded before another
+        // worker may claim the job.
+        let limit = (self.opts.lease * 9 / 10)
             .to_std()
-            .unwrap_or(std::time::Duration::from_secs(600));
-        let task = tokio::spawn(handler(self.store.clone(), job));
-        match tokio::time::timeout(limit, task).await {
+            .unwrap_or(std::time::Duration::from_secs(540));
+        let mut task = tokio::spawn(handler(self.store.clone(), job));
+        match tokio::time::timeout(limit, &mut task).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(join)) if join.is_panic() => Err("任务处理程序异常退出".into()),
             Ok(Err(_)) => Err("任务被取消".into()),
-            Err(_) => Err(format!(
-                "任务运行超过{}秒，已中止",
-                self.opts.lease.num_seconds()
-            )),
+            Err(_) => {
+                task.abort();
+                Err(format!("任务运行超过{}秒，已中止", limit.as_secs()))
+            }
         }
     }
 
