@@ -16,6 +16,7 @@ use taizhang_web::jobs::{Worker, WorkerOptions};
 each_backend!(
     enqueuing_twice_with_one_dedupe_key_keeps_one_job,
     a_failing_job_backs_off_then_is_given_up,
+    a_panicking_handler_fails_its_attempt,
     a_job_whose_lease_expired_is_claimed_again,
     concurrent_workers_run_each_job_once,
     the_nightly_audit_check_runs_end_to_end,
@@ -179,6 +180,25 @@ async fn a_failing_job_backs_off_then_is_given_up(app: TestApp) {
         .await
         .expect("later");
     assert_eq!(r.ran(), 0);
+}
+
+async fn a_panicking_handler_fails_its_attempt(app: TestApp) {
+    let admin = admin(&app).await;
+    let t0 = start();
+    let (job, _) = app
+        .store
+        .enqueue_job(&admin, NewJob::new(JobKind::AuditVerify, t0), t0)
+        .await
+        .expect("enqueue");
+    let worker = Worker::with_options(app.store.clone(), options())
+        .handle(JobKind::AuditVerify, |_, _| async {
+            panic!("a handler bug")
+        });
+    let r = worker.run_once(t0).await.expect("the worker survives");
+    assert_eq!(r.failed, 1);
+    let j = job_state(&app, job.id).await;
+    assert_eq!(j.state, JobState::Failed);
+    assert_eq!(j.last_error.as_deref(), Some("任务处理程序异常退出"));
 }
 
 async fn a_job_whose_lease_expired_is_claimed_again(app: TestApp) {
