@@ -40,6 +40,8 @@ pub enum Action {
     ManageUsers,
     /// Change the security settings (password age, second factor for administrators).
     ManageSecurity,
+    /// See the background jobs and retry those given up (系统管理员 only).
+    ManageJobs,
 }
 
 impl Role {
@@ -91,7 +93,7 @@ impl Role {
             (
                 Role::Admin,
                 ReadOrg | EditOrg | ReadPeople | EditPeople | ReadPersonalData | ManageLedgerTypes
-                | RecordEntry | ReadRecords | ReadBulletin,
+                | RecordEntry | ReadRecords | ReadBulletin | ManageJobs,
             ) => true,
             (Role::SecAdmin, ReadOrg | ManageUsers | ManageSecurity) => true,
             (
@@ -124,6 +126,7 @@ impl Action {
         Action::ReadAudit,
         Action::ManageUsers,
         Action::ManageSecurity,
+        Action::ManageJobs,
     ];
 }
 
@@ -210,43 +213,48 @@ mod tests {
             ReadAudit,
             ManageUsers,
             ManageSecurity,
+            ManageJobs,
         ];
-        let expected: [(Role, [bool; 12]); 6] = [
+        let expected: [(Role, [bool; 13]); 6] = [
             (
                 Role::Admin,
                 [
-                    true, true, true, true, true, true, true, true, true, false, false, false,
+                    true, true, true, true, true, true, true, true, true, false, false, false, true,
                 ],
             ),
             (
                 Role::SecAdmin,
                 [
-                    true, false, false, false, false, false, false, false, false, false, true, true,
+                    true, false, false, false, false, false, false, false, false, false, true,
+                    true, false,
                 ],
             ),
             (
                 Role::Manager,
                 [
                     true, true, true, true, true, false, true, true, true, false, false, false,
+                    false,
                 ],
             ),
             (
                 Role::Recorder,
                 [
                     true, false, true, false, false, false, true, true, true, false, false, false,
+                    false,
                 ],
             ),
             (
                 Role::Viewer,
                 [
                     true, false, true, false, false, false, false, true, true, false, false, false,
+                    false,
                 ],
             ),
             (
                 Role::Auditor,
                 [
                     false, false, false, false, false, false, false, false, false, true, false,
-                    false,
+                    false, false,
                 ],
             ),
         ];
@@ -274,6 +282,7 @@ mod tests {
             ReadAudit => 9,
             ManageUsers => 10,
             ManageSecurity => 11,
+            ManageJobs => 12,
         }
     }
 
@@ -282,7 +291,7 @@ mod tests {
         for (i, action) in Action::ALL.iter().enumerate() {
             assert_eq!(position_in_all(*action), i, "{action:?}");
         }
-        assert_eq!(Action::ALL.len(), 12);
+        assert_eq!(Action::ALL.len(), 13);
     }
 
     /// How many actions each role is granted. A grant that is not written out in `allows` (a
@@ -290,7 +299,7 @@ mod tests {
     #[test]
     fn grants_are_counted_per_role() {
         let expected = [
-            (Role::Admin, 9),
+            (Role::Admin, 10),
             (Role::SecAdmin, 3),
             (Role::Manager, 8),
             (Role::Recorder, 5),

@@ -7,6 +7,7 @@ pub mod bulletin;
 pub mod clock;
 pub mod gender;
 pub mod id_number;
+pub mod jobs;
 pub mod ledger;
 pub mod money;
 pub mod org;

@@ -66,6 +66,7 @@ mod copy;
 mod counties;
 pub mod crypto;
 mod error;
+pub mod jobs;
 mod keys;
 mod ledgers;
 mod links;

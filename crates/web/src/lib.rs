@@ -17,6 +17,7 @@ mod audit;
 mod bulletin;
 pub mod error;
 mod home;
+pub mod jobs;
 mod ledgers;
 mod limiter;
 mod links;
@@ -85,6 +86,10 @@ const FEATURES: &[Feature] = &[
     Feature {
         pages: accounts::page_routes,
         api: accounts::api_routes,
+    },
+    Feature {
+        pages: jobs::page_routes,
+        api: jobs::api_routes,
     },
 ];
 

@@ -41,6 +41,11 @@ pub(crate) mod sqlite {
             "drop_plaintext_personal_data",
             include_str!("../../migrations/sqlite/0004_drop_plaintext_personal_data.sql"),
         ),
+        (
+            5,
+            "jobs",
+            include_str!("../../migrations/sqlite/0005_jobs.sql"),
+        ),
     ];
 
     pub(crate) mod common;
@@ -56,6 +61,8 @@ pub(crate) mod sqlite {
     pub(crate) mod copy;
     #[path = "../counties/sql.rs"]
     pub(crate) mod counties;
+    #[path = "../jobs/sql.rs"]
+    pub(crate) mod jobs;
     #[path = "../ledgers/sql.rs"]
     pub(crate) mod ledgers;
     #[path = "../links/sql.rs"]
@@ -99,6 +106,11 @@ pub(crate) mod postgres {
             "drop_plaintext_personal_data",
             include_str!("../../migrations/postgres/0004_drop_plaintext_personal_data.sql"),
         ),
+        (
+            5,
+            "jobs",
+            include_str!("../../migrations/postgres/0005_jobs.sql"),
+        ),
     ];
 
     pub(crate) mod common;
@@ -114,6 +126,8 @@ pub(crate) mod postgres {
     pub(crate) mod copy;
     #[path = "../counties/sql.rs"]
     pub(crate) mod counties;
+    #[path = "../jobs/sql.rs"]
+    pub(crate) mod jobs;
     #[path = "../ledgers/sql.rs"]
     pub(crate) mod ledgers;
     #[path = "../links/sql.rs"]

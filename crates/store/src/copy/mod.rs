@@ -288,6 +288,7 @@ pub(crate) const TABLES: &[TableSpec] = &[
         order: "county_id, seq",
         identity: None,
     },
+    crate::jobs::JOBS_TABLE,
 ];
 
 /// A running checksum over rows, independent of how each backend stores a value: instants are
