@@ -186,7 +186,8 @@ pub fn mask_personal(mut v: serde_json::Value) -> serde_json::Value {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AuditEntry {
-    pub seq: i64,
+    #[schema(value_type = i64)]
+    pub seq: taizhang_domain::AuditSeq,
     pub at: DateTime<Utc>,
     pub actor: String,
     pub action: String,
@@ -209,8 +210,8 @@ forward! {
     ) -> StoreResult<(i64, Vec<AuditEntry>)> => audit::audit_entries(actor, entity, limit, offset);
 
     /// Walks the county's audit chain; returns the number of entries, or the first broken one.
-    pub async fn verify_audit_chain(&self, county_id: i64) -> StoreResult<Result<i64, i64>>
-        => audit::verify_audit_chain(county_id);
+    pub async fn verify_audit_chain(&self, county_id: taizhang_domain::CountyId) -> StoreResult<Result<i64, i64>>
+        => audit::verify_audit_chain(county_id.get());
 }
 
 #[cfg(test)]
