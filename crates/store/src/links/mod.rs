@@ -17,6 +17,8 @@ pub struct Link {
     pub from_person: Option<PersonName>,
     pub to_org: OrgName,
     pub via_org: Option<OrgName>,
+    // Documented as the plain string it was before the enum (`chair` or `member` for 联盟).
+    #[schema(value_type = Option<String>)]
     pub role: Option<AllianceRole>,
     pub note: String,
     pub valid_from: NaiveDate,

@@ -16,6 +16,7 @@ pub struct OverdueItem {
     pub period_label: String,
     pub due_on: NaiveDate,
     /// `overdue` when the deadline has passed, `due` while it is still open.
+    #[schema(value_type = String)]
     pub status: OverdueStatus,
 }
 

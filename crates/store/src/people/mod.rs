@@ -13,6 +13,8 @@ pub struct Person {
     #[schema(value_type = i64)]
     pub id: PersonId,
     pub name: String,
+    // Documented as the plain string it was before the enum ("男" or "女").
+    #[schema(value_type = Option<String>)]
     pub gender: Option<Gender>,
     pub org: OrgName,
     /// Masked (3708**********123X) unless the caller may see personal data whole.
