@@ -105,7 +105,7 @@ async fn main() {
             total = b.total_records;
         }
         let ours = median(times);
-        let base = bare(&url, summary.county.id, range, iters).await;
+        let base = bare(&url, summary.county.id.get(), range, iters).await;
         println!(
             "{name:<8} orgs {:>6}  records {:>8}  seed {:>6.1}s  bulletin {:>8.2} ms  bare GROUP BY {:>8.2} ms  ratio {:.2}  ({} records counted)",
             summary.orgs,

@@ -88,7 +88,10 @@ async fn check(dir: &std::path::Path, scale: u32) {
         .overdue(&admin, "370828005", today)
         .await
         .expect("overdue");
-    let late = overdue.iter().filter(|o| o.status == "overdue").count();
+    let late = overdue
+        .iter()
+        .filter(|o| o.status == taizhang_domain::OverdueStatus::Overdue)
+        .count();
     println!(
         "  鸡黍镇 overdue/due items: {late} overdue, {} due",
         overdue.len() - late

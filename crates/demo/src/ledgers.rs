@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use taizhang_domain::builtin::{FIVE_QUESTIONS, FIVE_VISITS};
 use taizhang_domain::org::OrgKind;
+use taizhang_domain::PersonId;
 use taizhang_store::NewRecord;
 
 pub(crate) const MAX_MONTHS: u32 = 120;
@@ -241,11 +242,14 @@ impl Gen<'_> {
     }
 
     /// Between `lo` and `hi` distinct people of `from`, and how many that is.
-    fn people(&mut self, from: &[i64], lo: usize, hi: usize) -> (Value, usize) {
+    fn people(&mut self, from: &[PersonId], lo: usize, hi: usize) -> (Value, usize) {
         let k = self.rng_range(lo, hi);
         let chosen = self.rng.sample(from, k);
         let n = chosen.len();
-        (Value::from(chosen), n)
+        (
+            Value::from(chosen.iter().map(|p| p.get()).collect::<Vec<_>>()),
+            n,
+        )
     }
 
     fn rng_range(&mut self, lo: usize, hi: usize) -> usize {
@@ -330,7 +334,7 @@ impl Gen<'_> {
     fn meeting(
         &mut self,
         org: &str,
-        members: &[i64],
+        members: &[PersonId],
         m: NaiveDate,
         kind: &str,
         topics: &[&'static str],
@@ -371,7 +375,7 @@ impl Gen<'_> {
         );
     }
 
-    fn hazard_check(&mut self, org: &str, members: &[i64], m: NaiveDate) {
+    fn hazard_check(&mut self, org: &str, members: &[PersonId], m: NaiveDate) {
         let Some(d) = self.day(m, 1, 31) else { return };
         // The season decides what is checked: heating in winter, floods in summer.
         let area = match (m.month(), self.rng.chance(0.6)) {
@@ -420,7 +424,7 @@ impl Gen<'_> {
 
     /// 组织生活会 for the past year, usually held in its last weeks; a short window that does
     /// not reach back that far gets one on a random day instead.
-    fn life_meeting(&mut self, org: &str, members: &[i64]) {
+    fn life_meeting(&mut self, org: &str, members: &[PersonId]) {
         let year_end = self.this_month - Months::new(self.this_month.month0()) - Days::new(1);
         let from = (year_end - Days::new(45)).max(self.start);
         let (from, to) = if from <= year_end {

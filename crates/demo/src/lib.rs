@@ -20,6 +20,7 @@ use rng::Rng;
 use seeder::Seeder;
 use std::time::Instant;
 use taizhang_domain::org::OrgKind;
+use taizhang_domain::PersonId;
 use taizhang_store::{Actor, County, Org, Store, StoreError, StoreResult};
 
 /// What to generate.
@@ -89,7 +90,7 @@ const JOINED_BY: NaiveDate = ymd(2024, 6, 30);
 pub(crate) struct Town {
     pub org: Org,
     /// 党务干部 registered at the township: inspectors and lecturers of its records.
-    pub staff: Vec<i64>,
+    pub staff: Vec<PersonId>,
     /// Indices into `World::branches` of its villages and communities.
     pub branches: Vec<usize>,
 }
@@ -98,9 +99,9 @@ pub(crate) struct Town {
 pub(crate) struct Branch {
     pub org: Org,
     pub town: Option<usize>,
-    pub members: Vec<i64>,
-    pub secretary: Option<(i64, String)>,
-    pub first_secretary: Option<i64>,
+    pub members: Vec<PersonId>,
+    pub secretary: Option<(PersonId, String)>,
+    pub first_secretary: Option<PersonId>,
 }
 
 #[derive(Default)]

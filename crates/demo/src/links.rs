@@ -4,6 +4,7 @@ use crate::seeder::{Cohort, Seeder};
 use crate::{missing, ymd, Branch, Plan, World, ALLIANCE_JOINED, COVER_FROM, DISPATCH_ROUNDS};
 use chrono::{Datelike, Days, Months, NaiveDate};
 use taizhang_domain::org::{LinkKind, OrgKind, PositionTitle};
+use taizhang_domain::PersonId;
 use taizhang_store::{NewLink, Org, StoreResult};
 
 impl Seeder<'_> {
@@ -13,7 +14,7 @@ impl Seeder<'_> {
         &mut self,
         plan: &Plan,
         world: &mut World,
-    ) -> StoreResult<(i64, usize)> {
+    ) -> StoreResult<(PersonId, usize)> {
         let lead = world
             .branches
             .iter()

@@ -7,7 +7,7 @@ use crate::{ymd, Plan, World, COUNTY_CODE, ELECTED, JOINED_BY};
 use chrono::{Days, NaiveDate};
 use std::collections::HashSet;
 use taizhang_domain::org::{OrgKind, PositionTitle};
-use taizhang_domain::IdNumber;
+use taizhang_domain::{IdNumber, PersonId};
 use taizhang_store::{
     Actor, NewLink, NewOrg, NewPerson, NewPosition, Org, Store, StoreError, StoreResult,
 };
@@ -86,7 +86,7 @@ impl Seeder<'_> {
 
     pub(crate) async fn position(
         &mut self,
-        person_id: i64,
+        person_id: PersonId,
         org: &Org,
         title: PositionTitle,
         from: NaiveDate,
@@ -128,7 +128,7 @@ impl Seeder<'_> {
         &mut self,
         org: &Org,
         cohort: Cohort,
-    ) -> StoreResult<(i64, String, NaiveDate)> {
+    ) -> StoreResult<(PersonId, String, NaiveDate)> {
         let retired = match cohort {
             Cohort::Villager => self.rng.chance(0.1),
             Cohort::Retiree => true,
@@ -178,7 +178,7 @@ impl Seeder<'_> {
         &mut self,
         branch: &Org,
         cohort: Cohort,
-    ) -> StoreResult<(i64, String, NaiveDate)> {
+    ) -> StoreResult<(PersonId, String, NaiveDate)> {
         let (id, name, birth) = self.person(branch, cohort).await?;
         let by = match cohort {
             Cohort::VillageCadre => ELECTED - Days::new(366),

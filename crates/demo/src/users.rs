@@ -4,7 +4,7 @@
 
 use crate::seeder::Seeder;
 use crate::{missing, DemoOptions, World};
-use taizhang_domain::Role;
+use taizhang_domain::{PersonId, Role};
 use taizhang_store::{NewUser, Org, SecuritySettings, StoreResult};
 
 impl Seeder<'_> {
@@ -13,7 +13,7 @@ impl Seeder<'_> {
         opts: &DemoOptions,
         root: &Org,
         world: &World,
-        first: (i64, usize),
+        first: (PersonId, usize),
     ) -> StoreResult<Vec<(String, String, String)>> {
         let jishu = &world.town("鸡黍镇")?.org;
         let gaohe = &world.town("高河街道")?.org;
@@ -31,7 +31,7 @@ impl Seeder<'_> {
             .find(|b| b.first_secretary == Some(first_secretary))
             .map_or("", |b| b.org.name.as_str());
         let diyishuji = format!("{dispatched_to}第一书记");
-        let specs: [(&str, &str, Role, &Org, Option<i64>); 8] = [
+        let specs: [(&str, &str, Role, &Org, Option<PersonId>); 8] = [
             ("admin", "金乡县系统管理员", Role::Admin, root, None),
             ("anquan", "金乡县安全管理员", Role::SecAdmin, root, None),
             ("auditor", "金乡县审计员", Role::Auditor, root, None),

@@ -328,8 +328,8 @@ mod tests {
 
     #[test]
     fn scope_roots_are_deduplicated() {
-        let s = Scope::subtrees(1, vec![5, 3, 5]);
-        assert_eq!(s.roots(), Some(&[3, 5][..]));
+        let s = Scope::subtrees(1, [5, 3, 5].map(OrgId::new).to_vec());
+        assert_eq!(s.roots(), Some(&[3, 5].map(OrgId::new)[..]));
         assert_eq!(Scope::county(1).roots(), None);
     }
 }

@@ -677,7 +677,7 @@ fn validate_value(f: &FieldDef, v: &Value, out: &mut ValidatedRecord) -> Result<
                     return Err(err("field.too_many", format!("“{label}”最多{m}人")));
                 }
             }
-            out.people.extend(ids.iter().copied());
+            out.people.extend(ids.iter().map(|&id| PersonId::new(id)));
             Ok(Value::from(ids))
         }
         FieldKind::Organisation => {
@@ -742,7 +742,7 @@ mod tests {
             })))
             .unwrap();
         assert_eq!(r.values["households"], json!(12));
-        assert_eq!(r.people, vec![3, 4]);
+        assert_eq!(r.people, vec![PersonId::new(3), PersonId::new(4)]);
         assert!(r.facts.contains(&Fact::Number {
             field: "households".into(),
             value: 12

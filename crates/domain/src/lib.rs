@@ -7,6 +7,7 @@ pub mod bulletin;
 pub mod clock;
 pub mod gender;
 pub mod id_number;
+pub mod ids;
 pub mod jobs;
 pub mod ledger;
 pub mod money;
@@ -21,6 +22,9 @@ pub use access::{Action, Role, Scope};
 pub use clock::{Clock, FixedClock};
 pub use gender::Gender;
 pub use id_number::IdNumber;
+pub use ids::{
+    AuditSeq, CountyId, LedgerTypeId, LinkId, OrgId, PersonId, PositionId, RecordId, UserId,
+};
 pub use money::Money;
 pub use overdue::OverdueStatus;
 pub use period::{check_date, MAX_DATE, MIN_DATE};

@@ -4,9 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-pub type OrgId = i64;
-pub type PersonId = i64;
-pub type CountyId = i64;
+pub use crate::ids::{CountyId, OrgId, PersonId};
 
 macro_rules! labelled_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $key:literal, $zh:literal, $en:literal;)* }) => {
@@ -205,11 +203,11 @@ mod tests {
             "370828".parse::<OrgRef>().unwrap(),
             OrgRef::Code("370828".into())
         );
-        assert_eq!("o42".parse::<OrgRef>().unwrap(), OrgRef::Id(42));
+        assert_eq!("o42".parse::<OrgRef>().unwrap(), OrgRef::Id(OrgId::new(42)));
         assert!("o4x".parse::<OrgRef>().is_err());
         assert!("3708".parse::<OrgRef>().is_err());
-        assert_eq!(OrgRef::for_org(7, None), "o7");
-        assert_eq!(OrgRef::for_org(7, Some("370828")), "370828");
+        assert_eq!(OrgRef::for_org(OrgId::new(7), None), "o7");
+        assert_eq!(OrgRef::for_org(OrgId::new(7), Some("370828")), "370828");
     }
 
     #[test]

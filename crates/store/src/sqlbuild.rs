@@ -14,6 +14,28 @@ impl From<i64> for Arg {
         Arg::I64(v)
     }
 }
+/// Ids bind as their row id.
+macro_rules! id_args {
+    ($($id:ident),*) => {$(
+        impl From<taizhang_domain::$id> for Arg {
+            fn from(v: taizhang_domain::$id) -> Self {
+                Arg::I64(v.get())
+            }
+        }
+    )*};
+}
+id_args!(
+    CountyId,
+    OrgId,
+    PersonId,
+    PositionId,
+    LinkId,
+    RecordId,
+    LedgerTypeId,
+    UserId,
+    AuditSeq
+);
+
 impl From<&str> for Arg {
     fn from(v: &str) -> Self {
         Arg::Str(v.to_string())
@@ -56,7 +78,7 @@ impl Sql {
     }
 
     /// `$3, $4, $5` for a list of values.
-    pub fn list(&mut self, values: &[i64]) -> String {
+    pub fn list<T: Copy + Into<Arg>>(&mut self, values: &[T]) -> String {
         values
             .iter()
             .map(|v| self.arg(*v))

@@ -286,7 +286,7 @@ async fn backup_under_load_then_restore(backend: Backend) {
         let system = Actor::system(county.id, "test");
         for id in &before {
             store
-                .record(&system, *id)
+                .record(&system, taizhang_domain::RecordId::new(*id))
                 .await
                 .unwrap_or_else(|e| panic!("record {id}, acknowledged before the backup: {e}"));
         }

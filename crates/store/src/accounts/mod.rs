@@ -4,17 +4,19 @@
 use crate::{auth, Actor, OrgName, Store, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use taizhang_domain::Role;
+use taizhang_domain::{CountyId, OrgId, PersonId, Role, UserId};
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct User {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     pub role: Role,
     pub org: OrgName,
-    pub person_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub person_id: Option<PersonId>,
     pub disabled: bool,
     /// Locked after repeated failed logins, until this time has passed.
     pub locked: bool,
@@ -59,8 +61,8 @@ pub struct NewUser {
     pub display_name: String,
     pub password: String,
     pub role: Role,
-    pub org_id: i64,
-    pub person_id: Option<i64>,
+    pub org_id: OrgId,
+    pub person_id: Option<PersonId>,
     /// A temporary password handed out by the security administrator must be replaced at the
     /// first login.
     pub must_change_password: bool,
@@ -87,15 +89,15 @@ forward! {
     pub async fn update_user(
         &self,
         actor: &Actor,
-        id: i64,
+        id: UserId,
         change: &UserChange,
-    ) -> StoreResult<User> => accounts::update_user(actor, id, change);
+    ) -> StoreResult<User> => accounts::update_user(actor, id.get(), change);
 
-    pub async fn reset_totp(&self, actor: &Actor, id: i64) -> StoreResult<User>
-        => accounts::reset_totp(actor, id);
+    pub async fn reset_totp(&self, actor: &Actor, id: UserId) -> StoreResult<User>
+        => accounts::reset_totp(actor, id.get());
 
-    pub async fn security_settings(&self, county_id: i64) -> StoreResult<SecuritySettings>
-        => accounts::security_settings(county_id);
+    pub async fn security_settings(&self, county_id: CountyId) -> StoreResult<SecuritySettings>
+        => accounts::security_settings(county_id.get());
 
     pub async fn update_security_settings(
         &self,
@@ -128,10 +130,10 @@ impl Store {
     }
 
     /// A new temporary password for an account (returned once); unlocks it and ends its sessions.
-    pub async fn reset_password(&self, actor: &Actor, id: i64) -> StoreResult<(User, String)> {
+    pub async fn reset_password(&self, actor: &Actor, id: UserId) -> StoreResult<(User, String)> {
         let password = auth::random_password();
         let hash = auth::hash_password(password.clone()).await?;
-        let user = dispatch!(self, accounts::reset_password(actor, id, &hash))?;
+        let user = dispatch!(self, accounts::reset_password(actor, id.get(), &hash))?;
         Ok((user, password))
     }
 
@@ -145,15 +147,15 @@ impl Store {
 
     /// For a county without any account: a new one-time setup code (valid 24 h, stored hashed)
     /// with which the person at the server's console creates the first security administrator.
-    pub async fn setup_code(&self, county_id: i64) -> StoreResult<Option<String>> {
-        if !dispatch!(self, accounts::county_needs_setup(county_id))? {
+    pub async fn setup_code(&self, county_id: CountyId) -> StoreResult<Option<String>> {
+        if !dispatch!(self, accounts::county_needs_setup(county_id.get()))? {
             return Ok(None);
         }
         let code = auth::new_token();
         let expires = Utc::now().timestamp() + 24 * 3600;
         dispatch!(
             self,
-            accounts::put_setup_code(county_id, &auth::token_hash(&code), expires)
+            accounts::put_setup_code(county_id.get(), &auth::token_hash(&code), expires)
         )?;
         Ok(Some(code))
     }

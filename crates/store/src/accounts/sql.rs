@@ -12,7 +12,7 @@ use crate::{
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::str::FromStr;
-use taizhang_domain::{Action, Role};
+use taizhang_domain::{Action, CountyId, OrgId, PersonId, Role, UserId};
 
 // ---- users and sessions ------------------------------------------------------------------------
 
@@ -52,17 +52,18 @@ from_row!(UserRow {
 pub(crate) const USER_SELECT: &str = "SELECT u.id, u.username, u.display_name, u.role, u.org_id, u.person_id, u.county_id, o.name AS org_name, o.code AS org_code, u.disabled, u.locked_until, u.totp_secret_enc IS NOT NULL AS totp_enrolled, u.must_change_password, u.password_changed_at FROM users u JOIN orgs o ON o.id = u.org_id";
 
 pub(crate) fn user_from(r: UserRow) -> StoreResult<User> {
+    let org_id = OrgId::new(r.org_id);
     Ok(User {
-        id: r.id,
+        id: UserId::new(r.id),
         username: r.username,
         display_name: r.display_name,
         role: Role::from_str(&r.role).map_err(|e| StoreError::Internal(e.to_string()))?,
         org: OrgName {
-            id: r.org_id,
-            org_ref: org_ref(r.org_id, r.org_code.as_deref()),
+            id: org_id,
+            org_ref: org_ref(org_id, r.org_code.as_deref()),
             name: r.org_name,
         },
-        person_id: r.person_id,
+        person_id: r.person_id.map(PersonId::new),
         disabled: r.disabled,
         locked: r.locked_until > Utc::now().timestamp(),
         totp_enrolled: r.totp_enrolled,
@@ -146,13 +147,13 @@ pub(crate) async fn insert_user(
         "INSERT INTO users (county_id, username, display_name, password_hash, role, org_id, person_id, disabled, created_at, password_changed_at, must_change_password)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
-    .bind(actor.county_id)
+    .bind(actor.county_id.get())
     .bind(username)
     .bind(display_name)
     .bind(password_hash)
     .bind(u.role.key())
-    .bind(u.org_id)
-    .bind(u.person_id)
+    .bind(u.org_id.get())
+    .bind(u.person_id.map(PersonId::get))
     .bind(false)
     .bind(Utc::now())
     .bind(Utc::now().timestamp())
@@ -181,7 +182,7 @@ pub(crate) async fn create_user(
 ) -> StoreResult<User> {
     require_manage_users(actor)?;
     let mut tx = p.write.begin().await?;
-    ensure_org_in_scope(&mut tx, actor, u.org_id).await?;
+    ensure_org_in_scope(&mut tx, actor, u.org_id.get()).await?;
     let user = insert_user(&mut tx, &p.audit_key, actor, u, password_hash).await?;
     tx.commit().await?;
     Ok(user)
@@ -211,11 +212,11 @@ pub(crate) async fn load_user_for_change(
         "{USER_SELECT} WHERE u.id = $1 AND u.county_id = $2"
     ))
     .bind(id)
-    .bind(actor.county_id)
+    .bind(actor.county_id.get())
     .fetch_optional(&mut *c)
     .await?;
     let user = user_from(row.ok_or(StoreError::NotFound)?)?;
-    ensure_org_in_scope(c, actor, user.org.id).await?;
+    ensure_org_in_scope(c, actor, user.org.id.get()).await?;
     Ok(user)
 }
 
@@ -230,7 +231,7 @@ pub(crate) async fn update_user(
 ) -> StoreResult<User> {
     let mut tx = p.write.begin().await?;
     let before = load_user_for_change(&mut tx, actor, id).await?;
-    if Some(id) == actor.user_id
+    if Some(UserId::new(id)) == actor.user_id
         && (change.role.is_some_and(|r| r != before.role) || change.disabled == Some(true))
     {
         return Err(StoreError::conflict(
@@ -251,7 +252,7 @@ pub(crate) async fn update_user(
     };
     let org_id = match &change.org {
         Some(r) => resolve_org(&mut tx, actor, r).await?,
-        None => before.org.id,
+        None => before.org.id.get(),
     };
     let role = change.role.unwrap_or(before.role);
     let disabled = change.disabled.unwrap_or(before.disabled);
@@ -265,7 +266,7 @@ pub(crate) async fn update_user(
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    if role != before.role || org_id != before.org.id || disabled {
+    if role != before.role || org_id != before.org.id.get() || disabled {
         // A changed duty or scope takes effect now, not at the next login.
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(id)
@@ -273,7 +274,7 @@ pub(crate) async fn update_user(
             .await?;
     }
     // A role or scope change is a permission change: audited under its own action.
-    let action = if role != before.role || org_id != before.org.id {
+    let action = if role != before.role || org_id != before.org.id.get() {
         "grant"
     } else {
         "update"
@@ -399,7 +400,7 @@ pub(crate) async fn update_security_settings(
             "密码有效期应为0–3650天（0为不过期）",
         ));
     }
-    let before = security_settings(p, actor.county_id).await?;
+    let before = security_settings(p, actor.county_id.get()).await?;
     let mut tx = p.write.begin().await?;
     for (name, value) in [
         (
@@ -412,12 +413,12 @@ pub(crate) async fn update_security_settings(
         ),
     ] {
         sqlx::query("DELETE FROM county_settings WHERE county_id = $1 AND name = $2")
-            .bind(actor.county_id)
+            .bind(actor.county_id.get())
             .bind(name)
             .execute(&mut *tx)
             .await?;
         sqlx::query("INSERT INTO county_settings (county_id, name, value) VALUES ($1, $2, $3)")
-            .bind(actor.county_id)
+            .bind(actor.county_id.get())
             .bind(name)
             .bind(value)
             .execute(&mut *tx)
@@ -508,13 +509,13 @@ pub(crate) async fn complete_setup(
         .bind(county_id)
         .fetch_one(&mut *tx)
         .await?;
-    let system = Actor::system(county_id, "setup");
+    let system = Actor::system(CountyId::new(county_id), "setup");
     let new = NewUser {
         username: username.to_string(),
         display_name: display_name.to_string(),
         password: String::new(),
         role: Role::SecAdmin,
-        org_id: root.unwrap_or(0),
+        org_id: OrgId::new(root.unwrap_or(0)),
         person_id: None,
         must_change_password: false,
     };

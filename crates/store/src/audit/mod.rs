@@ -5,6 +5,7 @@ use crate::{Actor, StoreResult};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use taizhang_domain::{AuditSeq, CountyId};
 use utoipa::ToSchema;
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -186,7 +187,8 @@ pub fn mask_personal(mut v: serde_json::Value) -> serde_json::Value {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AuditEntry {
-    pub seq: i64,
+    #[schema(value_type = i64)]
+    pub seq: AuditSeq,
     pub at: DateTime<Utc>,
     pub actor: String,
     pub action: String,
@@ -209,8 +211,8 @@ forward! {
     ) -> StoreResult<(i64, Vec<AuditEntry>)> => audit::audit_entries(actor, entity, limit, offset);
 
     /// Walks the county's audit chain; returns the number of entries, or the first broken one.
-    pub async fn verify_audit_chain(&self, county_id: i64) -> StoreResult<Result<i64, i64>>
-        => audit::verify_audit_chain(county_id);
+    pub async fn verify_audit_chain(&self, county_id: CountyId) -> StoreResult<Result<i64, i64>>
+        => audit::verify_audit_chain(county_id.get());
 }
 
 #[cfg(test)]

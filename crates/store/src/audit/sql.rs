@@ -66,7 +66,7 @@ pub(crate) async fn audit_entries(
         total,
         rows.into_iter()
             .map(|r| AuditEntry {
-                seq: r.seq,
+                seq: taizhang_domain::AuditSeq::new(r.seq),
                 at: r.at,
                 actor: r.actor,
                 action: r.action,

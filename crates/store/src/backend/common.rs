@@ -178,12 +178,12 @@ pub(crate) async fn audit_as(
 ) -> StoreResult<()> {
     let who = Who {
         name: &actor.username,
-        user_id: actor.user_id,
+        user_id: actor.user_id.map(|u| u.get()),
     };
     audit(
         c,
         key,
-        actor.county_id,
+        actor.county_id.get(),
         who,
         action,
         (entity, &entity_id.to_string()),

@@ -176,7 +176,7 @@ pub(crate) async fn bulletin(
     let types: Vec<LedgerType> = sqlx::query_as::<DB, TypeRow>(&format!(
         "{TYPE_SELECT} WHERE t.county_id = $1 ORDER BY t.id"
     ))
-    .bind(actor.county_id)
+    .bind(actor.county_id.get())
     .fetch_all(&mut *c)
     .await?
     .into_iter()
@@ -289,7 +289,7 @@ pub(crate) async fn bulletin(
     let refs: Vec<TypeRef<'_>> = types
         .iter()
         .map(|t| TypeRef {
-            id: t.id,
+            id: t.id.get(),
             def: &t.definition,
         })
         .collect();

@@ -372,7 +372,7 @@ impl Store {
                 "两个数据库的字段加密密钥不同：复制后的身份证号和电话将无法解密；请让目标使用同一密钥（TAIZHANG_FIELD_KEY 或 TAIZHANG_FIELD_KEY_FILE）".into(),
             ));
         }
-        let county_id = county.as_ref().map(|c| c.id);
+        let county_id = county.as_ref().map(|c| c.id.get());
         let rows = dispatch!(self, copy::export_tables(county_id))?;
         match &target.backend {
             Backend::Sqlite(p) => sqlite::copy::import_tables(p, &rows).await?,

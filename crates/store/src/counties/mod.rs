@@ -3,14 +3,17 @@
 use crate::StoreResult;
 use chrono::NaiveDate;
 use serde::Serialize;
+use taizhang_domain::{CountyId, OrgId};
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct County {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: CountyId,
     pub code: String,
     pub name: String,
-    pub root_org_id: i64,
+    #[schema(value_type = i64)]
+    pub root_org_id: OrgId,
 }
 
 forward! {

@@ -8,6 +8,7 @@ use crate::{Actor, County, Pools, StoreError, StoreResult};
 use chrono::NaiveDate;
 use serde_json::json;
 use taizhang_domain::org::{validate_name, OrgKind};
+use taizhang_domain::{CountyId, OrgId};
 
 // ---- counties ----------------------------------------------------------------------------------
 
@@ -27,10 +28,10 @@ from_row!(CountyRow {
 
 pub(crate) fn county_from(r: CountyRow) -> County {
     County {
-        id: r.id,
+        id: CountyId::new(r.id),
         code: r.code,
         name: r.name,
-        root_org_id: r.root_org_id.unwrap_or(0),
+        root_org_id: OrgId::new(r.root_org_id.unwrap_or(0)),
     }
 }
 
@@ -86,7 +87,7 @@ pub(crate) async fn create_county(
         .bind(county_id)
         .execute(&mut *tx)
         .await?;
-    let system = Actor::system(county_id, "setup");
+    let system = Actor::system(CountyId::new(county_id), "setup");
     audit_as(
         &mut tx,
         &p.audit_key,
@@ -103,10 +104,10 @@ pub(crate) async fn create_county(
     }
     tx.commit().await?;
     Ok(County {
-        id: county_id,
+        id: CountyId::new(county_id),
         code: code.to_string(),
         name,
-        root_org_id: root,
+        root_org_id: OrgId::new(root),
     })
 }
 

@@ -43,7 +43,8 @@ use taizhang_domain::Action;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Job {
     pub id: i64,
-    pub county_id: i64,
+    #[schema(value_type = i64)]
+    pub county_id: taizhang_domain::ids::CountyId,
     /// The kind's stable key (`audit.verify`).
     pub kind: String,
     /// Names one logical job of its kind in its county.

@@ -42,7 +42,7 @@ fn job_from(r: JobRow) -> StoreResult<Job> {
             .map_err(|_| StoreError::Internal(format!("未知的任务状态 {}", r.5)))?;
     Ok(Job {
         id: r.0,
-        county_id: r.1,
+        county_id: taizhang_domain::ids::CountyId::new(r.1),
         kind: r.2,
         dedupe_key: r.3,
         payload: r.4 .0,
@@ -110,7 +110,7 @@ pub(crate) async fn enqueue_in(
          ON CONFLICT (county_id, kind, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
          RETURNING {JOB_COLUMNS}"
     ))
-    .bind(actor.county_id)
+    .bind(actor.county_id.get())
     .bind(new.kind.key())
     .bind(new.dedupe_key.as_deref())
     .bind(Json(new.payload.clone()))
@@ -138,7 +138,7 @@ pub(crate) async fn enqueue_in(
     let row: Option<JobRow> = sqlx::query_as(&format!(
         "SELECT {JOB_COLUMNS} FROM jobs WHERE county_id = $1 AND kind = $2 AND dedupe_key = $3"
     ))
-    .bind(actor.county_id)
+    .bind(actor.county_id.get())
     .bind(new.kind.key())
     .bind(new.dedupe_key.as_deref())
     .fetch_optional(&mut *c)
@@ -248,7 +248,7 @@ pub async fn fail(
 pub async fn list(p: &Pools<DB>, actor: &Actor, f: &JobFilter) -> StoreResult<JobPage> {
     require(actor, Action::ManageJobs)?;
     let mut q = Sql::new("");
-    let county = q.arg(actor.county_id);
+    let county = q.arg(actor.county_id.get());
     let mut cond = format!(" WHERE county_id = {county}");
     if let Some(state) = f.state {
         let s = q.arg(state.key());
@@ -280,13 +280,13 @@ pub async fn list(p: &Pools<DB>, actor: &Actor, f: &JobFilter) -> StoreResult<Jo
 pub async fn get(p: &Pools<DB>, actor: &Actor, id: i64) -> StoreResult<Job> {
     require(actor, Action::ManageJobs)?;
     let mut c = p.read.acquire().await?;
-    load(&mut c, actor.county_id, id).await
+    load(&mut c, actor.county_id.get(), id).await
 }
 
 pub async fn retry(p: &Pools<DB>, actor: &Actor, id: i64, now: DateTime<Utc>) -> StoreResult<Job> {
     require(actor, Action::ManageJobs)?;
     let mut tx = p.write.begin().await?;
-    let before = load(&mut tx, actor.county_id, id).await?;
+    let before = load(&mut tx, actor.county_id.get(), id).await?;
     if !before.state.can_retry() {
         return Err(StoreError::conflict(
             "job.not_retryable",
@@ -301,11 +301,11 @@ pub async fn retry(p: &Pools<DB>, actor: &Actor, id: i64, now: DateTime<Utc>) ->
          WHERE county_id = $2 AND id = $3",
     )
     .bind(now)
-    .bind(actor.county_id)
+    .bind(actor.county_id.get())
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    let after = load(&mut tx, actor.county_id, id).await?;
+    let after = load(&mut tx, actor.county_id.get(), id).await?;
     audit_as(
         &mut tx,
         &p.audit_key,

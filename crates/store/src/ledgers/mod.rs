@@ -3,11 +3,13 @@
 use crate::{Actor, StoreResult};
 use serde::Serialize;
 use taizhang_domain::ledger::LedgerTypeDef;
+use taizhang_domain::LedgerTypeId;
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LedgerType {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: LedgerTypeId,
     pub key: String,
     pub name: String,
     pub version: i64,

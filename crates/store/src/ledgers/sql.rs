@@ -31,7 +31,7 @@ pub(crate) const TYPE_SELECT: &str = "SELECT t.id, t.key, t.name, t.current_vers
 
 pub(crate) fn type_from(r: TypeRow) -> LedgerType {
     LedgerType {
-        id: r.id,
+        id: taizhang_domain::LedgerTypeId::new(r.id),
         key: r.key,
         name: r.name,
         version: r.current_version,
@@ -46,14 +46,14 @@ pub(crate) async fn insert_ledger_type(
     def: &LedgerTypeDef,
 ) -> StoreResult<i64> {
     let (id,): (i64,) = sqlx::query_as("INSERT INTO ledger_types (county_id, key, name, current_version, created_at) VALUES ($1, $2, $3, 1, $4) RETURNING id")
-        .bind(actor.county_id)
+        .bind(actor.county_id.get())
         .bind(&def.key)
         .bind(&def.name)
         .bind(Utc::now())
         .fetch_one(&mut *c)
         .await?;
     sqlx::query("INSERT INTO ledger_type_versions (county_id, ledger_type_id, version, definition, created_at) VALUES ($1, $2, 1, $3, $4)")
-        .bind(actor.county_id)
+        .bind(actor.county_id.get())
         .bind(id)
         .bind(Json(def))
         .bind(Utc::now())
@@ -78,7 +78,7 @@ pub(crate) async fn ledger_types(p: &Pools<DB>, actor: &Actor) -> StoreResult<Ve
     let rows: Vec<TypeRow> = sqlx::query_as(&format!(
         "{TYPE_SELECT} WHERE t.county_id = $1 ORDER BY t.id"
     ))
-    .bind(actor.county_id)
+    .bind(actor.county_id.get())
     .fetch_all(&p.read)
     .await?;
     Ok(rows.into_iter().map(type_from).collect())
@@ -102,7 +102,7 @@ pub(crate) async fn ledger_type(
 ) -> StoreResult<LedgerType> {
     require(actor, Action::ReadRecords)?;
     let mut c = p.read.acquire().await?;
-    load_type(&mut c, actor.county_id, key).await
+    load_type(&mut c, actor.county_id.get(), key).await
 }
 
 pub(crate) async fn create_ledger_type(
@@ -115,7 +115,7 @@ pub(crate) async fn create_ledger_type(
     let mut tx = p.write.begin().await?;
     let taken: Option<(i64,)> =
         sqlx::query_as("SELECT id FROM ledger_types WHERE county_id = $1 AND key = $2")
-            .bind(actor.county_id)
+            .bind(actor.county_id.get())
             .bind(&def.key)
             .fetch_optional(&mut *tx)
             .await?;
@@ -126,7 +126,7 @@ pub(crate) async fn create_ledger_type(
         ));
     }
     insert_ledger_type(&mut tx, &p.audit_key, actor, def).await?;
-    let t = load_type(&mut tx, actor.county_id, &def.key).await?;
+    let t = load_type(&mut tx, actor.county_id.get(), &def.key).await?;
     tx.commit().await?;
     Ok(t)
 }
@@ -139,7 +139,7 @@ pub(crate) async fn update_ledger_type(
     require(actor, Action::ManageLedgerTypes)?;
     def.validate().map_err(StoreError::Invalid)?;
     let mut tx = p.write.begin().await?;
-    let current = load_type(&mut tx, actor.county_id, &def.key).await?;
+    let current = load_type(&mut tx, actor.county_id.get(), &def.key).await?;
     current
         .definition
         .check_evolution(def)
@@ -149,8 +149,8 @@ pub(crate) async fn update_ledger_type(
     }
     let version = current.version + 1;
     sqlx::query("INSERT INTO ledger_type_versions (county_id, ledger_type_id, version, definition, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(actor.county_id)
-        .bind(current.id)
+        .bind(actor.county_id.get())
+        .bind(current.id.get())
         .bind(version)
         .bind(Json(def))
         .bind(Utc::now())
@@ -159,7 +159,7 @@ pub(crate) async fn update_ledger_type(
     sqlx::query("UPDATE ledger_types SET current_version = $1, name = $2 WHERE id = $3")
         .bind(version)
         .bind(&def.name)
-        .bind(current.id)
+        .bind(current.id.get())
         .execute(&mut *tx)
         .await?;
     audit_as(
@@ -173,7 +173,7 @@ pub(crate) async fn update_ledger_type(
         serde_json::to_value(def).ok(),
     )
     .await?;
-    let t = load_type(&mut tx, actor.county_id, &def.key).await?;
+    let t = load_type(&mut tx, actor.county_id.get(), &def.key).await?;
     tx.commit().await?;
     Ok(t)
 }

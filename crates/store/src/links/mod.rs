@@ -3,19 +3,23 @@
 use crate::{Actor, StoreResult};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use taizhang_domain::org::LinkKind;
+use taizhang_domain::org::{AllianceRole, LinkKind};
+use taizhang_domain::{LinkId, OrgId, PersonId};
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Link {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: LinkId,
     pub kind: LinkKind,
     pub kind_label: String,
     pub from_org: Option<OrgName>,
     pub from_person: Option<PersonName>,
     pub to_org: OrgName,
     pub via_org: Option<OrgName>,
-    pub role: Option<String>,
+    // Documented as the plain string it was before the enum (`chair` or `member` for 联盟).
+    #[schema(value_type = Option<String>)]
+    pub role: Option<AllianceRole>,
     pub note: String,
     pub valid_from: NaiveDate,
     pub valid_to: Option<NaiveDate>,
@@ -23,7 +27,8 @@ pub struct Link {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OrgName {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: OrgId,
     #[serde(rename = "ref")]
     pub org_ref: String,
     pub name: String,
@@ -31,7 +36,8 @@ pub struct OrgName {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PersonName {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: PersonId,
     pub name: String,
 }
 
@@ -43,7 +49,8 @@ pub struct NewLink {
     pub from_org: Option<String>,
     /// Person the link starts from (派驻 first secretary, 双报到).
     #[serde(default)]
-    pub from_person: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub from_person: Option<PersonId>,
     pub to_org: String,
     /// The sending unit (派出单位) of a 派驻.
     #[serde(default)]
@@ -62,14 +69,14 @@ forward! {
     pub async fn create_link(&self, actor: &Actor, new: NewLink) -> StoreResult<Link>
         => links::create_link(actor, &new);
 
-    pub async fn end_link(&self, actor: &Actor, id: i64, on: NaiveDate) -> StoreResult<Link>
-        => links::end_link(actor, id, on);
+    pub async fn end_link(&self, actor: &Actor, id: LinkId, on: NaiveDate) -> StoreResult<Link>
+        => links::end_link(actor, id.get(), on);
 
     /// Links touching an organisation (from or to it), or all links of a kind in scope.
     pub async fn links(
         &self,
         actor: &Actor,
-        org_id: Option<i64>,
+        org_id: Option<OrgId>,
         kind: Option<taizhang_domain::org::LinkKind>,
-    ) -> StoreResult<Vec<Link>> => links::links(actor, org_id, kind);
+    ) -> StoreResult<Vec<Link>> => links::links(actor, org_id.map(OrgId::get), kind);
 }

@@ -9,8 +9,8 @@ use crate::{org_ref, Actor, Link, NewLink, OrgName, PersonName, Pools, StoreErro
 use chrono::{NaiveDate, Utc};
 use serde_json::{json, Value};
 use std::str::FromStr;
-use taizhang_domain::org::LinkKind;
-use taizhang_domain::Action;
+use taizhang_domain::org::{AllianceRole, LinkKind};
+use taizhang_domain::{Action, LinkId, OrgId, PersonId};
 
 // ---- cross-links -------------------------------------------------------------------------------
 
@@ -66,6 +66,7 @@ pub(crate) async fn org_name(c: &mut Conn, id: i64) -> StoreResult<OrgName> {
             .bind(id)
             .fetch_one(&mut *c)
             .await?;
+    let id = OrgId::new(id);
     Ok(OrgName {
         id,
         org_ref: org_ref(id, code.as_deref()),
@@ -78,34 +79,44 @@ pub(crate) async fn person_name(c: &mut Conn, id: i64) -> StoreResult<PersonName
         .bind(id)
         .fetch_one(&mut *c)
         .await?;
-    Ok(PersonName { id, name })
+    Ok(PersonName {
+        id: PersonId::new(id),
+        name,
+    })
 }
 
 pub(crate) fn link_from(r: LinkRow) -> StoreResult<Link> {
     let kind = LinkKind::from_str(&r.kind).map_err(|e| StoreError::Internal(e.to_string()))?;
     let name = |id: Option<i64>, name: Option<String>, code: Option<String>| {
-        id.map(|id| OrgName {
+        id.map(OrgId::new).map(|id| OrgName {
             id,
             org_ref: org_ref(id, code.as_deref()),
             name: name.unwrap_or_default(),
         })
     };
+    let role = r
+        .role
+        .as_deref()
+        .map(AllianceRole::from_str)
+        .transpose()
+        .map_err(|e| StoreError::Internal(e.to_string()))?;
+    let to_org_id = OrgId::new(r.to_org_id);
     Ok(Link {
-        id: r.id,
+        id: LinkId::new(r.id),
         kind,
         kind_label: kind.label_cn().to_string(),
         from_org: name(r.from_org_id, r.from_org_name, r.from_org_code),
         from_person: r.from_person_id.map(|id| PersonName {
-            id,
+            id: PersonId::new(id),
             name: r.from_person_name.unwrap_or_default(),
         }),
         to_org: OrgName {
-            id: r.to_org_id,
-            org_ref: org_ref(r.to_org_id, r.to_org_code.as_deref()),
+            id: to_org_id,
+            org_ref: org_ref(to_org_id, r.to_org_code.as_deref()),
             name: r.to_org_name,
         },
         via_org: name(r.via_org_id, r.via_org_name, r.via_org_code),
-        role: r.role,
+        role,
         note: r.note,
         valid_from: r.valid_from,
         valid_to: r.valid_to,
@@ -153,7 +164,7 @@ pub(crate) async fn create_link(p: &Pools<DB>, actor: &Actor, new: &NewLink) -> 
         None => None,
     };
     if let Some(pid) = new.from_person {
-        load_person(&mut tx, actor, pid).await.map_err(|_| {
+        load_person(&mut tx, actor, pid.get()).await.map_err(|_| {
             StoreError::invalid(
                 "from_person",
                 "link.from_person",
@@ -203,10 +214,10 @@ pub(crate) async fn create_link(p: &Pools<DB>, actor: &Actor, new: &NewLink) -> 
         "INSERT INTO org_links (county_id, kind, from_org_id, from_person_id, to_org_id, via_org_id, role, note, valid_from, valid_to, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
-    .bind(actor.county_id)
+    .bind(actor.county_id.get())
     .bind(new.kind.key())
     .bind(from_org)
-    .bind(new.from_person)
+    .bind(new.from_person.map(PersonId::get))
     .bind(to)
     .bind(via_org)
     .bind(role)
@@ -248,7 +259,7 @@ pub(crate) async fn end_link(
         "{LINK_SELECT} WHERE l.id = $1 AND l.county_id = $2"
     ))
     .bind(id)
-    .bind(actor.county_id)
+    .bind(actor.county_id.get())
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(StoreError::NotFound)?;

@@ -4,11 +4,13 @@ use crate::{Actor, StoreResult};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use taizhang_domain::org::{OrgKind, OrgRef};
+use taizhang_domain::OrgId;
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Org {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: OrgId,
     /// Official code, or `o{id}` where there is none: how the API addresses the organisation.
     #[serde(rename = "ref")]
     pub org_ref: String,
@@ -19,13 +21,14 @@ pub struct Org {
     pub established_on: NaiveDate,
     pub dissolved_on: Option<NaiveDate>,
     /// Current parent, if any.
-    pub parent_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub parent_id: Option<OrgId>,
 }
 
 impl Org {
     pub fn brief(&self) -> taizhang_domain::bulletin::OrgBrief {
         taizhang_domain::bulletin::OrgBrief {
-            id: self.id,
+            id: self.id.get(),
             org_ref: self.org_ref.clone(),
             name: self.name.clone(),
             kind: self.kind,
@@ -46,13 +49,14 @@ pub struct NewOrg {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OrgEdge {
-    pub parent_id: i64,
+    #[schema(value_type = i64)]
+    pub parent_id: OrgId,
     pub parent_name: String,
     pub valid_from: NaiveDate,
     pub valid_to: Option<NaiveDate>,
 }
 
-pub fn org_ref(id: i64, code: Option<&str>) -> String {
+pub fn org_ref(id: OrgId, code: Option<&str>) -> String {
     OrgRef::for_org(id, code)
 }
 
@@ -60,22 +64,22 @@ forward! {
     pub async fn org(&self, actor: &Actor, org_ref: &str) -> StoreResult<Org>
         => orgs::org_by_ref(actor, org_ref);
 
-    pub async fn org_by_id(&self, actor: &Actor, id: i64) -> StoreResult<Org>
-        => orgs::org_by_id(actor, id);
+    pub async fn org_by_id(&self, actor: &Actor, id: OrgId) -> StoreResult<Org>
+        => orgs::org_by_id(actor, id.get());
 
     pub async fn children(
         &self,
         actor: &Actor,
-        id: i64,
+        id: OrgId,
         include_dissolved: bool,
-    ) -> StoreResult<Vec<Org>> => orgs::children(actor, id, include_dissolved);
+    ) -> StoreResult<Vec<Org>> => orgs::children(actor, id.get(), include_dissolved);
 
     /// Ancestors from the root down, limited to what the caller may see.
-    pub async fn ancestors(&self, actor: &Actor, id: i64) -> StoreResult<Vec<Org>>
-        => orgs::ancestors(actor, id);
+    pub async fn ancestors(&self, actor: &Actor, id: OrgId) -> StoreResult<Vec<Org>>
+        => orgs::ancestors(actor, id.get());
 
-    pub async fn org_history(&self, actor: &Actor, id: i64) -> StoreResult<Vec<OrgEdge>>
-        => orgs::org_history(actor, id);
+    pub async fn org_history(&self, actor: &Actor, id: OrgId) -> StoreResult<Vec<OrgEdge>>
+        => orgs::org_history(actor, id.get());
 
     /// The roots of the caller's scope, for its home page.
     pub async fn scope_roots(&self, actor: &Actor) -> StoreResult<Vec<Org>>
@@ -87,17 +91,17 @@ forward! {
     pub async fn create_org(&self, actor: &Actor, parent_ref: &str, new: NewOrg) -> StoreResult<Org>
         => orgs::create_org(actor, parent_ref, &new);
 
-    pub async fn rename_org(&self, actor: &Actor, id: i64, name: &str) -> StoreResult<Org>
-        => orgs::rename_org(actor, id, name);
+    pub async fn rename_org(&self, actor: &Actor, id: OrgId, name: &str) -> StoreResult<Org>
+        => orgs::rename_org(actor, id.get(), name);
 
     pub async fn move_org(
         &self,
         actor: &Actor,
-        id: i64,
+        id: OrgId,
         new_parent_ref: &str,
         on: NaiveDate,
-    ) -> StoreResult<Org> => orgs::move_org(actor, id, new_parent_ref, on);
+    ) -> StoreResult<Org> => orgs::move_org(actor, id.get(), new_parent_ref, on);
 
-    pub async fn dissolve_org(&self, actor: &Actor, id: i64, on: NaiveDate) -> StoreResult<Org>
-        => orgs::dissolve_org(actor, id, on);
+    pub async fn dissolve_org(&self, actor: &Actor, id: OrgId, on: NaiveDate) -> StoreResult<Org>
+        => orgs::dissolve_org(actor, id.get(), on);
 }

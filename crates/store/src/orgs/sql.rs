@@ -8,7 +8,7 @@ use chrono::{NaiveDate, Utc};
 use serde_json::{json, Value};
 use std::str::FromStr;
 use taizhang_domain::org::{validate_name, OrgKind, OrgRef};
-use taizhang_domain::{Action, Scope};
+use taizhang_domain::{Action, OrgId, Scope};
 
 // ---- organisations -----------------------------------------------------------------------------
 
@@ -35,16 +35,17 @@ pub(crate) const ORG_SELECT: &str = "SELECT o.id, o.kind, o.name, o.code, o.esta
 
 pub(crate) fn org_from(r: OrgRow) -> StoreResult<Org> {
     let kind = OrgKind::from_str(&r.kind).map_err(|e| StoreError::Internal(e.to_string()))?;
+    let id = OrgId::new(r.id);
     Ok(Org {
-        id: r.id,
-        org_ref: org_ref(r.id, r.code.as_deref()),
+        id,
+        org_ref: org_ref(id, r.code.as_deref()),
         kind,
         kind_label: kind.label_cn().to_string(),
         name: r.name,
         code: r.code,
         established_on: r.established_on,
         dissolved_on: r.dissolved_on,
-        parent_id: r.parent_id,
+        parent_id: r.parent_id.map(OrgId::new),
     })
 }
 
@@ -105,11 +106,11 @@ pub(crate) async fn load_org(c: &mut Conn, actor: &Actor, id: i64) -> StoreResul
 pub(crate) async fn resolve_org(c: &mut Conn, actor: &Actor, r: &str) -> StoreResult<i64> {
     let parsed: OrgRef = r.parse().map_err(|_| StoreError::NotFound)?;
     let id = match parsed {
-        OrgRef::Id(id) => id,
+        OrgRef::Id(id) => id.get(),
         OrgRef::Code(code) => {
             let found: Option<(i64,)> =
                 sqlx::query_as("SELECT id FROM orgs WHERE county_id = $1 AND code = $2")
-                    .bind(actor.county_id)
+                    .bind(actor.county_id.get())
                     .bind(&code)
                     .fetch_optional(&mut *c)
                     .await?;
@@ -188,7 +189,7 @@ pub(crate) async fn org_history(
     Ok(rows
         .into_iter()
         .map(|r| OrgEdge {
-            parent_id: r.0,
+            parent_id: OrgId::new(r.0),
             parent_name: r.1,
             valid_from: r.2,
             valid_to: r.3,
@@ -199,10 +200,10 @@ pub(crate) async fn org_history(
 pub(crate) async fn scope_roots(p: &Pools<DB>, actor: &Actor) -> StoreResult<Vec<Org>> {
     let mut c = p.read.acquire().await?;
     let ids: Vec<i64> = match actor.scope.roots() {
-        Some(r) => r.to_vec(),
+        Some(r) => r.iter().map(|id| id.get()).collect(),
         None => {
             let (root,): (i64,) = sqlx::query_as("SELECT root_org_id FROM counties WHERE id = $1")
-                .bind(actor.county_id)
+                .bind(actor.county_id.get())
                 .fetch_one(&mut *c)
                 .await?;
             vec![root]
@@ -290,7 +291,7 @@ pub(crate) async fn create_org(
     if let Some(code) = &code {
         let used: Option<(i64,)> =
             sqlx::query_as("SELECT id FROM orgs WHERE county_id = $1 AND code = $2")
-                .bind(actor.county_id)
+                .bind(actor.county_id.get())
                 .bind(code)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -303,14 +304,14 @@ pub(crate) async fn create_org(
     }
     let id = insert_org_row(
         &mut tx,
-        actor.county_id,
+        actor.county_id.get(),
         new.kind,
         &name,
         code.as_deref(),
         established,
     )
     .await?;
-    attach(&mut tx, actor.county_id, id, parent_id, established).await?;
+    attach(&mut tx, actor.county_id.get(), id, parent_id, established).await?;
     let org = load_org_unscoped(&mut tx, id).await?;
     audit_as(
         &mut tx,
@@ -444,7 +445,7 @@ pub(crate) async fn move_org(
             "已撤销的组织不能调整隶属",
         ));
     }
-    if before.parent_id == Some(new_parent) {
+    if before.parent_id == Some(OrgId::new(new_parent)) {
         return Err(StoreError::conflict(
             "org.same_parent",
             format!("“{}”已隶属于“{}”", before.name, parent.name),
@@ -503,7 +504,7 @@ pub(crate) async fn move_org(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    attach(&mut tx, actor.county_id, id, new_parent, on).await?;
+    attach(&mut tx, actor.county_id.get(), id, new_parent, on).await?;
     let after = load_org_unscoped(&mut tx, id).await?;
     audit_as(
         &mut tx,

@@ -3,6 +3,7 @@
 use crate::{Actor, OrgName, StoreResult};
 use chrono::NaiveDate;
 use serde::Serialize;
+use taizhang_domain::OverdueStatus;
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -15,7 +16,8 @@ pub struct OverdueItem {
     pub period_label: String,
     pub due_on: NaiveDate,
     /// `overdue` when the deadline has passed, `due` while it is still open.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: OverdueStatus,
 }
 
 forward! {

@@ -25,7 +25,7 @@ pub(crate) async fn overdue(
     let types: Vec<TypeRow> = sqlx::query_as(&format!(
         "{TYPE_SELECT} WHERE t.county_id = $1 ORDER BY t.id"
     ))
-    .bind(actor.county_id)
+    .bind(actor.county_id.get())
     .fetch_all(&mut *c)
     .await?;
     let mut out = Vec::new();
@@ -66,6 +66,7 @@ pub(crate) async fn overdue(
                 for (id, name, code) in
                     fetch_all::<(i64, String, Option<String>)>(&mut c, &q).await?
                 {
+                    let id = taizhang_domain::OrgId::new(id);
                     out.push(OverdueItem {
                         org: OrgName {
                             id,
@@ -78,9 +79,7 @@ pub(crate) async fn overdue(
                         period: period.to_string(),
                         period_label: period.label_cn(),
                         due_on,
-                        status: taizhang_domain::OverdueStatus::on(as_of, due_on)
-                            .key()
-                            .to_string(),
+                        status: taizhang_domain::OverdueStatus::on(as_of, due_on),
                     });
                 }
             }

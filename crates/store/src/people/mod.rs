@@ -5,13 +5,17 @@ use crate::{crypto, Actor, OrgName, PersonName, Store, StoreResult};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use taizhang_domain::org::PositionTitle;
+use taizhang_domain::{Gender, OrgId, PersonId, PositionId};
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Person {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: PersonId,
     pub name: String,
-    pub gender: Option<String>,
+    // Documented as the plain string it was before the enum ("男" or "女").
+    #[schema(value_type = Option<String>)]
+    pub gender: Option<Gender>,
     pub org: OrgName,
     /// Masked (3708**********123X) unless the caller may see personal data whole.
     pub id_number: Option<String>,
@@ -42,7 +46,8 @@ pub struct NewPerson {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Position {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: PositionId,
     pub person: PersonName,
     pub org: OrgName,
     pub title: PositionTitle,
@@ -53,7 +58,8 @@ pub struct Position {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct NewPosition {
-    pub person_id: i64,
+    #[schema(value_type = i64)]
+    pub person_id: PersonId,
     pub org: String,
     pub title: PositionTitle,
     pub valid_from: NaiveDate,
@@ -66,21 +72,21 @@ forward! {
         => people::create_person(actor, &new);
 
     /// A person with personal data masked.
-    pub async fn person(&self, actor: &Actor, id: i64) -> StoreResult<Person>
-        => people::person(actor, id, false);
+    pub async fn person(&self, actor: &Actor, id: PersonId) -> StoreResult<Person>
+        => people::person(actor, id.get(), false);
 
     /// A person with 身份证号 and phone whole, for a role that may see them; the view is audited.
-    pub async fn person_revealed(&self, actor: &Actor, id: i64) -> StoreResult<Person>
-        => people::person(actor, id, true);
+    pub async fn person_revealed(&self, actor: &Actor, id: PersonId) -> StoreResult<Person>
+        => people::person(actor, id.get(), true);
 
     pub async fn people(
         &self,
         actor: &Actor,
-        org_id: Option<i64>,
+        org_id: Option<OrgId>,
         q: &str,
         limit: i64,
         offset: i64,
-    ) -> StoreResult<(i64, Vec<Person>)> => people::people(actor, org_id, q, limit, offset);
+    ) -> StoreResult<(i64, Vec<Person>)> => people::people(actor, org_id.map(OrgId::get), q, limit, offset);
 
     pub async fn add_position(&self, actor: &Actor, new: NewPosition) -> StoreResult<Position>
         => people::add_position(actor, &new);
@@ -88,12 +94,12 @@ forward! {
     pub async fn end_position(
         &self,
         actor: &Actor,
-        id: i64,
+        id: PositionId,
         on: NaiveDate,
-    ) -> StoreResult<Position> => people::end_position(actor, id, on);
+    ) -> StoreResult<Position> => people::end_position(actor, id.get(), on);
 
-    pub async fn positions_in(&self, actor: &Actor, org_id: i64) -> StoreResult<Vec<Position>>
-        => people::positions_in(actor, org_id);
+    pub async fn positions_in(&self, actor: &Actor, org_id: OrgId) -> StoreResult<Vec<Position>>
+        => people::positions_in(actor, org_id.get());
 }
 
 impl Store {

@@ -14,7 +14,7 @@ use serde_json::json;
 use std::str::FromStr;
 use taizhang_domain::org::PositionTitle;
 use taizhang_domain::person::{check_person, CheckedPerson, PersonInput};
-use taizhang_domain::{Action, IdNumber, Phone, Scope};
+use taizhang_domain::{Action, Gender, IdNumber, OrgId, PersonId, Phone, PositionId, Scope};
 
 // ---- people and positions ----------------------------------------------------------------------
 
@@ -109,13 +109,20 @@ pub(crate) async fn person_from(
     } else {
         Vec::new()
     };
+    let gender = r
+        .gender
+        .as_deref()
+        .map(Gender::from_str)
+        .transpose()
+        .map_err(|e| StoreError::Internal(e.to_string()))?;
+    let org_id = OrgId::new(r.org_id);
     Ok(Person {
-        id: r.id,
+        id: PersonId::new(r.id),
         name: r.name,
-        gender: r.gender,
+        gender,
         org: OrgName {
-            id: r.org_id,
-            org_ref: org_ref(r.org_id, r.org_code.as_deref()),
+            id: org_id,
+            org_ref: org_ref(org_id, r.org_code.as_deref()),
             name: r.org_name,
         },
         id_number,
@@ -207,7 +214,7 @@ pub(crate) async fn create_person(
     if let Some(id) = &id_number {
         let dup: Option<(i64,)> =
             sqlx::query_as("SELECT id FROM people WHERE county_id = $1 AND id_number_bidx = $2")
-                .bind(actor.county_id)
+                .bind(actor.county_id.get())
                 .bind(p.field_key.blind_index("id_number", id.as_str()))
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -223,7 +230,7 @@ pub(crate) async fn create_person(
         "INSERT INTO people (county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, birth_date, party_member, retired, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
     )
-    .bind(actor.county_id)
+    .bind(actor.county_id.get())
     .bind(org_id)
     .bind(&name)
     .bind(&gender)
@@ -392,15 +399,16 @@ pub(crate) async fn positions_where(
         .map(|r| {
             let title = PositionTitle::from_str(&r.title)
                 .map_err(|e| StoreError::Internal(e.to_string()))?;
+            let org_id = OrgId::new(r.org_id);
             Ok(Position {
-                id: r.id,
+                id: PositionId::new(r.id),
                 person: PersonName {
-                    id: r.person_id,
+                    id: PersonId::new(r.person_id),
                     name: r.person_name,
                 },
                 org: OrgName {
-                    id: r.org_id,
-                    org_ref: org_ref(r.org_id, r.org_code.as_deref()),
+                    id: org_id,
+                    org_ref: org_ref(org_id, r.org_code.as_deref()),
                     name: r.org_name,
                 },
                 title,
@@ -441,7 +449,7 @@ pub(crate) async fn add_position(
     let mut tx = p.write.begin().await?;
     let org_id = resolve_org(&mut tx, actor, &new.org).await?;
     // Appointing someone from outside one's scope is a county administrator's act.
-    load_person(&mut tx, actor, new.person_id)
+    load_person(&mut tx, actor, new.person_id.get())
         .await
         .map_err(|_| {
             StoreError::invalid(
@@ -453,8 +461,8 @@ pub(crate) async fn add_position(
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO positions (county_id, person_id, org_id, title, valid_from, valid_to, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
-    .bind(actor.county_id)
-    .bind(new.person_id)
+    .bind(actor.county_id.get())
+    .bind(new.person_id.get())
     .bind(org_id)
     .bind(new.title.key())
     .bind(new.valid_from)
@@ -483,7 +491,7 @@ pub(crate) async fn end_position(
         .await?
         .pop()
         .ok_or(StoreError::NotFound)?;
-    ensure_org_in_scope(&mut tx, actor, pos.org.id).await?;
+    ensure_org_in_scope(&mut tx, actor, pos.org.id.get()).await?;
     if let Some(ended) = pos.valid_to {
         return Err(StoreError::conflict(
             "position.already_ended",

@@ -3,11 +3,13 @@
 use crate::{audit, today, Actor, OrgName, PersonName, Store, StoreError, StoreResult};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use taizhang_domain::{PersonId, RecordId};
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Record {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: RecordId,
     pub ledger_type: String,
     pub ledger_type_name: String,
     pub type_version: i64,
@@ -44,7 +46,9 @@ pub struct RecordQuery {
     pub field: Option<String>,
     pub option: Option<String>,
     /// Only records naming this person.
-    pub person: Option<i64>,
+    #[param(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>)]
+    pub person: Option<PersonId>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
 }
@@ -63,14 +67,14 @@ forward! {
     pub async fn create_records(&self, actor: &Actor, new: Vec<NewRecord>) -> StoreResult<usize>
         => records::create_records(actor, &new, today());
 
-    pub async fn record(&self, actor: &Actor, id: i64) -> StoreResult<Record>
-        => records::record(actor, id);
+    pub async fn record(&self, actor: &Actor, id: RecordId) -> StoreResult<Record>
+        => records::record(actor, id.get());
 
     pub async fn records(&self, actor: &Actor, q: &RecordQuery) -> StoreResult<RecordPage>
         => records::records(actor, q);
 
-    pub async fn void_record(&self, actor: &Actor, id: i64, reason: &str) -> StoreResult<Record>
-        => records::void_record(actor, id, reason);
+    pub async fn void_record(&self, actor: &Actor, id: RecordId, reason: &str) -> StoreResult<Record>
+        => records::void_record(actor, id.get(), reason);
 }
 
 impl Store {
@@ -88,7 +92,12 @@ impl Store {
         }
         // Content-addressed per uploader: the same bytes from someone else get another id, so an
         // id reveals nothing about other people's files.
-        let mut keyed = format!("{}:{}:", actor.county_id, actor.user_id.unwrap_or(0)).into_bytes();
+        let mut keyed = format!(
+            "{}:{}:",
+            actor.county_id,
+            actor.user_id.map_or(0, |u| u.get())
+        )
+        .into_bytes();
         keyed.extend_from_slice(bytes);
         let id = audit::sha256_hex(&keyed);
         let dir = self.data_dir.join("attachments").join(&id[..2]);

@@ -16,7 +16,7 @@ use sqlx::types::Json;
 use std::collections::{HashMap, HashSet};
 use taizhang_domain::ledger::{Fact, LedgerTypeDef};
 use taizhang_domain::org::OrgRef;
-use taizhang_domain::{Action, Scope};
+use taizhang_domain::{Action, OrgId, PersonId, RecordId, Scope};
 
 // ---- records -----------------------------------------------------------------------------------
 
@@ -74,6 +74,7 @@ pub(crate) async fn records_from(c: &mut Conn, rows: Vec<RecordRow>) -> StoreRes
         q.push(&format!("{l}) ORDER BY rp.record_id, rp.field_key, p.id"));
         for (rid, pid, name) in fetch_all::<(i64, i64, String)>(c, &q).await? {
             let v = names.entry(rid).or_default();
+            let pid = PersonId::new(pid);
             if !v.iter().any(|x| x.id == pid) {
                 v.push(PersonName { id: pid, name });
             }
@@ -82,13 +83,13 @@ pub(crate) async fn records_from(c: &mut Conn, rows: Vec<RecordRow>) -> StoreRes
     Ok(rows
         .into_iter()
         .map(|r| Record {
-            id: r.id,
+            id: RecordId::new(r.id),
             ledger_type: r.type_key,
             ledger_type_name: r.type_name,
             type_version: r.type_version,
             org: OrgName {
-                id: r.org_id,
-                org_ref: org_ref(r.org_id, r.org_code.as_deref()),
+                id: OrgId::new(r.org_id),
+                org_ref: org_ref(OrgId::new(r.org_id), r.org_code.as_deref()),
                 name: r.org_name,
             },
             occurred_on: r.occurred_on,
@@ -119,7 +120,7 @@ pub(crate) async fn prepare_record(
     today: NaiveDate,
 ) -> StoreResult<PreparedRecord> {
     if !types.contains_key(&new.ledger_type) {
-        let t = load_type(c, actor.county_id, &new.ledger_type)
+        let t = load_type(c, actor.county_id.get(), &new.ledger_type)
             .await
             .map_err(|_| {
                 StoreError::invalid(
@@ -187,7 +188,7 @@ pub(crate) async fn prepare_record(
             .map(|x| x.0)
             .collect();
         for pid in &validated.people {
-            if !found.contains(pid) {
+            if !found.contains(&pid.get()) {
                 errors.push(taizhang_domain::ledger::FieldError::new(
                     "people",
                     "record.unknown_person",
@@ -197,7 +198,7 @@ pub(crate) async fn prepare_record(
         }
     }
     let county_actor = Actor {
-        scope: Scope::county(actor.county_id),
+        scope: Scope::county(actor.county_id.get()),
         ..actor.clone()
     };
     for (field, r) in &validated.orgs {
@@ -227,9 +228,9 @@ pub(crate) async fn prepare_record(
     }
     let org = org.ok_or(StoreError::NotFound)?;
     Ok(PreparedRecord {
-        type_id: t.id,
+        type_id: t.id.get(),
         version: t.version,
-        org_id: org.id,
+        org_id: org.id.get(),
         occurred_on: new.occurred_on,
         validated,
     })
@@ -244,13 +245,13 @@ pub(crate) async fn insert_prepared(
         "INSERT INTO ledger_records (county_id, ledger_type_id, type_version, org_id, occurred_on, fields, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
-    .bind(actor.county_id)
+    .bind(actor.county_id.get())
     .bind(r.type_id)
     .bind(r.version)
     .bind(r.org_id)
     .bind(r.occurred_on)
     .bind(Json(Value::Object(r.validated.values.clone())))
-    .bind(actor.user_id)
+    .bind(actor.user_id.map(|u| u.get()))
     .bind(Utc::now())
     .fetch_one(&mut *c)
     .await?;
@@ -361,9 +362,11 @@ pub(crate) async fn create_record(
     let mut types = HashMap::new();
     let prepared = prepare_record(&mut tx, actor, &mut types, new, today).await?;
     let id = insert_prepared(&mut tx, actor, &prepared).await?;
-    let defs: HashMap<i64, LedgerTypeDef> =
-        types.into_values().map(|t| (t.id, t.definition)).collect();
-    insert_record_details(&mut tx, actor.county_id, &[(id, &prepared)], &defs).await?;
+    let defs: HashMap<i64, LedgerTypeDef> = types
+        .into_values()
+        .map(|t| (t.id.get(), t.definition))
+        .collect();
+    insert_record_details(&mut tx, actor.county_id.get(), &[(id, &prepared)], &defs).await?;
     audit_as(
         &mut tx,
         &p.audit_key,
@@ -421,10 +424,12 @@ pub(crate) async fn create_records(
     for r in &prepared {
         ids.push(insert_prepared(&mut tx, actor, r).await?);
     }
-    let defs: HashMap<i64, LedgerTypeDef> =
-        types.into_values().map(|t| (t.id, t.definition)).collect();
+    let defs: HashMap<i64, LedgerTypeDef> = types
+        .into_values()
+        .map(|t| (t.id.get(), t.definition))
+        .collect();
     let items: Vec<(i64, &PreparedRecord)> = ids.iter().copied().zip(prepared.iter()).collect();
-    insert_record_details(&mut tx, actor.county_id, &items, &defs).await?;
+    insert_record_details(&mut tx, actor.county_id.get(), &items, &defs).await?;
     audit_as(
         &mut tx,
         &p.audit_key,
@@ -595,11 +600,11 @@ pub(crate) async fn insert_attachment(
         "INSERT INTO attachments (id, county_id, file_name, content_type, size_bytes, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
     )
     .bind(id)
-    .bind(actor.county_id)
+    .bind(actor.county_id.get())
     .bind(file_name.chars().take(200).collect::<String>())
     .bind(content_type)
     .bind(size)
-    .bind(actor.user_id)
+    .bind(actor.user_id.map(|u| u.get()))
     .bind(Utc::now())
     .execute(&mut *tx)
     .await?;
@@ -627,7 +632,7 @@ pub(crate) fn attachment_query(actor: &Actor, id: &str, select: &str) -> Sql {
     ));
     let county = q.arg(actor.county_id);
     let i = q.arg(id);
-    let uid = q.arg(actor.user_id.unwrap_or(-1));
+    let uid = q.arg(actor.user_id.map_or(-1, |u| u.get()));
     let s = record_scope_cond(&mut q, &actor.scope);
     q.push(&format!(
         "{county} AND a.id = {i} AND (a.created_by = {uid} OR EXISTS (SELECT 1 FROM record_attachments ra JOIN ledger_records r ON r.id = ra.record_id WHERE ra.attachment_id = a.id AND r.county_id = a.county_id AND {s}))"

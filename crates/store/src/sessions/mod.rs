@@ -3,6 +3,7 @@
 
 use crate::{auth, totp, Actor, SecuritySettings, Store, StoreError, StoreResult};
 use chrono::{Duration, Utc};
+use taizhang_domain::CountyId;
 
 /// How far a login got: only a full session reaches the county's data; the others may only
 /// change the password or bind a second factor first.
@@ -134,7 +135,9 @@ impl Store {
             }
         }
         dispatch!(self, sessions::reset_failed_logins(user_id))?;
-        let settings = self.security_settings(facts.county_id).await?;
+        let settings = self
+            .security_settings(CountyId::new(facts.county_id))
+            .await?;
         let role: taizhang_domain::Role = facts
             .role
             .parse()
@@ -178,7 +181,7 @@ impl Store {
         new: &str,
     ) -> StoreResult<Session> {
         let session = self.session(token).await?;
-        let user_id = session.actor.user_id.ok_or(StoreError::Forbidden)?;
+        let user_id = session.actor.user_id.ok_or(StoreError::Forbidden)?.get();
         let found = dispatch!(self, sessions::user_password_hash(&session.actor.username))?;
         let hash = found.ok_or(StoreError::SessionExpired)?.password_hash;
         if !auth::verify_password(current.to_string(), hash.clone()).await? {
@@ -214,7 +217,7 @@ impl Store {
     /// Binds a second factor to the session's user once a code from it has been typed back.
     pub async fn bind_totp(&self, token: &str, secret: &str, code: &str) -> StoreResult<Session> {
         let session = self.session(token).await?;
-        let user_id = session.actor.user_id.ok_or(StoreError::Forbidden)?;
+        let user_id = session.actor.user_id.ok_or(StoreError::Forbidden)?.get();
         let Some(step) = totp::verify(secret, code, Utc::now().timestamp(), 0) else {
             return Err(StoreError::invalid(
                 "code",

@@ -7,7 +7,7 @@ use crate::sessions::{LoginFacts, PasswordCheck};
 use crate::{Actor, Pools, Session, SessionStage, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use taizhang_domain::{Role, Scope};
+use taizhang_domain::{CountyId, OrgId, PersonId, Role, Scope};
 
 // ---- logins and sessions -----------------------------------------------------------------------
 
@@ -373,12 +373,12 @@ pub(crate) async fn actor_for_user_id(
             )
             .bind(county_id)
             .bind(today)
-            .bind(user.person_id.unwrap_or(-1))
-            .bind(user.org.id)
+            .bind(user.person_id.map_or(-1, PersonId::get))
+            .bind(user.org.id.get())
             .fetch_all(&mut *c)
             .await?;
             let mut roots = vec![user.org.id];
-            roots.extend(grants.into_iter().map(|g| g.0));
+            roots.extend(grants.into_iter().map(|g| OrgId::new(g.0)));
             Scope::subtrees(county_id, roots)
         }
     };
@@ -386,7 +386,7 @@ pub(crate) async fn actor_for_user_id(
         user_id: Some(user.id),
         username: user.username.clone(),
         role: user.role,
-        county_id,
+        county_id: CountyId::new(county_id),
         org_id: user.org.id,
         person_id: user.person_id,
         scope,

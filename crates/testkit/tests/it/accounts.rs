@@ -392,7 +392,7 @@ async fn administrators_must_bind_a_second_factor(app: TestApp) {
     let sec_actor = app.actor("anquan").await;
     let admin = app
         .store
-        .reset_totp(&sec_actor, admin_id)
+        .reset_totp(&sec_actor, taizhang_domain::UserId::new(admin_id))
         .await
         .expect("unbind");
     assert!(!admin.totp_enrolled);

@@ -17,7 +17,7 @@ fn year() -> DateRange {
     DateRange::new(to - chrono::Duration::days(364), to).unwrap()
 }
 
-async fn bulletin_json(store: &Store, county_id: i64) -> serde_json::Value {
+async fn bulletin_json(store: &Store, county_id: taizhang_domain::CountyId) -> serde_json::Value {
     let actor = Actor::system(county_id, "test");
     let b = store
         .bulletin(&actor, "370828", year(), Grouping::Children)
@@ -132,7 +132,7 @@ async fn a_county_moves_between_backends_without_loss() {
         .await
         .unwrap();
     assert!(
-        org.id > max_before,
+        org.id.get() > max_before,
         "identity continues after the copied ids"
     );
 

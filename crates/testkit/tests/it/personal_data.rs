@@ -233,8 +233,11 @@ async fn upgrade_encrypts_old_plaintext_and_the_key_is_checked() {
         field_key: Some(k.clone()),
     };
     let store = Store::open_with(&url, opts(&key_a)).await.expect("upgrade");
-    let actor = taizhang_store::Actor::system(1, "test");
-    let p = store.person_revealed(&actor, 1).await.expect("person");
+    let actor = taizhang_store::Actor::system(taizhang_domain::CountyId::new(1), "test");
+    let p = store
+        .person_revealed(&actor, taizhang_domain::PersonId::new(1))
+        .await
+        .expect("person");
     assert_eq!(p.id_number.as_deref(), Some(known));
     assert_eq!(p.phone.as_deref(), Some("13800001111"));
     store.close().await;
@@ -260,7 +263,7 @@ async fn upgrade_encrypts_old_plaintext_and_the_key_is_checked() {
         .expect("the right key");
     assert_eq!(
         again
-            .person_revealed(&actor, 1)
+            .person_revealed(&actor, taizhang_domain::PersonId::new(1))
             .await
             .unwrap()
             .id_number

@@ -30,7 +30,7 @@ async fn weak_passwords_are_refused(app: TestApp) {
                     display_name: "新用户".into(),
                     password: weak.into(),
                     role: Role::Viewer,
-                    org_id: admin.scope.county_id,
+                    org_id: taizhang_domain::OrgId::new(admin.scope.county_id),
                     person_id: None,
                     must_change_password: false,
                 },

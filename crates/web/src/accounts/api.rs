@@ -68,7 +68,7 @@ async fn create_user(
 async fn update_user(
     State(s): State<AppState>,
     ApiUser(u): ApiUser,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     Json(change): Json<UserChange>,
 ) -> ApiResult<Json<User>> {
     Ok(Json(s.store.update_user(&u.actor, id, &change).await?))

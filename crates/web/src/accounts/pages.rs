@@ -252,7 +252,7 @@ struct UsersPage {
     csrf: String,
     users: Vec<UserLine>,
     roles: Vec<(&'static str, &'static str)>,
-    self_id: i64,
+    self_id: UserId,
 }
 
 async fn render_users(
@@ -277,7 +277,7 @@ async fn render_users(
             })
             .collect(),
         roles: Role::ALL.iter().map(|r| (r.key(), r.label_cn())).collect(),
-        self_id: u.session.actor.user_id.unwrap_or(0),
+        self_id: u.session.actor.user_id.unwrap_or(UserId::new(0)),
     };
     html_with(status, page)
 }
@@ -354,7 +354,7 @@ struct UserChangeForm {
 async fn users_update(
     State(st): State<AppState>,
     u: PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     CsrfForm(f): CsrfForm<UserChangeForm>,
 ) -> PageResult {
     let r = async {
@@ -394,7 +394,7 @@ async fn users_update(
 async fn users_reset_password(
     State(st): State<AppState>,
     u: PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> PageResult {
     let (user, password) = st.store.reset_password(&u.session.actor, id).await?;
@@ -408,7 +408,7 @@ async fn users_reset_password(
 async fn users_reset_totp(
     State(st): State<AppState>,
     u: PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> PageResult {
     let user = st.store.reset_totp(&u.session.actor, id).await?;

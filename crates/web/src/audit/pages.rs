@@ -7,7 +7,7 @@ pub(crate) fn page_routes() -> Router<AppState> {
 }
 
 pub struct AuditLine {
-    seq: i64,
+    seq: AuditSeq,
     at: String,
     actor: String,
     action: String,

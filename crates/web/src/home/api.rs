@@ -84,10 +84,12 @@ pub struct Me {
     pub username: String,
     pub display_name: String,
     pub role: taizhang_domain::Role,
-    pub org_id: i64,
+    #[schema(value_type = i64)]
+    pub org_id: OrgId,
     pub org_name: String,
     /// Organisation ids whose subtrees the caller may see; empty for a whole county.
-    pub scope_roots: Vec<i64>,
+    #[schema(value_type = Vec<i64>)]
+    pub scope_roots: Vec<OrgId>,
 }
 
 #[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
@@ -102,7 +104,7 @@ async fn me(ApiUser(u): ApiUser) -> Json<Me> {
             .actor
             .scope
             .roots()
-            .map(<[i64]>::to_vec)
+            .map(<[OrgId]>::to_vec)
             .unwrap_or_default(),
     })
 }

@@ -131,7 +131,7 @@ async fn home(State(st): State<AppState>, u: PageUser) -> PageResult {
             children,
         });
         for i in st.store.overdue(a, &r.org_ref, today()).await? {
-            if i.status == "overdue" {
+            if i.status == OverdueStatus::Overdue {
                 overdue += 1;
             } else {
                 due += 1;

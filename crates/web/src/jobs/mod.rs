@@ -252,7 +252,11 @@ async fn verify_audit_chain(store: Store, job: Job) -> Result<Value, String> {
     match store.verify_audit_chain(job.county_id).await {
         Ok(Ok(entries)) => Ok(json!({ "intact": true, "entries": entries })),
         Ok(Err(seq)) => {
-            tracing::error!(county = job.county_id, seq, "the audit chain is broken");
+            tracing::error!(
+                county = job.county_id.get(),
+                seq,
+                "the audit chain is broken"
+            );
             Err(format!(
                 "审计链在第{seq}条处断裂：该条或其前一条已被改动，请立即核查"
             ))

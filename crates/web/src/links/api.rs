@@ -47,7 +47,7 @@ async fn create_link(
 async fn end_link(
     State(s): State<AppState>,
     ApiUser(u): ApiUser,
-    Path(id): Path<i64>,
+    Path(id): Path<LinkId>,
     Json(req): Json<DateRequest>,
 ) -> ApiResult<Json<Link>> {
     Ok(Json(

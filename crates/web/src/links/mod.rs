@@ -7,11 +7,12 @@ pub(crate) use api::api_routes;
 pub(crate) use pages::page_routes;
 
 use crate::shared::page::period_text;
+use taizhang_domain::LinkId;
 use taizhang_store::Link;
 
 /// A cross-link as listed on the links page and an organisation's page.
 pub(crate) struct LinkLine {
-    pub(crate) id: i64,
+    pub(crate) id: LinkId,
     pub(crate) kind: String,
     pub(crate) from: String,
     pub(crate) to: String,
@@ -33,11 +34,10 @@ pub(crate) fn link_lines(links: &[Link]) -> Vec<LinkLine> {
                 .or_else(|| l.from_org.as_ref().map(|o| o.name.clone()))
                 .unwrap_or_default(),
             to: l.to_org.name.clone(),
-            via: match (&l.via_org, l.role.as_deref()) {
+            via: match (&l.via_org, l.role) {
                 (Some(v), _) => v.name.clone(),
-                (None, Some("chair")) => "轮值主席".into(),
-                (None, Some("member")) => "成员".into(),
-                _ => String::new(),
+                (None, Some(role)) => role.label_cn().into(),
+                (None, None) => String::new(),
             },
             period: period_text(l.valid_from, l.valid_to),
             open: l.valid_to.is_none(),

@@ -98,7 +98,7 @@ async fn links_create(
             .parse::<LinkKind>()
             .map_err(|_| StoreError::invalid("kind", "link.bad_kind", "请选择关联类型"))?;
         let from_person = match non_empty(&f.from_person) {
-            Some(p) => Some(p.parse::<i64>().map_err(|_| {
+            Some(p) => Some(p.parse::<PersonId>().map_err(|_| {
                 StoreError::invalid("from_person", "link.from_person", "人员编号应为数字")
             })?),
             None => None,
@@ -130,7 +130,7 @@ async fn links_create(
 async fn links_end(
     State(st): State<AppState>,
     u: PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<LinkId>,
     CsrfForm(f): CsrfForm<DateForm>,
 ) -> PageResult {
     let on = parse_opt_date(&f.on, "on")?.unwrap_or_else(today);

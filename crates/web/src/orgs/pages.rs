@@ -14,7 +14,7 @@ pub(crate) fn page_routes() -> Router<AppState> {
 }
 
 pub struct PositionLine {
-    person_id: i64,
+    person_id: PersonId,
     name: String,
     title: String,
     period: String,

@@ -40,7 +40,10 @@ async fn overdue_page(
     let org = st.store.org(a, &org_ref).await?;
     let as_of = today();
     let items = st.store.overdue(a, &org.org_ref, as_of).await?;
-    let overdue_count = items.iter().filter(|i| i.status == "overdue").count();
+    let overdue_count = items
+        .iter()
+        .filter(|i| i.status == OverdueStatus::Overdue)
+        .count();
     let due_count = items.len() - overdue_count;
     let mut groups: Vec<OverdueGroup> = Vec::new();
     for i in items {

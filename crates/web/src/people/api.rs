@@ -74,7 +74,7 @@ pub struct PersonQuery {
 async fn get_person(
     State(s): State<AppState>,
     ApiUser(u): ApiUser,
-    Path(id): Path<i64>,
+    Path(id): Path<PersonId>,
     Query(q): Query<PersonQuery>,
 ) -> ApiResult<Json<Person>> {
     if q.reveal == Some(true) {
@@ -101,7 +101,7 @@ async fn add_position(
 async fn end_position(
     State(s): State<AppState>,
     ApiUser(u): ApiUser,
-    Path(id): Path<i64>,
+    Path(id): Path<PositionId>,
     Json(req): Json<DateRequest>,
 ) -> ApiResult<Json<Position>> {
     Ok(Json(

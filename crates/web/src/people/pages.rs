@@ -12,7 +12,7 @@ pub(crate) fn page_routes() -> Router<AppState> {
 }
 
 pub struct PersonLine {
-    id: i64,
+    id: PersonId,
     name: String,
     gender: String,
     org: String,
@@ -80,7 +80,10 @@ async fn render_people(
             .map(|p| PersonLine {
                 id: p.id,
                 name: p.name,
-                gender: p.gender.unwrap_or_default(),
+                gender: p
+                    .gender
+                    .map(|g| g.label_cn().to_string())
+                    .unwrap_or_default(),
                 org: p.org.name,
                 id_number: p.id_number.unwrap_or_default(),
                 phone: p.phone.unwrap_or_default(),
@@ -183,7 +186,7 @@ struct PersonPage {
 async fn render_person(
     st: &AppState,
     u: &PageUser,
-    id: i64,
+    id: PersonId,
     errors: Vec<String>,
     reveal: bool,
 ) -> PageResult {
@@ -207,7 +210,10 @@ async fn render_person(
         .await?;
     html(PersonPage {
         nav: nav_for(st, u).await,
-        gender: p.gender.clone().unwrap_or_default(),
+        gender: p
+            .gender
+            .map(|g| g.label_cn().to_string())
+            .unwrap_or_default(),
         birth: p.birth_date.map(|d| d.to_string()).unwrap_or_default(),
         id_number: p.id_number.clone().unwrap_or_default(),
         phone: p.phone.clone().unwrap_or_default(),
@@ -235,7 +241,11 @@ async fn render_person(
     })
 }
 
-async fn person_page(State(st): State<AppState>, u: PageUser, Path(id): Path<i64>) -> PageResult {
+async fn person_page(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<PersonId>,
+) -> PageResult {
     render_person(&st, &u, id, Vec::new(), false).await
 }
 
@@ -244,7 +254,7 @@ async fn person_page(State(st): State<AppState>, u: PageUser, Path(id): Path<i64
 async fn person_reveal(
     State(st): State<AppState>,
     u: PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<PersonId>,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> PageResult {
     render_person(&st, &u, id, Vec::new(), true).await
@@ -263,7 +273,7 @@ struct PositionForm {
 async fn person_add_position(
     State(st): State<AppState>,
     u: PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<PersonId>,
     CsrfForm(f): CsrfForm<PositionForm>,
 ) -> PageResult {
     let a = &u.session.actor;

@@ -37,7 +37,7 @@ async fn create_record(
 async fn get_record(
     State(s): State<AppState>,
     ApiUser(u): ApiUser,
-    Path(id): Path<i64>,
+    Path(id): Path<RecordId>,
 ) -> ApiResult<Json<Record>> {
     Ok(Json(s.store.record(&u.actor, id).await?))
 }
@@ -52,7 +52,7 @@ pub struct VoidRequest {
 async fn void_record(
     State(s): State<AppState>,
     ApiUser(u): ApiUser,
-    Path(id): Path<i64>,
+    Path(id): Path<RecordId>,
     Json(req): Json<VoidRequest>,
 ) -> ApiResult<Json<Record>> {
     Ok(Json(s.store.void_record(&u.actor, id, &req.reason).await?))

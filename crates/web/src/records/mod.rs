@@ -8,11 +8,12 @@ pub(crate) use api::api_routes;
 pub(crate) use pages::page_routes;
 
 use serde_json::Value;
+use taizhang_domain::RecordId;
 use taizhang_store::Record;
 
 /// A record as listed on the home, organisation, person and records pages.
 pub(crate) struct RecordLine {
-    pub(crate) id: i64,
+    pub(crate) id: RecordId,
     pub(crate) date: String,
     pub(crate) type_name: String,
     pub(crate) org_ref: String,

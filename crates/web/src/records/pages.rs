@@ -44,7 +44,7 @@ struct RecordsQuery {
     to: Option<String>,
     field: Option<String>,
     option: Option<String>,
-    person: Option<i64>,
+    person: Option<PersonId>,
     page: Option<i64>,
 }
 
@@ -111,11 +111,16 @@ struct RecordPage {
     csrf: String,
 }
 
-async fn record_page(State(st): State<AppState>, u: PageUser, Path(id): Path<i64>) -> PageResult {
+async fn record_page(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<RecordId>,
+) -> PageResult {
     let a = &u.session.actor;
     let r = st.store.record(a, id).await?;
     let t = st.store.ledger_type(a, &r.ledger_type).await?;
-    let names: HashMap<i64, String> = r.people.iter().map(|p| (p.id, p.name.clone())).collect();
+    let names: HashMap<PersonId, String> =
+        r.people.iter().map(|p| (p.id, p.name.clone())).collect();
     let mut fields = Vec::new();
     for f in &t.definition.fields {
         let Some(v) = r.fields.get(&f.key) else {
@@ -131,6 +136,7 @@ async fn record_page(State(st): State<AppState>, u: PageUser, Path(id): Path<i64
             (FieldKind::People { .. }, Value::Array(a)) => (
                 a.iter()
                     .filter_map(Value::as_i64)
+                    .map(PersonId::new)
                     .map(|i| names.get(&i).cloned().unwrap_or_else(|| i.to_string()))
                     .collect::<Vec<_>>()
                     .join("、"),
@@ -188,7 +194,7 @@ struct VoidForm {
 async fn record_void(
     State(st): State<AppState>,
     u: PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<RecordId>,
     CsrfForm(f): CsrfForm<VoidForm>,
 ) -> PageResult {
     st.store

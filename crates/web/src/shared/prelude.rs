@@ -31,7 +31,9 @@ pub(crate) use taizhang_domain::ledger::{
 };
 pub(crate) use taizhang_domain::org::{LinkKind, OrgKind, PositionTitle};
 pub(crate) use taizhang_domain::period::{Cadence, DateRange};
-pub(crate) use taizhang_domain::{Action, Role};
+pub(crate) use taizhang_domain::{
+    Action, AuditSeq, LinkId, OrgId, OverdueStatus, PersonId, PositionId, RecordId, Role, UserId,
+};
 pub(crate) use taizhang_store::*;
 pub(crate) use utoipa::{IntoParams, ToSchema};
 pub(crate) use utoipa_axum::router::OpenApiRouter;
