@@ -8,5 +8,7 @@ mod backends;
 mod jobs;
 mod pages;
 mod personal_data;
+mod record_pages;
 mod scope;
+mod scope_writes;
 mod security;
