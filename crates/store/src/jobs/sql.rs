@@ -13,23 +13,42 @@ use sqlx::types::Json;
 use taizhang_domain::jobs::{after_failure, check_dedupe_key, AfterFailure, Backoff, JobState};
 use taizhang_domain::Action;
 
-type JobRow = (
-    i64,
-    i64,
-    String,
-    Option<String>,
-    Json<Value>,
-    String,
-    i64,
-    i64,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<String>,
-    Option<Json<Value>>,
-    DateTime<Utc>,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-);
+/// A job as stored.
+pub(crate) struct JobRow {
+    id: i64,
+    county_id: i64,
+    kind: String,
+    dedupe_key: Option<String>,
+    payload: Json<Value>,
+    state: String,
+    attempts: i64,
+    max_attempts: i64,
+    run_at: DateTime<Utc>,
+    locked_until: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+    result: Option<Json<Value>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+from_row!(JobRow {
+    id,
+    county_id,
+    kind,
+    dedupe_key,
+    payload,
+    state,
+    attempts,
+    max_attempts,
+    run_at,
+    locked_until,
+    last_error,
+    result,
+    created_at,
+    updated_at,
+    finished_at,
+});
 
 const JOB_COLUMNS: &str = "id, county_id, kind, dedupe_key, payload, state, attempts, max_attempts, run_at, locked_until, last_error, result, created_at, updated_at, finished_at";
 
@@ -37,25 +56,26 @@ const JOB_COLUMNS: &str = "id, county_id, kind, dedupe_key, payload, state, atte
 const MAX_ERROR_CHARS: usize = 2000;
 
 fn job_from(r: JobRow) -> StoreResult<Job> {
-    let state =
-        r.5.parse::<JobState>()
-            .map_err(|_| StoreError::Internal(format!("未知的任务状态 {}", r.5)))?;
+    let state = r
+        .state
+        .parse::<JobState>()
+        .map_err(|_| StoreError::Internal(format!("未知的任务状态 {}", r.state)))?;
     Ok(Job {
-        id: r.0,
-        county_id: taizhang_domain::ids::CountyId::new(r.1),
-        kind: r.2,
-        dedupe_key: r.3,
-        payload: r.4 .0,
+        id: r.id,
+        county_id: taizhang_domain::ids::CountyId::new(r.county_id),
+        kind: r.kind,
+        dedupe_key: r.dedupe_key,
+        payload: r.payload.0,
         state,
-        attempts: r.6,
-        max_attempts: r.7,
-        run_at: r.8,
-        locked_until: r.9,
-        last_error: r.10,
-        result: r.11.map(|j| j.0),
-        created_at: r.12,
-        updated_at: r.13,
-        finished_at: r.14,
+        attempts: r.attempts,
+        max_attempts: r.max_attempts,
+        run_at: r.run_at,
+        locked_until: r.locked_until,
+        last_error: r.last_error,
+        result: r.result.map(|j| j.0),
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        finished_at: r.finished_at,
     })
 }
 
