@@ -70,7 +70,7 @@ async fn setup_submit(
             .complete_setup(&f.code, f.username.trim(), &f.display_name, &f.password)
             .await
     };
-    match result {
+    match form_outcome(result, Shown::InvalidOrConflict)? {
         Ok(_) => html(SetupPage {
             nav: None,
             errors: Vec::new(),
@@ -78,17 +78,16 @@ async fn setup_submit(
             display_name: f.display_name,
             done: true,
         }),
-        Err(e @ (StoreError::Invalid(_) | StoreError::Conflict { .. })) => {
+        Err(errors) => {
             let page = SetupPage {
                 nav: None,
-                errors: messages(&e),
+                errors,
                 username: f.username,
                 display_name: f.display_name,
                 done: false,
             };
             html_with(StatusCode::UNPROCESSABLE_ENTITY, page)
         }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -139,7 +138,7 @@ async fn password_submit(
             .change_password(&u.token, &f.current_password, &f.new_password)
             .await
     };
-    match result {
+    match form_outcome(result, Shown::Invalid)? {
         Ok(session) if session.stage != SessionStage::Full => {
             Ok(Redirect::to(stage_page(session.stage)).into_response())
         }
@@ -150,17 +149,16 @@ async fn password_submit(
             forced: false,
             done: true,
         }),
-        Err(e @ StoreError::Invalid(_)) => {
+        Err(errors) => {
             let page = PasswordPage {
                 nav: if forced { None } else { nav_for(&st, &u).await },
-                errors: messages(&e),
+                errors,
                 csrf: u.session.csrf_token.clone(),
                 forced,
                 done: false,
             };
             html_with(StatusCode::UNPROCESSABLE_ENTITY, page)
         }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -218,20 +216,20 @@ async fn totp_submit(
             "验证器密钥无效，请刷新页面重新绑定".into(),
         )));
     }
-    match st.store.bind_totp(&u.token, &secret, &f.code).await {
+    let outcome = st.store.bind_totp(&u.token, &secret, &f.code).await;
+    match form_outcome(outcome, Shown::Invalid)? {
         Ok(session) => {
             let mut page =
                 totp_page_for(&u, nav(&session, String::new()), String::new(), Vec::new());
             page.enrolled = true;
             html(page)
         }
-        Err(e @ StoreError::Invalid(_)) => {
+        Err(errors) => {
             let forced = u.session.stage == SessionStage::EnrollTotp;
             let nav = if forced { None } else { nav_for(&st, &u).await };
-            let page = totp_page_for(&u, nav, secret, messages(&e));
+            let page = totp_page_for(&u, nav, secret, errors);
             html_with(StatusCode::UNPROCESSABLE_ENTITY, page)
         }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -324,7 +322,10 @@ async fn users_create(
             .await
     }
     .await;
-    match r {
+    let shown = Shown::All {
+        not_found: "所属组织不存在或不在您的管理范围内",
+    };
+    match form_outcome(r, shown)? {
         Ok((user, password)) => {
             let notice = format!(
                 "已创建账号“{}”，临时密码：{password}（只显示这一次，请当面交给本人；首次登录须修改）",
@@ -332,14 +333,7 @@ async fn users_create(
             );
             render_users(&st, &u, Vec::new(), Some(notice), StatusCode::OK).await
         }
-        Err(e @ (StoreError::Invalid(_) | StoreError::Conflict { .. } | StoreError::NotFound)) => {
-            let errs = match e {
-                StoreError::NotFound => vec!["所属组织不存在或不在您的管理范围内".to_string()],
-                e => messages(&e),
-            };
-            render_users(&st, &u, errs, None, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => Err(e.into()),
+        Err(errors) => render_users(&st, &u, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await,
     }
 }
 
@@ -372,22 +366,12 @@ async fn users_update(
         st.store.update_user(&u.session.actor, id, &change).await
     }
     .await;
-    match r {
+    match form_outcome(r, Shown::InvalidOrConflict)? {
         Ok(user) => {
             let notice = format!("已更新账号“{}”", user.username);
             render_users(&st, &u, Vec::new(), Some(notice), StatusCode::OK).await
         }
-        Err(e @ (StoreError::Invalid(_) | StoreError::Conflict { .. })) => {
-            render_users(
-                &st,
-                &u,
-                messages(&e),
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
+        Err(errors) => render_users(&st, &u, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await,
     }
 }
 
@@ -470,10 +454,9 @@ async fn security_submit(
             .await
     }
     .await;
-    let (errors, notice, status) = match r {
+    let (errors, notice, status) = match form_outcome(r, Shown::Invalid)? {
         Ok(_) => (Vec::new(), Some("已保存".to_string()), StatusCode::OK),
-        Err(e @ StoreError::Invalid(_)) => (messages(&e), None, StatusCode::UNPROCESSABLE_ENTITY),
-        Err(e) => return Err(e.into()),
+        Err(errors) => (errors, None, StatusCode::UNPROCESSABLE_ENTITY),
     };
     let page = SecurityPage {
         nav: nav_for(&st, &u).await,

@@ -114,14 +114,6 @@ pub(crate) fn messages(e: &StoreError) -> Vec<String> {
     }
 }
 
-/// Errors a form can show beside itself; anything else becomes an error page.
-pub(crate) fn recoverable(e: &StoreError) -> bool {
-    matches!(
-        e,
-        StoreError::Invalid(_) | StoreError::Conflict { .. } | StoreError::NotFound
-    )
-}
-
 pub(crate) fn period_text(from: NaiveDate, to: Option<NaiveDate>) -> String {
     match to {
         Some(t) => format!("{from} 至 {t}"),
@@ -141,6 +133,35 @@ pub(crate) enum NotFound {
     Say(&'static str),
 }
 
+/// Which of the store's refusals a form explains beside its fields; any other error becomes an
+/// error page.
+#[derive(Clone, Copy)]
+pub(crate) enum Shown {
+    /// Broken rules only (a password form says nothing of conflicts or missing objects).
+    Invalid,
+    /// Broken rules and conflicts (a name already taken).
+    InvalidOrConflict,
+    /// Broken rules, conflicts, and an unknown reference typed into the form, told this way.
+    All { not_found: &'static str },
+}
+
+/// Splits a store outcome into the value the form goes on with, or the messages to show beside
+/// the form again; an error the form cannot explain is returned for the error page.
+pub(crate) fn form_outcome<T>(
+    outcome: Result<T, StoreError>,
+    shown: Shown,
+) -> Result<Result<T, Vec<String>>, PageError> {
+    match (outcome, shown) {
+        (Ok(value), _) => Ok(Ok(value)),
+        (Err(e @ StoreError::Invalid(_)), _) => Ok(Err(messages(&e))),
+        (Err(e @ StoreError::Conflict { .. }), Shown::InvalidOrConflict | Shown::All { .. }) => {
+            Ok(Err(messages(&e)))
+        }
+        (Err(StoreError::NotFound), Shown::All { not_found }) => Ok(Err(vec![not_found.into()])),
+        (Err(e), _) => Err(e.into()),
+    }
+}
+
 /// The end of a form handler. On success, `on_ok` answers (usually a redirect, see
 /// [`redirect_to`]); when the store refuses in a way the form can explain (validation, a
 /// conflict, an unknown reference) the form is shown again by `show_again` with the messages and
@@ -154,14 +175,13 @@ pub(crate) async fn finish_form<T, Fut>(
 where
     Fut: Future<Output = PageResult>,
 {
-    let errors = match outcome {
+    let shown = match not_found {
+        NotFound::Page => Shown::InvalidOrConflict,
+        NotFound::Say(message) => Shown::All { not_found: message },
+    };
+    let errors = match form_outcome(outcome, shown)? {
         Ok(value) => return on_ok(value),
-        Err(StoreError::NotFound) => match not_found {
-            NotFound::Page => return Err(StoreError::NotFound.into()),
-            NotFound::Say(message) => vec![message.to_string()],
-        },
-        Err(e) if recoverable(&e) => messages(&e),
-        Err(e) => return Err(e.into()),
+        Err(errors) => errors,
     };
     let page = show_again(errors).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
