@@ -1,16 +1,96 @@
 //! The queries of every feature, compiled once per backend. Each feature keeps its SQL in
-//! `<feature>/sql.rs`; the two modules below include those files with `#[path]`, each after
-//! defining `DB` (the sqlx driver) and `IS_PG`, so one copy of every query is type-checked against
-//! SQLite and against PostgreSQL. A feature's `sql.rs` starts with `use super::*;` (its backend's
-//! plumbing from `common.rs`) and reaches another feature of the same backend as
-//! `super::orgs::resolve_org`. Being ordinary module files, they are formatted and linted like any
-//! other.
+//! `<feature>/sql.rs`; the two modules below include those files with `#[path]` (listed once, in
+//! `feature_queries!`), each after defining `DB` (the sqlx driver) and `IS_PG`, so one copy of
+//! every query is type-checked against SQLite and against PostgreSQL. A feature's `sql.rs` starts
+//! with `use super::*;` (its backend's plumbing from `common.rs`) and reaches another feature of
+//! the same backend as `super::orgs::resolve_org`. Being ordinary module files, they are
+//! formatted and linted like any other.
 //!
 //! Some functions serve one backend only (backup reads PostgreSQL and writes SQLite files), so
 //! unused items are allowed here.
 
 // Each feature's queries are loaded twice on purpose: once per backend.
 #![allow(clippy::duplicate_mod)]
+
+/// Every migration of the backend whose folder is named: (version, name, SQL).
+macro_rules! migrations {
+    ($dir:literal) => {
+        &[
+            (
+                1,
+                "foundation",
+                include_str!(concat!("../../migrations/", $dir, "/0001_foundation.sql")),
+            ),
+            (
+                2,
+                "login_protection",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $dir,
+                    "/0002_login_protection.sql"
+                )),
+            ),
+            (
+                3,
+                "accounts_and_field_encryption",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $dir,
+                    "/0003_accounts_and_field_encryption.sql"
+                )),
+            ),
+            (
+                4,
+                "drop_plaintext_personal_data",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $dir,
+                    "/0004_drop_plaintext_personal_data.sql"
+                )),
+            ),
+            (
+                5,
+                "jobs",
+                include_str!(concat!("../../migrations/", $dir, "/0005_jobs.sql")),
+            ),
+        ]
+    };
+}
+
+/// Every feature's queries, loaded into the backend module that invokes it.
+macro_rules! feature_queries {
+    () => {
+        pub(crate) mod common;
+        pub(crate) use common::*;
+
+        #[path = "../accounts/sql.rs"]
+        pub(crate) mod accounts;
+        #[path = "../audit/sql.rs"]
+        pub(crate) mod audit;
+        #[path = "../bulletin/sql.rs"]
+        pub(crate) mod bulletin;
+        #[path = "../copy/sql.rs"]
+        pub(crate) mod copy;
+        #[path = "../counties/sql.rs"]
+        pub(crate) mod counties;
+        #[path = "../jobs/sql.rs"]
+        pub(crate) mod jobs;
+        #[path = "../ledgers/sql.rs"]
+        pub(crate) mod ledgers;
+        #[path = "../links/sql.rs"]
+        pub(crate) mod links;
+        #[path = "../orgs/sql.rs"]
+        pub(crate) mod orgs;
+        #[path = "../overdue/sql.rs"]
+        pub(crate) mod overdue;
+        #[path = "../people/sql.rs"]
+        pub(crate) mod people;
+        #[path = "../records/sql.rs"]
+        pub(crate) mod records;
+        #[path = "../sessions/sql.rs"]
+        pub(crate) mod sessions;
+    };
+}
 
 #[path = "."]
 #[allow(dead_code)]
@@ -20,63 +100,8 @@ pub(crate) mod sqlite {
     /// `FromRow` impl for each (coherence does not look through the projection).
     pub(crate) type Row = sqlx::sqlite::SqliteRow;
     pub(crate) const IS_PG: bool = false;
-    pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
-        (
-            1,
-            "foundation",
-            include_str!("../../migrations/sqlite/0001_foundation.sql"),
-        ),
-        (
-            2,
-            "login_protection",
-            include_str!("../../migrations/sqlite/0002_login_protection.sql"),
-        ),
-        (
-            3,
-            "accounts_and_field_encryption",
-            include_str!("../../migrations/sqlite/0003_accounts_and_field_encryption.sql"),
-        ),
-        (
-            4,
-            "drop_plaintext_personal_data",
-            include_str!("../../migrations/sqlite/0004_drop_plaintext_personal_data.sql"),
-        ),
-        (
-            5,
-            "jobs",
-            include_str!("../../migrations/sqlite/0005_jobs.sql"),
-        ),
-    ];
-
-    pub(crate) mod common;
-    pub(crate) use common::*;
-
-    #[path = "../accounts/sql.rs"]
-    pub(crate) mod accounts;
-    #[path = "../audit/sql.rs"]
-    pub(crate) mod audit;
-    #[path = "../bulletin/sql.rs"]
-    pub(crate) mod bulletin;
-    #[path = "../copy/sql.rs"]
-    pub(crate) mod copy;
-    #[path = "../counties/sql.rs"]
-    pub(crate) mod counties;
-    #[path = "../jobs/sql.rs"]
-    pub(crate) mod jobs;
-    #[path = "../ledgers/sql.rs"]
-    pub(crate) mod ledgers;
-    #[path = "../links/sql.rs"]
-    pub(crate) mod links;
-    #[path = "../orgs/sql.rs"]
-    pub(crate) mod orgs;
-    #[path = "../overdue/sql.rs"]
-    pub(crate) mod overdue;
-    #[path = "../people/sql.rs"]
-    pub(crate) mod people;
-    #[path = "../records/sql.rs"]
-    pub(crate) mod records;
-    #[path = "../sessions/sql.rs"]
-    pub(crate) mod sessions;
+    pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite");
+    feature_queries!();
 }
 
 #[path = "."]
@@ -85,61 +110,6 @@ pub(crate) mod postgres {
     pub(crate) type DB = sqlx::Postgres;
     pub(crate) type Row = sqlx::postgres::PgRow;
     pub(crate) const IS_PG: bool = true;
-    pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
-        (
-            1,
-            "foundation",
-            include_str!("../../migrations/postgres/0001_foundation.sql"),
-        ),
-        (
-            2,
-            "login_protection",
-            include_str!("../../migrations/postgres/0002_login_protection.sql"),
-        ),
-        (
-            3,
-            "accounts_and_field_encryption",
-            include_str!("../../migrations/postgres/0003_accounts_and_field_encryption.sql"),
-        ),
-        (
-            4,
-            "drop_plaintext_personal_data",
-            include_str!("../../migrations/postgres/0004_drop_plaintext_personal_data.sql"),
-        ),
-        (
-            5,
-            "jobs",
-            include_str!("../../migrations/postgres/0005_jobs.sql"),
-        ),
-    ];
-
-    pub(crate) mod common;
-    pub(crate) use common::*;
-
-    #[path = "../accounts/sql.rs"]
-    pub(crate) mod accounts;
-    #[path = "../audit/sql.rs"]
-    pub(crate) mod audit;
-    #[path = "../bulletin/sql.rs"]
-    pub(crate) mod bulletin;
-    #[path = "../copy/sql.rs"]
-    pub(crate) mod copy;
-    #[path = "../counties/sql.rs"]
-    pub(crate) mod counties;
-    #[path = "../jobs/sql.rs"]
-    pub(crate) mod jobs;
-    #[path = "../ledgers/sql.rs"]
-    pub(crate) mod ledgers;
-    #[path = "../links/sql.rs"]
-    pub(crate) mod links;
-    #[path = "../orgs/sql.rs"]
-    pub(crate) mod orgs;
-    #[path = "../overdue/sql.rs"]
-    pub(crate) mod overdue;
-    #[path = "../people/sql.rs"]
-    pub(crate) mod people;
-    #[path = "../records/sql.rs"]
-    pub(crate) mod records;
-    #[path = "../sessions/sql.rs"]
-    pub(crate) mod sessions;
+    pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres");
+    feature_queries!();
 }
