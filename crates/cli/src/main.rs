@@ -105,9 +105,11 @@ enum Command {
         /// Official code (370828) or `o{id}`.
         #[arg(long)]
         org: String,
-        #[arg(long)]
+        /// First day, YYYY-MM-DD, from 1949-10-01 to 2100-12-31.
+        #[arg(long, value_parser = window_date)]
         from: NaiveDate,
-        #[arg(long)]
+        /// Last day, YYYY-MM-DD, in the same window.
+        #[arg(long, value_parser = window_date)]
         to: NaiveDate,
         #[arg(long, value_enum, default_value = "json")]
         format: Format,
@@ -491,4 +493,10 @@ fn markdown(b: &Bulletin) -> String {
         ));
     }
     s
+}
+
+/// A date on the command line: YYYY-MM-DD, in the platform's window (as every date the API takes).
+fn window_date(s: &str) -> Result<NaiveDate, String> {
+    let d = taizhang_domain::period::parse_date(s).map_err(|e| e.to_string())?;
+    taizhang_domain::check_date(d).map_err(|e| e.to_string())
 }

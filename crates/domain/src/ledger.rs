@@ -5,7 +5,8 @@
 //! deleted from a type, only retired, so old records stay readable.
 
 use crate::org::{OrgKind, OrgRef, PersonId};
-use crate::period::{parse_date, Cadence};
+use crate::period::{check_date_field, parse_date, Cadence};
+use crate::text::{self, TextRule};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -101,7 +102,38 @@ pub enum FieldKind {
     },
 }
 
+/// The widest range an integer field may take, and its range when its type states none: 0 to
+/// 1,000,000,000 (10亿). A decimal field's values are held to the same number of whole units. So
+/// no record carries a number a bulletin's sum could not add up (the store sums without
+/// overflow anyway, for values stored before the bound).
+pub const INTEGER_LIMIT: i64 = 1_000_000_000;
+
+/// The longest `max_len` a text field may state, and a long-text field.
+pub const TEXT_MAX_LEN: u32 = 2_000;
+pub const LONG_TEXT_MAX_LEN: u32 = 20_000;
+
 impl FieldKind {
+    /// The range of a numeric field's (scaled) values: what its type states, within
+    /// ±`INTEGER_LIMIT` whole units, and 0..=`INTEGER_LIMIT` where it states nothing.
+    pub fn numeric_bounds(&self) -> Option<(i64, i64)> {
+        let (scale, min, max) = match self {
+            FieldKind::Integer { min, max } => (0, *min, *max),
+            FieldKind::Decimal { scale, min, max } => {
+                let parse = |m: &Option<String>| m.as_deref().and_then(|m| parse_scaled(m, *scale));
+                (*scale, parse(min), parse(max))
+            }
+            _ => return None,
+        };
+        let limit = 10_i64
+            .checked_pow(scale)
+            .and_then(|p| p.checked_mul(INTEGER_LIMIT))
+            .unwrap_or(i64::MAX);
+        Some((
+            min.unwrap_or(0).clamp(-limit, limit),
+            max.unwrap_or(limit).clamp(-limit, limit),
+        ))
+    }
+
     pub fn key(&self) -> &'static str {
         match self {
             FieldKind::Text { .. } => "text",
@@ -275,12 +307,45 @@ impl LedgerTypeDef {
                 "类型标识应以小写字母开头，只含小写字母、数字和下划线，不超过40个字符",
             ));
         }
-        if self.name.trim().is_empty() || self.name.chars().count() > 40 {
-            errors.push(FieldError::new(
+        match text::LEDGER_TYPE_NAME.check(&self.name) {
+            Ok(name) if name.is_empty() => errors.push(FieldError::new(
                 "name",
                 "ledger_type.bad_name",
                 "类型名称不能为空，且不超过40个字",
-            ));
+            )),
+            Ok(_) => {}
+            Err(e) => errors.push(e),
+        }
+        let mut text = |rule: TextRule, field: String, value: &str| {
+            if let Err(e) = rule.check_at(field, value) {
+                errors.push(e);
+            }
+        };
+        text(
+            text::LEDGER_TYPE_DESCRIPTION,
+            "description".into(),
+            &self.description,
+        );
+        text(text::VERB, "verb".into(), &self.verb);
+        text(text::COUNT_UNIT, "count_unit".into(), &self.count_unit);
+        for (i, f) in self.fields.iter().enumerate() {
+            let at = format!("fields[{i}]");
+            text(text::FIELD_LABEL, format!("{at}.label"), &f.label);
+            for (rule, value) in [(text::FIELD_UNIT, &f.unit), (text::FIELD_PHRASE, &f.phrase)] {
+                if let Some(v) = value {
+                    text(rule, format!("{at}.{}", rule.field), v);
+                }
+            }
+            for (j, o) in f.kind.options().iter().enumerate() {
+                text(text::OPTION, format!("{at}.options[{j}]"), o);
+            }
+        }
+        for (i, c) in self.cadences.iter().enumerate() {
+            text(
+                text::CADENCE_LABEL,
+                format!("cadences[{i}].label"),
+                &c.label,
+            );
         }
         if self.fields.is_empty() {
             errors.push(FieldError::new(
@@ -308,7 +373,8 @@ impl LedgerTypeDef {
                     format!("字段标识“{}”重复", f.key),
                 ));
             }
-            if f.label.trim().is_empty() {
+            if f.label.trim().is_empty() && !errors.iter().any(|e| e.field == format!("{at}.label"))
+            {
                 errors.push(FieldError::new(
                     format!("{at}.label"),
                     "field.bad_label",
@@ -316,6 +382,10 @@ impl LedgerTypeDef {
                 ));
             }
             match &f.kind {
+                FieldKind::Choice { options, .. } | FieldKind::MultiChoice { options }
+                    if errors
+                        .iter()
+                        .any(|e| e.field.starts_with(&format!("{at}.options["))) => {}
                 FieldKind::Choice { options, .. } | FieldKind::MultiChoice { options } => {
                     let distinct: HashSet<_> = options.iter().map(|o| o.trim()).collect();
                     if options.is_empty() || options.iter().any(|o| o.trim().is_empty()) {
@@ -332,15 +402,38 @@ impl LedgerTypeDef {
                         ));
                     }
                 }
-                FieldKind::Integer {
-                    min: Some(a),
-                    max: Some(b),
-                } if a > b => {
-                    errors.push(FieldError::new(
-                        format!("{at}.min"),
-                        "field.bad_range",
-                        format!("“{}”的最小值大于最大值", f.label),
-                    ));
+                FieldKind::Integer { min, max } => {
+                    let beyond = |m: &Option<i64>| {
+                        m.is_some_and(|m| m.unsigned_abs() > INTEGER_LIMIT as u64)
+                    };
+                    for (end, m) in [("min", min), ("max", max)] {
+                        if beyond(m) {
+                            errors.push(out_of_limit(&at, end, &f.label));
+                        }
+                    }
+                    if let (Some(a), Some(b)) = (min, max) {
+                        if a > b {
+                            errors.push(FieldError::new(
+                                format!("{at}.min"),
+                                "field.bad_range",
+                                format!("“{}”的最小值大于最大值", f.label),
+                            ));
+                        }
+                    }
+                }
+                FieldKind::Text { max_len } | FieldKind::LongText { max_len } => {
+                    let most = if matches!(f.kind, FieldKind::Text { .. }) {
+                        TEXT_MAX_LEN
+                    } else {
+                        LONG_TEXT_MAX_LEN
+                    };
+                    if max_len.is_some_and(|m| m == 0 || m > most) {
+                        errors.push(FieldError::new(
+                            format!("{at}.max_len"),
+                            "field.bad_max_len",
+                            format!("“{}”的最大字数应在1至{most}之间", f.label),
+                        ));
+                    }
                 }
                 FieldKind::Decimal { scale, min, max } => {
                     if *scale > 6 {
@@ -358,6 +451,13 @@ impl LedgerTypeDef {
                                 "field.bad_range",
                                 format!("“{}”的取值范围不是有效数字", f.label),
                             ));
+                        } else if let Some((end, _)) =
+                            [("min", lo), ("max", hi)].into_iter().find(|(_, m)| {
+                                let limit = INTEGER_LIMIT as u64 * 10_u64.pow(*scale);
+                                m.flatten().is_some_and(|m| m.unsigned_abs() > limit)
+                            })
+                        {
+                            errors.push(out_of_limit(&at, end, &f.label));
                         } else if let (Some(Some(a)), Some(Some(b))) = (lo, hi) {
                             if a > b {
                                 errors.push(FieldError::new(
@@ -500,6 +600,15 @@ impl LedgerTypeDef {
     }
 }
 
+/// A stated bound beyond ±`INTEGER_LIMIT`.
+fn out_of_limit(at: &str, end: &str, label: &str) -> FieldError {
+    FieldError::new(
+        format!("{at}.{end}"),
+        "field.bad_range",
+        format!("“{label}”的取值范围不能超出正负{INTEGER_LIMIT}"),
+    )
+}
+
 fn is_blank(v: &Value) -> bool {
     match v {
         Value::Null => true,
@@ -543,29 +652,24 @@ fn validate_value(f: &FieldDef, v: &Value, out: &mut ValidatedRecord) -> Result<
                     format!("“{label}”不能超过{limit}个字"),
                 ));
             }
-            if s.chars()
-                .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-            {
+            if s.chars().any(|c| text::is_forbidden(c, text::Lines::Multi)) {
                 return Err(err("field.control_chars", format!("“{label}”包含无效字符")));
             }
             Ok(Value::String(s))
         }
-        FieldKind::Integer { min, max } => {
+        FieldKind::Integer { .. } => {
             let n = match v {
                 Value::Number(n) => n.as_i64(),
                 Value::String(s) => s.trim().parse::<i64>().ok(),
                 _ => None,
             }
             .ok_or_else(|| err("field.not_integer", format!("“{label}”应为整数")))?;
-            if let Some(m) = min {
-                if n < *m {
-                    return Err(err("field.below_min", format!("“{label}”不能小于{m}")));
-                }
+            let (lo, hi) = f.kind.numeric_bounds().unwrap_or((0, INTEGER_LIMIT));
+            if n < lo {
+                return Err(err("field.below_min", format!("“{label}”不能小于{lo}")));
             }
-            if let Some(m) = max {
-                if n > *m {
-                    return Err(err("field.above_max", format!("“{label}”不能大于{m}")));
-                }
+            if n > hi {
+                return Err(err("field.above_max", format!("“{label}”不能大于{hi}")));
             }
             out.facts.push(Fact::Number {
                 field: f.key.clone(),
@@ -573,7 +677,7 @@ fn validate_value(f: &FieldDef, v: &Value, out: &mut ValidatedRecord) -> Result<
             });
             Ok(Value::from(n))
         }
-        FieldKind::Decimal { scale, min, max } => {
+        FieldKind::Decimal { scale, .. } => {
             let text = match v {
                 Value::Number(n) => Some(n.to_string()),
                 Value::String(s) => Some(s.trim().to_string()),
@@ -588,21 +692,19 @@ fn validate_value(f: &FieldDef, v: &Value, out: &mut ValidatedRecord) -> Result<
                         format!("“{label}”应为数字，最多{scale}位小数"),
                     )
                 })?;
-            if let Some(m) = min.as_deref().and_then(|m| parse_scaled(m, *scale)) {
-                if n < m {
-                    return Err(err(
-                        "field.below_min",
-                        format!("“{label}”不能小于{}", min.as_deref().unwrap_or_default()),
-                    ));
-                }
+            let limit = INTEGER_LIMIT.saturating_mul(10_i64.saturating_pow(*scale));
+            let (lo, hi) = f.kind.numeric_bounds().unwrap_or((0, limit));
+            if n < lo {
+                return Err(err(
+                    "field.below_min",
+                    format!("“{label}”不能小于{}", crate::phrasing::scaled(lo, *scale)),
+                ));
             }
-            if let Some(m) = max.as_deref().and_then(|m| parse_scaled(m, *scale)) {
-                if n > m {
-                    return Err(err(
-                        "field.above_max",
-                        format!("“{label}”不能大于{}", max.as_deref().unwrap_or_default()),
-                    ));
-                }
+            if n > hi {
+                return Err(err(
+                    "field.above_max",
+                    format!("“{label}”不能大于{}", crate::phrasing::scaled(hi, *scale)),
+                ));
             }
             out.facts.push(Fact::Number {
                 field: f.key.clone(),
@@ -619,7 +721,7 @@ fn validate_value(f: &FieldDef, v: &Value, out: &mut ValidatedRecord) -> Result<
                     format!("“{label}”应为日期，格式如2026-03-31"),
                 )
             })?;
-            Ok(Value::String(d.to_string()))
+            Ok(Value::String(check_date_field(&f.key, d)?.to_string()))
         }
         FieldKind::Choice { options, .. } => {
             let s = as_text(v)

@@ -17,6 +17,7 @@ pub mod period;
 pub mod person;
 pub mod phone;
 pub mod phrasing;
+pub mod text;
 
 pub use access::{Action, Role, Scope};
 pub use clock::{Clock, FixedClock};
@@ -27,5 +28,5 @@ pub use ids::{
 };
 pub use money::Money;
 pub use overdue::OverdueStatus;
-pub use period::{check_date, MAX_DATE, MIN_DATE};
+pub use period::{check_date, check_date_field, MAX_DATE, MIN_DATE};
 pub use phone::Phone;

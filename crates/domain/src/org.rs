@@ -1,5 +1,6 @@
 //! The organisation graph: node kinds, cross-link kinds, and how an organisation is addressed.
 
+use crate::ledger::FieldError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -178,19 +179,15 @@ pub fn is_valid_credit_code(s: &str) -> bool {
     values[17] == check
 }
 
-/// An organisation name: 1–60 characters, no control characters, trimmed.
-pub fn validate_name(name: &str) -> Result<String, &'static str> {
-    let n = name.trim();
+/// An organisation's (or a county's) name: not blank, and within `text::ORG_NAME` (60
+/// characters, no control or bidirectional characters); trimmed. A blank name is refused with
+/// `blank_code`.
+pub fn validate_name(name: &str, blank_code: &str) -> Result<String, FieldError> {
+    let n = crate::text::ORG_NAME.check(name)?;
     if n.is_empty() {
-        return Err("名称不能为空");
+        return Err(FieldError::new("name", blank_code, "名称不能为空"));
     }
-    if n.chars().count() > 60 {
-        return Err("名称不能超过60个字");
-    }
-    if n.chars().any(char::is_control) {
-        return Err("名称不能包含控制字符");
-    }
-    Ok(n.to_string())
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -239,8 +236,25 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(validate_name("  鸡黍镇 ").unwrap(), "鸡黍镇");
-        assert!(validate_name("   ").is_err());
-        assert!(validate_name(&"村".repeat(61)).is_err());
+        assert_eq!(
+            validate_name("  鸡黍镇 ", "org.bad_name").unwrap(),
+            "鸡黍镇"
+        );
+        assert_eq!(
+            validate_name("   ", "org.bad_name").unwrap_err().code,
+            "org.bad_name"
+        );
+        assert_eq!(
+            validate_name(&"村".repeat(61), "org.bad_name")
+                .unwrap_err()
+                .code,
+            "too_long"
+        );
+        assert_eq!(
+            validate_name("鸡黍镇\u{202E}", "org.bad_name")
+                .unwrap_err()
+                .code,
+            "bad_chars"
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! platform's date window (`MIN_DATE`..=`MAX_DATE`), so `range`, `previous`, `next` and the labels
 //! are total: no input, however extreme, makes them panic.
 
+use crate::ledger::FieldError;
 use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -30,6 +31,13 @@ pub fn check_date(d: NaiveDate) -> Result<NaiveDate, PeriodError> {
     }
 }
 
+/// `check_date` for a date that arrives in the field `field` of an input: refused with the code
+/// `date_out_of_range` and the window named in Chinese. Every date a caller gives (a query
+/// parameter, a body, a form, the command line) passes here before it is used or stored.
+pub fn check_date_field(field: &str, d: NaiveDate) -> Result<NaiveDate, FieldError> {
+    check_date(d).map_err(|e| FieldError::new(field, e.code(), e.to_string()))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DateRange {
     pub from: NaiveDate,
@@ -44,7 +52,7 @@ pub enum PeriodError {
     Reversed,
     #[error("期间格式应为 2026、2026Q3、2026-03 或 2026-01-01..2026-03-31")]
     BadPeriod,
-    #[error("日期应在1949年10月1日至2100年12月31日之间")]
+    #[error("日期须在1949年10月1日至2100年12月31日之间")]
     OutOfWindow,
 }
 
@@ -54,7 +62,7 @@ impl PeriodError {
             PeriodError::BadDate => "period.bad_date",
             PeriodError::Reversed => "period.reversed",
             PeriodError::BadPeriod => "period.bad_period",
-            PeriodError::OutOfWindow => "period.out_of_window",
+            PeriodError::OutOfWindow => "date_out_of_range",
         }
     }
 }
@@ -355,6 +363,13 @@ mod tests {
         assert_eq!(check_date(d("1949-09-30")), Err(PeriodError::OutOfWindow));
         assert_eq!(check_date(d("2101-01-01")), Err(PeriodError::OutOfWindow));
         assert_eq!(check_date(NaiveDate::MIN), Err(PeriodError::OutOfWindow));
+        let e = check_date_field("on", NaiveDate::MAX).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("on", "date_out_of_range")
+        );
+        assert_eq!(e.message, "日期须在1949年10月1日至2100年12月31日之间");
+        assert_eq!(check_date_field("on", MIN_DATE), Ok(MIN_DATE));
     }
 
     #[test]

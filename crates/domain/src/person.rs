@@ -1,13 +1,14 @@
-//! The rules a person's particulars obey before they are stored: a name of 1 to 30 characters,
-//! a well-formed 身份证号 and phone number when given, and a gender (男 or 女) that agrees with the
+//! The rules a person's particulars obey before they are stored: a name of 1 to 30 characters
+//! without control or bidirectional characters (`text::PERSON_NAME`), a well-formed 身份证号 and phone number when given, and a gender (男 or 女) that agrees with the
 //! 身份证号, from which it is taken when not given.
 
 use crate::ledger::FieldError;
+use crate::text::PERSON_NAME;
 use crate::{IdNumber, Phone};
 use chrono::NaiveDate;
 
 /// The longest name accepted, in characters.
-pub const MAX_NAME_CHARS: usize = 30;
+pub const MAX_NAME_CHARS: usize = PERSON_NAME.max;
 
 /// A person's particulars as typed; empty or blank optional fields count as not given.
 #[derive(Debug, Clone, Copy, Default)]
@@ -35,14 +36,17 @@ pub fn check_person(
     today: NaiveDate,
 ) -> Result<CheckedPerson, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let name = input.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        errors.push(FieldError::new(
-            "name",
-            "person.bad_name",
-            "姓名不能为空，且不超过30个字",
-        ));
-    }
+    let name = match PERSON_NAME.check(input.name) {
+        Ok(name) if name.is_empty() => {
+            errors.push(FieldError::new("name", "person.bad_name", "请填写姓名"));
+            name
+        }
+        Ok(name) => name,
+        Err(e) => {
+            errors.push(e);
+            String::new()
+        }
+    };
     let id_number = match given(input.id_number) {
         None => None,
         Some(s) => match IdNumber::parse(s, today) {
@@ -149,7 +153,12 @@ mod tests {
             name: &long,
             ..Default::default()
         };
-        assert_eq!(codes(too_long), vec![pair("name", "person.bad_name")]);
+        assert_eq!(codes(too_long), vec![pair("name", "too_long")]);
+        let spoofed = PersonInput {
+            name: "\u{202E}三张",
+            ..Default::default()
+        };
+        assert_eq!(codes(spoofed), vec![pair("name", "bad_chars")]);
         let longest = "张".repeat(MAX_NAME_CHARS);
         assert!(check(PersonInput {
             name: &longest,

@@ -2,11 +2,16 @@
 //! "5300余万元", "占比11.3%". Small counts are exact; larger ones are truncated (never rounded
 //! up) and marked 余 when something was cut off.
 
-/// Phrases a count with its unit: `approx(14_230, "户") == "1.4万余户"`.
+/// Phrases a count with its unit: `approx(14_230, "户") == "1.4万余户"`. Total: any i64,
+/// `i64::MIN` included, is phrased.
 pub fn approx(n: i64, unit: &str) -> String {
     if n < 0 {
-        return format!("负{}", approx(-n, unit));
+        return format!("负{}", approx_magnitude(n.unsigned_abs(), unit));
     }
+    approx_magnitude(n.unsigned_abs(), unit)
+}
+
+fn approx_magnitude(n: u64, unit: &str) -> String {
     let yu = |cut: bool| if cut { "余" } else { "" };
     if n < 1_000 {
         format!("{n}{unit}")
@@ -17,7 +22,7 @@ pub fn approx(n: i64, unit: &str) -> String {
         // tenths of 万
         let t = n / 1_000;
         let cut = t * 1_000 != n;
-        let w = if t % 10 == 0 {
+        let w = if t.is_multiple_of(10) {
             format!("{}", t / 10)
         } else {
             format!("{}.{}", t / 10, t % 10)
@@ -31,7 +36,7 @@ pub fn approx(n: i64, unit: &str) -> String {
     } else {
         let t = n / 10_000_000;
         let cut = t * 10_000_000 != n;
-        let y = if t % 10 == 0 {
+        let y = if t.is_multiple_of(10) {
             format!("{}", t / 10)
         } else {
             format!("{}.{}", t / 10, t % 10)
@@ -57,13 +62,15 @@ pub fn percent(part: i64, whole: i64) -> Option<String> {
 }
 
 /// Formats a value scaled by 10^scale ("12345" scale 2 → "123.45"), without trailing zeros.
+/// Total: any value and scale.
 pub fn scaled(value: i64, scale: u32) -> String {
     if scale == 0 {
         return value.to_string();
     }
-    let p = 10_i64.pow(scale);
+    // Every i64, `i64::MIN` included, has a magnitude in u64; a scale past 10^19 leaves it whole.
+    let p = 10_u64.checked_pow(scale).unwrap_or(u64::MAX);
     let sign = if value < 0 { "-" } else { "" };
-    let v = value.abs();
+    let v = value.unsigned_abs();
     let frac = format!("{:0width$}", v % p, width = scale as usize);
     let frac = frac.trim_end_matches('0');
     if frac.is_empty() {

@@ -5,7 +5,7 @@ use chrono::{Datelike, NaiveDate};
 use proptest::prelude::*;
 use taizhang_domain::money::Money;
 use taizhang_domain::period::{check_date, month_key, Cadence, DateRange, Period};
-use taizhang_domain::{MAX_DATE, MIN_DATE};
+use taizhang_domain::{check_date_field, MAX_DATE, MIN_DATE};
 
 /// Years across i32, with the window's edges and chrono's limits sampled often.
 fn any_year() -> impl Strategy<Value = i32> {
@@ -95,6 +95,15 @@ proptest! {
             }
         }
         let _ = month_key(d);
+    }
+
+    #[test]
+    fn dates_are_held_to_the_window(d in any_date()) {
+        let r = check_date_field("on", d);
+        prop_assert_eq!(r.is_ok(), (MIN_DATE..=MAX_DATE).contains(&d));
+        if let Err(e) = r {
+            prop_assert_eq!(e.code.as_str(), "date_out_of_range");
+        }
     }
 
     #[test]

@@ -51,6 +51,13 @@ impl StoreError {
     }
 }
 
+/// A domain rule broken by one field (a date outside the window, a name too long).
+impl From<FieldError> for StoreError {
+    fn from(e: FieldError) -> StoreError {
+        StoreError::Invalid(vec![e])
+    }
+}
+
 /// The code of the conflict a unique-constraint violation becomes.
 pub const DUPLICATE: &str = "duplicate";
 

@@ -361,6 +361,23 @@ pub async fn post_form(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &
     .await
 }
 
+/// The (field, code) pairs of an API validation error, in order.
+pub fn field_codes(v: &Value) -> Vec<(String, String)> {
+    v["fields"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| {
+                    (
+                        f["field"].as_str().unwrap_or("").to_string(),
+                        f["code"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Whether `needle` occurs anywhere in `hay` (a raw dump, say).
 pub fn contains_bytes(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)

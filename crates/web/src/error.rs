@@ -24,6 +24,8 @@ pub enum WebError {
     UnsupportedMediaType(String),
     /// A body over the call's own limit.
     TooLarge(String),
+    /// A JSON body that is not an object (an array, a string, a number, `null`).
+    NotAnObject,
 }
 
 /// The body of every API error.
@@ -69,6 +71,10 @@ impl WebError {
                 body("unsupported_media_type", m.clone()),
             ),
             WebError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, body("too_large", m.clone())),
+            WebError::NotAnObject => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                body("bad_request", "请求内容应为JSON对象".into()),
+            ),
             WebError::Csrf => (
                 StatusCode::FORBIDDEN,
                 body("csrf", "页面已过期，请刷新后重试".into()),

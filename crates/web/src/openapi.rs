@@ -26,7 +26,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "taizhang API", description = "台账：组织、人员、台账记录与统计通报。组织以官方编码（如370828）或 o{id} 标识。"),
+    info(title = "taizhang API", description = "台账：组织、人员、台账记录与统计通报。组织以官方编码（如370828）或 o{id} 标识。所有日期须在1949-10-01至2100-12-31之间，否则以422（字段错误代码 date_out_of_range）拒绝；文字字段的长度上限见各字段的 maxLength，且不能含控制字符或文字方向控制符（too_long、bad_chars）；请求体须为JSON对象。"),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth)
 )]

@@ -103,6 +103,36 @@ async fn the_binary_copies_and_reports() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("找不到组织"));
 }
 
+/// `report` takes only dates in the platform's window, and says so before it opens a database.
+#[test]
+fn report_refuses_dates_outside_the_window() {
+    let bin = env!("CARGO_BIN_EXE_taizhang");
+    for (from, to) in [
+        ("-262143-01-01", "2026-01-01"),
+        ("2026-01-01", "+262142-12-31"),
+    ] {
+        let out = Command::new(bin)
+            .envs(test_env())
+            .args([
+                "report",
+                "--db",
+                "sqlite:///nonexistent/taizhang.db",
+                "--org",
+                "370828",
+            ])
+            .arg(format!("--from={from}"))
+            .arg(format!("--to={to}"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "a usage error");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("日期须在1949年10月1日至2100年12月31日之间"),
+            "{stderr}"
+        );
+    }
+}
+
 /// `taizhang audit verify` passes on an intact chain, and names the first entry that was changed
 /// behind the application's back, or that a different key does not vouch for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

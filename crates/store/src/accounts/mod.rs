@@ -30,6 +30,8 @@ pub struct User {
 /// A change to an account by the security administrator; unset fields stay as they are.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct UserChange {
+    /// 1–30 characters, without control or bidirectional characters.
+    #[schema(max_length = 30)]
     pub display_name: Option<String>,
     pub role: Option<Role>,
     /// Official code or `o{id}` of the account's home organisation (its scope).

@@ -91,6 +91,19 @@ pub(crate) async fn user_who(c: &mut Conn, user_id: i64) -> StoreResult<(i64, St
     )
 }
 
+/// An account's display name: not blank, within `text::DISPLAY_NAME`; trimmed.
+fn check_display_name(name: &str) -> StoreResult<String> {
+    let name = taizhang_domain::text::DISPLAY_NAME.check(name)?;
+    if name.is_empty() {
+        return Err(StoreError::invalid(
+            "display_name",
+            "user.bad_display_name",
+            "姓名不能为空，且不超过30个字",
+        ));
+    }
+    Ok(name)
+}
+
 pub(crate) fn check_username(username: &str) -> StoreResult<()> {
     if username.len() < 3
         || username.len() > 40
@@ -123,16 +136,11 @@ pub(crate) async fn insert_user(
     u: &NewUser,
     password_hash: &str,
 ) -> StoreResult<User> {
+    taizhang_domain::text::USERNAME.check(&u.username)?;
     let username = u.username.trim();
     check_username(username)?;
-    let display_name = u.display_name.trim();
-    if display_name.is_empty() || display_name.chars().count() > 30 {
-        return Err(StoreError::invalid(
-            "display_name",
-            "user.bad_display_name",
-            "姓名不能为空，且不超过30个字",
-        ));
-    }
+    let display_name = check_display_name(&u.display_name)?;
+    let display_name = display_name.as_str();
     let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE username = $1")
         .bind(username)
         .fetch_optional(&mut *c)
@@ -240,14 +248,7 @@ pub(crate) async fn update_user(
         ));
     }
     let display_name = match &change.display_name {
-        Some(n) if n.trim().is_empty() || n.trim().chars().count() > 30 => {
-            return Err(StoreError::invalid(
-                "display_name",
-                "user.bad_display_name",
-                "姓名不能为空，且不超过30个字",
-            ));
-        }
-        Some(n) => n.trim().to_string(),
+        Some(n) => check_display_name(n)?,
         None => before.display_name.clone(),
     };
     let org_id = match &change.org {

@@ -47,6 +47,7 @@ pub(crate) async fn audit_entries(
     offset: i64,
 ) -> StoreResult<(i64, Vec<AuditEntry>)> {
     require(actor, Action::ReadAudit)?;
+    taizhang_domain::text::AUDIT_ENTITY.check(entity.unwrap_or(""))?;
     let mut q = Sql::new("");
     let county = q.arg(actor.county_id);
     let mut cond = format!(" WHERE county_id = {county}");

@@ -153,6 +153,28 @@ pub(crate) fn merge_unit(units: &mut Vec<Unit>, u: Unit) {
     }
 }
 
+/// A sum of facts, taken in two halves that cannot overflow: the high 32 bits of each value
+/// (arithmetic shift) and the low 32 bits. With fewer than 2^31 facts per figure neither half
+/// leaves an i64, on SQLite (whose `SUM` of integers fails on overflow) or PostgreSQL (whose
+/// `SUM` of bigint is numeric, cast back here). Record values are bounded (`INTEGER_LIMIT`), but
+/// values stored before the bound may be anything.
+const SUM_HIGH: &str = "CAST(COALESCE(SUM(f.num_value >> 32), 0) AS BIGINT)";
+const SUM_LOW: &str = "CAST(COALESCE(SUM(f.num_value & 4294967295), 0) AS BIGINT)";
+
+/// The exact sum of the two halves, or the nearest i64 when it lies beyond (only values stored
+/// before the bound can get there); the figure then shows its largest value, and the log says so.
+pub(crate) fn exact_sum(high: i64, low: i64) -> i64 {
+    let total = (i128::from(high) << 32) + i128::from(low);
+    i64::try_from(total).unwrap_or_else(|_| {
+        tracing::warn!(%total, "a bulletin sum exceeds the figure's range; shown at its limit");
+        if total < 0 {
+            i64::MIN
+        } else {
+            i64::MAX
+        }
+    })
+}
+
 pub(crate) async fn bulletin(
     p: &Pools<DB>,
     actor: &Actor,
@@ -161,6 +183,8 @@ pub(crate) async fn bulletin(
     grouping: Grouping,
 ) -> StoreResult<Bulletin> {
     require(actor, Action::ReadBulletin)?;
+    taizhang_domain::check_date_field("from", range.from)?;
+    taizhang_domain::check_date_field("to", range.to)?;
     if range.days() > 3660 {
         return Err(StoreError::invalid(
             "to",
@@ -240,12 +264,13 @@ pub(crate) async fn bulletin(
     let mut q = Sql::new("");
     let (j, w) = base(&mut q);
     q.text = format!(
-        "SELECT r.ledger_type_id, f.field_key, f.option_value, CAST(COALESCE(SUM(f.num_value), 0) AS BIGINT), COUNT(*)
+        "SELECT r.ledger_type_id, f.field_key, f.option_value, {SUM_HIGH}, {SUM_LOW}, COUNT(*)
          FROM ledger_records r{j} JOIN record_facts f ON f.record_id = r.id WHERE {w} GROUP BY r.ledger_type_id, f.field_key, f.option_value"
     );
-    for (t, field, option, sum, n) in
-        fetch_all::<(i64, String, Option<String>, i64, i64)>(&mut c, &q).await?
+    for (t, field, option, high, low, n) in
+        fetch_all::<(i64, String, Option<String>, i64, i64, i64)>(&mut c, &q).await?
     {
+        let sum = exact_sum(high, low);
         match option {
             Some(o) => {
                 figures.choices.insert((t, field, o), n);

@@ -48,8 +48,8 @@ pub(crate) async fn create_county(
             "县级行政区划代码应为6位数字",
         ));
     }
-    let name =
-        validate_name(name).map_err(|m| StoreError::invalid("name", "county.bad_name", m))?;
+    let name = validate_name(name, "county.bad_name")?;
+    taizhang_domain::check_date_field("established_on", established_on)?;
     let mut tx = p.write.begin().await?;
     let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM counties WHERE code = $1")
         .bind(code)

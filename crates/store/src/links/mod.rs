@@ -58,8 +58,11 @@ pub struct NewLink {
     /// `chair` or `member` for 联盟.
     #[serde(default)]
     pub role: Option<String>,
+    /// Up to 500 characters; line breaks are kept, control and bidirectional characters refused.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub note: Option<String>,
+    /// 1949-10-01 to 2100-12-31, as every date the API takes.
     pub valid_from: NaiveDate,
     #[serde(default)]
     pub valid_to: Option<NaiveDate>,

@@ -130,6 +130,11 @@ pub(crate) fn link_json(l: &Link) -> Value {
 
 pub(crate) async fn create_link(p: &Pools<DB>, actor: &Actor, new: &NewLink) -> StoreResult<Link> {
     require(actor, Action::EditOrg)?;
+    taizhang_domain::check_date_field("valid_from", new.valid_from)?;
+    if let Some(to) = new.valid_to {
+        taizhang_domain::check_date_field("valid_to", to)?;
+    }
+    let note = taizhang_domain::text::LINK_NOTE.check(new.note.as_deref().unwrap_or(""))?;
     if let Some(to) = new.valid_to {
         if to < new.valid_from {
             return Err(StoreError::invalid(
@@ -221,7 +226,7 @@ pub(crate) async fn create_link(p: &Pools<DB>, actor: &Actor, new: &NewLink) -> 
     .bind(to)
     .bind(via_org)
     .bind(role)
-    .bind(new.note.as_deref().unwrap_or("").trim())
+    .bind(&note)
     .bind(new.valid_from)
     .bind(new.valid_to)
     .bind(Utc::now())
@@ -254,6 +259,7 @@ pub(crate) async fn end_link(
     on: NaiveDate,
 ) -> StoreResult<Link> {
     require(actor, Action::EditOrg)?;
+    taizhang_domain::check_date_field("on", on)?;
     let mut tx = p.write.begin().await?;
     let row: LinkRow = sqlx::query_as(&format!(
         "{LINK_SELECT} WHERE l.id = $1 AND l.county_id = $2"

@@ -39,10 +39,14 @@ impl Org {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct NewOrg {
     pub kind: OrgKind,
+    /// 1–60 characters, without control or bidirectional characters.
+    #[schema(max_length = 60)]
     pub name: String,
+    /// A 6-, 9- or 12-digit 行政区划代码, or an 18-character 统一社会信用代码.
     #[serde(default)]
+    #[schema(max_length = 18)]
     pub code: Option<String>,
-    /// Defaults to today.
+    /// 1949-10-01 to 2100-12-31; defaults to today.
     #[serde(default)]
     pub established_on: Option<NaiveDate>,
 }

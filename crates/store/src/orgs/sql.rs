@@ -229,6 +229,7 @@ pub(crate) async fn search_orgs(
     limit: i64,
 ) -> StoreResult<Vec<Org>> {
     require(actor, Action::ReadOrg)?;
+    taizhang_domain::text::SEARCH.check(text)?;
     let mut q = Sql::new(ORG_SELECT);
     let county = q.arg(actor.county_id);
     let pat = q.arg(format!("%{}%", text.trim().replace(['%', '_'], "")));
@@ -250,6 +251,7 @@ pub(crate) fn org_json(o: &Org) -> Value {
 }
 
 pub(crate) fn check_code(code: Option<&str>) -> StoreResult<Option<String>> {
+    taizhang_domain::text::ORG_CODE.check(code.unwrap_or(""))?;
     match code.map(str::trim).filter(|c| !c.is_empty()) {
         None => Ok(None),
         Some(c) if taizhang_domain::org::is_valid_code(c) => Ok(Some(c.to_string())),
@@ -268,8 +270,7 @@ pub(crate) async fn create_org(
     new: &NewOrg,
 ) -> StoreResult<Org> {
     require(actor, Action::EditOrg)?;
-    let name =
-        validate_name(&new.name).map_err(|m| StoreError::invalid("name", "org.bad_name", m))?;
+    let name = validate_name(&new.name, "org.bad_name")?;
     let code = check_code(new.code.as_deref())?;
     if new.kind == OrgKind::County {
         return Err(StoreError::invalid(
@@ -278,7 +279,7 @@ pub(crate) async fn create_org(
             "县委只能在创建县时建立",
         ));
     }
-    let established = new.established_on.unwrap_or_else(crate::today);
+    let established = taizhang_domain::check_date_field("established_on", new.established_on.unwrap_or_else(crate::today))?;
     let mut tx = p.write.begin().await?;
     let parent_id = resolve_org(&mut tx, actor, parent_ref).await?;
     let parent = load_org(&mut tx, actor, parent_id).await?;
@@ -397,7 +398,7 @@ pub(crate) async fn rename_org(
     name: &str,
 ) -> StoreResult<Org> {
     require(actor, Action::EditOrg)?;
-    let name = validate_name(name).map_err(|m| StoreError::invalid("name", "org.bad_name", m))?;
+    let name = validate_name(name, "org.bad_name")?;
     let mut tx = p.write.begin().await?;
     let before = load_org(&mut tx, actor, id).await?;
     sqlx::query("UPDATE orgs SET name = $1 WHERE id = $2")
@@ -429,6 +430,7 @@ pub(crate) async fn move_org(
     on: NaiveDate,
 ) -> StoreResult<Org> {
     require(actor, Action::EditOrg)?;
+    taizhang_domain::check_date_field("on", on)?;
     let mut tx = p.write.begin().await?;
     let before = load_org(&mut tx, actor, id).await?;
     let new_parent = resolve_org(&mut tx, actor, new_parent_ref).await?;
@@ -528,6 +530,7 @@ pub(crate) async fn dissolve_org(
     on: NaiveDate,
 ) -> StoreResult<Org> {
     require(actor, Action::EditOrg)?;
+    taizhang_domain::check_date_field("on", on)?;
     let mut tx = p.write.begin().await?;
     let before = load_org(&mut tx, actor, id).await?;
     if before.parent_id.is_none() {

@@ -20,6 +20,7 @@ pub(crate) async fn overdue(
     as_of: NaiveDate,
 ) -> StoreResult<Vec<OverdueItem>> {
     require(actor, Action::ReadRecords)?;
+    taizhang_domain::check_date_field("as_of", as_of)?;
     let mut c = p.read.acquire().await?;
     let root = resolve_org(&mut c, actor, root_ref).await?;
     let types: Vec<TypeRow> = sqlx::query_as(&format!(

@@ -29,6 +29,8 @@ pub struct Person {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct NewPerson {
+    /// 1–30 characters, without control or bidirectional characters.
+    #[schema(max_length = 30)]
     pub name: String,
     /// The organisation the person belongs to (branch or unit), as a code or `o{id}`.
     pub org: String,

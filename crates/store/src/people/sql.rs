@@ -320,6 +320,7 @@ pub(crate) async fn people(
     offset: i64,
 ) -> StoreResult<(i64, Vec<Person>)> {
     require(actor, Action::ReadPeople)?;
+    taizhang_domain::text::SEARCH.check(text)?;
     let mut c = p.read.acquire().await?;
     let mut q = Sql::new("");
     let county = q.arg(actor.county_id);
@@ -437,7 +438,9 @@ pub(crate) async fn add_position(
     new: &NewPosition,
 ) -> StoreResult<Position> {
     require(actor, Action::EditPeople)?;
+    taizhang_domain::check_date_field("valid_from", new.valid_from)?;
     if let Some(to) = new.valid_to {
+        taizhang_domain::check_date_field("valid_to", to)?;
         if to < new.valid_from {
             return Err(StoreError::invalid(
                 "valid_to",
@@ -486,6 +489,7 @@ pub(crate) async fn end_position(
     on: NaiveDate,
 ) -> StoreResult<Position> {
     require(actor, Action::EditPeople)?;
+    taizhang_domain::check_date_field("on", on)?;
     let mut tx = p.write.begin().await?;
     let pos = positions_where(&mut tx, "ps.id = $1", id)
         .await?

@@ -43,7 +43,11 @@ pub struct RecordQuery {
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
     /// Only records whose choice field `field` has the value `option`.
+    #[param(max_length = 40)]
+    #[schema(max_length = 40)]
     pub field: Option<String>,
+    #[param(max_length = 40)]
+    #[schema(max_length = 40)]
     pub option: Option<String>,
     /// Only records naming this person.
     #[param(value_type = Option<i64>)]
@@ -90,6 +94,7 @@ impl Store {
         if !actor.role.allows(taizhang_domain::Action::RecordEntry) {
             return Err(StoreError::Forbidden);
         }
+        let file_name = taizhang_domain::text::FILE_NAME.check(file_name)?;
         // Content-addressed per uploader: the same bytes from someone else get another id, so an
         // id reveals nothing about other people's files.
         let mut keyed = format!(
@@ -110,7 +115,7 @@ impl Store {
         }
         dispatch!(
             self,
-            records::insert_attachment(actor, &id, file_name, content_type, bytes.len() as i64)
+            records::insert_attachment(actor, &id, &file_name, content_type, bytes.len() as i64)
         )?;
         Ok(id)
     }

@@ -480,6 +480,14 @@ pub(crate) async fn records(
     rq: &RecordQuery,
 ) -> StoreResult<RecordPage> {
     require(actor, Action::ReadRecords)?;
+    for (field, date) in [("from", rq.from), ("to", rq.to)] {
+        if let Some(d) = date {
+            taizhang_domain::check_date_field(field, d)?;
+        }
+    }
+    for (field, value) in [("field", &rq.field), ("option", &rq.option)] {
+        taizhang_domain::text::FILTER.check_at(field, value.as_deref().unwrap_or(""))?;
+    }
     let mut c = p.read.acquire().await?;
     let mut q = Sql::new("");
     let county = q.arg(actor.county_id);
@@ -535,8 +543,8 @@ pub(crate) async fn void_record(
     reason: &str,
 ) -> StoreResult<Record> {
     require(actor, Action::RecordEntry)?;
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 200 {
+    let reason = taizhang_domain::text::VOID_REASON.check(reason)?;
+    if reason.is_empty() {
         return Err(StoreError::invalid(
             "reason",
             "record.void_reason",
@@ -559,7 +567,7 @@ pub(crate) async fn void_record(
     }
     sqlx::query("UPDATE ledger_records SET voided_at = $1, void_reason = $2 WHERE id = $3")
         .bind(Utc::now())
-        .bind(reason)
+        .bind(&reason)
         .bind(id)
         .execute(&mut *tx)
         .await?;

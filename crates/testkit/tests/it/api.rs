@@ -2,7 +2,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use taizhang_testkit::{each_backend, TestApp};
+use taizhang_testkit::{each_backend, field_codes as codes, TestApp};
 
 each_backend!(
     health_openapi_and_auth,
@@ -16,22 +16,6 @@ each_backend!(
     bulletin_by_cross_link,
     audit_log_records_writes_for_the_auditor_only,
 );
-
-fn codes(v: &Value) -> Vec<(String, String)> {
-    v["fields"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|f| {
-                    (
-                        f["field"].as_str().unwrap_or("").to_string(),
-                        f["code"].as_str().unwrap_or("").to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 async fn health_openapi_and_auth(app: TestApp) {
     let r = app.client.get(app.url("/healthz")).send().await.unwrap();

@@ -12,7 +12,10 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewAccount {
     /// 3–40 letters, digits, `_` or `.`.
+    #[schema(max_length = 40)]
     pub username: String,
+    /// 1–30 characters, without control or bidirectional characters.
+    #[schema(max_length = 30)]
     pub display_name: String,
     pub role: Role,
     /// Official code or `o{id}` of the home organisation, which sets the account's scope.

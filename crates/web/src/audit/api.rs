@@ -9,6 +9,8 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct AuditQuery {
+    /// Only entries about this kind of object (`org`, `person`, `record` …).
+    #[param(max_length = 40)]
     entity: Option<String>,
     limit: Option<i64>,
     offset: Option<i64>,

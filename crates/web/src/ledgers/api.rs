@@ -16,7 +16,7 @@ async fn list_ledger_types(
     Ok(Json(s.store.ledger_types(&u.actor).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/ledger-types", request_body(content = Object, description = "台账类型定义：key、name、fields、cadences"),
+#[utoipa::path(post, path = "/api/v1/ledger-types", request_body(content = Object, description = "台账类型定义：key、name、fields、cadences。上限：name 40字，description 500字，verb、count_unit 各10字；字段的 label 40字、unit 10字、phrase 40字、每个选项40字；周期要求的 label 40字；text 字段的 max_len 不超过2000，long_text 不超过20000；整数、小数字段不填范围时为0至1000000000，所填范围不能超出正负1000000000。文字不能含控制字符或文字方向控制符。"),
     responses((status = 201, body = LedgerType), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_ledger_type(
     State(s): State<AppState>,
@@ -38,7 +38,7 @@ async fn get_ledger_type(
     Ok(Json(s.store.ledger_type(&u.actor, &key).await?))
 }
 
-#[utoipa::path(put, path = "/api/v1/ledger-types/{key}", params(("key" = String, Path)), request_body(content = Object),
+#[utoipa::path(put, path = "/api/v1/ledger-types/{key}", params(("key" = String, Path)), request_body(content = Object, description = "台账类型定义：key、name、fields、cadences。上限：name 40字，description 500字，verb、count_unit 各10字；字段的 label 40字、unit 10字、phrase 40字、每个选项40字；周期要求的 label 40字；text 字段的 max_len 不超过2000，long_text 不超过20000；整数、小数字段不填范围时为0至1000000000，所填范围不能超出正负1000000000。文字不能含控制字符或文字方向控制符。"),
     responses((status = 200, body = LedgerType), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_ledger_type(
     State(s): State<AppState>,

@@ -42,6 +42,9 @@ pub(super) struct TypeForm {
     cadences: Vec<CadenceRow>,
     field_kinds: Vec<(&'static str, &'static str)>,
     org_kinds: String,
+    /// The bound of a numeric field that states none (`ledger::INTEGER_LIMIT`), said beside the
+    /// minimum and maximum boxes.
+    integer_limit: i64,
     errors: Vec<String>,
     csrf: String,
 }
@@ -141,6 +144,7 @@ pub(super) fn type_form(
             .map(|k| format!("{}（{}）", k.key(), k.label_cn()))
             .collect::<Vec<_>>()
             .join("、"),
+        integer_limit: taizhang_domain::ledger::INTEGER_LIMIT,
         errors,
         csrf,
     }

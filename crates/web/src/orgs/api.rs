@@ -23,6 +23,8 @@ async fn get_org(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RenameRequest {
+    /// 1–60 characters, without control or bidirectional characters.
+    #[schema(max_length = 60)]
     pub name: String,
 }
 

@@ -14,7 +14,9 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 struct PeopleQuery {
     org: Option<String>,
-    /// Part of a name, or a whole 身份证号 or phone number (found exactly, through its blind index).
+    /// Part of a name, or a whole 身份证号 or phone number (found exactly, through its blind
+    /// index); up to 60 characters.
+    #[param(max_length = 60)]
     q: Option<String>,
     limit: Option<i64>,
     offset: Option<i64>,

@@ -44,6 +44,8 @@ async fn get_record(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VoidRequest {
+    /// 1–200 characters.
+    #[schema(max_length = 200)]
     pub reason: String,
 }
 
@@ -61,7 +63,8 @@ async fn void_record(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct UploadQuery {
-    /// The file's name, shown when it is downloaded.
+    /// The file's name, shown when it is downloaded (up to 200 characters).
+    #[param(max_length = 200)]
     name: String,
 }
 

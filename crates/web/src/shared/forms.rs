@@ -113,15 +113,15 @@ impl FromRequest<AppState> for CsrfMultipart {
     }
 }
 
-/// An emptied date box means "not given".
+/// An emptied date box means "not given"; a date must lie in the platform's window.
 pub(crate) fn parse_opt_date(s: &str, field: &str) -> Result<Option<NaiveDate>, StoreError> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map(Some)
-        .map_err(|_| StoreError::invalid(field, "date.invalid", "日期格式应为 YYYY-MM-DD"))
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| StoreError::invalid(field, "date.invalid", "日期格式应为 YYYY-MM-DD"))?;
+    Ok(Some(taizhang_domain::check_date_field(field, d)?))
 }
 
 pub(crate) fn non_empty(s: &str) -> Option<String> {

@@ -1,7 +1,7 @@
 //! The names nearly every feature's handlers use, brought in with one `use`.
 
 pub(crate) use crate::error::{ApiResult, ErrorBody, WebError};
-pub(crate) use crate::shared::api::{home_ref, DateRequest};
+pub(crate) use crate::shared::api::{home_ref, DateRequest, Json};
 pub(crate) use crate::shared::forms::{
     non_empty, parse_opt_date, url_encode, CsrfForm, DateForm, NoFields,
 };
@@ -20,7 +20,7 @@ pub(crate) use axum::http::{header, HeaderMap, StatusCode};
 pub(crate) use axum::response::{IntoResponse, Redirect, Response};
 pub(crate) use axum::routing::{get, post};
 pub(crate) use axum::Form;
-pub(crate) use axum::{Json, Router};
+pub(crate) use axum::Router;
 pub(crate) use chrono::NaiveDate;
 pub(crate) use serde::{Deserialize, Serialize};
 pub(crate) use serde_json::Value;
