@@ -194,9 +194,11 @@ pub struct AuditEntry {
     pub action: String,
     pub entity: String,
     pub entity_id: String,
-    #[schema(value_type = Object)]
+    /// Absent (null) for a creation and for events that change no object.
+    #[schema(value_type = Option<Object>)]
     pub before: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    /// Absent (null) for a deletion and for events that change no object.
+    #[schema(value_type = Option<Object>)]
     pub after: Option<serde_json::Value>,
     pub hash: String,
 }

@@ -255,7 +255,7 @@ pub(crate) async fn bulletin(
     }
     let mut q = Sql::new("");
     let (j, w) = base(&mut q);
-    q.text = format!("SELECT r.ledger_type_id, COUNT(DISTINCT rp.person_id) FROM ledger_records r{j} JOIN record_people rp ON rp.record_id = r.id WHERE {w} GROUP BY r.ledger_type_id");
+    q.text = format!("SELECT r.ledger_type_id, COUNT(DISTINCT rp.person_id) FROM ledger_records r{j} JOIN record_people rp ON rp.county_id = r.county_id AND rp.record_id = r.id WHERE {w} GROUP BY r.ledger_type_id");
     for (t, people) in fetch_all::<(i64, i64)>(&mut c, &q).await? {
         if let Some(x) = figures.totals.get_mut(&t) {
             x.2 = people;
