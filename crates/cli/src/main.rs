@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use taizhang_domain::bulletin::{Bulletin, Grouping};
 use taizhang_domain::org::LinkKind;
 use taizhang_domain::period::DateRange;
-use taizhang_store::{Actor, Store};
+use taizhang_store::{Actor, ChainCheck, Store};
 
 #[derive(Parser)]
 #[command(
@@ -121,8 +121,10 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Walk every county's audit chain (or one county's) with the audit key; exit non-zero naming
-    /// the first entry whose keyed hash does not match.
+    /// Walk every county's audit chain (or one county's) with the audit key and hold it to its
+    /// checkpoint in the data directory; exit non-zero naming the first entry whose keyed hash
+    /// does not match, or the entries missing since the checkpoint. An intact chain's head
+    /// becomes the new checkpoint.
     Verify {
         #[arg(long)]
         db: String,
@@ -238,15 +240,39 @@ async fn audit_verify(db: &str, county: Option<&str>) -> Result<()> {
     };
     let mut broken = Vec::new();
     for c in counties {
-        match store.verify_audit_chain(c.id).await? {
-            Ok(n) => println!("{} {}：审计日志完整，共{n}条", c.code, c.name),
-            Err(seq) => {
-                println!(
-                    "{} {}：审计日志在第{seq}条处不一致（被改动、删除或密钥不符）",
-                    c.code, c.name
-                );
-                broken.push(format!("{} 第{seq}条", c.code));
-            }
+        let check = store.check_audit_chain(&c, true).await?;
+        if let Some(problem) = check.problem() {
+            println!("{} {}：{problem}", c.code, c.name);
+            let at = match check {
+                ChainCheck::Broken { seq } | ChainCheck::Diverged { seq } => format!("第{seq}条"),
+                ChainCheck::Truncated {
+                    entries,
+                    checkpoint,
+                } => format!("缺失第{}至{checkpoint}条", entries + 1),
+                _ => "检查点".to_string(),
+            };
+            broken.push(format!("{} {at}", c.code));
+            continue;
+        }
+        if let ChainCheck::Intact {
+            entries,
+            legacy,
+            head,
+            anchored,
+        } = check
+        {
+            let old = match legacy {
+                0 => String::new(),
+                n => format!("（其中前{n}条为旧版哈希，未覆盖操作人编号）"),
+            };
+            let anchor = match anchored {
+                Some(seq) => format!("，与检查点（第{seq}条）一致"),
+                None => "，此前无检查点".to_string(),
+            };
+            println!(
+                "{} {}：审计日志完整，共{entries}条{old}{anchor}；末条哈希 {head} 已记为检查点",
+                c.code, c.name
+            );
         }
     }
     if !broken.is_empty() {

@@ -28,9 +28,9 @@ fn resolve_key<K>(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let (key, hex_text) = random();
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
+                crate::files::create_private_dir(dir)?;
             }
-            write_private(&path, &hex_text)?;
+            crate::files::write_private(&path, hex_text.as_bytes())?;
             tracing::info!(path = %path.display(), "created a new key file");
             Ok((key, Some(path)))
         }
@@ -92,14 +92,4 @@ pub(crate) fn resolve_field_key(
             (k, hex_text)
         },
     )
-}
-
-/// Writes a file only its owner can read.
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    o.open(path)?.write_all(text.as_bytes())
 }

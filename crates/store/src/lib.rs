@@ -66,6 +66,7 @@ mod copy;
 mod counties;
 pub mod crypto;
 mod error;
+mod files;
 pub mod jobs;
 mod keys;
 mod ledgers;
@@ -80,7 +81,8 @@ pub mod totp;
 
 pub use accounts::{NewUser, SecuritySettings, User, UserChange};
 pub use actor::Actor;
-pub use audit::AuditEntry;
+pub use audit::refusals::Refusal;
+pub use audit::{AuditEntry, ChainCheck};
 pub use backup::{BackupReport, RestoreReport, TableSum};
 pub use clock::SystemClock;
 pub use copy::TableCopy;
@@ -174,6 +176,8 @@ pub struct Store {
     created_key: Option<PathBuf>,
     /// Set when opening created the field key file.
     created_field_key: Option<PathBuf>,
+    /// How many refusals each user had lately (see `audit::refusals`).
+    refusals: std::sync::Arc<audit::refusals::RefusalLimiter>,
 }
 
 /// Today in China Standard Time, the calendar cadres work by.
@@ -230,6 +234,10 @@ impl Store {
                 let audit_key = std::sync::Arc::new(key);
                 let (field_key, created_field_key) = resolve_field_key(&opts, &data_dir)?;
                 let field_key = std::sync::Arc::new(field_key);
+                // Ours alone from the first byte; SQLite gives `-wal` and `-shm` the same mode.
+                if !path.exists() {
+                    files::create_private_file(&path)?;
+                }
                 let connect = SqliteConnectOptions::new()
                     .filename(&path)
                     .create_if_missing(true)
@@ -255,6 +263,7 @@ impl Store {
                     data_dir,
                     created_key: created,
                     created_field_key,
+                    refusals: Default::default(),
                 })
             }
             DbUrl::Postgres(url) => {
@@ -281,6 +290,7 @@ impl Store {
                     data_dir,
                     created_key: created,
                     created_field_key,
+                    refusals: Default::default(),
                 })
             }
         }

@@ -54,6 +54,25 @@ impl From<askama::Error> for WebError {
 }
 
 impl WebError {
+    /// Why the store refused a caller for their scope or role, if it did: such answers are
+    /// audited as `refused` (see `audit::answers`).
+    pub(crate) fn refusal(&self) -> Option<&'static str> {
+        match self {
+            WebError::Store(StoreError::NotFound) => Some("not_found"),
+            WebError::Store(StoreError::Forbidden) => Some("forbidden"),
+            _ => None,
+        }
+    }
+
+    /// The answer, marked for the audit when it is a refusal.
+    pub(crate) fn mark(&self, mut res: Response) -> Response {
+        if let Some(reason) = self.refusal() {
+            res.extensions_mut()
+                .insert(crate::audit::answers::Refused(reason));
+        }
+        res
+    }
+
     pub fn status_and_body(&self) -> (StatusCode, ErrorBody) {
         let body = |code: &str, message: String| ErrorBody {
             code: code.to_string(),
@@ -162,7 +181,7 @@ impl WebError {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let (status, body) = self.status_and_body();
-        (status, Json(body)).into_response()
+        self.mark((status, Json(body)).into_response())
     }
 }
 

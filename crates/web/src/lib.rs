@@ -140,6 +140,7 @@ pub fn router_with(store: Store, opts: WebOptions) -> Router {
         .merge(pages)
         .fallback(unknown_path)
         .layer(axum::middleware::from_fn(humane_rejections))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), audit::answers::private_answers))
         .layer(axum::extract::DefaultBodyLimit::max(20 * 1024 * 1024))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))

@@ -5,4 +5,5 @@ mod backup;
 mod cli;
 mod common;
 mod crash;
+mod hardening_audit;
 mod logs;

@@ -2,7 +2,8 @@
 //! `backend::postgres`, which defines `DB`, `IS_PG` and the shared plumbing.
 
 use super::*;
-use crate::audit::{canonical_json, entry_hash, GENESIS};
+use crate::audit::refusals::{Refusal, Summary};
+use crate::audit::{canonical_json, ChainWalk, EntryParts};
 use crate::sqlbuild::Sql;
 use crate::{Actor, AuditEntry, Pools, StoreResult};
 use chrono::{DateTime, Utc};
@@ -16,6 +17,7 @@ use taizhang_domain::Action;
 pub(crate) struct AuditRow {
     seq: i64,
     at: DateTime<Utc>,
+    actor_user_id: Option<i64>,
     actor: String,
     action: String,
     entity: String,
@@ -28,6 +30,7 @@ pub(crate) struct AuditRow {
 from_row!(AuditRow {
     seq,
     at,
+    actor_user_id,
     actor,
     action,
     entity,
@@ -37,7 +40,7 @@ from_row!(AuditRow {
     prev_hash,
     hash,
 });
-pub(crate) const AUDIT_SELECT: &str = "SELECT seq, at, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash FROM audit_log";
+pub(crate) const AUDIT_SELECT: &str = "SELECT seq, at, actor_user_id, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash FROM audit_log";
 
 pub(crate) async fn audit_entries(
     p: &Pools<DB>,
@@ -85,46 +88,105 @@ pub(crate) async fn verify_audit_chain(
     p: &Pools<DB>,
     county_id: i64,
 ) -> StoreResult<Result<i64, i64>> {
+    Ok(walk_audit_chain(p, county_id).await?.map(|w| w.entries()))
+}
+
+/// Walks the county's chain: how far it verified, or the first entry that broke it.
+pub(crate) async fn walk_audit_chain(
+    p: &Pools<DB>,
+    county_id: i64,
+) -> StoreResult<Result<ChainWalk, i64>> {
     let mut c = p.read.acquire().await?;
-    let mut prev = GENESIS.to_string();
-    let mut expected_seq = 1;
-    let mut after_seq = 0_i64;
+    let mut walk = ChainWalk::default();
     loop {
         let rows: Vec<AuditRow> = sqlx::query_as(&format!(
             "{AUDIT_SELECT} WHERE county_id = $1 AND seq > $2 ORDER BY seq LIMIT 5000"
         ))
         .bind(county_id)
-        .bind(after_seq)
+        .bind(walk.entries())
         .fetch_all(&mut *c)
         .await?;
         if rows.is_empty() {
-            return Ok(Ok(expected_seq - 1));
+            return Ok(Ok(walk));
         }
         for r in rows {
             let at = r.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
             let before = r.before_json.as_ref().map(|j| canonical_json(&j.0));
             let after = r.after_json.as_ref().map(|j| canonical_json(&j.0));
-            let h = entry_hash(
-                &p.audit_key,
-                &prev,
+            let entry = EntryParts {
+                prev_hash: &r.prev_hash,
                 county_id,
-                r.seq,
-                &at,
-                &r.actor,
-                &r.action,
-                &r.entity,
-                &r.entity_id,
-                before.as_deref(),
-                after.as_deref(),
-            );
-            if r.seq != expected_seq || r.prev_hash != prev || r.hash != h {
+                seq: r.seq,
+                at: &at,
+                actor_user_id: r.actor_user_id,
+                actor: &r.actor,
+                action: &r.action,
+                entity: &r.entity,
+                entity_id: &r.entity_id,
+                before: before.as_deref(),
+                after: after.as_deref(),
+            };
+            if !walk.step(&p.audit_key, &entry, &r.hash) {
                 return Ok(Err(r.seq));
             }
-            prev = r.hash;
-            expected_seq += 1;
-            after_seq = r.seq;
         }
     }
+}
+
+/// The hash of one entry of the county's chain.
+pub(crate) async fn entry_hash_at(
+    p: &Pools<DB>,
+    county_id: i64,
+    seq: i64,
+) -> StoreResult<Option<String>> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT hash FROM audit_log WHERE county_id = $1 AND seq = $2")
+            .bind(county_id)
+            .bind(seq)
+            .fetch_optional(&p.read)
+            .await?;
+    Ok(row.map(|r| r.0))
+}
+
+/// A refused request of a signed-in user, as a security event.
+pub(crate) async fn record_refused(p: &Pools<DB>, actor: &Actor, r: &Refusal) -> StoreResult<()> {
+    let mut tx = p.write.begin().await?;
+    audit_as(
+        &mut tx,
+        &p.audit_key,
+        actor,
+        "refused",
+        "request",
+        r.entity_id(),
+        None,
+        Some(r.details()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The refusals of a closed window beyond the per-user cap, as one entry.
+pub(crate) async fn record_refusal_summary(p: &Pools<DB>, s: &Summary) -> StoreResult<()> {
+    let (county_id, user_id, name) = &s.key;
+    let mut tx = p.write.begin().await?;
+    let who = Who {
+        name,
+        user_id: *user_id,
+    };
+    audit(
+        &mut tx,
+        &p.audit_key,
+        *county_id,
+        who,
+        "refused",
+        ("request", "summary"),
+        None,
+        Some(s.details()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub(crate) async fn audit_log_is_empty(p: &Pools<DB>) -> StoreResult<bool> {

@@ -2,7 +2,7 @@
 
 use super::people::encrypt_plaintext_people;
 use super::*;
-use crate::audit::{canonical_json, entry_hash, mask_personal, AuditKey, GENESIS};
+use crate::audit::{canonical_json, entry_hash, mask_personal, AuditKey, EntryParts, GENESIS};
 use crate::sqlbuild::{Arg, Sql};
 use crate::{Actor, Pools, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
@@ -133,16 +133,19 @@ pub(crate) async fn audit(
     let after_text = after.as_ref().map(canonical_json);
     let hash = entry_hash(
         key,
-        &prev_hash,
-        county_id,
-        seq,
-        &at_text,
-        actor,
-        action,
-        entity,
-        entity_id,
-        before_text.as_deref(),
-        after_text.as_deref(),
+        &EntryParts {
+            prev_hash: &prev_hash,
+            county_id,
+            seq,
+            at: &at_text,
+            actor_user_id,
+            actor,
+            action,
+            entity,
+            entity_id,
+            before: before_text.as_deref(),
+            after: after_text.as_deref(),
+        },
     );
     sqlx::query(
         "INSERT INTO audit_log (seq, county_id, at, actor_user_id, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash)

@@ -21,7 +21,7 @@
 //! transaction, reads every table back inside that transaction and commits only if the counts and
 //! checksums equal the manifest.
 
-use crate::audit::{canonical_json, entry_hash, sha256_hex, AuditKey, GENESIS};
+use crate::audit::{canonical_json, sha256_hex, AuditKey, ChainWalk, EntryParts};
 use crate::backend::{postgres, sqlite};
 use crate::copy::{Checksum, TableSpec, Val};
 use crate::{Backend, Pools, Store, StoreError, StoreResult};
@@ -114,13 +114,15 @@ fn int(v: Option<&Val>) -> i64 {
 /// Walks every county's audit chain over exported rows, exactly as `verify_audit_chain` walks it
 /// in the database: per county (code, name, entries, first broken seq).
 fn verify_chains(key: &AuditKey, tables: &Tables) -> Vec<(String, String, Result<i64, i64>)> {
-    let mut chains: BTreeMap<i64, (String, Result<i64, i64>)> = BTreeMap::new();
+    let mut chains: BTreeMap<i64, (ChainWalk, Result<i64, i64>)> = BTreeMap::new();
     for r in rows_of(tables, "audit_log") {
         let county = int(r.get(1));
-        let (prev, state) = chains
+        let (walk, state) = chains
             .entry(county)
-            .or_insert_with(|| (GENESIS.to_string(), Ok(0)));
-        let Ok(n) = *state else { continue };
+            .or_insert_with(|| (ChainWalk::default(), Ok(0)));
+        if state.is_err() {
+            continue;
+        }
         let seq = int(r.first());
         let at = match r.get(2) {
             Some(Val::Ts(t)) => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -131,26 +133,30 @@ fn verify_chains(key: &AuditKey, tables: &Tables) -> Vec<(String, String, Result
             _ => None,
         };
         let (before, after) = (json(r.get(8)), json(r.get(9)));
-        let h = entry_hash(
-            key,
-            prev,
-            county,
+        let actor_user_id = match r.get(3) {
+            Some(Val::I64(i)) => Some(*i),
+            _ => None,
+        };
+        let (prev_hash, actor, action) = (text(r.get(10)), text(r.get(4)), text(r.get(5)));
+        let (entity, entity_id) = (text(r.get(6)), text(r.get(7)));
+        let entry = EntryParts {
+            prev_hash: &prev_hash,
+            county_id: county,
             seq,
-            &at,
-            &text(r.get(4)),
-            &text(r.get(5)),
-            &text(r.get(6)),
-            &text(r.get(7)),
-            before.as_deref(),
-            after.as_deref(),
-        );
-        let (stored_prev, stored_hash) = (text(r.get(10)), text(r.get(11)));
-        if seq != n + 1 || stored_prev != *prev || stored_hash != h {
-            *state = Err(seq);
+            at: &at,
+            actor_user_id,
+            actor: &actor,
+            action: &action,
+            entity: &entity,
+            entity_id: &entity_id,
+            before: before.as_deref(),
+            after: after.as_deref(),
+        };
+        *state = if walk.step(key, &entry, &text(r.get(11))) {
+            Ok(seq)
         } else {
-            *state = Ok(seq);
-            *prev = stored_hash;
-        }
+            Err(seq)
+        };
     }
     rows_of(tables, "counties")
         .iter()
@@ -246,6 +252,9 @@ impl Store {
             Utc::now().timestamp_nanos_opt().unwrap_or_default()
         ));
         let mut partial = Partial(Some(tmp.clone()));
+        // Created empty and 0600 first: SQLite fills it (VACUUM INTO takes an empty file) and
+        // keeps its mode, so the backup is never readable by others, even while it is written.
+        crate::files::write_private(&tmp, &[])?;
         let source_sums: Option<Vec<TableSum>>;
         let taken_at = Utc::now();
         let pool = match &self.backend {
@@ -595,9 +604,10 @@ impl Store {
                     }
                 }
                 let dir = path.parent().unwrap_or(&self.data_dir);
-                tokio::fs::create_dir_all(dir).await?;
+                crate::files::create_private_dir_async(dir).await?;
                 let tmp = dir.join(format!("{name}.tmp"));
-                tokio::fs::write(&tmp, &bytes).await?;
+                let _ = tokio::fs::remove_file(&tmp).await;
+                crate::files::write_private_async(&tmp, bytes).await?;
                 tokio::fs::rename(&tmp, &path).await?;
                 if let Ok(mut w) = written.lock() {
                     w.push(path);

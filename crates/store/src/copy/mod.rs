@@ -392,9 +392,11 @@ impl Store {
                     if tokio::fs::metadata(&from).await.is_ok() {
                         let to = target.data_dir.join(&rel);
                         if let Some(dir) = to.parent() {
-                            tokio::fs::create_dir_all(dir).await?;
+                            crate::files::create_private_dir_async(dir).await?;
                         }
-                        tokio::fs::copy(&from, &to).await?;
+                        let bytes = tokio::fs::read(&from).await?;
+                        let _ = tokio::fs::remove_file(&to).await;
+                        crate::files::write_private_async(&to, bytes).await?;
                     }
                 }
             }

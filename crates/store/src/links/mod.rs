@@ -23,6 +23,10 @@ pub struct Link {
     pub note: String,
     pub valid_from: NaiveDate,
     pub valid_to: Option<NaiveDate>,
+    /// The caller may end it: every end (target, source organisation or person, sending unit)
+    /// lies in their scope, or they act for the county. Listed links name it; pages use it.
+    #[serde(skip)]
+    pub writable: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

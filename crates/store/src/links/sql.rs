@@ -2,7 +2,6 @@
 //! `backend::postgres`, which defines `DB`, `IS_PG` and the shared plumbing.
 
 use super::orgs::{ensure_org_in_scope, resolve_org};
-use super::people::load_person;
 use super::*;
 use crate::sqlbuild::Sql;
 use crate::{org_ref, Actor, Link, NewLink, OrgName, PersonName, Pools, StoreError, StoreResult};
@@ -10,12 +9,14 @@ use chrono::{NaiveDate, Utc};
 use serde_json::{json, Value};
 use std::str::FromStr;
 use taizhang_domain::org::{AllianceRole, LinkKind};
-use taizhang_domain::{Action, LinkId, OrgId, PersonId};
+use taizhang_domain::{Action, LinkId, OrgId, PersonId, Scope};
 
 // ---- cross-links -------------------------------------------------------------------------------
 
 /// A link with the names of what it joins, in one row.
 pub(crate) struct LinkRow {
+    /// 1 when the caller may change the link (see [`link_writable_cond`]).
+    writable: i32,
     id: i64,
     kind: String,
     from_org_id: Option<i64>,
@@ -35,6 +36,7 @@ pub(crate) struct LinkRow {
     via_org_code: Option<String>,
 }
 from_row!(LinkRow {
+    writable,
     id,
     kind,
     from_org_id,
@@ -54,11 +56,15 @@ from_row!(LinkRow {
     via_org_code
 });
 
-pub(crate) const LINK_SELECT: &str = "SELECT l.id, l.kind, l.from_org_id, l.from_person_id, l.to_org_id, l.via_org_id, l.role, l.note, l.valid_from, l.valid_to,
+/// Every column of a link and the names it joins; `writable` is a SQL expression (see
+/// [`link_writable_cond`]), `1` after a write the caller was allowed.
+fn link_select(writable: &str) -> String {
+    format!("SELECT {writable} AS writable, l.id, l.kind, l.from_org_id, l.from_person_id, l.to_org_id, l.via_org_id, l.role, l.note, l.valid_from, l.valid_to,
     fo.name AS from_org_name, fo.code AS from_org_code, fp.name AS from_person_name, t.name AS to_org_name, t.code AS to_org_code,
     vo.name AS via_org_name, vo.code AS via_org_code
     FROM org_links l JOIN orgs t ON t.id = l.to_org_id LEFT JOIN orgs fo ON fo.id = l.from_org_id
-    LEFT JOIN people fp ON fp.id = l.from_person_id LEFT JOIN orgs vo ON vo.id = l.via_org_id";
+    LEFT JOIN people fp ON fp.id = l.from_person_id LEFT JOIN orgs vo ON vo.id = l.via_org_id")
+}
 
 pub(crate) async fn org_name(c: &mut Conn, id: i64) -> StoreResult<OrgName> {
     let (name, code): (String, Option<String>) =
@@ -116,6 +122,7 @@ pub(crate) fn link_from(r: LinkRow) -> StoreResult<Link> {
             name: r.to_org_name,
         },
         via_org: name(r.via_org_id, r.via_org_name, r.via_org_code),
+        writable: r.writable == 1,
         role,
         note: r.note,
         valid_from: r.valid_from,
@@ -126,6 +133,47 @@ pub(crate) fn link_from(r: LinkRow) -> StoreResult<Link> {
 pub(crate) fn link_json(l: &Link) -> Value {
     json!({"kind": l.kind.key(), "from_org": l.from_org.as_ref().map(|o| o.id), "from_person": l.from_person.as_ref().map(|x| x.id),
            "to_org": l.to_org.id, "via_org": l.via_org.as_ref().map(|o| o.id), "role": l.role, "valid_from": l.valid_from, "valid_to": l.valid_to})
+}
+
+/// `person` (a column or a placeholder) names a person wholly inside the scope on `day`: the
+/// organisation they belong to, and every organisation where they hold a position that day.
+fn person_covered_cond(q: &mut Sql, scope: &Scope, person: &str, day: &str) -> String {
+    let home = scope_cond(q, scope, "cp.org_id");
+    let held = scope_cond(q, scope, "cq.org_id");
+    format!(
+        "(EXISTS (SELECT 1 FROM people cp WHERE cp.id = {person} AND {home}) \
+         AND NOT EXISTS (SELECT 1 FROM positions cq WHERE cq.person_id = {person} \
+         AND cq.valid_from <= {day} AND (cq.valid_to IS NULL OR cq.valid_to >= {day}) AND NOT ({held})))"
+    )
+}
+
+/// The link `l` may be changed by the scope: every end is inside it — the target, the source
+/// organisation or person (see [`person_covered_cond`], on `day`) and the sending unit. Reading
+/// needs only one end (see [`links`]); links reaching outside a subtree are the county's.
+fn link_writable_cond(q: &mut Sql, scope: &Scope, day: NaiveDate) -> String {
+    if scope.is_county() {
+        return "1=1".to_string();
+    }
+    let to = scope_cond(q, scope, "l.to_org_id");
+    let from = scope_cond(q, scope, "l.from_org_id");
+    let via = scope_cond(q, scope, "l.via_org_id");
+    let d = q.arg(day);
+    let person = person_covered_cond(q, scope, "l.from_person_id", &d);
+    format!(
+        "({to} AND (l.from_org_id IS NULL OR {from}) AND (l.via_org_id IS NULL OR {via}) \
+         AND (l.from_person_id IS NULL OR {person}))"
+    )
+}
+
+/// Whether a person may be a link's source for the caller: wholly inside its scope on `day`.
+async fn person_covered(c: &mut Conn, actor: &Actor, id: i64, day: NaiveDate) -> StoreResult<bool> {
+    let mut q = Sql::new("SELECT p.id FROM people p WHERE p.id = ");
+    let i = q.arg(id);
+    let county = q.arg(actor.county_id);
+    let d = q.arg(day);
+    let covered = person_covered_cond(&mut q, &actor.scope, "p.id", &d);
+    q.push(&format!("{i} AND p.county_id = {county} AND {covered}"));
+    Ok(fetch_optional::<(i64,)>(c, &q).await?.is_some())
 }
 
 pub(crate) async fn create_link(p: &Pools<DB>, actor: &Actor, new: &NewLink) -> StoreResult<Link> {
@@ -146,7 +194,8 @@ pub(crate) async fn create_link(p: &Pools<DB>, actor: &Actor, new: &NewLink) -> 
     }
     let mut tx = p.write.begin().await?;
     // Both ends, the sending unit and the person must be in the caller's scope: links that reach
-    // across subtrees (a county organ paired with a village) are made by the county.
+    // across subtrees (a county organ paired with a village) are made by the county. Out of
+    // scope looks like missing: 404 for the target, a field error for the others.
     let to = resolve_org(&mut tx, actor, &new.to_org).await?;
     let from_org = match &new.from_org {
         Some(r) => Some(resolve_org(&mut tx, actor, r).await.map_err(|_| {
@@ -168,14 +217,16 @@ pub(crate) async fn create_link(p: &Pools<DB>, actor: &Actor, new: &NewLink) -> 
         })?),
         None => None,
     };
+    // A person counts by where they belong and every position they hold when the link starts:
+    // a county cadre serving as a village's first secretary is not the township's to link.
     if let Some(pid) = new.from_person {
-        load_person(&mut tx, actor, pid.get()).await.map_err(|_| {
-            StoreError::invalid(
+        if !person_covered(&mut tx, actor, pid.get(), new.valid_from).await? {
+            return Err(StoreError::invalid(
                 "from_person",
                 "link.from_person",
                 "人员不存在或不在您的管理范围内",
-            )
-        })?;
+            ));
+        }
     }
     match (
         new.kind.from_person(),
@@ -232,7 +283,7 @@ pub(crate) async fn create_link(p: &Pools<DB>, actor: &Actor, new: &NewLink) -> 
     .bind(Utc::now())
     .fetch_one(&mut *tx)
     .await?;
-    let row: LinkRow = sqlx::query_as(&format!("{LINK_SELECT} WHERE l.id = $1"))
+    let row: LinkRow = sqlx::query_as(&format!("{} WHERE l.id = $1", link_select("1")))
         .bind(id)
         .fetch_one(&mut *tx)
         .await?;
@@ -261,15 +312,26 @@ pub(crate) async fn end_link(
     require(actor, Action::EditOrg)?;
     taizhang_domain::check_date_field("on", on)?;
     let mut tx = p.write.begin().await?;
-    let row: LinkRow = sqlx::query_as(&format!(
-        "{LINK_SELECT} WHERE l.id = $1 AND l.county_id = $2"
-    ))
-    .bind(id)
-    .bind(actor.county_id.get())
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(StoreError::NotFound)?;
-    ensure_org_in_scope(&mut tx, actor, row.to_org_id).await?;
+    // A link the caller cannot see (no end in scope) is missing; one it sees but that reaches
+    // outside its scope (a county organ's 派驻 or 包保 into the township) is refused with 403.
+    let mut q = Sql::new("SELECT ");
+    let visible = visible_cond(&mut q, &actor.scope);
+    let writable = link_writable_cond(&mut q, &actor.scope, on);
+    let i = q.arg(id);
+    let county = q.arg(actor.county_id);
+    q.push(&format!(
+        "CASE WHEN {writable} THEN 1 ELSE 0 END, CASE WHEN {visible} THEN 1 ELSE 0 END \
+         FROM org_links l WHERE l.id = {i} AND l.county_id = {county}"
+    ));
+    match fetch_optional::<(i32, i32)>(&mut tx, &q).await? {
+        Some((1, _)) => {}
+        Some((_, 1)) => return Err(StoreError::Forbidden),
+        _ => return Err(StoreError::NotFound),
+    }
+    let row: LinkRow = sqlx::query_as(&format!("{} WHERE l.id = $1", link_select("1")))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
     if let Some(ended) = row.valid_to {
         return Err(StoreError::conflict(
             "link.already_ended",
@@ -289,7 +351,7 @@ pub(crate) async fn end_link(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    let row: LinkRow = sqlx::query_as(&format!("{LINK_SELECT} WHERE l.id = $1"))
+    let row: LinkRow = sqlx::query_as(&format!("{} WHERE l.id = $1", link_select("1")))
         .bind(id)
         .fetch_one(&mut *tx)
         .await?;
@@ -309,6 +371,13 @@ pub(crate) async fn end_link(
     Ok(after)
 }
 
+/// The link `l` is visible to the scope: either end is in it.
+fn visible_cond(q: &mut Sql, scope: &Scope) -> String {
+    let to = scope_cond(q, scope, "l.to_org_id");
+    let from = scope_cond(q, scope, "l.from_org_id");
+    format!("({to} OR {from})")
+}
+
 pub(crate) async fn links(
     p: &Pools<DB>,
     actor: &Actor,
@@ -317,7 +386,9 @@ pub(crate) async fn links(
 ) -> StoreResult<Vec<Link>> {
     require(actor, Action::ReadOrg)?;
     let mut c = p.read.acquire().await?;
-    let mut q = Sql::new(LINK_SELECT);
+    let mut q = Sql::new("");
+    let writable = link_writable_cond(&mut q, &actor.scope, crate::today());
+    q.push(&link_select(&format!("CASE WHEN {writable} THEN 1 ELSE 0 END")));
     let county = q.arg(actor.county_id);
     q.push(&format!(" WHERE l.county_id = {county}"));
     if let Some(k) = kind {
@@ -333,10 +404,8 @@ pub(crate) async fn links(
             ));
         }
         None => {
-            // Visible when either end is in scope.
-            let s1 = scope_cond(&mut q, &actor.scope, "l.to_org_id");
-            let s2 = scope_cond(&mut q, &actor.scope, "l.from_org_id");
-            q.push(&format!(" AND ({s1} OR {s2})"));
+            let visible = visible_cond(&mut q, &actor.scope);
+            q.push(&format!(" AND {visible}"));
         }
     }
     q.push(" ORDER BY l.kind, l.valid_from DESC, l.id LIMIT 2000");

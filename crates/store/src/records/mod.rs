@@ -106,11 +106,12 @@ impl Store {
         keyed.extend_from_slice(bytes);
         let id = audit::sha256_hex(&keyed);
         let dir = self.data_dir.join("attachments").join(&id[..2]);
-        tokio::fs::create_dir_all(&dir).await?;
+        crate::files::create_private_dir_async(&dir).await?;
         let path = dir.join(&id);
         if tokio::fs::metadata(&path).await.is_err() {
             let tmp = dir.join(format!("{id}.tmp"));
-            tokio::fs::write(&tmp, bytes).await?;
+            let _ = tokio::fs::remove_file(&tmp).await;
+            crate::files::write_private_async(&tmp, bytes.to_vec()).await?;
             tokio::fs::rename(&tmp, &path).await?;
         }
         dispatch!(

@@ -1,5 +1,6 @@
 //! The audit log.
 
+pub(crate) mod answers;
 mod api;
 mod pages;
 

@@ -26,7 +26,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use taizhang_domain::jobs::{daily_key, nightly_slot, Backoff, JobKind, JobState};
 use taizhang_store::jobs::{ClaimedJob, Job, NewJob};
-use taizhang_store::{Actor, Store, StoreResult};
+use taizhang_store::{Actor, ChainCheck, Store, StoreResult};
 
 /// What a handler's future yields: a JSON report kept on the job, or a Chinese error message.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, String>> + Send>>;
@@ -222,6 +222,10 @@ impl Worker {
                         Err(e) => tracing::warn!(error = %e, "could not schedule the day's jobs"),
                     }
                 }
+                // Refusal windows that closed get their one summary entry.
+                if let Err(e) = self.store.flush_refusals(now).await {
+                    tracing::warn!(error = %e, "could not write refusal summaries");
+                }
                 match self.run_once(now).await {
                     Ok(r) if r.ran() > 0 => tracing::info!(
                         succeeded = r.succeeded,
@@ -245,22 +249,36 @@ pub fn spawn_worker(store: Store) -> tokio::task::JoinHandle<()> {
     Worker::with_options(store, opts).spawn()
 }
 
-/// `audit.verify`: walks the county's audit chain. An intact chain is the job's result; a broken
-/// one fails the job (and, after its attempts, leaves it dead on the administrators' page), since
-/// a broken chain means someone changed the log. Reading only, it is idempotent.
+/// `audit.verify`: walks the county's audit chain and holds it to its checkpoint; an intact
+/// chain's head becomes the new checkpoint (and a log line). An intact chain is the job's result;
+/// a broken or truncated one fails the job (and, after its attempts, leaves it dead on the
+/// administrators' page), since it means someone changed the log. Run again, it finds the same.
 async fn verify_audit_chain(store: Store, job: Job) -> Result<Value, String> {
-    match store.verify_audit_chain(job.county_id).await {
-        Ok(Ok(entries)) => Ok(json!({ "intact": true, "entries": entries })),
-        Ok(Err(seq)) => {
+    let county = store
+        .counties()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|c| c.id == job.county_id)
+        .ok_or_else(|| "县不存在".to_string())?;
+    let check = store
+        .check_audit_chain(&county, true)
+        .await
+        .map_err(|e| e.to_string())?;
+    match check.problem() {
+        None => match check {
+            ChainCheck::Intact {
+                entries, anchored, ..
+            } => Ok(json!({ "intact": true, "entries": entries, "anchored": anchored })),
+            _ => Ok(json!({ "intact": true })),
+        },
+        Some(problem) => {
             tracing::error!(
                 county = job.county_id.get(),
-                seq,
+                ?check,
                 "the audit chain is broken"
             );
-            Err(format!(
-                "审计链在第{seq}条处断裂：该条或其前一条已被改动，请立即核查"
-            ))
+            Err(problem)
         }
-        Err(e) => Err(e.to_string()),
     }
 }

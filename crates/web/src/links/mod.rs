@@ -19,6 +19,8 @@ pub(crate) struct LinkLine {
     pub(crate) via: String,
     pub(crate) period: String,
     pub(crate) open: bool,
+    /// The viewer may end it (every end in their scope); the page offers no button otherwise.
+    pub(crate) writable: bool,
 }
 
 pub(crate) fn link_lines(links: &[Link]) -> Vec<LinkLine> {
@@ -41,6 +43,7 @@ pub(crate) fn link_lines(links: &[Link]) -> Vec<LinkLine> {
             },
             period: period_text(l.valid_from, l.valid_to),
             open: l.valid_to.is_none(),
+            writable: l.writable,
         })
         .collect()
 }

@@ -17,6 +17,8 @@ struct LinksPage {
     kinds: Vec<(&'static str, &'static str)>,
     errors: Vec<String>,
     can_edit: bool,
+    /// The viewer acts for the whole county (cross-subtree links are theirs).
+    county: bool,
     csrf: String,
     today: NaiveDate,
 }
@@ -43,6 +45,7 @@ async fn render_links(
             .collect(),
         errors,
         can_edit: a.role.allows(Action::EditOrg),
+        county: a.scope.is_county(),
         csrf: u.session.csrf_token.clone(),
         today: today(),
     })

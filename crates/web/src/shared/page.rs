@@ -88,10 +88,11 @@ impl IntoResponse for PageError {
             message: body.message,
             fields: body.fields.into_iter().map(|f| f.message).collect(),
         };
-        match page.render() {
+        let res = match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(_) => (status, "error").into_response(),
-        }
+        };
+        self.0.mark(res)
     }
 }
 

@@ -38,6 +38,13 @@ pub fn cookie_token(parts: &Parts) -> Option<String> {
     None
 }
 
+/// Tells the answer who is calling, so that a refusal names them in the audit log.
+fn note_caller(parts: &Parts, s: &Session) {
+    if let Some(c) = parts.extensions.get::<crate::audit::answers::Caller>() {
+        c.set(&s.actor);
+    }
+}
+
 /// An authenticated API caller (`Authorization: Bearer …`).
 pub struct ApiUser(pub Session);
 
@@ -54,6 +61,7 @@ impl FromRequestParts<AppState> for ApiUser {
         if s.stage != SessionStage::Full {
             return Err(WebError::StageIncomplete(s.stage));
         }
+        note_caller(parts, &s);
         Ok(ApiUser(s))
     }
 }
@@ -107,6 +115,7 @@ impl FromRequestParts<AppState> for AccountUser {
         let token = cookie_token(parts).ok_or_else(|| ToLogin.into_response())?;
         match state.store.session(&token).await {
             Ok(session) => {
+                note_caller(parts, &session);
                 parts
                     .extensions
                     .insert(SessionCsrf(session.csrf_token.clone()));
