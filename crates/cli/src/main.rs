@@ -21,6 +21,34 @@ struct Cli {
     command: Command,
 }
 
+/// Behind a TLS terminator or reverse proxy: the login limits count the client's address, taken
+/// from the proxy's header only when the connection comes from the proxy itself.
+#[derive(clap::Args)]
+struct ProxyArgs {
+    /// Address or network (`127.0.0.1`, `10.0.0.0/8`) of a proxy trusted to name the client;
+    /// repeat for several. Also `TAIZHANG_TRUSTED_PROXIES` (comma-separated).
+    #[arg(long = "trusted-proxy")]
+    trusted_proxy: Vec<String>,
+    /// The header a trusted proxy names the client in (default `X-Forwarded-For`); its right-most
+    /// address that is not a trusted proxy is the client. Also `TAIZHANG_CLIENT_IP_HEADER`.
+    #[arg(long)]
+    client_ip_header: Option<String>,
+}
+
+impl ProxyArgs {
+    fn source(&self) -> Result<taizhang_web::ClientIpSource> {
+        let mut trusted = self.trusted_proxy.clone();
+        if trusted.is_empty() {
+            trusted.extend(std::env::var("TAIZHANG_TRUSTED_PROXIES").ok());
+        }
+        let header = self
+            .client_ip_header
+            .clone()
+            .or_else(|| std::env::var("TAIZHANG_CLIENT_IP_HEADER").ok());
+        taizhang_web::ClientIpSource::new(&trusted, header.as_deref()).map_err(anyhow::Error::msg)
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Seed the demo county 金乡县 into a database (if it has none yet), then serve it.
@@ -33,6 +61,8 @@ enum Command {
         /// Password of the demo users; a random one is generated and printed when omitted.
         #[arg(long)]
         admin_password: Option<String>,
+        #[command(flatten)]
+        proxy: ProxyArgs,
     },
     /// Serve the web UI and the API over a database.
     Serve {
@@ -45,6 +75,8 @@ enum Command {
         /// and HSTS.
         #[arg(long)]
         https: bool,
+        #[command(flatten)]
+        proxy: ProxyArgs,
     },
     /// Create a county in a database (migrating it first); its first account is then set up in
     /// the browser with the one-time code `serve` prints.
@@ -158,13 +190,29 @@ async fn main() -> Result<()> {
             db,
             listen,
             admin_password,
-        } => demo(&db, listen, admin_password).await,
-        Command::Serve { db, listen, https } => {
+            proxy,
+        } => {
+            let opts = taizhang_web::WebOptions {
+                https: false,
+                client_ip: proxy.source()?,
+            };
+            demo(&db, listen, admin_password, opts).await
+        }
+        Command::Serve {
+            db,
+            listen,
+            https,
+            proxy,
+        } => {
+            let opts = taizhang_web::WebOptions {
+                https,
+                client_ip: proxy.source()?,
+            };
             let store = Store::open(&db)
                 .await
                 .with_context(|| format!("无法打开数据库 {db}"))?;
             print_setup_codes(&store, listen).await?;
-            serve(store, listen, https).await
+            serve(store, listen, opts).await
         }
         Command::Init {
             db,
@@ -404,7 +452,12 @@ fn print_manifest(manifest: &[taizhang_store::TableSum]) {
     }
 }
 
-async fn demo(db: &str, listen: SocketAddr, admin_password: Option<String>) -> Result<()> {
+async fn demo(
+    db: &str,
+    listen: SocketAddr,
+    admin_password: Option<String>,
+    opts: taizhang_web::WebOptions,
+) -> Result<()> {
     let url = if db.contains("://") {
         db.to_string()
     } else {
@@ -443,7 +496,7 @@ async fn demo(db: &str, listen: SocketAddr, admin_password: Option<String>) -> R
         "请在浏览器中打开 http://{listen}/ ，用户名 admin{}",
         password.map(|p| format!("，密码 {p}")).unwrap_or_default()
     );
-    serve(store, listen, false).await
+    serve(store, listen, opts).await
 }
 
 /// No default password survives the first start: a county without accounts gets a fresh
@@ -461,13 +514,13 @@ async fn print_setup_codes(store: &Store, listen: SocketAddr) -> Result<()> {
     Ok(())
 }
 
-async fn serve(store: Store, listen: SocketAddr, https: bool) -> Result<()> {
+async fn serve(store: Store, listen: SocketAddr, opts: taizhang_web::WebOptions) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("无法监听 {listen}"))?;
-    tracing::info!(%listen, backend = store.backend_name(), https, "taizhang serving");
+    tracing::info!(%listen, backend = store.backend_name(), https = opts.https, "taizhang serving");
     let _worker = taizhang_web::jobs::spawn_worker(store.clone());
-    taizhang_web::serve_with(store, listener, taizhang_web::WebOptions { https }).await?;
+    taizhang_web::serve_with(store, listener, opts).await?;
     Ok(())
 }
 

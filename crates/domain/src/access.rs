@@ -42,6 +42,9 @@ pub enum Action {
     ManageSecurity,
     /// See the background jobs and retry those given up (系统管理员 only).
     ManageJobs,
+    /// Confirm or refuse the security administrator's request to create, reset or grant a
+    /// privileged account (双人复核): an administrator of another duty.
+    ReviewAccountRequests,
 }
 
 impl Role {
@@ -57,6 +60,15 @@ impl Role {
     /// 三员: the system, security and audit administrators, who must use a second factor.
     pub fn is_administrator(self) -> bool {
         matches!(self, Role::Admin | Role::SecAdmin | Role::Auditor)
+    }
+
+    /// Whether an account of this role is privileged: one of the three administrators, or an
+    /// account that reads whole 身份证号 and phones across the whole county (`county_wide`: its
+    /// home organisation is the county's root). Creating, resetting or granting such an account
+    /// takes two administrators of different duties (双人复核), so that no one person holds
+    /// two duties.
+    pub fn is_privileged(self, county_wide: bool) -> bool {
+        self.is_administrator() || (county_wide && self.allows(Action::ReadPersonalData))
     }
 
     pub fn key(self) -> &'static str {
@@ -92,8 +104,17 @@ impl Role {
             // 三员分立: each administrator holds one of the three duties and none of the others'.
             (
                 Role::Admin,
-                ReadOrg | EditOrg | ReadPeople | EditPeople | ReadPersonalData | ManageLedgerTypes
-                | RecordEntry | ReadRecords | ReadBulletin | ManageJobs,
+                ReadOrg
+                | EditOrg
+                | ReadPeople
+                | EditPeople
+                | ReadPersonalData
+                | ManageLedgerTypes
+                | RecordEntry
+                | ReadRecords
+                | ReadBulletin
+                | ManageJobs
+                | ReviewAccountRequests,
             ) => true,
             (Role::SecAdmin, ReadOrg | ManageUsers | ManageSecurity) => true,
             (
@@ -105,7 +126,7 @@ impl Role {
                 true
             }
             (Role::Viewer, ReadOrg | ReadPeople | ReadRecords | ReadBulletin) => true,
-            (Role::Auditor, ReadAudit) => true,
+            (Role::Auditor, ReadAudit | ReviewAccountRequests) => true,
             // Everything not listed above, for every role.
             _ => false,
         }
@@ -127,6 +148,7 @@ impl Action {
         Action::ManageUsers,
         Action::ManageSecurity,
         Action::ManageJobs,
+        Action::ReviewAccountRequests,
     ];
 }
 
@@ -214,47 +236,49 @@ mod tests {
             ManageUsers,
             ManageSecurity,
             ManageJobs,
+            ReviewAccountRequests,
         ];
-        let expected: [(Role, [bool; 13]); 6] = [
+        let expected: [(Role, [bool; 14]); 6] = [
             (
                 Role::Admin,
                 [
-                    true, true, true, true, true, true, true, true, true, false, false, false, true,
+                    true, true, true, true, true, true, true, true, true, false, false, false,
+                    true, true,
                 ],
             ),
             (
                 Role::SecAdmin,
                 [
                     true, false, false, false, false, false, false, false, false, false, true,
-                    true, false,
+                    true, false, false,
                 ],
             ),
             (
                 Role::Manager,
                 [
                     true, true, true, true, true, false, true, true, true, false, false, false,
-                    false,
+                    false, false,
                 ],
             ),
             (
                 Role::Recorder,
                 [
                     true, false, true, false, false, false, true, true, true, false, false, false,
-                    false,
+                    false, false,
                 ],
             ),
             (
                 Role::Viewer,
                 [
                     true, false, true, false, false, false, false, true, true, false, false, false,
-                    false,
+                    false, false,
                 ],
             ),
             (
                 Role::Auditor,
                 [
                     false, false, false, false, false, false, false, false, false, true, false,
-                    false, false,
+                    false, false, true,
                 ],
             ),
         ];
@@ -283,6 +307,7 @@ mod tests {
             ManageUsers => 10,
             ManageSecurity => 11,
             ManageJobs => 12,
+            ReviewAccountRequests => 13,
         }
     }
 
@@ -291,7 +316,7 @@ mod tests {
         for (i, action) in Action::ALL.iter().enumerate() {
             assert_eq!(position_in_all(*action), i, "{action:?}");
         }
-        assert_eq!(Action::ALL.len(), 13);
+        assert_eq!(Action::ALL.len(), 14);
     }
 
     /// How many actions each role is granted. A grant that is not written out in `allows` (a
@@ -299,12 +324,12 @@ mod tests {
     #[test]
     fn grants_are_counted_per_role() {
         let expected = [
-            (Role::Admin, 10),
+            (Role::Admin, 11),
             (Role::SecAdmin, 3),
             (Role::Manager, 8),
             (Role::Recorder, 5),
             (Role::Viewer, 4),
-            (Role::Auditor, 1),
+            (Role::Auditor, 2),
         ];
         assert_eq!(expected.len(), Role::ALL.len());
         for (role, count) in expected {
@@ -323,6 +348,35 @@ mod tests {
                 role.allows(Action::ReadAudit),
             ];
             assert!(duties.iter().filter(|d| **d).count() <= 1, "{role:?}");
+        }
+    }
+
+    /// 双人复核: the security administrator, who requests, never reviews; another duty does.
+    /// Privileged accounts are the three administrators and county-wide readers of whole numbers.
+    #[test]
+    fn reviews_belong_to_another_duty() {
+        let reviewers: Vec<Role> = Role::ALL
+            .iter()
+            .copied()
+            .filter(|r| r.allows(Action::ReviewAccountRequests))
+            .collect();
+        assert_eq!(reviewers, [Role::Admin, Role::Auditor]);
+        assert!(Role::ALL
+            .iter()
+            .all(|r| !(r.allows(Action::ManageUsers) && r.allows(Action::ReviewAccountRequests))));
+        for role in [Role::Admin, Role::SecAdmin, Role::Auditor] {
+            assert!(
+                role.is_privileged(false) && role.is_privileged(true),
+                "{role:?}"
+            );
+        }
+        assert!(Role::Manager.is_privileged(true));
+        assert!(!Role::Manager.is_privileged(false));
+        for role in [Role::Recorder, Role::Viewer] {
+            assert!(
+                !role.is_privileged(true) && !role.is_privileged(false),
+                "{role:?}"
+            );
         }
     }
 

@@ -23,9 +23,6 @@ pub fn dummy_hash() -> String {
         .clone()
 }
 
-/// Failed logins in a row that lock an account, and for how long.
-pub const LOCKOUT_AFTER: i64 = 5;
-pub const LOCKOUT_SECS: i64 = 15 * 60;
 /// A session ends after this long without a request, and at the latest this long after login.
 pub const IDLE_SECS: i64 = 30 * 60;
 pub const ABSOLUTE_SECS: i64 = 12 * 60 * 60;

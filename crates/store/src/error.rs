@@ -16,9 +16,6 @@ pub enum StoreError {
     /// The password was right and the account has a second factor: the code is missing.
     #[error("请输入手机验证器上的6位动态口令")]
     SecondFactorRequired,
-    /// Too many failed logins in a row.
-    #[error("连续登录失败次数过多，账号已锁定，请{minutes}分钟后再试")]
-    Locked { minutes: i64 },
     /// A rule about the current state forbids the change (moving under a descendant, a code in use…).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },

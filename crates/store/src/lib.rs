@@ -79,7 +79,10 @@ mod sessions;
 mod sqlbuild;
 pub mod totp;
 
-pub use accounts::{NewUser, SecuritySettings, User, UserChange};
+pub use accounts::{
+    new_code_half, AccountOutcome, AccountRequest, Activation, NewUser, RequestKind, RequestState,
+    SecuritySettings, User, UserChange,
+};
 pub use actor::Actor;
 pub use audit::refusals::Refusal;
 pub use audit::{AuditEntry, ChainCheck};

@@ -16,8 +16,11 @@ pub enum WebError {
     BadRequest(String),
     Csrf,
     Render(String),
-    /// Too many login attempts from one address.
-    RateLimited,
+    /// Too many login attempts (from one address, for one account from one address, or for one
+    /// account): wait this many seconds.
+    RateLimited {
+        retry_after_secs: u64,
+    },
     /// The login is not complete: the password must be changed, or a second factor bound, first.
     StageIncomplete(taizhang_store::SessionStage),
     /// A body of a media type the call does not take.
@@ -98,9 +101,15 @@ impl WebError {
                 StatusCode::FORBIDDEN,
                 body("csrf", "页面已过期，请刷新后重试".into()),
             ),
-            WebError::RateLimited => (
+            WebError::RateLimited { retry_after_secs } => (
                 StatusCode::TOO_MANY_REQUESTS,
-                body("rate_limited", "登录尝试过于频繁，请稍后再试".into()),
+                body(
+                    "rate_limited",
+                    format!(
+                        "登录尝试过于频繁，请{}分钟后再试",
+                        retry_after_secs.div_ceil(60).max(1)
+                    ),
+                ),
             ),
             WebError::StageIncomplete(stage) => match stage {
                 taizhang_store::SessionStage::EnrollTotp => (
@@ -143,9 +152,6 @@ impl WebError {
                     StatusCode::UNAUTHORIZED,
                     body("totp.required", e.to_string()),
                 ),
-                StoreError::Locked { .. } => {
-                    (StatusCode::FORBIDDEN, body("account_locked", e.to_string()))
-                }
                 StoreError::Conflict { code, message } => {
                     (StatusCode::CONFLICT, body(code, message.clone()))
                 }
@@ -177,11 +183,39 @@ impl WebError {
     }
 }
 
+impl WebError {
+    /// How long a refused caller should wait (`Retry-After`), when that is known.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            WebError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+
+    /// Adds `Retry-After` to an answer to this error, when it has one.
+    pub fn with_retry_after(&self, mut res: Response) -> Response {
+        if let Some(secs) = self.retry_after() {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+                res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
+        res
+    }
+}
+
+impl From<crate::limiter::Limited> for WebError {
+    fn from(l: crate::limiter::Limited) -> Self {
+        WebError::RateLimited {
+            retry_after_secs: l.retry_after.as_secs().max(1),
+        }
+    }
+}
+
 /// API errors are JSON.
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let (status, body) = self.status_and_body();
-        self.mark((status, Json(body)).into_response())
+        self.mark(self.with_retry_after((status, Json(body)).into_response()))
     }
 }
 

@@ -15,6 +15,7 @@
 mod accounts;
 mod audit;
 mod bulletin;
+mod client_ip;
 pub mod error;
 mod home;
 pub mod jobs;
@@ -28,6 +29,7 @@ mod people;
 mod records;
 mod shared;
 
+pub use client_ip::ClientIpSource;
 use shared::session::ApiUser;
 use std::sync::Arc;
 use taizhang_store::StoreError;
@@ -97,6 +99,8 @@ const FEATURES: &[Feature] = &[
 pub struct AppState {
     pub store: Store,
     pub login_limiter: std::sync::Arc<limiter::LoginLimiter>,
+    /// Where the client address of a request comes from (the peer, or a trusted proxy's header).
+    pub client_ip: Arc<ClientIpSource>,
     /// Users reach the server over HTTPS (through a TLS terminator): cookies are `__Host-` and
     /// Secure, and browsers are told to keep to HTTPS (HSTS).
     pub https: bool,
@@ -105,9 +109,11 @@ pub struct AppState {
 }
 
 /// How the web layer is deployed.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct WebOptions {
     pub https: bool,
+    /// Behind a proxy: which peers are trusted to name the client, and in which header.
+    pub client_ip: ClientIpSource,
 }
 
 pub fn router(store: Store) -> Router {
@@ -121,9 +127,13 @@ pub fn router_with(store: Store, opts: WebOptions) -> Router {
             (api.merge((f.api)()), pages.merge((f.pages)()))
         });
     let (api_router, document) = openapi::api(api_router);
+    // The dummy hash an unknown name is checked against is made now, not at the first login
+    // (which would then take longer than any other).
+    std::thread::spawn(taizhang_store::auth::dummy_hash);
     let state = AppState {
         store,
         login_limiter: Default::default(),
+        client_ip: Arc::new(opts.client_ip.clone()),
         https: opts.https,
         openapi: Arc::new(document),
     };

@@ -1,6 +1,12 @@
 //! Accounts: users and their roles, the county's security settings, and the first start (a
 //! one-time setup code for the first security administrator).
 
+pub(crate) mod review;
+
+pub use review::{
+    new_code_half, AccountOutcome, AccountRequest, Activation, RequestKind, RequestState,
+};
+
 use crate::{auth, Actor, OrgName, Store, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,8 +24,6 @@ pub struct User {
     #[schema(value_type = Option<i64>)]
     pub person_id: Option<PersonId>,
     pub disabled: bool,
-    /// Locked after repeated failed logins, until this time has passed.
-    pub locked: bool,
     /// A second factor (TOTP) is bound.
     pub totp_enrolled: bool,
     /// Must choose a new password at the next login (a new account, a reset).
@@ -131,7 +135,7 @@ impl Store {
         Ok((self.create_user(actor, user).await?, password))
     }
 
-    /// A new temporary password for an account (returned once); unlocks it and ends its sessions.
+    /// A new temporary password for an ordinary account (returned once); ends its sessions.
     pub async fn reset_password(&self, actor: &Actor, id: UserId) -> StoreResult<(User, String)> {
         let password = auth::random_password();
         let hash = auth::hash_password(password.clone()).await?;

@@ -1,6 +1,7 @@
 //! The accounts queries, compiled once per backend: `super` is `backend::sqlite` or
 //! `backend::postgres`, which defines `DB`, `IS_PG` and the shared plumbing.
 
+use super::account_review::{grant_needs_review, refuse_single_step};
 use super::orgs::{ensure_org_in_scope, resolve_org};
 use super::*;
 use crate::audit::AuditKey;
@@ -28,7 +29,6 @@ pub(crate) struct UserRow {
     org_name: String,
     org_code: Option<String>,
     disabled: bool,
-    locked_until: i64,
     totp_enrolled: bool,
     must_change_password: bool,
     password_changed_at: i64,
@@ -44,12 +44,11 @@ from_row!(UserRow {
     org_name,
     org_code,
     disabled,
-    locked_until,
     totp_enrolled,
     must_change_password,
     password_changed_at,
 });
-pub(crate) const USER_SELECT: &str = "SELECT u.id, u.username, u.display_name, u.role, u.org_id, u.person_id, u.county_id, o.name AS org_name, o.code AS org_code, u.disabled, u.locked_until, u.totp_secret_enc IS NOT NULL AS totp_enrolled, u.must_change_password, u.password_changed_at FROM users u JOIN orgs o ON o.id = u.org_id";
+pub(crate) const USER_SELECT: &str = "SELECT u.id, u.username, u.display_name, u.role, u.org_id, u.person_id, u.county_id, o.name AS org_name, o.code AS org_code, u.disabled, u.totp_secret_enc IS NOT NULL AS totp_enrolled, u.must_change_password, u.password_changed_at FROM users u JOIN orgs o ON o.id = u.org_id";
 
 pub(crate) fn user_from(r: UserRow) -> StoreResult<User> {
     let org_id = OrgId::new(r.org_id);
@@ -65,7 +64,6 @@ pub(crate) fn user_from(r: UserRow) -> StoreResult<User> {
         },
         person_id: r.person_id.map(PersonId::new),
         disabled: r.disabled,
-        locked: r.locked_until > Utc::now().timestamp(),
         totp_enrolled: r.totp_enrolled,
         must_change_password: r.must_change_password,
         password_changed_at: DateTime::from_timestamp(r.password_changed_at, 0).unwrap_or_default(),
@@ -92,7 +90,7 @@ pub(crate) async fn user_who(c: &mut Conn, user_id: i64) -> StoreResult<(i64, St
 }
 
 /// An account's display name: not blank, within `text::DISPLAY_NAME`; trimmed.
-fn check_display_name(name: &str) -> StoreResult<String> {
+pub(crate) fn check_display_name(name: &str) -> StoreResult<String> {
     let name = taizhang_domain::text::DISPLAY_NAME.check(name)?;
     if name.is_empty() {
         return Err(StoreError::invalid(
@@ -140,7 +138,6 @@ pub(crate) async fn insert_user(
     let username = u.username.trim();
     check_username(username)?;
     let display_name = check_display_name(&u.display_name)?;
-    let display_name = display_name.as_str();
     let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE username = $1")
         .bind(username)
         .fetch_optional(&mut *c)
@@ -157,7 +154,7 @@ pub(crate) async fn insert_user(
     )
     .bind(actor.county_id.get())
     .bind(username)
-    .bind(display_name)
+    .bind(&display_name)
     .bind(password_hash)
     .bind(u.role.key())
     .bind(u.org_id.get())
@@ -191,6 +188,7 @@ pub(crate) async fn create_user(
     require_manage_users(actor)?;
     let mut tx = p.write.begin().await?;
     ensure_org_in_scope(&mut tx, actor, u.org_id.get()).await?;
+    refuse_single_step(&mut tx, actor, u.role, u.org_id.get()).await?;
     let user = insert_user(&mut tx, &p.audit_key, actor, u, password_hash).await?;
     tx.commit().await?;
     Ok(user)
@@ -256,6 +254,9 @@ pub(crate) async fn update_user(
         None => before.org.id.get(),
     };
     let role = change.role.unwrap_or(before.role);
+    if grant_needs_review(&mut tx, actor, &before, role, org_id).await? {
+        refuse_single_step(&mut tx, actor, role, org_id).await?;
+    }
     let disabled = change.disabled.unwrap_or(before.disabled);
     sqlx::query(
         "UPDATE users SET display_name = $1, role = $2, org_id = $3, disabled = $4 WHERE id = $5",
@@ -296,8 +297,8 @@ pub(crate) async fn update_user(
     Ok(user)
 }
 
-/// Sets a temporary password (to be changed at the next login), unlocks the account and ends
-/// its sessions.
+/// Sets a temporary password of an ordinary account (to be changed at the next login) and ends
+/// its sessions; a privileged account's goes through review.
 pub(crate) async fn reset_password(
     p: &Pools<DB>,
     actor: &Actor,
@@ -306,7 +307,8 @@ pub(crate) async fn reset_password(
 ) -> StoreResult<User> {
     let mut tx = p.write.begin().await?;
     let user = load_user_for_change(&mut tx, actor, id).await?;
-    sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2, password_changed_at = $3, failed_logins = 0, locked_until = 0 WHERE id = $4")
+    refuse_single_step(&mut tx, actor, user.role, user.org.id.get()).await?;
+    sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2, password_changed_at = $3 WHERE id = $4")
         .bind(password_hash)
         .bind(true)
         .bind(Utc::now().timestamp())
@@ -333,10 +335,12 @@ pub(crate) async fn reset_password(
     Ok(user)
 }
 
-/// Unbinds a lost second factor; the user binds a new one at the next login.
+/// Unbinds a lost second factor of an ordinary account; the user binds a new one at the next
+/// login. A privileged account's goes through review.
 pub(crate) async fn reset_totp(p: &Pools<DB>, actor: &Actor, id: i64) -> StoreResult<User> {
     let mut tx = p.write.begin().await?;
     let user = load_user_for_change(&mut tx, actor, id).await?;
+    refuse_single_step(&mut tx, actor, user.role, user.org.id.get()).await?;
     sqlx::query("UPDATE users SET totp_secret_enc = NULL, totp_last_step = 0 WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)

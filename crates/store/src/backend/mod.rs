@@ -53,6 +53,11 @@ macro_rules! migrations {
                 "jobs",
                 include_str!(concat!("../../migrations/", $dir, "/0005_jobs.sql")),
             ),
+            (
+                6,
+                "accounts",
+                include_str!(concat!("../../migrations/", $dir, "/0006_accounts.sql")),
+            ),
         ]
     };
 }
@@ -63,6 +68,8 @@ macro_rules! feature_queries {
         pub(crate) mod common;
         pub(crate) use common::*;
 
+        #[path = "../accounts/review_sql.rs"]
+        pub(crate) mod account_review;
         #[path = "../accounts/sql.rs"]
         pub(crate) mod accounts;
         #[path = "../audit/sql.rs"]

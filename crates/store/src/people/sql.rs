@@ -219,9 +219,11 @@ pub(crate) async fn create_person(
                 .fetch_optional(&mut *tx)
                 .await?;
         if dup.is_some() {
+            // Neither the number nor where it is registered: the other person may be outside
+            // the caller's scope.
             return Err(StoreError::conflict(
                 "person.duplicate_id_number",
-                format!("身份证号{}已登记", id.masked()),
+                "该身份证号已登记",
             ));
         }
     }

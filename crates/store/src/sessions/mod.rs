@@ -43,13 +43,12 @@ pub struct Session {
     pub stage: SessionStage,
 }
 
-/// An account's password hash and lock, looked up by name at a login. No `Debug`: it holds a
-/// password hash.
+/// An account's password hash, looked up by name at a login. No `Debug`: it holds a password
+/// hash.
 #[derive(Clone)]
 pub(crate) struct PasswordCheck {
     pub id: i64,
     pub password_hash: String,
-    pub locked_until: i64,
 }
 
 /// What a login needs after the password matched. No `Debug`: it holds the (encrypted)
@@ -87,11 +86,11 @@ impl Store {
     ) -> StoreResult<(Session, String)> {
         let found = dispatch!(self, sessions::user_password_hash(username))?;
         let now = Utc::now().timestamp();
-        // Hash anyway when the user is unknown, so that timing does not reveal which names exist.
+        // Hash anyway when the user is unknown, so that timing does not reveal which names
+        // exist; an unknown name and a wrong password are answered alike.
         let PasswordCheck {
             id: user_id,
             password_hash: hash,
-            locked_until,
         } = match found {
             Some(f) => f,
             None => PasswordCheck {
@@ -99,23 +98,16 @@ impl Store {
                 password_hash: tokio::task::spawn_blocking(auth::dummy_hash)
                     .await
                     .map_err(|e| StoreError::Internal(e.to_string()))?,
-                locked_until: 0,
             },
         };
         let ok = auth::verify_password(password.to_string(), hash).await?;
         if user_id == 0 {
-            dispatch!(self, sessions::audit_failed_login(username))?;
+            self.audit_login_event(username, "login_failed", None)
+                .await?;
             return Err(StoreError::BadCredentials);
         }
-        if locked_until > now {
-            // While locked, even the right password does not open a session.
-            dispatch!(self, sessions::audit_failed_login(username))?;
-            return Err(StoreError::Locked {
-                minutes: (locked_until - now + 59) / 60,
-            });
-        }
         if !ok {
-            return Err(self.failed_login(user_id, now).await);
+            return Err(self.failed_login(user_id).await);
         }
         let facts = dispatch!(self, sessions::login_facts(user_id))?;
         let totp_enrolled = facts.totp_secret_enc.is_some();
@@ -131,10 +123,9 @@ impl Store {
             // A wrong or replayed code counts as a failed login, like a wrong password.
             match step {
                 Some(step) if dispatch!(self, sessions::use_totp_step(user_id, step))? => {}
-                _ => return Err(self.failed_login(user_id, now).await),
+                _ => return Err(self.failed_login(user_id).await),
             }
         }
-        dispatch!(self, sessions::reset_failed_logins(user_id))?;
         let settings = self
             .security_settings(CountyId::new(facts.county_id))
             .await?;
@@ -161,15 +152,26 @@ impl Store {
         Ok((session, token))
     }
 
-    /// Counts a failed login (a wrong password or one-time code); the error to answer with.
-    async fn failed_login(&self, user_id: i64, now: i64) -> StoreError {
-        match dispatch!(self, sessions::record_failed_login(user_id, now)) {
-            Ok(true) => StoreError::Locked {
-                minutes: auth::LOCKOUT_SECS / 60,
-            },
-            Ok(false) => StoreError::BadCredentials,
+    /// Audits a failed login (a wrong password or one-time code); the error to answer with.
+    async fn failed_login(&self, user_id: i64) -> StoreError {
+        match dispatch!(self, sessions::record_failed_login(user_id)) {
+            Ok(()) => StoreError::BadCredentials,
             Err(e) => e,
         }
+    }
+
+    /// Audits an event about a login name as typed (`login_failed`, `login_blocked` …): a known
+    /// account under its name and id, an unknown name only as a keyed hash prefix and length.
+    pub async fn audit_login_event(
+        &self,
+        username: &str,
+        action: &str,
+        after: Option<serde_json::Value>,
+    ) -> StoreResult<()> {
+        dispatch!(
+            self,
+            sessions::audit_login_event(username, action, ("session", "-"), after)
+        )
     }
 
     /// Changes the session user's own password: the current one must be right, the new one must

@@ -11,11 +11,7 @@ use taizhang_domain::{CountyId, OrgId, PersonId, Role, Scope};
 
 // ---- logins and sessions -----------------------------------------------------------------------
 
-from_row!(PasswordCheck {
-    id,
-    password_hash,
-    locked_until
-});
+from_row!(PasswordCheck { id, password_hash });
 from_row!(LoginFacts {
     county_id,
     role,
@@ -30,7 +26,7 @@ pub(crate) async fn user_password_hash(
     username: &str,
 ) -> StoreResult<Option<PasswordCheck>> {
     Ok(sqlx::query_as(
-        "SELECT id, password_hash, locked_until FROM users WHERE username = $1 AND disabled = $2",
+        "SELECT id, password_hash FROM users WHERE username = $1 AND disabled = $2",
     )
     .bind(username)
     .bind(false)
@@ -58,34 +54,12 @@ pub(crate) async fn use_totp_step(p: &Pools<DB>, user_id: i64, step: i64) -> Sto
     Ok(n == 1)
 }
 
-/// Counts a failed login; the fifth in a row locks the account for a while. Returns whether the
-/// account is now locked.
-pub(crate) async fn record_failed_login(
-    p: &Pools<DB>,
-    user_id: i64,
-    now: i64,
-) -> StoreResult<bool> {
-    use crate::auth::{LOCKOUT_AFTER, LOCKOUT_SECS};
+/// Audits a wrong password (or one-time code) of a known account. Limits on guessing are the
+/// web layer's (per address, per account and address, per account); nothing here locks the
+/// account for everyone.
+pub(crate) async fn record_failed_login(p: &Pools<DB>, user_id: i64) -> StoreResult<()> {
     let mut tx = p.write.begin().await?;
-    // One statement counts the failure, so concurrent failures cannot overwrite each other.
-    let (county_id, username, failed): (i64, String, i64) =
-        sqlx::query_as("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING county_id, username, failed_logins")
-            .bind(user_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    let locked = failed >= LOCKOUT_AFTER;
-    if locked {
-        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE id = $2")
-            .bind(now + LOCKOUT_SECS)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let action = if locked {
-        "account_locked"
-    } else {
-        "login_failed"
-    };
+    let (county_id, username) = user_who(&mut tx, user_id).await?;
     audit(
         &mut tx,
         &p.audit_key,
@@ -94,31 +68,44 @@ pub(crate) async fn record_failed_login(
             name: &username,
             user_id: Some(user_id),
         },
-        action,
+        "login_failed",
         ("session", &user_id.to_string()),
         None,
-        Some(json!({"failed_logins": failed})),
+        None,
     )
     .await?;
     tx.commit().await?;
-    Ok(locked)
-}
-
-pub(crate) async fn reset_failed_logins(p: &Pools<DB>, user_id: i64) -> StoreResult<()> {
-    sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = $1 AND failed_logins <> 0")
-        .bind(user_id)
-        .execute(&p.write)
-        .await?;
     Ok(())
 }
 
-pub(crate) async fn audit_failed_login(p: &Pools<DB>, username: &str) -> StoreResult<()> {
-    let county: Option<(i64,)> = sqlx::query_as("SELECT county_id FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(&p.read)
-        .await?;
-    let county_id = match county {
-        Some((c,)) => c,
+/// How the audit log names a user name that matches no account: it is often a password typed
+/// into the wrong box, so never the name itself, only a keyed hash prefix (to tell repeated
+/// attempts apart) and its length.
+pub(crate) fn masked_username(key: &crate::crypto::FieldKey, typed: &str) -> String {
+    let h = key.blind_index("login_username", typed);
+    format!(
+        "未知用户名#{}/{}",
+        h.get(..8).unwrap_or(&h),
+        typed.chars().count()
+    )
+}
+
+/// Audits an event about a login name as typed (a failed login of an unknown name, a limit
+/// reached, a refused activation): a known account under its name and id, anything else masked.
+pub(crate) async fn audit_login_event(
+    p: &Pools<DB>,
+    username: &str,
+    action: &str,
+    entity: (&str, &str),
+    after: Option<serde_json::Value>,
+) -> StoreResult<()> {
+    let known: Option<(i64, i64)> =
+        sqlx::query_as("SELECT id, county_id FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&p.read)
+            .await?;
+    let county_id = match known {
+        Some((_, c)) => c,
         None => match sqlx::query_as::<DB, (i64,)>("SELECT id FROM counties ORDER BY id LIMIT 1")
             .fetch_optional(&p.read)
             .await?
@@ -127,22 +114,22 @@ pub(crate) async fn audit_failed_login(p: &Pools<DB>, username: &str) -> StoreRe
             None => return Ok(()),
         },
     };
-    let mut tx = p.write.begin().await?;
-    let name: String = username.chars().take(40).collect();
-    audit(
-        &mut tx,
-        &p.audit_key,
-        county_id,
-        Who {
-            name: &name,
-            user_id: None,
+    let masked;
+    let who = match known {
+        Some((id, _)) => Who {
+            name: username,
+            user_id: Some(id),
         },
-        "login_failed",
-        ("session", "-"),
-        None,
-        None,
-    )
-    .await?;
+        None => {
+            masked = masked_username(&p.field_key, username);
+            Who {
+                name: &masked,
+                user_id: None,
+            }
+        }
+    };
+    let mut tx = p.write.begin().await?;
+    audit(&mut tx, &p.audit_key, county_id, who, action, entity, None, after).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -372,7 +372,8 @@ async fn administrators_must_bind_a_second_factor(app: TestApp) {
         !contains_bytes(&dump, secret.as_bytes()),
         "TOTP secret in plaintext"
     );
-    // The security administrator can unbind a lost phone; the admin must bind again.
+    // The security administrator can ask to unbind a lost phone; once another duty (the
+    // auditor) confirms, the admin must bind again.
     let (s, to, _) = form_login(&app, "anquan", PASSWORD, "").await;
     assert_eq!(
         (s, to.as_str()),
@@ -390,12 +391,49 @@ async fn administrators_must_bind_a_second_factor(app: TestApp) {
         .iter()
         .any(|u| u["id"] == admin_id && u["totp_enrolled"] == true));
     let sec_actor = app.actor("anquan").await;
-    let admin = app
+    let refused = app
         .store
         .reset_totp(&sec_actor, taizhang_domain::UserId::new(admin_id))
+        .await;
+    assert!(
+        matches!(&refused, Err(taizhang_store::StoreError::Conflict { code, .. }) if *code == "account_request.required"),
+        "not in one step: {refused:?}"
+    );
+    let (s, v) = app
+        .post(
+            &format!("/api/v1/users/{admin_id}/reset-totp"),
+            &sec,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(v["code_half"], Value::Null, "unbinding hands out no code");
+    let (_, users) = app.get("/api/v1/users", &sec).await;
+    assert!(
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["id"] == admin_id && u["totp_enrolled"] == true),
+        "nothing changes before the confirmation"
+    );
+    // (The auditor would first have to bind a factor of its own in this county: it confirms
+    // through the store.)
+    let request = v["request"]["id"].as_i64().expect("request");
+    let auditor = app.actor("auditor").await;
+    let (confirmed, half) = app
+        .store
+        .confirm_account_request(&auditor, request)
         .await
-        .expect("unbind");
-    assert!(!admin.totp_enrolled);
+        .expect("confirmed by another duty");
+    assert_eq!(confirmed.state, taizhang_store::RequestState::Confirmed);
+    assert_eq!(half, None);
+    let (_, users) = app.get("/api/v1/users", &sec).await;
+    assert!(users
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["id"] == admin_id && u["totp_enrolled"] == false));
     let (s, v) = api_login(&app, "admin", PASSWORD, None).await;
     assert_eq!(
         (s, v["code"].as_str()),
@@ -462,8 +500,11 @@ async fn https_deployments_get_host_cookies_and_hsts() {
     let addr = listener.local_addr().unwrap();
     let store = app.store.clone();
     tokio::spawn(async move {
-        let _ = taizhang_web::serve_with(store, listener, taizhang_web::WebOptions { https: true })
-            .await;
+        let opts = taizhang_web::WebOptions {
+            https: true,
+            ..Default::default()
+        };
+        let _ = taizhang_web::serve_with(store, listener, opts).await;
     });
     let r = app
         .client

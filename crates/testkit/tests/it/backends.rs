@@ -148,12 +148,14 @@ async fn a_county_moves_between_backends_without_loss() {
 
 /// The tables a copy leaves behind on purpose: the schema's own bookkeeping, sessions (a copy
 /// starts without anyone logged in), one-time setup codes (short-lived secrets of the source's
-/// first start) and the settings of the database itself (the fingerprint of its field key),
-/// which the target has of its own.
+/// first start), requests for review of privileged accounts with their activation codes (as
+/// short-lived; the audit log keeps their history) and the settings of the database itself (the
+/// fingerprint of its field key), which the target has of its own.
 const NOT_COPIED: &[&str] = &[
     "schema_migrations",
     "sessions",
     "setup_codes",
+    "account_requests",
     "instance_settings",
 ];
 

@@ -1,5 +1,7 @@
 //! The pages of accounts: first start, one's password and second factor, users and security settings.
 
+use crate::client_ip::ClientIp;
+use crate::limiter::Outcome;
 use crate::shared::prelude::*;
 
 pub(crate) fn page_routes() -> Router<AppState> {
@@ -15,6 +17,7 @@ pub(crate) fn page_routes() -> Router<AppState> {
         .route("/users/{id}/reset-password", post(users_reset_password))
         .route("/users/{id}/reset-totp", post(users_reset_totp))
         .route("/security", get(security_page).post(security_submit))
+        .merge(super::review::page_routes())
 }
 
 // ---- first start -------------------------------------------------------------------------------
@@ -50,26 +53,18 @@ struct SetupForm {
 
 async fn setup_submit(
     State(st): State<AppState>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: axum::http::HeaderMap,
     Form(f): Form<SetupForm>,
 ) -> PageResult {
     // Guessing the one-time code is throttled like guessing a password.
-    st.login_limiter.check(peer.ip())?;
-    if !same_origin(&headers) {
-        return Err(PageError(WebError::Csrf));
-    }
-    let result = if f.password != f.password2 {
-        Err(StoreError::invalid(
-            "password2",
-            "password.mismatch",
-            "两次输入的密码不一致",
-        ))
-    } else {
+    let result = guess_code(&st, ip, &headers, "setup.bad_code", async {
+        same_passwords(&f.password, &f.password2, "password2")?;
         st.store
             .complete_setup(&f.code, f.username.trim(), &f.display_name, &f.password)
             .await
-    };
+    })
+    .await?;
     match form_outcome(result, Shown::InvalidOrConflict)? {
         Ok(_) => html(SetupPage {
             nav: None,
@@ -88,6 +83,43 @@ async fn setup_submit(
             };
             html_with(StatusCode::UNPROCESSABLE_ENTITY, page)
         }
+    }
+}
+
+/// A form that checks a one-time code typed by someone not logged in (the first-start code, an
+/// activation code): refused from other sites, under the per-address login limit, and counted
+/// as a failed attempt when the store refuses the code (`bad_code`).
+pub(super) async fn guess_code<T>(
+    st: &AppState,
+    ip: std::net::IpAddr,
+    headers: &HeaderMap,
+    bad_code: &str,
+    check: impl std::future::Future<Output = StoreResult<T>>,
+) -> Result<StoreResult<T>, PageError> {
+    if !same_origin(headers) {
+        return Err(PageError(WebError::Csrf));
+    }
+    st.login_limiter.begin_anonymous(ip)?;
+    let result = check.await;
+    let outcome = match &result {
+        Ok(_) => Outcome::Succeeded,
+        Err(StoreError::Invalid(e)) if e.iter().any(|e| e.code == bad_code) => Outcome::Failed,
+        Err(_) => Outcome::Undecided,
+    };
+    st.login_limiter.finish_anonymous(ip, outcome);
+    Ok(result)
+}
+
+/// The two typings of a new password agree.
+pub(super) fn same_passwords(a: &str, b: &str, field: &str) -> StoreResult<()> {
+    if a == b {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(
+            field,
+            "password.mismatch",
+            "两次输入的密码不一致",
+        ))
     }
 }
 
@@ -247,24 +279,57 @@ struct UsersPage {
     nav: Option<Nav>,
     errors: Vec<String>,
     notice: Option<String>,
+    /// A half of an activation code, shown once beside the notice.
+    half: Option<String>,
     csrf: String,
     users: Vec<UserLine>,
     roles: Vec<(&'static str, &'static str)>,
     self_id: UserId,
 }
 
+/// What the accounts page says above its table.
+#[derive(Default)]
+struct Said {
+    notice: Option<String>,
+    half: Option<String>,
+}
+
+impl Said {
+    fn notice(text: String) -> Said {
+        Said {
+            notice: Some(text),
+            half: None,
+        }
+    }
+
+    /// A change that became a request for review, or was done at once (`done` says what).
+    fn outcome<T>(o: AccountOutcome<T>, done: impl FnOnce(T) -> String) -> Said {
+        match o {
+            AccountOutcome::Done(v) => Said::notice(done(v)),
+            AccountOutcome::Requested { request, code_half } => Said {
+                notice: Some(super::review::requested_notice(
+                    &request,
+                    code_half.is_some(),
+                )),
+                half: code_half,
+            },
+        }
+    }
+}
+
 async fn render_users(
     st: &AppState,
     u: &PageUser,
     errors: Vec<String>,
-    notice: Option<String>,
+    said: Said,
     status: StatusCode,
 ) -> PageResult {
     let users = st.store.users(&u.session.actor).await?;
     let page = UsersPage {
         nav: nav_for(st, u).await,
         errors,
-        notice,
+        notice: said.notice,
+        half: said.half,
         csrf: u.session.csrf_token.clone(),
         users: users
             .into_iter()
@@ -281,7 +346,7 @@ async fn render_users(
 }
 
 async fn users_page(State(st): State<AppState>, u: PageUser) -> PageResult {
-    render_users(&st, &u, Vec::new(), None, StatusCode::OK).await
+    render_users(&st, &u, Vec::new(), Said::default(), StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -307,7 +372,7 @@ async fn users_create(
         let role = parse_role(&f.role)?;
         let org = st.store.org(a, f.org.trim()).await?;
         st.store
-            .create_user_with_temporary_password(
+            .create_account(
                 a,
                 NewUser {
                     username: f.username.trim().to_string(),
@@ -326,14 +391,25 @@ async fn users_create(
         not_found: "所属组织不存在或不在您的管理范围内",
     };
     match form_outcome(r, shown)? {
-        Ok((user, password)) => {
-            let notice = format!(
+        Ok(o) => {
+            let said = Said::outcome(o, |(user, password)| {
+                format!(
                 "已创建账号“{}”，临时密码：{password}（只显示这一次，请当面交给本人；首次登录须修改）",
                 user.username
-            );
-            render_users(&st, &u, Vec::new(), Some(notice), StatusCode::OK).await
+            )
+            });
+            render_users(&st, &u, Vec::new(), said, StatusCode::OK).await
         }
-        Err(errors) => render_users(&st, &u, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(errors) => {
+            render_users(
+                &st,
+                &u,
+                errors,
+                Said::default(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
     }
 }
 
@@ -363,15 +439,24 @@ async fn users_update(
                 .map(String::from),
             disabled: f.disabled.as_deref().map(|d| d == "1"),
         };
-        st.store.update_user(&u.session.actor, id, &change).await
+        st.store.change_account(&u.session.actor, id, &change).await
     }
     .await;
     match form_outcome(r, Shown::InvalidOrConflict)? {
-        Ok(user) => {
-            let notice = format!("已更新账号“{}”", user.username);
-            render_users(&st, &u, Vec::new(), Some(notice), StatusCode::OK).await
+        Ok(o) => {
+            let said = Said::outcome(o, |user| format!("已更新账号“{}”", user.username));
+            render_users(&st, &u, Vec::new(), said, StatusCode::OK).await
         }
-        Err(errors) => render_users(&st, &u, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(errors) => {
+            render_users(
+                &st,
+                &u,
+                errors,
+                Said::default(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
     }
 }
 
@@ -381,12 +466,18 @@ async fn users_reset_password(
     Path(id): Path<UserId>,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> PageResult {
-    let (user, password) = st.store.reset_password(&u.session.actor, id).await?;
-    let notice = format!(
-        "已重置“{}”的密码并解除锁定，临时密码：{password}（只显示这一次；登录后须修改）",
-        user.username
-    );
-    render_users(&st, &u, Vec::new(), Some(notice), StatusCode::OK).await
+    let o = st
+        .store
+        .reset_account_password(&u.session.actor, id)
+        .await?;
+    let said = Said::outcome(o, |(user, password)| {
+        st.login_limiter.forget(&user.username);
+        format!(
+            "已重置“{}”的密码，临时密码：{password}（只显示这一次；登录后须修改）",
+            user.username
+        )
+    });
+    render_users(&st, &u, Vec::new(), said, StatusCode::OK).await
 }
 
 async fn users_reset_totp(
@@ -395,12 +486,14 @@ async fn users_reset_totp(
     Path(id): Path<UserId>,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> PageResult {
-    let user = st.store.reset_totp(&u.session.actor, id).await?;
-    let notice = format!(
-        "已解绑“{}”的手机验证器，其下次登录时须重新绑定",
-        user.username
-    );
-    render_users(&st, &u, Vec::new(), Some(notice), StatusCode::OK).await
+    let o = st.store.reset_account_totp(&u.session.actor, id).await?;
+    let said = Said::outcome(o, |user| {
+        format!(
+            "已解绑“{}”的手机验证器，其下次登录时须重新绑定",
+            user.username
+        )
+    });
+    render_users(&st, &u, Vec::new(), said, StatusCode::OK).await
 }
 
 // ---- security settings -------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 //! The JSON API of the login, the logout and the home page.
 
+use super::limited_login;
+use crate::client_ip::ClientIp;
 use crate::shared::prelude::*;
 
 pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
@@ -44,17 +46,15 @@ impl std::fmt::Debug for LoginResponse {
 }
 
 #[utoipa::path(post, path = "/api/v1/login", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 async fn login(
     State(s): State<AppState>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    ClientIp(ip): ClientIp,
     Json(req): Json<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    s.login_limiter.check(peer.ip())?;
-    let (session, token) = s
-        .store
-        .login(req.username.trim(), &req.password, req.totp.as_deref())
-        .await?;
+    let (session, token) =
+        limited_login(&s, ip, &req.username, &req.password, req.totp.as_deref()).await??;
     // The API has no page to change a password or bind a second factor: such a login stops here.
     if session.stage != SessionStage::Full {
         s.store.logout(&token).await?;

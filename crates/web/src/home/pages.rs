@@ -1,5 +1,7 @@
 //! The pages of the login, the logout and the home page.
 
+use super::limited_login;
+use crate::client_ip::ClientIp;
 use crate::ledgers::type_choices;
 use crate::records::{record_lines, RecordLine};
 use crate::shared::prelude::*;
@@ -40,38 +42,28 @@ struct LoginForm {
 
 async fn login_submit(
     State(st): State<AppState>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: axum::http::HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> PageResult {
-    st.login_limiter.check(peer.ip())?;
     if !same_origin(&headers) {
         return Err(PageError(WebError::Csrf));
     }
     let totp = Some(f.totp.trim()).filter(|c| !c.is_empty());
-    match st.store.login(f.username.trim(), &f.password, totp).await {
+    match limited_login(&st, ip, &f.username, &f.password, totp).await? {
         Ok((session, token)) => Ok((
             [(header::SET_COOKIE, session_cookie(&token, st.https))],
             Redirect::to(stage_page(session.stage)),
         )
             .into_response()),
-        Err(
-            e @ (StoreError::BadCredentials
-            | StoreError::Locked { .. }
-            | StoreError::SecondFactorRequired),
-        ) => {
-            let status = if matches!(e, StoreError::Locked { .. }) {
-                StatusCode::FORBIDDEN
-            } else {
-                StatusCode::UNAUTHORIZED
-            };
+        Err(e @ (StoreError::BadCredentials | StoreError::SecondFactorRequired)) => {
             let page = LoginPage {
                 nav: None,
                 error: Some(e.to_string()),
                 ask_totp: matches!(e, StoreError::SecondFactorRequired) || totp.is_some(),
                 username: f.username,
             };
-            html_with(status, page)
+            html_with(StatusCode::UNAUTHORIZED, page)
         }
         Err(e) => Err(e.into()),
     }

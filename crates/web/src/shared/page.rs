@@ -23,6 +23,7 @@ pub struct Nav {
     pub(crate) can_audit: bool,
     pub(crate) can_data: bool,
     pub(crate) can_users: bool,
+    pub(crate) can_review: bool,
 }
 
 pub(crate) fn nav(s: &Session, home_ref: String) -> Option<Nav> {
@@ -36,6 +37,7 @@ pub(crate) fn nav(s: &Session, home_ref: String) -> Option<Nav> {
         can_audit: s.actor.role.allows(Action::ReadAudit),
         can_data: s.actor.role.allows(Action::ReadRecords),
         can_users: s.actor.role.allows(Action::ManageUsers),
+        can_review: s.actor.role.allows(Action::ReviewAccountRequests),
     })
 }
 
@@ -50,6 +52,11 @@ pub struct PageError(pub(crate) WebError);
 impl From<WebError> for PageError {
     fn from(e: WebError) -> Self {
         PageError(e)
+    }
+}
+impl From<crate::limiter::Limited> for PageError {
+    fn from(l: crate::limiter::Limited) -> Self {
+        PageError(l.into())
     }
 }
 impl From<StoreError> for PageError {
@@ -92,7 +99,7 @@ impl IntoResponse for PageError {
             Ok(html) => (status, Html(html)).into_response(),
             Err(_) => (status, "error").into_response(),
         };
-        self.0.mark(res)
+        self.0.mark(self.0.with_retry_after(res))
     }
 }
 
