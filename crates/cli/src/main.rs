@@ -439,7 +439,15 @@ async fn serve(store: Store, listen: SocketAddr, https: bool) -> Result<()> {
         .with_context(|| format!("无法监听 {listen}"))?;
     tracing::info!(%listen, backend = store.backend_name(), https, "taizhang serving");
     let _worker = taizhang_web::jobs::spawn_worker(store.clone());
-    taizhang_web::serve_with(store, listener, taizhang_web::WebOptions { https }).await?;
+    taizhang_web::serve_with(
+        store,
+        listener,
+        taizhang_web::WebOptions {
+            https,
+            ..Default::default()
+        },
+    )
+    .await?;
     Ok(())
 }
 

@@ -24,6 +24,8 @@ pub enum WebError {
     UnsupportedMediaType(String),
     /// A body over the call's own limit.
     TooLarge(String),
+    /// Too many heavy reports at once: the queue is full (see `shared::load`).
+    Busy,
 }
 
 /// The body of every API error.
@@ -69,6 +71,10 @@ impl WebError {
                 body("unsupported_media_type", m.clone()),
             ),
             WebError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, body("too_large", m.clone())),
+            WebError::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                body("busy", "统计报表请求较多，请稍后再试".into()),
+            ),
             WebError::Csrf => (
                 StatusCode::FORBIDDEN,
                 body("csrf", "页面已过期，请刷新后重试".into()),
@@ -124,6 +130,7 @@ impl WebError {
                 StoreError::Conflict { code, message } => {
                     (StatusCode::CONFLICT, body(code, message.clone()))
                 }
+                StoreError::Busy => (StatusCode::SERVICE_UNAVAILABLE, body("busy", e.to_string())),
                 StoreError::Invalid(fields) => (
                     StatusCode::UNPROCESSABLE_ENTITY,
                     ErrorBody {
@@ -152,11 +159,28 @@ impl WebError {
     }
 }
 
+impl WebError {
+    /// The seconds a client should wait before trying again, for answers that say "busy".
+    pub fn retry_after(&self) -> Option<u64> {
+        matches!(self, WebError::Busy | WebError::Store(StoreError::Busy))
+            .then_some(crate::shared::load::RETRY_AFTER_SECS)
+    }
+}
+
+/// `Retry-After` on an answer that has one.
+pub(crate) fn with_retry_after(mut res: Response, retry_after: Option<u64>) -> Response {
+    if let Some(secs) = retry_after {
+        res.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, secs.into());
+    }
+    res
+}
+
 /// API errors are JSON.
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let (status, body) = self.status_and_body();
-        (status, Json(body)).into_response()
+        with_retry_after((status, Json(body)).into_response(), self.retry_after())
     }
 }
 

@@ -102,12 +102,25 @@ pub struct AppState {
     pub https: bool,
     /// The API's OpenAPI document, assembled once from the routes.
     pub(crate) openapi: Arc<utoipa::openapi::OpenApi>,
+    /// Admits heavy reports a few at a time (see `shared::load`).
+    pub(crate) reports: Arc<shared::load::ReportGate>,
 }
 
 /// How the web layer is deployed.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WebOptions {
     pub https: bool,
+    /// Heavy reports (bulletins, overdue lists) computed at once; by default half the cores,
+    /// from 1 to 4, or `TAIZHANG_REPORT_WORKERS`.
+    pub report_workers: Option<usize>,
+    /// Reports waiting beyond those; four per running one by default, or `TAIZHANG_REPORT_QUEUE`.
+    /// Any more are answered 503 `busy` with `Retry-After`.
+    pub report_queue: Option<usize>,
+}
+
+/// A count from the environment, when set and readable.
+fn env_count(name: &str) -> Option<usize> {
+    std::env::var(name).ok()?.trim().parse().ok()
 }
 
 pub fn router(store: Store) -> Router {
@@ -121,11 +134,21 @@ pub fn router_with(store: Store, opts: WebOptions) -> Router {
             (api.merge((f.api)()), pages.merge((f.pages)()))
         });
     let (api_router, document) = openapi::api(api_router);
+    let (workers, queue) = shared::load::default_report_limits();
+    let workers = opts
+        .report_workers
+        .or_else(|| env_count("TAIZHANG_REPORT_WORKERS"))
+        .unwrap_or(workers);
+    let queue = opts
+        .report_queue
+        .or_else(|| env_count("TAIZHANG_REPORT_QUEUE"))
+        .unwrap_or(queue);
     let state = AppState {
         store,
         login_limiter: Default::default(),
         https: opts.https,
         openapi: Arc::new(document),
+        reports: Arc::new(shared::load::ReportGate::new(workers, queue)),
     };
     let hsts = opts.https.then(|| {
         SetResponseHeaderLayer::if_not_present(
@@ -140,7 +163,7 @@ pub fn router_with(store: Store, opts: WebOptions) -> Router {
         .merge(pages)
         .fallback(unknown_path)
         .layer(axum::middleware::from_fn(humane_rejections))
-        .layer(axum::extract::DefaultBodyLimit::max(20 * 1024 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(shared::load::BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))

@@ -462,8 +462,15 @@ async fn https_deployments_get_host_cookies_and_hsts() {
     let addr = listener.local_addr().unwrap();
     let store = app.store.clone();
     tokio::spawn(async move {
-        let _ = taizhang_web::serve_with(store, listener, taizhang_web::WebOptions { https: true })
-            .await;
+        let _ = taizhang_web::serve_with(
+            store,
+            listener,
+            taizhang_web::WebOptions {
+                https: true,
+                ..Default::default()
+            },
+        )
+        .await;
     });
     let r = app
         .client

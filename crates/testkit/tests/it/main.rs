@@ -5,6 +5,7 @@
 mod accounts;
 mod api;
 mod backends;
+mod hardening_writes;
 mod jobs;
 mod pages;
 mod personal_data;

@@ -80,18 +80,21 @@ impl IntoResponse for PageError {
             StatusCode::FORBIDDEN => "无权访问",
             StatusCode::UNPROCESSABLE_ENTITY => "输入有误",
             StatusCode::CONFLICT => "无法完成操作",
+            StatusCode::SERVICE_UNAVAILABLE => "系统繁忙",
             _ => "出错了",
         };
+        let retry_after = self.0.retry_after();
         let page = ErrorPage {
             nav: None,
             heading: heading.into(),
             message: body.message,
             fields: body.fields.into_iter().map(|f| f.message).collect(),
         };
-        match page.render() {
+        let res = match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(_) => (status, "error").into_response(),
-        }
+        };
+        crate::error::with_retry_after(res, retry_after)
     }
 }
 
