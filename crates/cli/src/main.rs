@@ -195,6 +195,7 @@ async fn main() -> Result<()> {
             let opts = taizhang_web::WebOptions {
                 https: false,
                 client_ip: proxy.source()?,
+                ..Default::default()
             };
             demo(&db, listen, admin_password, opts).await
         }
@@ -207,6 +208,7 @@ async fn main() -> Result<()> {
             let opts = taizhang_web::WebOptions {
                 https,
                 client_ip: proxy.source()?,
+                ..Default::default()
             };
             let store = Store::open(&db)
                 .await

@@ -10,7 +10,22 @@ use crate::text::{self, TextRule};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+
+/// Bounds on what one definition or one record may hold, so that no input makes validation, the
+/// store's checks or the bulletins' work grow without limit. The type editor offers 200 field
+/// rows and 50 cadence rows; a definition sent to the API is held to the same.
+pub const MAX_FIELDS: usize = 200;
+pub const MAX_CADENCES: usize = 50;
+/// Options of one choice field.
+pub const MAX_OPTIONS: usize = 100;
+/// People one people field may name, whatever its own `max` says (a type's `max` may only be lower).
+pub const MAX_PEOPLE: u32 = 2000;
+/// Attachments one attachment field may hold.
+pub const MAX_ATTACHMENTS: u32 = 50;
+/// The longest list a record's value may be as sent, duplicates included: longer lists are
+/// refused by their length, before any item is read.
+pub const MAX_LIST_ITEMS: usize = MAX_PEOPLE as usize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LedgerTypeDef {
@@ -293,6 +308,12 @@ impl LedgerTypeDef {
         self.fields.iter().find(|f| f.key == key)
     }
 
+    /// The fields by key, for looking many keys up (one pass over the fields, then one lookup
+    /// each, where [`LedgerTypeDef::field`] would scan the fields for every key).
+    pub fn field_index(&self) -> HashMap<&str, &FieldDef> {
+        self.fields.iter().map(|f| (f.key.as_str(), f)).collect()
+    }
+
     pub fn active_fields(&self) -> impl Iterator<Item = &FieldDef> {
         self.fields.iter().filter(|f| !f.retired)
     }
@@ -354,6 +375,25 @@ impl LedgerTypeDef {
                 "至少需要一个字段",
             ));
         }
+        // Oversized lists are refused by their length, before any item is looked at.
+        if self.fields.len() > MAX_FIELDS {
+            errors.push(FieldError::new(
+                "fields",
+                "ledger_type.too_many_fields",
+                format!("字段不能超过{MAX_FIELDS}个"),
+            ));
+        }
+        if self.cadences.len() > MAX_CADENCES {
+            errors.push(FieldError::new(
+                "cadences",
+                "ledger_type.too_many_cadences",
+                format!("周期要求不能超过{MAX_CADENCES}条"),
+            ));
+        }
+        if self.fields.len() > MAX_FIELDS || self.cadences.len() > MAX_CADENCES {
+            return Err(errors);
+        }
+        let index = self.field_index();
         let mut seen = HashSet::new();
         for (i, f) in self.fields.iter().enumerate() {
             let at = format!("fields[{i}]");
@@ -383,6 +423,15 @@ impl LedgerTypeDef {
             }
             match &f.kind {
                 FieldKind::Choice { options, .. } | FieldKind::MultiChoice { options }
+                    if options.len() > MAX_OPTIONS =>
+                {
+                    errors.push(FieldError::new(
+                        format!("{at}.options"),
+                        "field.too_many_options",
+                        format!("“{}”的选项不能超过{MAX_OPTIONS}个", f.label),
+                    ));
+                }
+                FieldKind::Choice { options, .. } | FieldKind::MultiChoice { options }
                     if errors
                         .iter()
                         .any(|e| e.field.starts_with(&format!("{at}.options["))) => {}
@@ -401,6 +450,20 @@ impl LedgerTypeDef {
                             format!("“{}”的选项有重复", f.label),
                         ));
                     }
+                }
+                FieldKind::People { max: Some(m) } if *m > MAX_PEOPLE => {
+                    errors.push(FieldError::new(
+                        format!("{at}.max"),
+                        "field.bad_max",
+                        format!("“{}”最多可设{MAX_PEOPLE}人", f.label),
+                    ));
+                }
+                FieldKind::Attachment { max: Some(m) } if *m > MAX_ATTACHMENTS => {
+                    errors.push(FieldError::new(
+                        format!("{at}.max"),
+                        "field.bad_max",
+                        format!("“{}”最多可设{MAX_ATTACHMENTS}个附件", f.label),
+                    ));
                 }
                 FieldKind::Integer { min, max } => {
                     let beyond = |m: &Option<i64>| {
@@ -487,6 +550,12 @@ impl LedgerTypeDef {
                     "cadence.no_org_kinds",
                     "周期要求需指定适用的组织类型",
                 ));
+            } else if c.org_kinds.len() > OrgKind::ALL.len() {
+                errors.push(FieldError::new(
+                    format!("{at}.org_kinds"),
+                    "cadence.too_many_org_kinds",
+                    format!("周期要求的组织类型不能超过{}个", OrgKind::ALL.len()),
+                ));
             }
             if c.label.trim().is_empty() {
                 errors.push(FieldError::new(
@@ -496,7 +565,7 @@ impl LedgerTypeDef {
                 ));
             }
             if let Some(w) = &c.when {
-                match self.field(&w.field) {
+                match index.get(w.field.as_str()) {
                     Some(FieldDef {
                         kind: FieldKind::Choice { options, .. },
                         ..
@@ -529,8 +598,9 @@ impl LedgerTypeDef {
                 "类型标识创建后不能修改",
             ));
         }
+        let next_fields = next.field_index();
         for old in &self.fields {
-            match next.field(&old.key) {
+            match next_fields.get(old.key.as_str()) {
                 None => errors.push(FieldError::new(
                     old.key.clone(),
                     "field.removed",
@@ -556,10 +626,12 @@ impl LedgerTypeDef {
         &self,
         input: &Map<String, Value>,
     ) -> Result<ValidatedRecord, Vec<FieldError>> {
+        check_record_bounds(input)?;
+        let index = self.field_index();
         let mut out = ValidatedRecord::default();
         let mut errors = Vec::new();
         for key in input.keys() {
-            match self.field(key) {
+            match index.get(key.as_str()) {
                 None => errors.push(FieldError::new(
                     key.clone(),
                     "field.unknown",
@@ -609,6 +681,47 @@ fn out_of_limit(at: &str, end: &str, label: &str) -> FieldError {
     )
 }
 
+/// What a record may hold before its type is known: at most [`MAX_FIELDS`] values, and no list
+/// longer than [`MAX_LIST_ITEMS`]. Cheap (no item is read), so it runs before any database work;
+/// [`LedgerTypeDef::validate_record`] runs it first too.
+pub fn check_record_bounds(input: &Map<String, Value>) -> Result<(), Vec<FieldError>> {
+    if input.len() > MAX_FIELDS {
+        return Err(vec![FieldError::new(
+            "fields",
+            "record.too_many_fields",
+            format!("一条记录最多{MAX_FIELDS}个字段"),
+        )]);
+    }
+    let errors: Vec<FieldError> = input
+        .iter()
+        .filter(|(_, v)| matches!(v, Value::Array(a) if a.len() > MAX_LIST_ITEMS))
+        .map(|(k, _)| {
+            FieldError::new(
+                k.clone(),
+                "field.too_many",
+                format!("“{k}”最多{MAX_LIST_ITEMS}项"),
+            )
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// The items in their first-seen order without repeats, in one pass (a set remembers what was
+/// seen, where scanning the list so far for each item took time growing with its square).
+fn distinct_in_order<T: Eq + std::hash::Hash + Clone>(
+    items: impl IntoIterator<Item = T>,
+) -> Vec<T> {
+    let mut seen = HashSet::new();
+    items
+        .into_iter()
+        .filter(|x| seen.insert(x.clone()))
+        .collect()
+}
+
 fn is_blank(v: &Value) -> bool {
     match v {
         Value::Null => true,
@@ -627,10 +740,10 @@ fn as_text(v: &Value) -> Option<String> {
 }
 
 /// Strings or single values where a list is expected are accepted as a one-item list.
-fn as_list(v: &Value) -> Vec<Value> {
+fn as_list(v: &Value) -> &[Value] {
     match v {
-        Value::Array(a) => a.clone(),
-        other => vec![other.clone()],
+        Value::Array(a) => a,
+        other => std::slice::from_ref(other),
     }
 }
 
@@ -739,20 +852,20 @@ fn validate_value(f: &FieldDef, v: &Value, out: &mut ValidatedRecord) -> Result<
             Ok(Value::String(s))
         }
         FieldKind::MultiChoice { options } => {
-            let mut chosen = Vec::new();
+            let offered: HashSet<&str> = options.iter().map(String::as_str).collect();
+            let mut texts = Vec::new();
             for item in as_list(v) {
-                let s = as_text(&item)
+                let s = as_text(item)
                     .ok_or_else(|| err("field.not_choice", format!("“{label}”应从选项中选择")))?;
-                if !options.contains(&s) {
+                if !offered.contains(s.as_str()) {
                     return Err(err(
                         "field.not_choice",
                         format!("“{label}”的“{s}”不在选项中：{}", options.join("、")),
                     ));
                 }
-                if !chosen.contains(&s) {
-                    chosen.push(s);
-                }
+                texts.push(s);
             }
+            let chosen = distinct_in_order(texts);
             for s in &chosen {
                 out.facts.push(Fact::Choice {
                     field: f.key.clone(),
@@ -762,22 +875,20 @@ fn validate_value(f: &FieldDef, v: &Value, out: &mut ValidatedRecord) -> Result<
             Ok(Value::from(chosen))
         }
         FieldKind::People { max } => {
-            let mut ids = Vec::new();
+            let mut read = Vec::new();
             for item in as_list(v) {
-                let id = match &item {
+                let id = match item {
                     Value::Number(n) => n.as_i64(),
                     Value::String(s) => s.trim().parse().ok(),
                     _ => None,
                 }
                 .ok_or_else(|| err("field.not_people", format!("“{label}”应为人员编号列表")))?;
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
+                read.push(id);
             }
-            if let Some(m) = max {
-                if ids.len() > *m as usize {
-                    return Err(err("field.too_many", format!("“{label}”最多{m}人")));
-                }
+            let ids = distinct_in_order(read);
+            let m = max.unwrap_or(MAX_PEOPLE).min(MAX_PEOPLE);
+            if ids.len() > m as usize {
+                return Err(err("field.too_many", format!("“{label}”最多{m}人")));
             }
             out.people.extend(ids.iter().map(|&id| PersonId::new(id)));
             Ok(Value::from(ids))
@@ -792,9 +903,13 @@ fn validate_value(f: &FieldDef, v: &Value, out: &mut ValidatedRecord) -> Result<
             Ok(Value::String(s))
         }
         FieldKind::Attachment { max } => {
+            let limit = max.unwrap_or(9).min(MAX_ATTACHMENTS);
+            if as_list(v).len() > limit as usize {
+                return Err(err("field.too_many", format!("“{label}”最多{limit}个附件")));
+            }
             let mut ids = Vec::new();
             for item in as_list(v) {
-                let s = as_text(&item).unwrap_or_default();
+                let s = as_text(item).unwrap_or_default();
                 if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
                     return Err(err(
                         "field.not_attachment",
@@ -803,15 +918,14 @@ fn validate_value(f: &FieldDef, v: &Value, out: &mut ValidatedRecord) -> Result<
                 }
                 ids.push(s.to_ascii_lowercase());
             }
-            let limit = max.unwrap_or(9);
-            if ids.len() > limit as usize {
-                return Err(err("field.too_many", format!("“{label}”最多{limit}个附件")));
-            }
             out.attachments.extend(ids.iter().cloned());
             Ok(Value::from(ids))
         }
     }
 }
+
+#[cfg(test)]
+mod bounds_tests;
 
 #[cfg(test)]
 mod tests {

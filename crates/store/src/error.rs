@@ -19,6 +19,10 @@ pub enum StoreError {
     /// A rule about the current state forbids the change (moving under a descendant, a code in use…).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The database is busy: the write connection could not be had, or a write held it longer
+    /// than its bound and was rolled back. Nothing was changed; the caller may try again.
+    #[error("系统繁忙，请稍后再试")]
+    Busy,
     /// Input that breaks a rule, field by field.
     #[error("输入有误")]
     Invalid(Vec<FieldError>),
@@ -70,9 +74,21 @@ impl From<sqlx::Error> for StoreError {
                     "与已有数据重复（可能刚有人同时提交了相同内容），请刷新后核对",
                 )
             }
+            // Waiting for a connection past the pool's bound, or for SQLite's lock past its busy
+            // timeout, is load, not a fault: nothing was written and the caller may try again.
+            sqlx::Error::PoolTimedOut => StoreError::Busy,
+            sqlx::Error::Database(d) if sqlite_busy(d.as_ref()) => StoreError::Busy,
             _ => StoreError::Database(e),
         }
     }
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED, with any extended code.
+fn sqlite_busy(d: &dyn sqlx::error::DatabaseError) -> bool {
+    d.try_downcast_ref::<sqlx::sqlite::SqliteError>()
+        .and_then(sqlx::error::DatabaseError::code)
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

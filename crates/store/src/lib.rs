@@ -175,6 +175,8 @@ impl DbUrl {
 pub struct Store {
     backend: Backend,
     data_dir: PathBuf,
+    /// How long one record write may hold the write connection (see [`WRITE_BOUND`]).
+    write_bound: std::time::Duration,
     /// Set when opening created the audit key file (a first start).
     created_key: Option<PathBuf>,
     /// Set when opening created the field key file.
@@ -182,6 +184,15 @@ pub struct Store {
     /// How many refusals each user had lately (see `audit::refusals`).
     refusals: std::sync::Arc<audit::refusals::RefusalLimiter>,
 }
+
+/// How long a write waits for the write connection (SQLite has one; PostgreSQL's pool of 16
+/// serves reads and writes) before it is answered "busy" instead of queueing on.
+pub const WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long one record write may hold the write connection, waiting for it included: past it the
+/// transaction is rolled back and the caller is answered "busy". A record's checks run before it
+/// takes the connection, so its inserts alone take milliseconds.
+pub const WRITE_BOUND: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Today in China Standard Time, the calendar cadres work by.
 pub fn today() -> NaiveDate {
@@ -250,6 +261,7 @@ impl Store {
                     .busy_timeout(std::time::Duration::from_secs(30));
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
+                    .acquire_timeout(WRITE_WAIT)
                     .connect_with(connect.clone())
                     .await?;
                 let read = SqlitePoolOptions::new()
@@ -264,6 +276,7 @@ impl Store {
                         field_key,
                     }),
                     data_dir,
+                    write_bound: WRITE_BOUND,
                     created_key: created,
                     created_field_key,
                     refusals: Default::default(),
@@ -281,6 +294,7 @@ impl Store {
                 let field_key = std::sync::Arc::new(field_key);
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
+                    .acquire_timeout(WRITE_WAIT)
                     .connect(&url)
                     .await?;
                 Ok(Store {
@@ -291,12 +305,20 @@ impl Store {
                         field_key,
                     }),
                     data_dir,
+                    write_bound: WRITE_BOUND,
                     created_key: created,
                     created_field_key,
                     refusals: Default::default(),
                 })
             }
         }
+    }
+
+    /// The same store with another bound on how long a record write may hold the write
+    /// connection (the default is [`WRITE_BOUND`]).
+    pub fn with_write_bound(mut self, bound: std::time::Duration) -> Store {
+        self.write_bound = bound;
+        self
     }
 
     pub fn backend_name(&self) -> &'static str {

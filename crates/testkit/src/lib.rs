@@ -139,12 +139,36 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn try_spawn_app(backend: Backend) -> Result<TestApp> {
+    try_spawn_app_with(backend, AppOptions::default()).await
+}
+
+/// How a test server is configured, where a test needs other than the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct AppOptions {
+    pub web: taizhang_web::WebOptions,
+    /// How long a record write may hold the write connection (`Store::with_write_bound`).
+    pub write_bound: Option<std::time::Duration>,
+}
+
+/// A server over its own copy of the small demo county, configured.
+pub async fn spawn_app_with(backend: Backend, opts: AppOptions) -> TestApp {
+    try_spawn_app_with(backend, opts)
+        .await
+        .expect("test app starts")
+}
+
+pub async fn try_spawn_app_with(backend: Backend, opts: AppOptions) -> Result<TestApp> {
     let (store, db_url, dir) = seeded_store(backend).await?;
+    let store = match opts.write_bound {
+        Some(bound) => store.with_write_bound(bound),
+        None => store,
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let served = store.clone();
+    let web = opts.web;
     tokio::spawn(async move {
-        let _ = taizhang_web::serve(served, listener).await;
+        let _ = taizhang_web::serve_with(served, listener, web).await;
     });
     let client = Client::builder()
         .redirect(reqwest::redirect::Policy::none())

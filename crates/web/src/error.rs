@@ -29,6 +29,8 @@ pub enum WebError {
     TooLarge(String),
     /// A JSON body that is not an object (an array, a string, a number, `null`).
     NotAnObject,
+    /// Too many heavy reports at once: the queue is full (see `shared::load`).
+    Busy,
 }
 
 /// The body of every API error.
@@ -97,6 +99,10 @@ impl WebError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 body("bad_request", "请求内容应为JSON对象".into()),
             ),
+            WebError::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                body("busy", "统计报表请求较多，请稍后再试".into()),
+            ),
             WebError::Csrf => (
                 StatusCode::FORBIDDEN,
                 body("csrf", "页面已过期，请刷新后重试".into()),
@@ -155,6 +161,7 @@ impl WebError {
                 StoreError::Conflict { code, message } => {
                     (StatusCode::CONFLICT, body(code, message.clone()))
                 }
+                StoreError::Busy => (StatusCode::SERVICE_UNAVAILABLE, body("busy", e.to_string())),
                 StoreError::Invalid(fields) => (
                     StatusCode::UNPROCESSABLE_ENTITY,
                     ErrorBody {
@@ -184,10 +191,14 @@ impl WebError {
 }
 
 impl WebError {
-    /// How long a refused caller should wait (`Retry-After`), when that is known.
+    /// How long a refused caller should wait (`Retry-After`), when that is known: the login
+    /// limits know it; a busy server says a short while.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             WebError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            WebError::Busy | WebError::Store(StoreError::Busy) => {
+                Some(crate::shared::load::RETRY_AFTER_SECS)
+            }
             _ => None,
         }
     }
@@ -195,9 +206,8 @@ impl WebError {
     /// Adds `Retry-After` to an answer to this error, when it has one.
     pub fn with_retry_after(&self, mut res: Response) -> Response {
         if let Some(secs) = self.retry_after() {
-            if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
-                res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
-            }
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
         }
         res
     }

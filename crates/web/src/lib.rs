@@ -106,6 +106,8 @@ pub struct AppState {
     pub https: bool,
     /// The API's OpenAPI document, assembled once from the routes.
     pub(crate) openapi: Arc<utoipa::openapi::OpenApi>,
+    /// Admits heavy reports a few at a time (see `shared::load`).
+    pub(crate) reports: Arc<shared::load::ReportGate>,
 }
 
 /// How the web layer is deployed.
@@ -114,6 +116,17 @@ pub struct WebOptions {
     pub https: bool,
     /// Behind a proxy: which peers are trusted to name the client, and in which header.
     pub client_ip: ClientIpSource,
+    /// Heavy reports (bulletins, overdue lists) computed at once; by default half the cores,
+    /// from 1 to 4, or `TAIZHANG_REPORT_WORKERS`.
+    pub report_workers: Option<usize>,
+    /// Reports waiting beyond those; four per running one by default, or `TAIZHANG_REPORT_QUEUE`.
+    /// Any more are answered 503 `busy` with `Retry-After`.
+    pub report_queue: Option<usize>,
+}
+
+/// A count from the environment, when set and readable.
+fn env_count(name: &str) -> Option<usize> {
+    std::env::var(name).ok()?.trim().parse().ok()
 }
 
 pub fn router(store: Store) -> Router {
@@ -130,12 +143,22 @@ pub fn router_with(store: Store, opts: WebOptions) -> Router {
     // The dummy hash an unknown name is checked against is made now, not at the first login
     // (which would then take longer than any other).
     std::thread::spawn(taizhang_store::auth::dummy_hash);
+    let (workers, queue) = shared::load::default_report_limits();
+    let workers = opts
+        .report_workers
+        .or_else(|| env_count("TAIZHANG_REPORT_WORKERS"))
+        .unwrap_or(workers);
+    let queue = opts
+        .report_queue
+        .or_else(|| env_count("TAIZHANG_REPORT_QUEUE"))
+        .unwrap_or(queue);
     let state = AppState {
         store,
         login_limiter: Default::default(),
         client_ip: Arc::new(opts.client_ip.clone()),
         https: opts.https,
         openapi: Arc::new(document),
+        reports: Arc::new(shared::load::ReportGate::new(workers, queue)),
     };
     let hsts = opts.https.then(|| {
         SetResponseHeaderLayer::if_not_present(
@@ -151,7 +174,7 @@ pub fn router_with(store: Store, opts: WebOptions) -> Router {
         .fallback(unknown_path)
         .layer(axum::middleware::from_fn(humane_rejections))
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit::answers::private_answers))
-        .layer(axum::extract::DefaultBodyLimit::max(20 * 1024 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(shared::load::BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))

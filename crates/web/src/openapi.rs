@@ -14,7 +14,10 @@
 //! - 415 and 422: a JSON body sent with another content type, or of the wrong shape.
 //!
 //! Statuses that depend on what an operation does (404, 409, a 422 from validation, 429) stay
-//! on its own annotation.
+//! on its own annotation, but for one added here to the operations that can be busy ([`BUSY`]):
+//!
+//! - 503 `busy` with `Retry-After`: a heavy report beyond the report queue, or a record write
+//!   that could not have the write connection within its bound (see `shared::load`).
 
 use crate::error::ErrorBody;
 use crate::AppState;
@@ -96,6 +99,10 @@ fn operations(openapi: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
         })
 }
 
+/// Operations that answer 503 `busy` under load: the heavy reports, which pass the report gate,
+/// and the record write, which holds the write connection for a bounded time.
+const BUSY: &[&str] = &["bulletin", "overdue", "create_record"];
+
 /// Operations that answer without calling the store, so without a role check.
 const NO_ROLE_CHECK: &[&str] = &["me", "logout"];
 
@@ -149,15 +156,41 @@ fn add_common(op: &mut Operation) {
         add("415", "请求的内容类型不是 JSON");
         add("422", "请求内容不完整或字段格式有误");
     }
+    if BUSY.contains(&op.operation_id.as_deref().unwrap_or("")) {
+        op.responses
+            .responses
+            .entry("503".to_string())
+            .or_insert_with(busy_response);
+    }
+}
+
+/// 503 `busy`, telling when to try again.
+fn busy_response() -> RefOr<Response> {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let mut r =
+        json_error("系统繁忙（统计报表排队已满，或写入未能及时完成），请按 Retry-After 稍后重试");
+    r.headers.insert(
+        "Retry-After".to_string(),
+        HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::Integer))
+            .description(Some("重试前应等待的秒数"))
+            .build(),
+    );
+    RefOr::T(r)
 }
 
 fn error_response(description: &str) -> RefOr<Response> {
+    RefOr::T(json_error(description))
+}
+
+fn json_error(description: &str) -> Response {
     let mut r = Response::new(description);
     r.content.insert(
         "application/json".to_string(),
         Content::new(Some(Ref::from_schema_name("ErrorBody"))),
     );
-    RefOr::T(r)
+    r
 }
 
 /// The API document, like every call but login, is for authenticated callers.

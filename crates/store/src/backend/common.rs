@@ -54,6 +54,30 @@ pub(crate) async fn execute(c: &mut Conn, q: &Sql) -> StoreResult<u64> {
         .rows_affected())
 }
 
+/// Runs `work` — a write transaction begun, and committed or dropped, inside it — for at most
+/// `bound`. Past it the work is dropped: its transaction rolls back as the connection goes back
+/// to the pool (sqlx flushes the pending rollback first), and the caller is answered `Busy`.
+pub(crate) async fn within<T>(
+    bound: std::time::Duration,
+    work: impl std::future::Future<Output = StoreResult<T>>,
+) -> StoreResult<T> {
+    tokio::time::timeout(bound, work).await.unwrap_or_else(|_| {
+        tracing::warn!(?bound, "a write held the write connection past its bound; rolled back");
+        Err(StoreError::Busy)
+    })
+}
+
+/// A write transaction that holds the write lock from its start. SQLite's deferred `BEGIN` would
+/// take it at the first write and, if another process holds it then, fail at once instead of
+/// waiting (a read cannot be upgraded); `BEGIN IMMEDIATE` waits, within the caller's bound.
+pub(crate) async fn begin_write(p: &Pools<DB>) -> StoreResult<sqlx::Transaction<'static, DB>> {
+    if IS_PG {
+        Ok(p.write.begin().await?)
+    } else {
+        Ok(p.write.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
 /// A read-only transaction on one read connection: every query in it sees the same snapshot.
 /// PostgreSQL needs REPEATABLE READ for that; a SQLite read transaction (WAL) keeps the snapshot
 /// of its first read.

@@ -64,9 +64,6 @@ pub struct RecordPage {
 }
 
 forward! {
-    pub async fn create_record(&self, actor: &Actor, new: NewRecord) -> StoreResult<Record>
-        => records::create_record(actor, &new, today());
-
     /// Many records in one transaction: all go in, or none (used by the demo generator).
     pub async fn create_records(&self, actor: &Actor, new: Vec<NewRecord>) -> StoreResult<usize>
         => records::create_records(actor, &new, today());
@@ -82,6 +79,15 @@ forward! {
 }
 
 impl Store {
+    /// Checks the record on a read connection, then takes the write connection only for its
+    /// inserts, for at most the store's write bound ([`crate::WRITE_BOUND`]): past it, `Busy`.
+    pub async fn create_record(&self, actor: &Actor, new: NewRecord) -> StoreResult<Record> {
+        dispatch!(
+            self,
+            records::create_record(actor, &new, today(), self.write_bound)
+        )
+    }
+
     /// Stores a file content-addressed under the data directory and returns its id (SHA-256).
     pub async fn save_attachment(
         &self,

@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Value};
 use sqlx::types::Json;
 use std::collections::{HashMap, HashSet};
-use taizhang_domain::ledger::{Fact, LedgerTypeDef};
+use taizhang_domain::ledger::{check_record_bounds, Fact, LedgerTypeDef};
 use taizhang_domain::org::OrgRef;
 use taizhang_domain::{Action, OrgId, PersonId, RecordId, Scope};
 
@@ -68,15 +68,17 @@ pub(crate) fn record_scope_cond(q: &mut Sql, scope: &Scope) -> String {
 pub(crate) async fn records_from(c: &mut Conn, rows: Vec<RecordRow>) -> StoreResult<Vec<Record>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut names: HashMap<i64, Vec<PersonName>> = HashMap::new();
+    let mut seen: HashSet<(i64, i64)> = HashSet::new();
     for chunk in ids.chunks(500) {
         let mut q = Sql::new("SELECT rp.record_id, p.id, p.name FROM record_people rp JOIN people p ON p.id = rp.person_id WHERE rp.record_id IN (");
         let l = q.list(chunk);
         q.push(&format!("{l}) ORDER BY rp.record_id, rp.field_key, p.id"));
         for (rid, pid, name) in fetch_all::<(i64, i64, String)>(c, &q).await? {
-            let v = names.entry(rid).or_default();
-            let pid = PersonId::new(pid);
-            if !v.iter().any(|x| x.id == pid) {
-                v.push(PersonName { id: pid, name });
+            if seen.insert((rid, pid)) {
+                names.entry(rid).or_default().push(PersonName {
+                    id: PersonId::new(pid),
+                    name,
+                });
             }
         }
     }
@@ -106,12 +108,28 @@ pub(crate) struct PreparedRecord {
     type_id: i64,
     version: i64,
     org_id: i64,
+    org_name: String,
     occurred_on: NaiveDate,
     validated: taizhang_domain::ledger::ValidatedRecord,
 }
 
+/// Whether an organisation established and (perhaps) dissolved on these days existed on `on`.
+fn org_active_on(established: NaiveDate, dissolved: Option<NaiveDate>, on: NaiveDate) -> bool {
+    established <= on && dissolved.is_none_or(|d| on < d)
+}
+
+fn org_not_active(name: &str) -> taizhang_domain::ledger::FieldError {
+    taizhang_domain::ledger::FieldError::new(
+        "occurred_on",
+        "record.org_not_active",
+        format!("“{name}”在该日期未处于存续状态"),
+    )
+}
+
 /// Validates one record against its type and the county: the organisation in scope and alive on
-/// the date, the people and attachments it names existing.
+/// the date, the people and attachments it names existing. It only reads, and is given a READ
+/// connection: the write connection (SQLite's only writer) is taken afterwards, for the inserts
+/// alone, so a slow or hostile record never holds up anybody else's write.
 pub(crate) async fn prepare_record(
     c: &mut Conn,
     actor: &Actor,
@@ -161,14 +179,8 @@ pub(crate) async fn prepare_record(
         Err(e) => return Err(e),
     };
     if let Some(o) = &org {
-        if o.established_on > new.occurred_on
-            || o.dissolved_on.is_some_and(|d| d <= new.occurred_on)
-        {
-            errors.push(taizhang_domain::ledger::FieldError::new(
-                "occurred_on",
-                "record.org_not_active",
-                format!("“{}”在该日期未处于存续状态", o.name),
-            ));
+        if !org_active_on(o.established_on, o.dissolved_on, new.occurred_on) {
+            errors.push(org_not_active(&o.name));
         }
     }
     let validated = match validation {
@@ -231,9 +243,51 @@ pub(crate) async fn prepare_record(
         type_id: t.id.get(),
         version: t.version,
         org_id: org.id.get(),
+        org_name: org.name,
         occurred_on: new.occurred_on,
         validated,
     })
+}
+
+/// What `prepare_record` read may have changed before the write transaction began; inside it,
+/// this checks again what would make the record wrong, with one lookup by primary key.
+///
+/// - The organisation: dissolved meanwhile with a date on or before the record's. Checked again.
+/// - Everything else is harmless, because the outcome equals the record written a moment
+///   earlier followed by the other change, which is allowed: a person or organisation moved out
+///   of the caller's scope (scope is checked at the time of writing, and records stay where they
+///   were written); a new version of the ledger type (a record keeps the version it was
+///   validated against, and versions only add or retire fields); people, attachments and
+///   organisations are never deleted, so what was found still exists.
+async fn recheck_prepared(c: &mut Conn, r: &PreparedRecord) -> StoreResult<()> {
+    let (established, dissolved): (NaiveDate, Option<NaiveDate>) =
+        sqlx::query_as("SELECT established_on, dissolved_on FROM orgs WHERE id = $1")
+            .bind(r.org_id)
+            .fetch_one(&mut *c)
+            .await?;
+    if org_active_on(established, dissolved, r.occurred_on) {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(vec![org_not_active(&r.org_name)]))
+    }
+}
+
+/// A batch's errors, each naming its row, so that the caller can say which one failed.
+fn in_row(i: usize, e: StoreError) -> StoreError {
+    match e {
+        StoreError::Invalid(errs) => StoreError::Invalid(
+            errs.into_iter()
+                .map(|e| {
+                    taizhang_domain::ledger::FieldError::new(
+                        format!("[{i}].{}", e.field),
+                        &e.code,
+                        e.message,
+                    )
+                })
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 pub(crate) async fn insert_prepared(
@@ -356,17 +410,35 @@ pub(crate) async fn create_record(
     actor: &Actor,
     new: &NewRecord,
     today: NaiveDate,
+    bound: std::time::Duration,
 ) -> StoreResult<Record> {
     require(actor, Action::RecordEntry)?;
-    let mut tx = p.write.begin().await?;
+    // Oversized input is refused before any database work.
+    check_record_bounds(&new.fields).map_err(StoreError::Invalid)?;
     let mut types = HashMap::new();
-    let prepared = prepare_record(&mut tx, actor, &mut types, new, today).await?;
-    let id = insert_prepared(&mut tx, actor, &prepared).await?;
+    let prepared = {
+        let mut c = p.read.acquire().await?;
+        prepare_record(&mut c, actor, &mut types, new, today).await?
+    };
     let defs: HashMap<i64, LedgerTypeDef> = types
         .into_values()
         .map(|t| (t.id.get(), t.definition))
         .collect();
-    insert_record_details(&mut tx, actor.county_id.get(), &[(id, &prepared)], &defs).await?;
+    within(bound, insert_record(p, actor, new, &prepared, &defs)).await
+}
+
+/// The write transaction of one checked record.
+async fn insert_record(
+    p: &Pools<DB>,
+    actor: &Actor,
+    new: &NewRecord,
+    prepared: &PreparedRecord,
+    defs: &HashMap<i64, LedgerTypeDef>,
+) -> StoreResult<Record> {
+    let mut tx = begin_write(p).await?;
+    recheck_prepared(&mut tx, prepared).await?;
+    let id = insert_prepared(&mut tx, actor, prepared).await?;
+    insert_record_details(&mut tx, actor.county_id.get(), &[(id, prepared)], defs).await?;
     audit_as(
         &mut tx,
         &p.audit_key,
@@ -397,28 +469,22 @@ pub(crate) async fn create_records(
     today: NaiveDate,
 ) -> StoreResult<usize> {
     require(actor, Action::RecordEntry)?;
-    let mut tx = p.write.begin().await?;
+    for (i, n) in new.iter().enumerate() {
+        check_record_bounds(&n.fields).map_err(|e| in_row(i, StoreError::Invalid(e)))?;
+    }
+    // Checked on a read connection, as one record is (see `create_record`).
     let mut types = HashMap::new();
     let mut prepared = Vec::with_capacity(new.len());
-    for (i, n) in new.iter().enumerate() {
-        match prepare_record(&mut tx, actor, &mut types, n, today).await {
-            Ok(r) => prepared.push(r),
-            Err(StoreError::Invalid(errs)) => {
-                // Name the row, so that a batch's caller can say which one failed.
-                return Err(StoreError::Invalid(
-                    errs.into_iter()
-                        .map(|e| {
-                            taizhang_domain::ledger::FieldError::new(
-                                format!("[{i}].{}", e.field),
-                                &e.code,
-                                e.message,
-                            )
-                        })
-                        .collect(),
-                ));
-            }
-            Err(e) => return Err(e),
+    {
+        let mut c = p.read.acquire().await?;
+        for (i, n) in new.iter().enumerate() {
+            let r = prepare_record(&mut c, actor, &mut types, n, today).await;
+            prepared.push(r.map_err(|e| in_row(i, e))?);
         }
+    }
+    let mut tx = begin_write(p).await?;
+    for (i, r) in prepared.iter().enumerate() {
+        recheck_prepared(&mut tx, r).await.map_err(|e| in_row(i, e))?;
     }
     let mut ids = Vec::with_capacity(prepared.len());
     for r in &prepared {

@@ -8,6 +8,7 @@ mod backends;
 mod hardening_accounts;
 mod hardening_audit;
 mod hardening_input;
+mod hardening_writes;
 mod jobs;
 mod pages;
 mod personal_data;

@@ -90,6 +90,7 @@ async fn bulletin(
         Some(o) => o,
         None => home_ref(&s, &u.actor).await?,
     };
+    let _turn = s.reports.enter().await?;
     Ok(Json(
         s.store.bulletin(&u.actor, &org, range, grouping).await?,
     ))

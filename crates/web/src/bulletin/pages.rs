@@ -76,7 +76,9 @@ async fn bulletin_page(
         Some(o) => o,
         None => home_ref(&st, a).await?,
     };
+    let permit = st.reports.enter().await?;
     let b = st.store.bulletin(a, &org, range, grouping).await?;
+    drop(permit);
     let types = st.store.ledger_types(a).await?;
     let by = match grouping {
         Grouping::Children => "children".to_string(),

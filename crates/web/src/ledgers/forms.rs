@@ -311,8 +311,9 @@ pub(super) fn parse_type_form(form: &HashMap<String, String>) -> (LedgerTypeDef,
 /// The editor shows only some attributes of a field; the others (whether a choice is broken down
 /// in bulletins, list and length limits, decimal places) are carried over from the saved version.
 pub(super) fn keep_unshown(edited: &mut LedgerTypeDef, saved: &LedgerTypeDef) {
+    let saved_fields = saved.field_index();
     for f in edited.fields.iter_mut() {
-        let Some(old) = saved.field(&f.key) else {
+        let Some(old) = saved_fields.get(f.key.as_str()) else {
             continue;
         };
         match (&mut f.kind, &old.kind) {

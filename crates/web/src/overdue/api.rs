@@ -25,6 +25,7 @@ async fn overdue(
         Some(o) => o,
         None => home_ref(&s, &u.actor).await?,
     };
+    let _turn = s.reports.enter().await?;
     Ok(Json(
         s.store
             .overdue(&u.actor, &org, q.as_of.unwrap_or_else(today))

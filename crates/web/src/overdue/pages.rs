@@ -39,7 +39,9 @@ async fn overdue_page(
     };
     let org = st.store.org(a, &org_ref).await?;
     let as_of = today();
+    let permit = st.reports.enter().await?;
     let items = st.store.overdue(a, &org.org_ref, as_of).await?;
+    drop(permit);
     let overdue_count = items
         .iter()
         .filter(|i| i.status == OverdueStatus::Overdue)

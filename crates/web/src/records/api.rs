@@ -1,13 +1,19 @@
 //! The JSON API of ledger records and their attachments.
 
+use crate::shared::load::FILE_BODY_LIMIT;
 use crate::shared::prelude::*;
+use axum::extract::DefaultBodyLimit;
 
 pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
+    // Only the upload takes a body larger than the router's limit.
+    let upload = OpenApiRouter::new()
+        .routes(routes!(upload_attachment))
+        .layer(DefaultBodyLimit::max(FILE_BODY_LIMIT));
     OpenApiRouter::new()
         .routes(routes!(list_records, create_record))
         .routes(routes!(get_record))
         .routes(routes!(void_record))
-        .routes(routes!(upload_attachment))
+        .merge(upload)
         .routes(routes!(download_attachment))
 }
 

@@ -5,6 +5,7 @@ use super::api::{sniff_ok, ALLOWED_TYPES, MAX_ATTACHMENT};
 use crate::shared::forms::{CsrfMultipart, FormPart};
 use crate::shared::prelude::*;
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 use taizhang_domain::ledger::{FieldError, FieldKind};
 
 pub struct FormField {
@@ -116,23 +117,26 @@ async fn record_form(
             None => Vec::new(),
         }
     };
+    let fields_by_key = t.definition.field_index();
     let fields = t
         .definition
         .active_fields()
         .map(|f| {
             let v = values.get(&f.key);
             let chosen = list_of(v);
+            // Looked up once per option: what was sent may be long.
+            let is_chosen: HashSet<&str> = chosen.iter().map(String::as_str).collect();
             let options = match &f.kind {
                 FieldKind::Choice { options, .. } | FieldKind::MultiChoice { options } => options
                     .iter()
-                    .map(|o| (o.clone(), chosen.contains(o), o.clone()))
+                    .map(|o| (o.clone(), is_chosen.contains(o.as_str()), o.clone()))
                     .collect(),
                 FieldKind::People { .. } => members
                     .iter()
                     .map(|p| {
                         (
                             p.name.clone(),
-                            chosen.contains(&p.id.to_string()),
+                            is_chosen.contains(p.id.to_string().as_str()),
                             p.id.to_string(),
                         )
                     })
@@ -186,7 +190,7 @@ async fn record_form(
                 e.field == "people"
                     || e.field == "attachments"
                     || e.field == "ledger_type"
-                    || t.definition.field(&e.field).is_none()
+                    || !fields_by_key.contains_key(e.field.as_str())
                         && e.field != "org"
                         && e.field != "occurred_on"
             })
@@ -229,6 +233,7 @@ pub(super) async fn record_submit(
     let a = &u.session.actor;
     let type_key = q.ledger_type.clone().unwrap_or_default();
     let t = st.store.ledger_type(a, &type_key).await?;
+    let fields_by_key = t.definition.field_index();
     let mut org = String::new();
     let mut date = String::new();
     let mut values: Map<String, Value> = Map::new();
@@ -244,7 +249,7 @@ pub(super) async fn record_submit(
             "org" => org = String::from_utf8_lossy(&bytes).trim().to_string(),
             "occurred_on" => date = String::from_utf8_lossy(&bytes).trim().to_string(),
             key => {
-                let Some(def) = t.definition.field(key) else {
+                let Some(def) = fields_by_key.get(key) else {
                     continue;
                 };
                 match file_name {
@@ -314,9 +319,10 @@ pub(super) async fn record_submit(
         // The date or an upload is wrong: still tell about every field in the same answer.
         _ => {
             if let Err(field_errors) = t.definition.validate_record(&values) {
+                let told: HashSet<String> = errors.iter().map(|e| e.field.clone()).collect();
                 let fresh: Vec<FieldError> = field_errors
                     .into_iter()
-                    .filter(|e| !errors.iter().any(|x| x.field == e.field))
+                    .filter(|e| !told.contains(&e.field))
                     .collect();
                 errors.extend(fresh);
             }

@@ -4,14 +4,19 @@ use super::api::attachment_response;
 use super::forms;
 use super::{record_lines, RecordLine};
 use crate::ledgers::type_choices;
+use crate::shared::load::FILE_BODY_LIMIT;
 use crate::shared::prelude::*;
+use axum::extract::DefaultBodyLimit;
 
 pub(crate) fn page_routes() -> Router<AppState> {
     Router::new()
         .route("/records", get(records_page))
         .route(
             "/records/new",
-            get(forms::record_new).post(forms::record_submit),
+            // The form carries its photos: it alone may be larger than the router's limit.
+            get(forms::record_new)
+                .post(forms::record_submit)
+                .layer(DefaultBodyLimit::max(FILE_BODY_LIMIT)),
         )
         .route("/records/{id}", get(record_page))
         .route("/records/{id}/void", post(record_void))

@@ -2,6 +2,7 @@
 //! small parsers of typed-in values.
 
 use crate::error::WebError;
+use crate::shared::load::MAX_FORM_PARTS;
 use crate::shared::page::PageError;
 use crate::shared::session::{AccountUser, SessionCsrf};
 use crate::AppState;
@@ -93,6 +94,11 @@ impl FromRequest<AppState> for CsrfMultipart {
         let mut token = None;
         let mut read = Vec::new();
         while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
+            // Refused while it is read: a form of thousands of parts is no cadre's.
+            if read.len() >= MAX_FORM_PARTS {
+                let e = WebError::TooLarge(format!("表单项过多（最多{MAX_FORM_PARTS}项）"));
+                return Err(PageError(e).into_response());
+            }
             let name = field.name().unwrap_or("").to_string();
             let file_name = field.file_name().map(String::from);
             let content_type = field.content_type().unwrap_or("").to_string();

@@ -87,6 +87,7 @@ impl IntoResponse for PageError {
             StatusCode::FORBIDDEN => "无权访问",
             StatusCode::UNPROCESSABLE_ENTITY => "输入有误",
             StatusCode::CONFLICT => "无法完成操作",
+            StatusCode::SERVICE_UNAVAILABLE => "系统繁忙",
             _ => "出错了",
         };
         let page = ErrorPage {
