@@ -11,7 +11,8 @@
 //! - 403: the caller's role does not allow the action (every store call checks it);
 //! - 400: a path or query parameter, or a JSON body, that cannot be parsed;
 //! - 413: a body over the router's limit;
-//! - 415 and 422: a JSON body sent with another content type, or of the wrong shape.
+//! - 415 and 422: a JSON body sent with another content type, or of the wrong shape;
+//! - 422: a query parameter outside its rule (a date outside the window, a search too long).
 //!
 //! Statuses that depend on what an operation does (404, 409, a 422 from validation, 429) stay
 //! on its own annotation, but for one added here to the operations that can be busy ([`BUSY`]):
@@ -119,6 +120,11 @@ fn add_common(op: &mut Operation) {
     let role_checked =
         secured && !NO_ROLE_CHECK.contains(&op.operation_id.as_deref().unwrap_or(""));
     let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let has_query_params = op
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| matches!(p.parameter_in, ParameterIn::Query));
     let has_path_params = op
         .parameters
         .iter()
@@ -155,6 +161,12 @@ fn add_common(op: &mut Operation) {
     if json_body {
         add("415", "请求的内容类型不是 JSON");
         add("422", "请求内容不完整或字段格式有误");
+    }
+    if has_query_params {
+        add(
+            "422",
+            "查询参数不符合规则（如日期超出1949-10-01至2100-12-31、文字过长）",
+        );
     }
     if BUSY.contains(&op.operation_id.as_deref().unwrap_or("")) {
         op.responses
