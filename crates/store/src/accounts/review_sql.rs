@@ -500,10 +500,7 @@ pub(crate) async fn confirm(
             audit_as(&mut tx, &p.audit_key, actor, "reset_totp", "user", user_id, None, Some(json!({"username": r.username, "request": id}))).await?;
         }
     }
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+    super::accounts::end_sessions(&mut tx, user_id).await?;
     let code = match (r.kind.has_code(), &facts.first_half_hash) {
         (true, Some(first)) => Some(code_hash(&p.field_key, first, second_half)),
         (true, None) => return Err(StoreError::Internal(format!("account request {id} has no code"))),

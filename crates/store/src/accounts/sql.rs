@@ -270,10 +270,7 @@ pub(crate) async fn update_user(
     .await?;
     if role != before.role || org_id != before.org.id.get() || disabled {
         // A changed duty or scope takes effect now, not at the next login.
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        end_sessions(&mut tx, id).await?;
     }
     // A role or scope change is a permission change: audited under its own action.
     let action = if role != before.role || org_id != before.org.id.get() {
@@ -315,22 +312,7 @@ pub(crate) async fn reset_password(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    audit_as(
-        &mut tx,
-        &p.audit_key,
-        actor,
-        "reset_password",
-        "user",
-        id,
-        None,
-        Some(json!({"username": user.username})),
-    )
-    .await?;
-    let user = user_by_id(&mut tx, id).await?;
+    let user = finish_reset(&mut tx, &p.audit_key, actor, "reset_password", &user).await?;
     tx.commit().await?;
     Ok(user)
 }
@@ -345,24 +327,43 @@ pub(crate) async fn reset_totp(p: &Pools<DB>, actor: &Actor, id: i64) -> StoreRe
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    let user = finish_reset(&mut tx, &p.audit_key, actor, "reset_totp", &user).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Ends every session of an account, so that a changed secret, duty or scope takes effect now.
+pub(crate) async fn end_sessions(c: &mut Conn, user_id: i64) -> StoreResult<()> {
     sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
+        .bind(user_id)
+        .execute(&mut *c)
         .await?;
+    Ok(())
+}
+
+/// The end of a one-step reset, once the account's secret is changed: its sessions end, the
+/// reset is audited under `action`, and the account is read back.
+async fn finish_reset(
+    c: &mut Conn,
+    key: &AuditKey,
+    actor: &Actor,
+    action: &str,
+    user: &User,
+) -> StoreResult<User> {
+    let id = user.id.get();
+    end_sessions(c, id).await?;
     audit_as(
-        &mut tx,
-        &p.audit_key,
+        c,
+        key,
         actor,
-        "reset_totp",
+        action,
         "user",
         id,
         None,
         Some(json!({"username": user.username})),
     )
     .await?;
-    let user = user_by_id(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(user)
+    user_by_id(c, id).await
 }
 
 // ---- security settings -------------------------------------------------------------------------
