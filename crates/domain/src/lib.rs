@@ -17,6 +17,7 @@ pub mod period;
 pub mod person;
 pub mod phone;
 pub mod phrasing;
+pub mod rollup;
 pub mod text;
 
 pub use access::{Action, Role, Scope};

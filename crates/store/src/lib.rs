@@ -75,6 +75,7 @@ mod orgs;
 mod overdue;
 mod people;
 mod records;
+mod rollups;
 mod sessions;
 mod sqlbuild;
 pub mod totp;

@@ -94,6 +94,8 @@ macro_rules! feature_queries {
         pub(crate) mod people;
         #[path = "../records/sql.rs"]
         pub(crate) mod records;
+        #[path = "../rollups/sql.rs"]
+        pub(crate) mod rollups;
         #[path = "../sessions/sql.rs"]
         pub(crate) mod sessions;
     };
