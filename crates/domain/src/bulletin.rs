@@ -40,7 +40,7 @@ pub struct Unit {
 }
 
 /// Raw figures gathered by the store.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Figures {
     /// type id → (records, distinct organisations, distinct people)
     pub totals: HashMap<i64, (i64, i64, i64)>,
@@ -50,6 +50,9 @@ pub struct Figures {
     pub choices: HashMap<(i64, String, String), i64>,
     /// (unit index, type id) → records
     pub unit_counts: HashMap<(usize, i64), i64>,
+    /// (type id, choice field, option, numeric field) → sum of the scaled values over the
+    /// records that chose the option
+    pub option_sums: HashMap<(i64, String, String, String), i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -96,6 +99,10 @@ pub struct OptionFigure {
     pub option: String,
     pub records: i64,
     pub share: Option<String>,
+    /// The type's numeric fields with a unit, summed over the records that chose this option
+    /// ("冬季取暖隐患涉及金额…"); empty when the type has none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sums: Vec<SumFigure>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -114,6 +121,21 @@ pub struct UnitRow {
 pub struct TypeRef<'a> {
     pub id: i64,
     pub def: &'a LedgerTypeDef,
+}
+
+fn sum_figure(field: String, label: String, unit: &str, scale: u32, total: i64) -> SumFigure {
+    let phrased = if scale == 0 {
+        approx(total, unit)
+    } else {
+        format!("{}{unit}", scaled(total, scale))
+    };
+    SumFigure {
+        field,
+        label,
+        unit: unit.to_string(),
+        total: scaled(total, scale),
+        phrased,
+    }
 }
 
 pub fn compose(
@@ -137,18 +159,13 @@ pub fn compose(
                     .get(&(t.id, f.key.clone()))
                     .copied()
                     .unwrap_or(0);
-                let phrased = if scale == 0 {
-                    approx(total, unit)
-                } else {
-                    format!("{}{unit}", scaled(total, scale))
-                };
-                sums.push(SumFigure {
-                    field: f.key.clone(),
-                    label: f.label.clone(),
-                    unit: unit.clone(),
-                    total: scaled(total, scale),
-                    phrased,
-                });
+                sums.push(sum_figure(
+                    f.key.clone(),
+                    f.label.clone(),
+                    unit,
+                    scale,
+                    total,
+                ));
             }
             if let FieldKind::Choice {
                 options,
@@ -161,11 +178,32 @@ pub fn compose(
                         .get(&(t.id, f.key.clone(), o.clone()))
                         .copied()
                         .unwrap_or(0);
+                    let option_sums = t
+                        .def
+                        .fields
+                        .iter()
+                        .filter_map(|nf| {
+                            let (unit, scale) = (nf.unit.as_ref()?, nf.kind.numeric_scale()?);
+                            let total = figures
+                                .option_sums
+                                .get(&(t.id, f.key.clone(), o.clone(), nf.key.clone()))
+                                .copied()
+                                .unwrap_or(0);
+                            Some(sum_figure(
+                                nf.key.clone(),
+                                nf.label.clone(),
+                                unit,
+                                scale,
+                                total,
+                            ))
+                        })
+                        .collect();
                     breakdown.push(OptionFigure {
                         field: f.key.clone(),
                         option: o.clone(),
                         records: n,
                         share: percent(n, records),
+                        sums: if n == 0 { Vec::new() } else { option_sums },
                     });
                 }
             }

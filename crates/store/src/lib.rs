@@ -88,6 +88,7 @@ pub use actor::Actor;
 pub use audit::refusals::Refusal;
 pub use audit::{AuditEntry, ChainCheck};
 pub use backup::{BackupReport, RestoreReport, TableSum};
+pub use bulletin::FigureSource;
 pub use clock::SystemClock;
 pub use copy::TableCopy;
 pub use counties::County;
@@ -98,6 +99,7 @@ pub use orgs::{org_ref, NewOrg, Org, OrgEdge};
 pub use overdue::OverdueItem;
 pub use people::{NewPerson, NewPosition, Person, Position};
 pub use records::{NewRecord, Record, RecordPage, RecordQuery};
+pub use rollups::{CellFigures, RollupDump};
 pub use sessions::{Session, SessionStage};
 
 use chrono::NaiveDate;

@@ -7,6 +7,7 @@ pub(crate) enum Arg {
     I64(i64),
     Str(String),
     Date(NaiveDate),
+    Bytes(Vec<u8>),
 }
 
 impl From<i64> for Arg {
@@ -44,6 +45,11 @@ impl From<&str> for Arg {
 impl From<String> for Arg {
     fn from(v: String) -> Self {
         Arg::Str(v)
+    }
+}
+impl From<Vec<u8>> for Arg {
+    fn from(v: Vec<u8>) -> Self {
+        Arg::Bytes(v)
     }
 }
 impl From<NaiveDate> for Arg {

@@ -58,6 +58,11 @@ macro_rules! migrations {
                 "accounts",
                 include_str!(concat!("../../migrations/", $dir, "/0006_accounts.sql")),
             ),
+            (
+                7,
+                "rollups",
+                include_str!(concat!("../../migrations/", $dir, "/0007_rollups.sql")),
+            ),
         ]
     };
 }

@@ -5,11 +5,13 @@ use super::ledgers::{type_from, TypeRow, TYPE_SELECT};
 use super::links::{org_name, person_name};
 use super::orgs::{load_org_unscoped, org_in_scope, resolve_org};
 use super::*;
+use crate::bulletin::FigureSource as Source;
 use crate::sqlbuild::Sql;
 use crate::{Actor, LedgerType, Pools, StoreError, StoreResult};
 use chrono::NaiveDate;
 use std::collections::HashMap;
 use taizhang_domain::bulletin::{self, Bulletin, Figures, Grouping, TypeRef, Unit};
+use taizhang_domain::rollup::Coverage;
 use taizhang_domain::period::DateRange;
 use taizhang_domain::Action;
 
@@ -182,6 +184,29 @@ pub(crate) async fn bulletin(
     range: DateRange,
     grouping: Grouping,
 ) -> StoreResult<Bulletin> {
+    Ok(gather(p, actor, root_ref, range, grouping, Source::Rollups).await?.0)
+}
+
+/// A bulletin's figures from the records, beside the bulletin they make.
+pub(crate) async fn figures(
+    p: &Pools<DB>,
+    actor: &Actor,
+    root_ref: &str,
+    range: DateRange,
+    grouping: Grouping,
+    source: Source,
+) -> StoreResult<(Bulletin, Figures)> {
+    gather(p, actor, root_ref, range, grouping, source).await
+}
+
+async fn gather(
+    p: &Pools<DB>,
+    actor: &Actor,
+    root_ref: &str,
+    range: DateRange,
+    grouping: Grouping,
+    source: Source,
+) -> StoreResult<(Bulletin, Figures)> {
     require(actor, Action::ReadBulletin)?;
     taizhang_domain::check_date_field("from", range.from)?;
     taizhang_domain::check_date_field("to", range.to)?;
@@ -208,6 +233,111 @@ pub(crate) async fn bulletin(
     .collect();
     let units = bulletin_units(&mut c, actor, root, range, grouping).await?;
 
+    let figures = match source {
+        Source::Rollups => rollup_figures(&mut c, actor, root, range, grouping, &units).await?,
+        Source::Records => record_figures(&mut c, actor, root, range, grouping, &units).await?,
+    };
+    let refs: Vec<TypeRef<'_>> = types
+        .iter()
+        .map(|t| TypeRef {
+            id: t.id.get(),
+            def: &t.definition,
+        })
+        .collect();
+    c.commit().await?;
+    let b = bulletin::compose(root_org.brief(), range, grouping, &refs, units, &figures);
+    Ok((b, figures))
+}
+
+/// The figures from the rollups: the whole months of every organisation's place under the
+/// bulletin (or under a unit) from `rollup_cells`/`rollup_facts`, the remaining days from the
+/// records (see `taizhang_domain::rollup::Coverage`). Its cost follows the organisations and
+/// months covered, not the records.
+async fn rollup_figures(
+    c: &mut Conn,
+    actor: &Actor,
+    root: i64,
+    range: DateRange,
+    grouping: Grouping,
+    units: &[Unit],
+) -> StoreResult<Figures> {
+    // Coverage 0 is the bulletin's whole count; coverage i + 1 is unit i.
+    let mut places: Vec<(usize, i64, NaiveDate, NaiveDate)> = Vec::new();
+    match grouping {
+        Grouping::Children => places.push((0, root, range.from, range.to)),
+        // A record under two units (or reached twice) counts once: their spans merge per
+        // organisation in coverage 0.
+        Grouping::Link(_) => {
+            places.extend(units.iter().map(|u| (0, u.org.id, u.range.from, u.range.to)))
+        }
+    }
+    places.extend(
+        units
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (i + 1, u.org.id, u.range.from, u.range.to)),
+    );
+    let spans = super::rollups::spans_under(c, &places, units.len() + 1).await?;
+    let mut coverages: Vec<Coverage> = spans.into_iter().map(Coverage::of).collect();
+    let unit_coverages = coverages.split_off(1);
+    let county = actor.county_id.get();
+    let whole = super::rollups::covered(c, county, &coverages, true).await?;
+    let per_unit = super::rollups::covered(c, county, &unit_coverages, false).await?;
+    let mut figures = Figures::default();
+    if let Some(w) = whole.into_iter().next() {
+        for (t, f) in &w.cells {
+            if f.records != 0 {
+                let people = i64::try_from(f.people.len()).unwrap_or(i64::MAX);
+                let orgs = i64::try_from(f.orgs.len()).unwrap_or(i64::MAX);
+                figures.totals.insert(*t, (f.records, orgs, people));
+            }
+        }
+        for ((t, cf, o, nf), s) in w.facts {
+            if s.count == 0 {
+                continue;
+            }
+            let sum = clamp_sum(s.total());
+            match (cf.is_empty(), nf.is_empty()) {
+                (false, true) => {
+                    figures.choices.insert((t, cf, o), s.count);
+                }
+                (true, false) => {
+                    figures.sums.insert((t, nf), sum);
+                }
+                (false, false) => {
+                    figures.option_sums.insert((t, cf, o, nf), sum);
+                }
+                (true, true) => {}
+            }
+        }
+    }
+    for (i, u) in per_unit.iter().enumerate() {
+        for (t, f) in &u.cells {
+            if f.records != 0 {
+                figures.unit_counts.insert((i, *t), f.records);
+            }
+        }
+    }
+    Ok(figures)
+}
+
+/// The nearest i64 of an exact sum (only values stored before the input bound can leave it).
+fn clamp_sum(total: i128) -> i64 {
+    exact_sum(
+        i64::try_from(total >> 32).unwrap_or(if total < 0 { i64::MIN } else { i64::MAX }),
+        i64::try_from(total & 0xFFFF_FFFF).unwrap_or(0),
+    )
+}
+
+/// The figures straight from the records: what the rollups must equal, figure by figure.
+async fn record_figures(
+    c: &mut Conn,
+    actor: &Actor,
+    root: i64,
+    range: DateRange,
+    grouping: Grouping,
+    units: &[Unit],
+) -> StoreResult<Figures> {
     // The records counted: under the root (or under a unit within its part of the period), as
     // the tree was on each record's date. For a subtree this is a join on the closure, which the
     // planner can hash; a record has at most one closure row per ancestor on a given date.
@@ -250,13 +380,13 @@ pub(crate) async fn bulletin(
     let mut q = Sql::new("");
     let (j, w) = base(&mut q);
     q.text = format!("SELECT r.ledger_type_id, COUNT(*), COUNT(DISTINCT r.org_id) FROM ledger_records r{j} WHERE {w} GROUP BY r.ledger_type_id");
-    for (t, n, orgs) in fetch_all::<(i64, i64, i64)>(&mut c, &q).await? {
+    for (t, n, orgs) in fetch_all::<(i64, i64, i64)>(c, &q).await? {
         figures.totals.insert(t, (n, orgs, 0));
     }
     let mut q = Sql::new("");
     let (j, w) = base(&mut q);
     q.text = format!("SELECT r.ledger_type_id, COUNT(DISTINCT rp.person_id) FROM ledger_records r{j} JOIN record_people rp ON rp.county_id = r.county_id AND rp.record_id = r.id WHERE {w} GROUP BY r.ledger_type_id");
-    for (t, people) in fetch_all::<(i64, i64)>(&mut c, &q).await? {
+    for (t, people) in fetch_all::<(i64, i64)>(c, &q).await? {
         if let Some(x) = figures.totals.get_mut(&t) {
             x.2 = people;
         }
@@ -268,7 +398,7 @@ pub(crate) async fn bulletin(
          FROM ledger_records r{j} JOIN record_facts f ON f.record_id = r.id WHERE {w} GROUP BY r.ledger_type_id, f.field_key, f.option_value"
     );
     for (t, field, option, high, low, n) in
-        fetch_all::<(i64, String, Option<String>, i64, i64, i64)>(&mut c, &q).await?
+        fetch_all::<(i64, String, Option<String>, i64, i64, i64)>(c, &q).await?
     {
         let sum = exact_sum(high, low);
         match option {
@@ -279,6 +409,21 @@ pub(crate) async fn bulletin(
                 figures.sums.insert((t, field), sum);
             }
         }
+    }
+    let mut q = Sql::new("");
+    let (j, w) = base(&mut q);
+    q.text = format!(
+        "SELECT r.ledger_type_id, fc.field_key, fc.option_value, f.field_key, {SUM_HIGH}, {SUM_LOW}
+         FROM ledger_records r{j} JOIN record_facts fc ON fc.record_id = r.id AND fc.option_value IS NOT NULL
+         JOIN record_facts f ON f.record_id = r.id AND f.num_value IS NOT NULL
+         WHERE {w} GROUP BY r.ledger_type_id, fc.field_key, fc.option_value, f.field_key"
+    );
+    for (t, choice, option, num, high, low) in
+        fetch_all::<(i64, String, String, String, i64, i64)>(c, &q).await?
+    {
+        figures
+            .option_sums
+            .insert((t, choice, option, num), exact_sum(high, low));
     }
     if !units.is_empty() {
         let mut q = Sql::new("");
@@ -305,26 +450,11 @@ pub(crate) async fn bulletin(
             .enumerate()
             .map(|(i, u)| (u.org.id, i))
             .collect();
-        for (unit, t, n) in fetch_all::<(i64, i64, i64)>(&mut c, &q).await? {
+        for (unit, t, n) in fetch_all::<(i64, i64, i64)>(c, &q).await? {
             if let Some(i) = index.get(&unit) {
                 *figures.unit_counts.entry((*i, t)).or_default() += n;
             }
         }
     }
-    let refs: Vec<TypeRef<'_>> = types
-        .iter()
-        .map(|t| TypeRef {
-            id: t.id.get(),
-            def: &t.definition,
-        })
-        .collect();
-    c.commit().await?;
-    Ok(bulletin::compose(
-        root_org.brief(),
-        range,
-        grouping,
-        &refs,
-        units,
-        &figures,
-    ))
+    Ok(figures)
 }

@@ -16,6 +16,7 @@ use sqlx::types::Json;
 use std::collections::{HashMap, HashSet};
 use taizhang_domain::ledger::{check_record_bounds, Fact, LedgerTypeDef};
 use taizhang_domain::org::OrgRef;
+use taizhang_domain::rollup::RollupInput;
 use taizhang_domain::{Action, OrgId, PersonId, RecordId, Scope};
 
 // ---- records -----------------------------------------------------------------------------------
@@ -111,6 +112,26 @@ pub(crate) struct PreparedRecord {
     org_name: String,
     occurred_on: NaiveDate,
     validated: taizhang_domain::ledger::ValidatedRecord,
+}
+
+impl PreparedRecord {
+    /// The distinct people the record names, for its rollup cell.
+    pub(crate) fn people_ids(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.validated.people.iter().map(|p| p.get()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    pub(crate) fn rollup_input<'a>(&'a self, people: &'a [i64]) -> RollupInput<'a> {
+        RollupInput {
+            type_id: self.type_id,
+            org_id: self.org_id,
+            occurred_on: self.occurred_on,
+            facts: &self.validated.facts,
+            people,
+        }
+    }
 }
 
 /// Whether an organisation established and (perhaps) dissolved on these days existed on `on`.
@@ -439,6 +460,13 @@ async fn insert_record(
     recheck_prepared(&mut tx, prepared).await?;
     let id = insert_prepared(&mut tx, actor, prepared).await?;
     insert_record_details(&mut tx, actor.county_id.get(), &[(id, prepared)], defs).await?;
+    let people = prepared.people_ids();
+    super::rollups::add_records(
+        &mut tx,
+        actor.county_id.get(),
+        &[prepared.rollup_input(&people)],
+    )
+    .await?;
     audit_as(
         &mut tx,
         &p.audit_key,
@@ -496,6 +524,13 @@ pub(crate) async fn create_records(
         .collect();
     let items: Vec<(i64, &PreparedRecord)> = ids.iter().copied().zip(prepared.iter()).collect();
     insert_record_details(&mut tx, actor.county_id.get(), &items, &defs).await?;
+    let people: Vec<Vec<i64>> = prepared.iter().map(PreparedRecord::people_ids).collect();
+    let inputs: Vec<RollupInput<'_>> = prepared
+        .iter()
+        .zip(&people)
+        .map(|(r, p)| r.rollup_input(p))
+        .collect();
+    super::rollups::add_records(&mut tx, actor.county_id.get(), &inputs).await?;
     audit_as(
         &mut tx,
         &p.audit_key,
@@ -637,6 +672,7 @@ pub(crate) async fn void_record(
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    super::rollups::void_records(&mut tx, actor.county_id.get(), &[id]).await?;
     audit_as(
         &mut tx,
         &p.audit_key,
