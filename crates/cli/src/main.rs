@@ -130,6 +130,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Keep or check the rollups (汇总) bulletins read.
+    Rollup {
+        #[command(subcommand)]
+        command: RollupCommand,
+    },
     /// Print the bulletin (统计通报) of an organisation subtree for a period.
     Report {
         #[arg(long)]
@@ -158,6 +163,19 @@ enum AuditCommand {
     /// does not match, or the entries missing since the checkpoint. An intact chain's head
     /// becomes the new checkpoint.
     Verify {
+        #[arg(long)]
+        db: String,
+        /// The county's official code; all counties when omitted.
+        #[arg(long)]
+        county: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RollupCommand {
+    /// Recompute every rollup of a county (or of every county) from its records, in one
+    /// transaction per county; bulletins keep answering from the old rollups until it commits.
+    Rebuild {
         #[arg(long)]
         db: String,
         /// The county's official code; all counties when omitted.
@@ -251,6 +269,19 @@ async fn main() -> Result<()> {
         Command::Audit {
             command: AuditCommand::Verify { db, county },
         } => audit_verify(&db, county.as_deref()).await,
+        Command::Rollup {
+            command: RollupCommand::Rebuild { db, county },
+        } => {
+            let store = Store::open(&db)
+                .await
+                .with_context(|| format!("无法打开数据库 {db}"))?;
+            let started = std::time::Instant::now();
+            for (code, n) in store.rebuild_rollups(county.as_deref()).await? {
+                println!("{code}：已按{n}条记录重建汇总");
+            }
+            println!("用时{:.1}秒", started.elapsed().as_secs_f64());
+            Ok(())
+        }
         Command::Report {
             db,
             org,

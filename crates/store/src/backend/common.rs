@@ -249,6 +249,12 @@ pub(crate) async fn migrate(p: &Pools<DB>) -> StoreResult<()> {
         if *version == 3 {
             encrypted_existing = encrypt_plaintext_people(&mut tx, &p.field_key).await? > 0;
         }
+        if *version == 7 {
+            // A database with records gets its rollups with the tables, or its bulletins would
+            // start from nothing.
+            let n = super::rollups::fill_all(&mut tx).await?;
+            tracing::info!(records = n, "rollups filled from the records");
+        }
         sqlx::query(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
         )

@@ -7,6 +7,7 @@ use super::*;
 use crate::sqlbuild::Sql;
 use crate::{org_ref, Actor, OrgName, OverdueItem, Pools, StoreResult};
 use chrono::NaiveDate;
+use taizhang_domain::rollup::{month_of, next_month};
 use taizhang_domain::Action;
 
 // ---- overdue -----------------------------------------------------------------------------------
@@ -47,20 +48,37 @@ pub(crate) async fn overdue(
                 let r = q.arg(root);
                 let kinds: Vec<String> = rule.org_kinds.iter().map(|k| q.arg(k.key())).collect();
                 let end = q.arg(range.to);
-                let start = q.arg(range.from);
                 let tid = q.arg(t.id);
-                let matching = match &rule.when {
-                    Some(w) => {
-                        let f = q.arg(w.field.as_str());
-                        let v = q.arg(w.value.as_str());
-                        format!(" AND EXISTS (SELECT 1 FROM record_facts fx WHERE fx.record_id = r.id AND fx.field_key = {f} AND fx.option_value = {v})")
+                // Cadence periods of whole months are answered by the rollups (a cell exists only
+                // while a record stands behind it); any other period by the records.
+                let whole_months = range.from == month_of(range.from)
+                    && range.to.succ_opt().is_some_and(|d| d == next_month(range.to));
+                let missing = if whole_months {
+                    let m1 = q.arg(month_of(range.from));
+                    let m2 = q.arg(month_of(range.to));
+                    match &rule.when {
+                        Some(w) => {
+                            let f = q.arg(w.field.as_str());
+                            let v = q.arg(w.value.as_str());
+                            format!("NOT EXISTS (SELECT 1 FROM rollup_facts rf WHERE rf.org_id = o.id AND rf.month BETWEEN {m1} AND {m2} AND rf.ledger_type_id = {tid} AND rf.choice_field = {f} AND rf.option_value = {v} AND rf.num_field = '')")
+                        }
+                        None => format!("NOT EXISTS (SELECT 1 FROM rollup_cells rc WHERE rc.org_id = o.id AND rc.month BETWEEN {m1} AND {m2} AND rc.ledger_type_id = {tid})"),
                     }
-                    None => String::new(),
+                } else {
+                    let start = q.arg(range.from);
+                    let matching = match &rule.when {
+                        Some(w) => {
+                            let f = q.arg(w.field.as_str());
+                            let v = q.arg(w.value.as_str());
+                            format!(" AND EXISTS (SELECT 1 FROM record_facts fx WHERE fx.record_id = r.id AND fx.field_key = {f} AND fx.option_value = {v})")
+                        }
+                        None => String::new(),
+                    };
+                    format!("NOT EXISTS (SELECT 1 FROM ledger_records r WHERE r.org_id = o.id AND r.ledger_type_id = {tid} AND r.voided_at IS NULL AND r.occurred_on BETWEEN {start} AND {end}{matching})")
                 };
                 q.push(&format!(
                     "{r} AND cl.valid_to IS NULL AND o.kind IN ({}) AND o.established_on <= {end} AND (o.dissolved_on IS NULL OR o.dissolved_on > {end})
-                     AND NOT EXISTS (SELECT 1 FROM ledger_records r WHERE r.org_id = o.id AND r.ledger_type_id = {tid} AND r.voided_at IS NULL
-                                     AND r.occurred_on BETWEEN {start} AND {end}{matching})
+                     AND {missing}
                      ORDER BY o.id",
                     kinds.join(", ")
                 ));

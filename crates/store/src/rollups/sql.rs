@@ -489,6 +489,25 @@ const REBUILD_BATCH: i64 = 20_000;
 /// deleted, then the records read in id order, a batch at a time, and folded in.
 pub(crate) async fn rebuild_county(p: &Pools<DB>, county_id: i64) -> StoreResult<u64> {
     let mut tx = begin_write(p).await?;
+    let n = rebuild_in(&mut tx, county_id).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Fills the rollups of every county from the records, inside the migration that adds them.
+pub(crate) async fn fill_all(c: &mut Conn) -> StoreResult<u64> {
+    let counties: Vec<(i64,)> = sqlx::query_as("SELECT id FROM counties ORDER BY id")
+        .fetch_all(&mut *c)
+        .await?;
+    let mut n = 0;
+    for (id,) in counties {
+        n += rebuild_in(c, id).await?;
+    }
+    Ok(n)
+}
+
+/// A rebuild inside the caller's write transaction.
+async fn rebuild_in(tx: &mut Conn, county_id: i64) -> StoreResult<u64> {
     for table in ["rollup_cells", "rollup_facts"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE county_id = $1"))
             .bind(county_id)
@@ -526,7 +545,7 @@ pub(crate) async fn rebuild_county(p: &Pools<DB>, county_id: i64) -> StoreResult
             })
             .collect();
         total += records.len() as u64;
-        details_of(&mut tx, &mut records).await?;
+        details_of(tx, &mut records).await?;
         let inputs: Vec<RollupInput<'_>> = records
             .values()
             .map(|r| RollupInput {
@@ -537,9 +556,8 @@ pub(crate) async fn rebuild_county(p: &Pools<DB>, county_id: i64) -> StoreResult
                 people: &r.people,
             })
             .collect();
-        add_records(&mut tx, county_id, &inputs).await?;
+        add_records(tx, county_id, &inputs).await?;
     }
-    tx.commit().await?;
     Ok(total)
 }
 

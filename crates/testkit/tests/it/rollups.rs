@@ -266,3 +266,179 @@ async fn writes_and_voids_keep_rollups_equal_to_a_rebuild(app: TestApp) {
     assert_eq!(cells, standing);
     assert_eq!(rebuilt[0].1 as i64, standing);
 }
+
+mod random {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use taizhang_store::{NewRecord, StoreError};
+
+    each_backend!(random_writes_voids_moves_and_dissolutions_keep_rollups_exact);
+
+    /// Random sequences of record writes (single and batched), voids, moves and dissolutions;
+    /// after each sequence every bulletin asked equals the records figure by figure, and the
+    /// rollups equal a rebuild row by row. `ROLLUP_CASES` sequences (3 by default, as CI runs it)
+    /// of `ROLLUP_STEPS` steps (30).
+    async fn random_writes_voids_moves_and_dissolutions_keep_rollups_exact(app: TestApp) {
+        let cases: u64 = std::env::var("ROLLUP_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(3);
+        let steps: usize = std::env::var("ROLLUP_STEPS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(30);
+        let actor = county_actor(&app).await;
+        let county = app.store.county_by_code("370828").await.unwrap();
+        let today = taizhang_store::today();
+        let towns = ["370828005", "370828002"];
+        // Records to copy: real field values of every ledger type the two towns keep.
+        let mut samples = Vec::new();
+        for town in towns {
+            let page = app
+                .store
+                .records(
+                    &actor,
+                    &RecordQuery {
+                        org: Some(town.into()),
+                        limit: Some(200),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            samples.extend(page.records);
+        }
+        assert!(samples.len() >= 100);
+        let mut written: Vec<i64> = Vec::new();
+        let mut moved_at: std::collections::HashMap<String, NaiveDate> = Default::default();
+        let (mut writes, mut voids, mut moves, mut dissolutions) = (0, 0, 0, 0);
+        for case in 0..cases {
+            let mut rng = StdRng::seed_from_u64(0x7a11 + case);
+            for _ in 0..steps {
+                match rng.gen_range(0..10) {
+                    0..=4 => {
+                        let n = if rng.gen_bool(0.3) {
+                            rng.gen_range(2..20)
+                        } else {
+                            1
+                        };
+                        let batch: Vec<NewRecord> = (0..n)
+                            .map(|_| {
+                                let s = &samples[rng.gen_range(0..samples.len())];
+                                let mut fields = s.fields.as_object().cloned().unwrap_or_default();
+                                for v in fields.values_mut() {
+                                    if v.is_i64() {
+                                        *v = json!(rng.gen_range(0..60));
+                                    }
+                                }
+                                NewRecord {
+                                    ledger_type: s.ledger_type.clone(),
+                                    org: s.org.org_ref.clone(),
+                                    occurred_on: today - Duration::days(rng.gen_range(0..420)),
+                                    fields,
+                                }
+                            })
+                            .collect();
+                        let ok = if batch.len() == 1 {
+                            app.store
+                                .create_record(&actor, batch[0].clone())
+                                .await
+                                .map(|r| written.push(r.id.get()))
+                        } else {
+                            app.store.create_records(&actor, batch).await.map(|_| ())
+                        };
+                        match ok {
+                            Ok(()) => writes += n,
+                            // A copy dated before its organisation existed, or after it was
+                            // dissolved by an earlier step.
+                            Err(StoreError::Invalid(_)) => {}
+                            Err(e) => panic!("write: {e:?}"),
+                        }
+                    }
+                    5..=6 if !written.is_empty() => {
+                        let id = written.swap_remove(rng.gen_range(0..written.len()));
+                        app.store
+                            .void_record(&actor, taizhang_domain::RecordId::new(id), "随机作废")
+                            .await
+                            .unwrap();
+                        voids += 1;
+                    }
+                    7..=8 => {
+                        let s = &samples[rng.gen_range(0..samples.len())];
+                        let chain = app.store.ancestors(&actor, s.org.id).await.unwrap();
+                        // Move the sample's village (depth 3: county, town, area, village).
+                        let Some(village) = chain.get(3).or(chain.last()) else {
+                            continue;
+                        };
+                        if village.org_ref == "370828" || chain.len() < 3 {
+                            continue;
+                        }
+                        let since = moved_at.get(&village.org_ref).copied();
+                        let earliest = since.unwrap_or(today - Duration::days(400));
+                        let span = (today - earliest).num_days();
+                        if span < 2 {
+                            continue;
+                        }
+                        let on = earliest + Duration::days(rng.gen_range(1..span));
+                        let to = chain
+                            .get(2)
+                            .map(|a| a.org_ref.clone())
+                            .filter(|_| rng.gen_bool(0.5))
+                            .unwrap_or_else(|| {
+                                let t = towns[rng.gen_range(0..2)];
+                                t.to_string()
+                            });
+                        match app.store.move_org(&actor, village.id, &to, on).await {
+                            Ok(_) => {
+                                moves += 1;
+                                moved_at.insert(village.org_ref.clone(), on);
+                            }
+                            Err(StoreError::Invalid(_)) | Err(StoreError::Conflict { .. }) => {}
+                            Err(e) => panic!("move: {e:?}"),
+                        }
+                    }
+                    _ => {
+                        let s = &samples[rng.gen_range(0..samples.len())];
+                        let kids = app.store.children(&actor, s.org.id, false).await.unwrap();
+                        if let Some(leaf) = kids.first() {
+                            let on = today - Duration::days(rng.gen_range(0..200));
+                            match app.store.dissolve_org(&actor, leaf.id, on).await {
+                                Ok(_) => dissolutions += 1,
+                                Err(StoreError::Invalid(_)) | Err(StoreError::Conflict { .. }) => {}
+                                Err(e) => panic!("dissolve: {e:?}"),
+                            }
+                        }
+                    }
+                }
+            }
+            // Every bulletin asked equals the records, figure by figure.
+            let a = today - Duration::days(rng.gen_range(30..400));
+            let b = a + Duration::days(rng.gen_range(0..(today - a).num_days() + 1));
+            for r in [periods()[0], range(a, b)] {
+                for org in ["370828", towns[0], towns[1]] {
+                    both(&app.store, &actor, org, r, Grouping::Children).await;
+                }
+                both(
+                    &app.store,
+                    &actor,
+                    "370828",
+                    r,
+                    Grouping::Link(LinkKind::Dispatch),
+                )
+                .await;
+            }
+            let incremental = app.store.rollup_dump(county.id.get()).await.unwrap();
+            app.store.rebuild_rollups(Some("370828")).await.unwrap();
+            assert!(
+                app.store.rollup_dump(county.id.get()).await.unwrap() == incremental,
+                "case {case}: the rollups differ from a rebuild"
+            );
+        }
+        // The sequences did what they are for.
+        assert!(
+            writes > 0 && voids > 0 && moves > 0,
+            "{writes} writes, {voids} voids, {moves} moves, {dissolutions} dissolutions"
+        );
+    }
+}
