@@ -384,7 +384,7 @@ mod tests {
         let now = t0 + Duration::from_secs(7);
         // Stuck at the second check's position; the last replayed commit was 6.5 s ago.
         let (fit, lag, why) = judge(&standby(Some(110), Some(6.5)), 170, &s, now, BOUND);
-        assert_eq!(fit, false);
+        assert!(!fit);
         assert_eq!(lag, Some(Duration::from_millis(6000)));
         assert_eq!(why, "副本延迟6.0秒，超过上限5.0秒");
     }
