@@ -17,6 +17,10 @@
 //!   (`now() - pg_last_xact_replay_timestamp()`). Neither known: the lag is unknown, and the
 //!   replica is not used.
 //!
+//! Fit means within the bound, not caught up: a report may miss what was written less than the
+//! bound ago. The primary's position is its write position, so with `synchronous_commit = off`
+//! a commit the WAL writer has not yet written out is not counted.
+//!
 //! When a check fails (either server unreachable within the check's timeout) or the lag passes
 //! the bound, reads go to the primary until a later check finds the replica fit again; each
 //! switch is logged once (a `warn`), not each request. A report that finds the replica refusing
@@ -132,7 +136,10 @@ impl<DB: sqlx::Database> Replica<DB> {
 
     fn record(&self, fit: bool, lag: Option<Duration>, reason: String) {
         let was = self.fit.swap(fit, Ordering::AcqRel);
-        if was != fit {
+        let first = self.checks.load(Ordering::Relaxed) <= 1 && !was;
+        if first && fit {
+            tracing::info!(?lag, "read replica fit: reports read from the replica");
+        } else if was != fit || first {
             if fit {
                 tracing::warn!(
                     ?lag,

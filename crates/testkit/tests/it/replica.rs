@@ -90,12 +90,7 @@ async fn postgres_replica_answers_bulletins_once_replayed() {
     assert_eq!((s, &v["id"]), (StatusCode::OK, &record["id"]));
 
     // The bulletin, read from the replica, shows it once replayed.
-    let start = Instant::now();
-    let mut total = before;
-    while total != before + 1 && start.elapsed() < Duration::from_secs(5) {
-        total = bulletin_total(&app, &t).await;
-    }
-    assert_eq!(total, before + 1);
+    assert_eq!(replayed_total(&app, &t, before + 1).await, before + 1);
     let st = status(&app);
     assert_eq!(st.target, ReadTarget::Replica);
     assert_eq!(st.primary_reads, 0, "no report went to the primary");
@@ -149,9 +144,25 @@ async fn postgres_replica_down_reads_fall_back_to_the_primary() {
     })
     .await;
     assert!(back.is_some(), "back to the replica: {:?}", status(&app));
-    let replica_reads = status(&app).replica_reads;
-    assert_eq!(bulletin_total(&app, &t).await, before + 1);
-    assert_eq!(status(&app).replica_reads, replica_reads + 1);
+    // Fit means within the bound, not caught up: the record written while it was down shows
+    // once it is replayed, read from the replica.
+    let st = status(&app);
+    assert_eq!(replayed_total(&app, &t, before + 1).await, before + 1);
+    let now = status(&app);
+    assert_eq!(now.primary_reads, st.primary_reads, "{now:?}");
+    assert!(now.replica_reads > st.replica_reads, "{now:?}");
+}
+
+/// Reads the bulletin until it counts `want` records, for at most 5 s; the last count.
+async fn replayed_total(app: &TestApp, token: &str, want: i64) -> i64 {
+    let start = Instant::now();
+    loop {
+        let total = bulletin_total(app, token).await;
+        if total == want || start.elapsed() > Duration::from_secs(5) {
+            return total;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,9 +207,10 @@ async fn postgres_replica_lagging_past_the_bound_reads_the_primary() {
     })
     .await;
     assert!(back.is_some(), "{:?}", status(&app));
-    assert_eq!(bulletin_total(&app, &t).await, before + 1);
+    assert_eq!(replayed_total(&app, &t, before + 1).await, before + 1);
     let st = status(&app);
-    assert_eq!((st.replica_reads, st.primary_reads), (3, 1), "{st:?}");
+    assert_eq!(st.primary_reads, 1, "{st:?}");
+    assert!(st.replica_reads >= 3, "{st:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
