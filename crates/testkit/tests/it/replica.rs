@@ -190,9 +190,11 @@ async fn postgres_replica_lagging_past_the_bound_reads_the_primary() {
     .await;
     assert!(switched.is_some(), "{:?}", status(&app));
     let after = written.elapsed();
+    // The last check the replica passed ran at most an interval (and the check's own time)
+    // before the write: the switch comes no earlier than about the bound after it.
     assert!(
-        after + CHECK_EVERY >= MAX_LAG,
-        "switched {after:?} after the write, before the bound"
+        after + Duration::from_secs(1) >= MAX_LAG,
+        "switched {after:?} after the write, well before the bound"
     );
     let st = status(&app);
     assert!(st.reason.starts_with("副本延迟"), "{st:?}");
