@@ -75,6 +75,15 @@ enum Command {
         /// and HSTS.
         #[arg(long)]
         https: bool,
+        /// A PostgreSQL streaming replica of `--db` (`postgres://…`) that answers bulletins, the
+        /// overdue list, the home page's figures and the lists, while it is reachable and within
+        /// `--replica-max-lag` of the primary; every write stays on the primary.
+        #[arg(long)]
+        read_replica: Option<String>,
+        /// The most seconds the replica may lag behind the primary before reports read the
+        /// primary instead.
+        #[arg(long, default_value_t = 5.0, value_parser = lag_secs, requires = "read_replica")]
+        replica_max_lag: f64,
         #[command(flatten)]
         proxy: ProxyArgs,
     },
@@ -221,6 +230,8 @@ async fn main() -> Result<()> {
             db,
             listen,
             https,
+            read_replica,
+            replica_max_lag,
             proxy,
         } => {
             let opts = taizhang_web::WebOptions {
@@ -228,9 +239,19 @@ async fn main() -> Result<()> {
                 client_ip: proxy.source()?,
                 ..Default::default()
             };
-            let store = Store::open(&db)
+            let mut store = Store::open(&db)
                 .await
                 .with_context(|| format!("无法打开数据库 {db}"))?;
+            if let Some(url) = read_replica {
+                let replica = taizhang_store::ReplicaOptions {
+                    max_lag: std::time::Duration::from_secs_f64(replica_max_lag),
+                    ..Default::default()
+                };
+                store = store
+                    .with_read_replica(&url, replica)
+                    .await
+                    .with_context(|| format!("无法使用只读副本 {url}"))?;
+            }
             print_setup_codes(&store, listen).await?;
             serve(store, listen, opts).await
         }
@@ -551,7 +572,7 @@ async fn serve(store: Store, listen: SocketAddr, opts: taizhang_web::WebOptions)
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("无法监听 {listen}"))?;
-    tracing::info!(%listen, backend = store.backend_name(), https = opts.https, "taizhang serving");
+    tracing::info!(%listen, backend = store.backend_name(), https = opts.https, read_replica = store.read_replica().is_some(), "taizhang serving");
     let _worker = taizhang_web::jobs::spawn_worker(store.clone());
     taizhang_web::serve_with(store, listener, opts).await?;
     Ok(())
@@ -608,6 +629,14 @@ fn markdown(b: &Bulletin) -> String {
 }
 
 /// A date on the command line: YYYY-MM-DD, in the platform's window (as every date the API takes).
+/// A lag bound in seconds: positive, at most an hour.
+fn lag_secs(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 3600.0 => Ok(v),
+        _ => Err(format!("{s}：应为大于0、不超过3600的秒数")),
+    }
+}
+
 fn window_date(s: &str) -> Result<NaiveDate, String> {
     let d = taizhang_domain::period::parse_date(s).map_err(|e| e.to_string())?;
     taizhang_domain::check_date(d).map_err(|e| e.to_string())

@@ -75,6 +75,7 @@ mod orgs;
 mod overdue;
 mod people;
 mod records;
+mod replica;
 mod rollups;
 mod sessions;
 mod sqlbuild;
@@ -99,6 +100,9 @@ pub use orgs::{org_ref, NewOrg, Org, OrgEdge};
 pub use overdue::OverdueItem;
 pub use people::{NewPerson, NewPosition, Person, Position};
 pub use records::{NewRecord, Record, RecordPage, RecordQuery};
+pub use replica::{
+    ReadTarget, ReplicaOptions, ReplicaStatus, DEFAULT_CHECK_EVERY, DEFAULT_MAX_LAG,
+};
 pub use rollups::{CellFigures, RollupDump};
 pub use sessions::{Session, SessionStage};
 
@@ -110,10 +114,12 @@ use std::path::{Path, PathBuf};
 
 /// A read pool and a write pool. SQLite allows one writer at a time, so its write pool holds a
 /// single connection (writers queue in the process instead of failing with SQLITE_BUSY);
-/// PostgreSQL uses one pool for both.
+/// PostgreSQL uses one pool for both, and may have a read replica for reports.
 pub(crate) struct Pools<DB: sqlx::Database> {
     pub read: sqlx::Pool<DB>,
     pub write: sqlx::Pool<DB>,
+    /// A streaming replica that answers reports while it is fit (PostgreSQL only; see `replica`).
+    pub replica: Option<std::sync::Arc<replica::Replica<DB>>>,
     /// Keys the audit chain; kept outside the database.
     pub audit_key: std::sync::Arc<audit::AuditKey>,
     /// Encrypts 身份证号, phone numbers and second-factor secrets; kept outside the database.
@@ -125,6 +131,7 @@ impl<DB: sqlx::Database> Clone for Pools<DB> {
         Pools {
             read: self.read.clone(),
             write: self.write.clone(),
+            replica: self.replica.clone(),
             audit_key: self.audit_key.clone(),
             field_key: self.field_key.clone(),
         }
@@ -275,6 +282,7 @@ impl Store {
                     backend: Backend::Sqlite(Pools {
                         read,
                         write,
+                        replica: None,
                         audit_key,
                         field_key,
                     }),
@@ -304,6 +312,7 @@ impl Store {
                     backend: Backend::Postgres(Pools {
                         read: pool.clone(),
                         write: pool,
+                        replica: None,
                         audit_key,
                         field_key,
                     }),
@@ -322,6 +331,34 @@ impl Store {
     pub fn with_write_bound(mut self, bound: std::time::Duration) -> Store {
         self.write_bound = bound;
         self
+    }
+
+    /// The same store with a PostgreSQL streaming replica answering its reports — bulletins, the
+    /// overdue list, the home page's figures and the lists of records, organisations and people —
+    /// while a background check finds it reachable and within `opts.max_lag` of the primary
+    /// (see `replica`). Refused over SQLite, which has no replicas.
+    pub async fn with_read_replica(
+        mut self,
+        url: &str,
+        opts: ReplicaOptions,
+    ) -> StoreResult<Store> {
+        match &mut self.backend {
+            Backend::Sqlite(_) => Err(StoreError::Config(
+                "只读副本（--read-replica）仅支持 PostgreSQL 主库；SQLite 数据库没有副本".into(),
+            )),
+            Backend::Postgres(p) => {
+                p.replica = Some(replica::open(p.write.clone(), url, opts).await?);
+                Ok(self)
+            }
+        }
+    }
+
+    /// Where reports read now and what the last check of the replica found; `None` without one.
+    pub fn read_replica(&self) -> Option<ReplicaStatus> {
+        match &self.backend {
+            Backend::Sqlite(p) => p.replica.as_ref().map(|r| r.status()),
+            Backend::Postgres(p) => p.replica.as_ref().map(|r| r.status()),
+        }
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -350,7 +387,12 @@ impl Store {
                 p.read.close().await;
                 p.write.close().await;
             }
-            Backend::Postgres(p) => p.write.close().await,
+            Backend::Postgres(p) => {
+                if let Some(r) = &p.replica {
+                    r.pool.close().await;
+                }
+                p.write.close().await
+            }
         }
     }
 

@@ -5,6 +5,7 @@
 //! each test (see `template`). Tests talk to the server over HTTP like any client.
 
 mod postgres;
+mod replica;
 mod template;
 
 use anyhow::{Context, Result};
@@ -15,6 +16,7 @@ use taizhang_store::audit::{AuditKey, MacAlg};
 use taizhang_store::{Actor, Store, StoreOptions};
 
 pub use postgres::{PgCluster, SHARED_CLUSTER_ENV};
+pub use replica::{spawn_replica_app, ReplicaPair};
 pub use template::DEMO_MONTHS;
 
 /// The password of every demo user in tests.

@@ -10,6 +10,11 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::sync::OnceCell;
 
+/// A cluster this process started (its files go with the process).
+pub(crate) struct StartedCluster {
+    pub(crate) port: u16,
+}
+
 pub struct PgCluster {
     /// `postgres://user@host:port`, without a database.
     server: String,
@@ -21,7 +26,7 @@ pub const SHARED_CLUSTER_ENV: &str = "TAIZHANG_TEST_PG";
 static SHARED: OnceCell<PgCluster> = OnceCell::const_new();
 static NEXT_DB: AtomicU32 = AtomicU32::new(1);
 
-fn bin_dir() -> Result<PathBuf> {
+pub(crate) fn bin_dir() -> Result<PathBuf> {
     if let Ok(dir) = std::env::var("PG_BIN") {
         return Ok(PathBuf::from(dir));
     }
@@ -40,7 +45,7 @@ fn bin_dir() -> Result<PathBuf> {
     bail!("PostgreSQL server binaries not found: install Debian's `postgresql` package (or set PG_BIN)")
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -49,7 +54,7 @@ fn is_root() -> bool {
 }
 
 /// PostgreSQL refuses to run as root: run its tools as the `postgres` user then.
-fn pg_command(bin: &Path, tool: &str) -> Command {
+pub(crate) fn pg_command(bin: &Path, tool: &str) -> Command {
     if is_root() {
         let mut c = Command::new("runuser");
         c.args(["-u", "postgres", "--"]).arg(bin.join(tool));
@@ -59,7 +64,7 @@ fn pg_command(bin: &Path, tool: &str) -> Command {
     }
 }
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?.port())
 }
@@ -90,6 +95,12 @@ impl PgCluster {
     }
 
     fn start() -> Result<PgCluster> {
+        PgCluster::start_with("").map(|(cluster, _)| cluster)
+    }
+
+    /// Starts a cluster of this process with `extra` server options (`-c name=value …`); returns
+    /// it and its port. It is stopped and its files removed when the process ends.
+    pub(crate) fn start_with(extra: &str) -> Result<(PgCluster, StartedCluster)> {
         let bin = bin_dir()?;
         let dir = std::env::temp_dir().join(format!(
             "taizhang-pg-{}-{}",
@@ -126,7 +137,7 @@ impl PgCluster {
         }
         let port = free_port()?;
         let opts = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 {extra}",
             dir.display()
         );
         let out = pg_command(&bin, "pg_ctl")
@@ -145,9 +156,10 @@ impl PgCluster {
             );
         }
         spawn_watchdog(&bin, &data, &dir);
-        Ok(PgCluster {
+        let cluster = PgCluster {
             server: format!("postgres://postgres@127.0.0.1:{port}"),
-        })
+        };
+        Ok((cluster, StartedCluster { port }))
     }
 
     pub fn admin_url(&self) -> String {
@@ -183,7 +195,7 @@ impl PgCluster {
 }
 
 /// Stops the cluster once this process is gone (tests have no global teardown).
-fn spawn_watchdog(bin: &Path, data: &Path, dir: &Path) {
+pub(crate) fn spawn_watchdog(bin: &Path, data: &Path, dir: &Path) {
     let pid = std::process::id();
     let stop = if is_root() {
         format!(

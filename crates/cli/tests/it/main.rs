@@ -7,3 +7,4 @@ mod common;
 mod crash;
 mod hardening_audit;
 mod logs;
+mod replica;

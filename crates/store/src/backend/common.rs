@@ -4,6 +4,7 @@ use super::people::encrypt_plaintext_people;
 use super::*;
 use crate::audit::{canonical_json, entry_hash, mask_personal, AuditKey, EntryParts, GENESIS};
 use crate::sqlbuild::{Arg, Sql};
+use crate::replica::ReadTarget;
 use crate::{Actor, Pools, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -83,12 +84,51 @@ pub(crate) async fn begin_write(p: &Pools<DB>) -> StoreResult<sqlx::Transaction<
 /// PostgreSQL needs REPEATABLE READ for that; a SQLite read transaction (WAL) keeps the snapshot
 /// of its first read.
 pub(crate) async fn read_snapshot(p: &Pools<DB>) -> StoreResult<sqlx::Transaction<'static, DB>> {
-    let begin = if IS_PG {
-        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-    } else {
-        "BEGIN"
-    };
-    Ok(p.read.begin_with(begin).await?)
+    Ok(p.read.begin_with(SNAPSHOT_BEGIN).await?)
+}
+
+const SNAPSHOT_BEGIN: &str = if IS_PG {
+    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+} else {
+    "BEGIN"
+};
+
+/// A read snapshot for a report (a bulletin, say): on the read replica while it is fit (see
+/// `replica`), else as `read_snapshot`. Nothing that must see the caller's own writes reads here.
+pub(crate) async fn report_snapshot(
+    p: &Pools<DB>,
+) -> StoreResult<sqlx::Transaction<'static, DB>> {
+    if let Some(r) = p.replica.as_deref() {
+        if r.fit() {
+            match r.pool.begin_with(SNAPSHOT_BEGIN).await {
+                Ok(tx) => {
+                    r.served(ReadTarget::Replica);
+                    return Ok(tx);
+                }
+                Err(e) => r.mark_down(&e.to_string()),
+            }
+        }
+        r.served(ReadTarget::Primary);
+    }
+    read_snapshot(p).await
+}
+
+/// A read connection for a report or a list: on the read replica while it is fit, else the
+/// primary's read pool.
+pub(crate) async fn report_conn(p: &Pools<DB>) -> StoreResult<sqlx::pool::PoolConnection<DB>> {
+    if let Some(r) = p.replica.as_deref() {
+        if r.fit() {
+            match r.pool.acquire().await {
+                Ok(c) => {
+                    r.served(ReadTarget::Replica);
+                    return Ok(c);
+                }
+                Err(e) => r.mark_down(&e.to_string()),
+            }
+        }
+        r.served(ReadTarget::Primary);
+    }
+    Ok(p.read.acquire().await?)
 }
 
 pub(crate) fn require(actor: &Actor, action: Action) -> StoreResult<()> {

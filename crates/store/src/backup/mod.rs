@@ -286,6 +286,7 @@ impl Store {
                 let pools = Pools {
                     read: pool.clone(),
                     write: pool.clone(),
+                    replica: None,
                     audit_key: p.audit_key.clone(),
                     field_key: p.field_key.clone(),
                 };

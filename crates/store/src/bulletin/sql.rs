@@ -219,7 +219,7 @@ async fn gather(
     }
     // Several queries make one bulletin: they read one snapshot, so that a record written
     // meanwhile cannot show in one figure and be missing from another.
-    let mut c = read_snapshot(p).await?;
+    let mut c = report_snapshot(p).await?;
     let root = resolve_org(&mut c, actor, root_ref).await?;
     let root_org = load_org_unscoped(&mut c, root).await?;
     let types: Vec<LedgerType> = sqlx::query_as::<DB, TypeRow>(&format!(

@@ -141,7 +141,7 @@ pub(crate) async fn children(
     include_dissolved: bool,
 ) -> StoreResult<Vec<Org>> {
     require(actor, Action::ReadOrg)?;
-    let mut c = p.read.acquire().await?;
+    let mut c = report_conn(p).await?;
     ensure_org_in_scope(&mut c, actor, id).await?;
     let dissolved = if include_dissolved {
         ""
@@ -198,7 +198,7 @@ pub(crate) async fn org_history(
 }
 
 pub(crate) async fn scope_roots(p: &Pools<DB>, actor: &Actor) -> StoreResult<Vec<Org>> {
-    let mut c = p.read.acquire().await?;
+    let mut c = report_conn(p).await?;
     let ids: Vec<i64> = match actor.scope.roots() {
         Some(r) => r.iter().map(|id| id.get()).collect(),
         None => {
@@ -237,7 +237,7 @@ pub(crate) async fn search_orgs(
     let s = scope_cond(&mut q, &actor.scope, "o.id");
     let lim = q.arg(limit.clamp(1, 200));
     q.push(&format!(" WHERE o.county_id = {county} AND (o.name LIKE {pat} OR o.code = {code}) AND {s} ORDER BY o.dissolved_on IS NOT NULL, o.id LIMIT {lim}"));
-    let mut c = p.read.acquire().await?;
+    let mut c = report_conn(p).await?;
     fetch_all::<OrgRow>(&mut c, &q)
         .await?
         .into_iter()

@@ -22,7 +22,7 @@ pub(crate) async fn overdue(
 ) -> StoreResult<Vec<OverdueItem>> {
     require(actor, Action::ReadRecords)?;
     taizhang_domain::check_date_field("as_of", as_of)?;
-    let mut c = p.read.acquire().await?;
+    let mut c = report_conn(p).await?;
     let root = resolve_org(&mut c, actor, root_ref).await?;
     let types: Vec<TypeRow> = sqlx::query_as(&format!(
         "{TYPE_SELECT} WHERE t.county_id = $1 ORDER BY t.id"

@@ -323,7 +323,7 @@ pub(crate) async fn people(
 ) -> StoreResult<(i64, Vec<Person>)> {
     require(actor, Action::ReadPeople)?;
     taizhang_domain::text::SEARCH.check(text)?;
-    let mut c = p.read.acquire().await?;
+    let mut c = report_conn(p).await?;
     let mut q = Sql::new("");
     let county = q.arg(actor.county_id);
     let s = person_scope_cond(&mut q, &actor.scope);

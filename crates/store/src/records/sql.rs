@@ -589,7 +589,7 @@ pub(crate) async fn records(
     for (field, value) in [("field", &rq.field), ("option", &rq.option)] {
         taizhang_domain::text::FILTER.check_at(field, value.as_deref().unwrap_or(""))?;
     }
-    let mut c = p.read.acquire().await?;
+    let mut c = report_conn(p).await?;
     let mut q = Sql::new("");
     let county = q.arg(actor.county_id);
     let s = record_scope_cond(&mut q, &actor.scope);

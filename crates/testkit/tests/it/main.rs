@@ -13,6 +13,7 @@ mod jobs;
 mod pages;
 mod personal_data;
 mod record_pages;
+mod replica;
 mod rollups;
 mod scope;
 mod scope_writes;
