@@ -293,7 +293,10 @@ pub(crate) async fn void_records(c: &mut Conn, county_id: i64, ids: &[i64]) -> S
 
 /// A JSON list of spans tagged with their coverage, bound as one parameter and read as a table
 /// (`json_each` on SQLite, `json_to_recordset` on PostgreSQL), so that a bulletin over thousands
-/// of organisations is one statement with one plan, not thousands of placeholders.
+/// of organisations is one statement with one plan, not thousands of placeholders. The queries
+/// join it with `CROSS JOIN`, which SQLite takes as "this table outside": the spans drive index
+/// seeks into the big table, never the other way round (SQLite cannot estimate a JSON table and
+/// would otherwise scan the rollups once per span). PostgreSQL plans a cross join like any other.
 fn spans_json(items: &[(usize, i64, NaiveDate, NaiveDate)]) -> String {
     let rows: Vec<serde_json::Value> = items
         .iter()
@@ -328,10 +331,9 @@ pub(crate) async fn covered(
     if !months.is_empty() {
         let mut q = Sql::new("");
         let p = q.arg(spans_json(&months));
-        let cty = q.arg(county_id);
         let cols = if with_details { ", c.people" } else { "" };
         q.text = format!(
-            "SELECT CAST(s.u AS BIGINT), c.ledger_type_id, c.org_id, c.records{cols} FROM {} JOIN rollup_cells c ON c.org_id = s.org AND c.month BETWEEN s.a AND s.b WHERE c.county_id = {cty}",
+            "SELECT CAST(s.u AS BIGINT), c.ledger_type_id, c.org_id, c.records{cols} FROM {} CROSS JOIN rollup_cells c WHERE c.org_id = s.org AND c.month BETWEEN s.a AND s.b",
             spans_table(&p)
         );
         if with_details {
@@ -359,11 +361,10 @@ pub(crate) async fn covered(
         if with_details {
             let mut q = Sql::new("");
             let p = q.arg(spans_json(&months));
-            let cty = q.arg(county_id);
             q.text = format!(
                 "SELECT CAST(s.u AS BIGINT), f.ledger_type_id, f.choice_field, f.option_value, f.num_field,
                         CAST(SUM(f.records) AS BIGINT), CAST(SUM(f.sum_high) AS BIGINT), CAST(SUM(f.sum_low) AS BIGINT)
-                 FROM {} JOIN rollup_facts f ON f.org_id = s.org AND f.month BETWEEN s.a AND s.b WHERE f.county_id = {cty}
+                 FROM {} CROSS JOIN rollup_facts f WHERE f.org_id = s.org AND f.month BETWEEN s.a AND s.b
                  GROUP BY s.u, f.ledger_type_id, f.choice_field, f.option_value, f.num_field",
                 spans_table(&p)
             );
@@ -395,8 +396,8 @@ pub(crate) async fn covered(
         let p = q.arg(spans_json(&days));
         let cty = q.arg(county_id);
         q.text = format!(
-            "SELECT CAST(s.u AS BIGINT), r.id, r.ledger_type_id, r.org_id, r.occurred_on FROM {} JOIN ledger_records r ON r.org_id = s.org AND r.occurred_on BETWEEN s.a AND s.b
-             WHERE r.county_id = {cty} AND r.voided_at IS NULL",
+            "SELECT CAST(s.u AS BIGINT), r.id, r.ledger_type_id, r.org_id, r.occurred_on FROM {} CROSS JOIN ledger_records r
+             WHERE r.org_id = s.org AND r.occurred_on BETWEEN s.a AND s.b AND r.county_id = {cty} AND r.voided_at IS NULL",
             spans_table(&p)
         );
         let rows = fetch_all::<(i64, i64, i64, i64, NaiveDate)>(c, &q).await?;
@@ -454,8 +455,8 @@ pub(crate) async fn spans_under(
     let mut q = Sql::new("");
     let p = q.arg(spans_json(ancestors));
     q.text = format!(
-        "SELECT CAST(s.u AS BIGINT), cl.descendant_id, cl.valid_from, cl.valid_to, s.a, s.b FROM {} JOIN org_closure cl ON cl.ancestor_id = s.org
-         WHERE cl.valid_from <= s.b AND (cl.valid_to IS NULL OR cl.valid_to > s.a)",
+        "SELECT CAST(s.u AS BIGINT), cl.descendant_id, cl.valid_from, cl.valid_to, s.a, s.b FROM {} CROSS JOIN org_closure cl
+         WHERE cl.ancestor_id = s.org AND cl.valid_from <= s.b AND (cl.valid_to IS NULL OR cl.valid_to > s.a)",
         spans_table(&p)
     );
     for (u, org, from, to_excl, a, b) in
