@@ -569,8 +569,14 @@ pub(crate) async fn county_ids(p: &Pools<DB>) -> StoreResult<Vec<(i64, String)>>
         .await?)
 }
 
+/// A `rollup_facts` row: cell key, figure key, count and sum halves.
+type FactRow = (i64, NaiveDate, i64, String, String, String, i64, i64, i64);
+
+/// A figure of a cell, as `dump` lists it.
+pub(crate) type DumpedFact = (CellKey, String, String, String, SumDelta);
+
 /// Every rollup row of a county, for comparing an incremental rollup with a rebuilt one.
-pub(crate) async fn dump(p: &Pools<DB>, county_id: i64) -> StoreResult<(Vec<CellFigures>, Vec<(CellKey, String, String, String, SumDelta)>)> {
+pub(crate) async fn dump(p: &Pools<DB>, county_id: i64) -> StoreResult<(Vec<CellFigures>, Vec<DumpedFact>)> {
     let mut c = p.read.acquire().await?;
     let cells: Vec<(i64, NaiveDate, i64, i64, Vec<u8>)> = sqlx::query_as(
         "SELECT org_id, month, ledger_type_id, records, people FROM rollup_cells WHERE county_id = $1 ORDER BY org_id, month, ledger_type_id",
@@ -590,7 +596,7 @@ pub(crate) async fn dump(p: &Pools<DB>, county_id: i64) -> StoreResult<(Vec<Cell
             people: people_from(&people)?.iter().filter_map(|p| i64::try_from(p).ok()).collect(),
         });
     }
-    let facts: Vec<(i64, NaiveDate, i64, String, String, String, i64, i64, i64)> = sqlx::query_as(
+    let facts: Vec<FactRow> = sqlx::query_as(
         "SELECT org_id, month, ledger_type_id, choice_field, option_value, num_field, records, sum_high, sum_low FROM rollup_facts
          WHERE county_id = $1 ORDER BY org_id, month, ledger_type_id, choice_field, option_value, num_field",
     )
