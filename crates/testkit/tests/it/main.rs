@@ -16,3 +16,4 @@ mod record_pages;
 mod scope;
 mod scope_writes;
 mod security;
+mod streaming;
