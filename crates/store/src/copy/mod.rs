@@ -2,9 +2,10 @@
 //! table is copied row by row with its ids, then counted and checksummed on both sides.
 //!
 //! Tables stream: each is read with one ordered query inside the source's snapshot transaction,
-//! in batches of [`batch_rows`] rows, and every batch is written (multi-row inserts) and added to
-//! the table's running count and checksum before the next one is held. Reading and writing run
-//! at the same time, one batch apart ([`pipe`]), so memory follows the batch, not the county.
+//! in batches of `Store::batch_rows` rows, and every batch is written (multi-row inserts on
+//! SQLite, one `COPY … FROM STDIN` on PostgreSQL) and added to the table's running count and
+//! checksum before the next one is held. Reading and writing run at the same time, one batch
+//! apart ([`pipe`]), so memory follows the batch, not the county.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
@@ -12,6 +13,8 @@ use sha2::{Digest, Sha256};
 use std::path::Path;
 
 use crate::backend::{postgres, sqlite};
+
+mod pg_copy;
 use crate::{Backend, Store, StoreError, StoreResult};
 
 /// The type of a column, as both backends store it.
@@ -470,7 +473,7 @@ impl Sink for Load<'_> {
         self.tally.add(t, &rows);
         match &mut self.target {
             Target::Sqlite(c) => sqlite::copy::insert_rows(c, t, &rows).await,
-            Target::Postgres(c) => postgres::copy::insert_rows(c, t, &rows).await,
+            Target::Postgres(c) => pg_copy::copy_rows(c, t, &rows).await,
         }
     }
 }
