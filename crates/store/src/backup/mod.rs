@@ -11,8 +11,9 @@
 //!   so that one file is the whole backup.
 //!
 //! From SQLite the snapshot is `VACUUM INTO` (one read transaction; writers go on meanwhile);
-//! from PostgreSQL every table is read in one `REPEATABLE READ` transaction and written into a
-//! fresh SQLite file. Attachment files are content-addressed and written before their row is, and
+//! from PostgreSQL every table is read in one `REPEATABLE READ` transaction and streamed, batch by
+//! batch, into a fresh SQLite file. Every check (counts, checksums, audit chains) runs as the rows
+//! stream past, so no table is held in memory whole. Attachment files are content-addressed and written before their row is, and
 //! never removed, so every attachment row in the snapshot has its file when the backup reads it.
 //! Sessions are not kept: after a restore everyone logs in again.
 //!
