@@ -359,6 +359,20 @@ pub(crate) type Rows = Vec<Vec<Val>>;
 /// given another number ([`Store::with_batch_rows`]) or `TAIZHANG_COPY_BATCH` says otherwise.
 pub const DEFAULT_BATCH_ROWS: usize = 5_000;
 
+/// `TAIZHANG_COPY_BATCH` as a number of rows: unset is [`DEFAULT_BATCH_ROWS`]; anything but a
+/// whole number from 1 to 1,000,000 is refused.
+fn parse_batch_rows(v: Option<&str>) -> StoreResult<usize> {
+    let Some(v) = v else {
+        return Ok(DEFAULT_BATCH_ROWS);
+    };
+    match v.trim().parse::<usize>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+        _ => Err(StoreError::Config(format!(
+            "TAIZHANG_COPY_BATCH 应为 1 到 1000000 之间的整数，而不是“{v}”"
+        ))),
+    }
+}
+
 /// Where the batches of a streamed read go: table by table in the order read (parents first),
 /// every table giving at least one call (an empty batch when it has no rows).
 pub(crate) trait Sink {
@@ -526,15 +540,9 @@ impl Store {
         if let Some(n) = self.batch_rows {
             return Ok(n);
         }
-        match std::env::var("TAIZHANG_COPY_BATCH") {
-            Err(_) => Ok(DEFAULT_BATCH_ROWS),
-            Ok(v) => match v.trim().parse::<usize>() {
-                Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
-                _ => Err(StoreError::Config(format!(
-                    "TAIZHANG_COPY_BATCH 应为 1 到 1000000 之间的整数，而不是“{v}”"
-                ))),
-            },
-        }
+        // Not Unicode is not a number either: refused, not ignored.
+        let v = std::env::var_os("TAIZHANG_COPY_BATCH").map(|v| v.to_string_lossy().into_owned());
+        parse_batch_rows(v.as_deref())
     }
 
     /// Streams this database's snapshot (one county, or all) into `load`, reading and writing at
@@ -629,5 +637,54 @@ impl Store {
                 },
             )
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_batch_size_is_a_bounded_whole_number() {
+        assert_eq!(parse_batch_rows(None).unwrap(), 5_000);
+        assert_eq!(parse_batch_rows(Some("1")).unwrap(), 1);
+        assert_eq!(parse_batch_rows(Some(" 20000 ")).unwrap(), 20_000);
+        assert_eq!(parse_batch_rows(Some("1000000")).unwrap(), 1_000_000);
+        for bad in ["0", "-5", "1000001", "5k", ""] {
+            match parse_batch_rows(Some(bad)) {
+                Err(StoreError::Config(m)) => assert!(m.contains(&format!("“{bad}”")), "{m}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_tally_counts_and_checksums_batches_as_one_table() {
+        let t = TABLES.iter().find(|t| t.name == "county_settings").unwrap();
+        let rows: Rows = (0..5)
+            .map(|i| {
+                vec![
+                    Val::I64(1),
+                    Val::Text(format!("k{i}")),
+                    Val::Text("v".into()),
+                ]
+            })
+            .collect();
+        let mut whole = Tally::new();
+        whole.add(t, &rows);
+        let mut split = Tally::new();
+        split.add(t, &rows[..2]);
+        split.add(t, &[]);
+        split.add(t, &rows[2..]);
+        let (whole, split) = (whole.finish(), split.finish());
+        assert_eq!(whole, split);
+        let line = whole.iter().find(|l| l.0 == "county_settings").unwrap();
+        assert_eq!(line.1, 5);
+        let mut sum = Checksum::default();
+        for r in &rows {
+            sum.row(r);
+        }
+        assert_eq!(line.2, sum.hex());
+        assert_eq!(whole.len(), TABLES.len());
     }
 }
