@@ -91,7 +91,7 @@ pub use audit::{AuditEntry, ChainCheck};
 pub use backup::{BackupReport, RestoreReport, TableSum};
 pub use bulletin::FigureSource;
 pub use clock::SystemClock;
-pub use copy::TableCopy;
+pub use copy::{TableCopy, DEFAULT_BATCH_ROWS};
 pub use counties::County;
 pub use error::{StoreError, StoreResult};
 pub use ledgers::LedgerType;
@@ -187,6 +187,8 @@ pub struct Store {
     data_dir: PathBuf,
     /// How long one record write may hold the write connection (see [`WRITE_BOUND`]).
     write_bound: std::time::Duration,
+    /// How many rows of a table a copy, backup or restore holds at a time (see `copy`).
+    batch_rows: Option<usize>,
     /// Set when opening created the audit key file (a first start).
     created_key: Option<PathBuf>,
     /// Set when opening created the field key file.
@@ -288,6 +290,7 @@ impl Store {
                     }),
                     data_dir,
                     write_bound: WRITE_BOUND,
+                    batch_rows: None,
                     created_key: created,
                     created_field_key,
                     refusals: Default::default(),
@@ -318,12 +321,20 @@ impl Store {
                     }),
                     data_dir,
                     write_bound: WRITE_BOUND,
+                    batch_rows: None,
                     created_key: created,
                     created_field_key,
                     refusals: Default::default(),
                 })
             }
         }
+    }
+
+    /// The same store copying, backing up and restoring `rows` rows of a table at a time (at
+    /// least one) instead of `TAIZHANG_COPY_BATCH` or [`copy::DEFAULT_BATCH_ROWS`].
+    pub fn with_batch_rows(mut self, rows: usize) -> Store {
+        self.batch_rows = Some(rows.max(1));
+        self
     }
 
     /// The same store with another bound on how long a record write may hold the write

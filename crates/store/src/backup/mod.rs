@@ -11,8 +11,9 @@
 //!   so that one file is the whole backup.
 //!
 //! From SQLite the snapshot is `VACUUM INTO` (one read transaction; writers go on meanwhile);
-//! from PostgreSQL every table is read in one `REPEATABLE READ` transaction and written into a
-//! fresh SQLite file. Attachment files are content-addressed and written before their row is, and
+//! from PostgreSQL every table is read in one `REPEATABLE READ` transaction and streamed, batch by
+//! batch, into a fresh SQLite file. Every check (counts, checksums, audit chains) runs as the rows
+//! stream past, so no table is held in memory whole. Attachment files are content-addressed and written before their row is, and
 //! never removed, so every attachment row in the snapshot has its file when the backup reads it.
 //! Sessions are not kept: after a restore everyone logs in again.
 //!
@@ -23,22 +24,18 @@
 
 use crate::audit::{canonical_json, sha256_hex, AuditKey, ChainWalk, EntryParts};
 use crate::backend::{postgres, sqlite};
-use crate::copy::{Checksum, TableSpec, Val};
+use crate::copy::{Checksum, Load, Rows, Sink, TableSpec, Tally, Target, Val, TABLES};
 use crate::{Backend, Pools, Store, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-// The per-backend table export and import that `copy` uses, on the caller's connection.
-
 /// What `backup_info.format` says; a restore refuses anything else.
 pub const FORMAT: &str = "taizhang-backup-1";
 
 /// The manifest's name for the attachment files.
 pub const FILES: &str = "backup_files";
-
-type Tables = Vec<(&'static TableSpec, Vec<Vec<Val>>)>;
 
 /// One line of a backup's manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,29 +69,17 @@ pub struct RestoreReport {
     pub source: String,
 }
 
-fn checksums(tables: &Tables) -> Vec<TableSum> {
-    tables
-        .iter()
-        .map(|(t, rows)| {
-            let mut sum = Checksum::default();
-            for r in rows {
-                sum.row(r);
-            }
-            TableSum {
-                table: t.name.to_string(),
-                rows: rows.len() as i64,
-                checksum: sum.hex(),
-            }
+/// A tally as manifest lines.
+fn sums(tally: Tally) -> Vec<TableSum> {
+    tally
+        .finish()
+        .into_iter()
+        .map(|(table, rows, checksum)| TableSum {
+            table,
+            rows,
+            checksum,
         })
         .collect()
-}
-
-fn rows_of<'a>(tables: &'a Tables, name: &str) -> &'a [Vec<Val>] {
-    tables
-        .iter()
-        .find(|(t, _)| t.name == name)
-        .map(|(_, r)| r.as_slice())
-        .unwrap_or(&[])
 }
 
 fn text(v: Option<&Val>) -> String {
@@ -111,17 +96,47 @@ fn int(v: Option<&Val>) -> i64 {
     }
 }
 
-/// Walks every county's audit chain over exported rows, exactly as `verify_audit_chain` walks it
-/// in the database: per county (code, name, entries, first broken seq).
-fn verify_chains(key: &AuditKey, tables: &Tables) -> Vec<(String, String, Result<i64, i64>)> {
-    let mut chains: BTreeMap<i64, (ChainWalk, Result<i64, i64>)> = BTreeMap::new();
-    for r in rows_of(tables, "audit_log") {
+/// Every county's audit chain, walked as the rows stream past exactly as `verify_audit_chain`
+/// walks it in the database; only the walk's state per county is kept.
+struct ChainCheck<'k> {
+    key: &'k AuditKey,
+    /// id, code, name
+    counties: Vec<(i64, String, String)>,
+    chains: BTreeMap<i64, (ChainWalk, Result<i64, i64>)>,
+}
+
+impl<'k> ChainCheck<'k> {
+    fn new(key: &'k AuditKey) -> ChainCheck<'k> {
+        ChainCheck {
+            key,
+            counties: Vec::new(),
+            chains: BTreeMap::new(),
+        }
+    }
+
+    fn rows(&mut self, t: &TableSpec, rows: &[Vec<Val>]) {
+        match t.name {
+            "counties" => self.counties.extend(
+                rows.iter()
+                    .map(|c| (int(c.first()), text(c.get(1)), text(c.get(2)))),
+            ),
+            "audit_log" => {
+                for r in rows {
+                    self.step(r);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn step(&mut self, r: &[Val]) {
         let county = int(r.get(1));
-        let (walk, state) = chains
+        let (walk, state) = self
+            .chains
             .entry(county)
             .or_insert_with(|| (ChainWalk::default(), Ok(0)));
         if state.is_err() {
-            continue;
+            return;
         }
         let seq = int(r.first());
         let at = match r.get(2) {
@@ -152,20 +167,47 @@ fn verify_chains(key: &AuditKey, tables: &Tables) -> Vec<(String, String, Result
             before: before.as_deref(),
             after: after.as_deref(),
         };
-        *state = if walk.step(key, &entry, &text(r.get(11))) {
+        *state = if walk.step(self.key, &entry, &text(r.get(11))) {
             Ok(seq)
         } else {
             Err(seq)
         };
     }
-    rows_of(tables, "counties")
-        .iter()
-        .map(|c| {
-            let id = int(c.first());
-            let state = chains.get(&id).map(|s| s.1).unwrap_or(Ok(0));
-            (text(c.get(1)), text(c.get(2)), state)
-        })
-        .collect()
+
+    /// Per county: code, name, and the entries verified or the first broken seq.
+    fn finish(self) -> Vec<(String, String, Result<i64, i64>)> {
+        self.counties
+            .into_iter()
+            .map(|(id, code, name)| {
+                let state = self.chains.get(&id).map(|s| s.1).unwrap_or(Ok(0));
+                (code, name, state)
+            })
+            .collect()
+    }
+}
+
+/// What a restore checks as it streams a backup or reads back what it wrote: every table's
+/// count and checksum, and every county's audit chain.
+struct Check<'k> {
+    tally: Tally,
+    chains: ChainCheck<'k>,
+}
+
+impl<'k> Check<'k> {
+    fn new(key: &'k AuditKey) -> Check<'k> {
+        Check {
+            tally: Tally::new(),
+            chains: ChainCheck::new(key),
+        }
+    }
+}
+
+impl Sink for Check<'_> {
+    async fn batch(&mut self, t: &'static TableSpec, rows: Rows) -> StoreResult<()> {
+        self.tally.add(t, &rows);
+        self.chains.rows(t, &rows);
+        Ok(())
+    }
 }
 
 fn attachment_path(data_dir: &Path, id: &str) -> PathBuf {
@@ -257,6 +299,7 @@ impl Store {
         crate::files::write_private(&tmp, &[])?;
         let source_sums: Option<Vec<TableSum>>;
         let taken_at = Utc::now();
+        let batch = self.batch_rows()?;
         let pool = match &self.backend {
             Backend::Sqlite(p) => {
                 let tmp_text = tmp.to_str().ok_or_else(|| {
@@ -275,13 +318,6 @@ impl Store {
                 pool
             }
             Backend::Postgres(p) => {
-                let mut tx = p.read.begin().await?;
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                    .execute(&mut *tx)
-                    .await?;
-                let tables = postgres::copy::export_all(&mut tx, None).await?;
-                tx.commit().await?;
-                source_sums = Some(checksums(&tables));
                 let pool = open_file(&tmp, true, false).await?;
                 let pools = Pools {
                     read: pool.clone(),
@@ -291,13 +327,19 @@ impl Store {
                     field_key: p.field_key.clone(),
                 };
                 sqlite::migrate(&pools).await?;
+                // One REPEATABLE READ snapshot, streamed into the file in one transaction.
                 let mut tx = pool.begin().await?;
-                sqlite::copy::import_all(&mut tx, &tables).await?;
+                let tally = self
+                    .stream_into(Load::new(Target::Sqlite(&mut tx)), None, batch)
+                    .await?;
                 tx.commit().await?;
+                source_sums = Some(sums(tally));
                 pool
             }
         };
-        let result = self.finish_backup(&pool, file, source_sums, taken_at).await;
+        let result = self
+            .finish_backup(&pool, file, source_sums, taken_at, batch)
+            .await;
         pool.close().await;
         let mut report = result?;
         // Durable before it gets its name; `hard_link` never replaces an existing file.
@@ -328,10 +370,12 @@ impl Store {
         file: &Path,
         source_sums: Option<Vec<TableSum>>,
         taken_at: DateTime<Utc>,
+        batch: usize,
     ) -> StoreResult<BackupReport> {
         let mut c = pool.acquire().await?;
-        let tables = sqlite::copy::export_all(&mut c, None).await?;
-        let mut manifest = checksums(&tables);
+        let mut tally = Tally::new();
+        sqlite::copy::stream_tables(&mut c, None, TABLES, batch, &mut tally).await?;
+        let mut manifest = sums(tally);
         if let Some(source) = source_sums {
             if source != manifest {
                 return Err(StoreError::Internal(
@@ -355,44 +399,53 @@ impl Store {
         .execute(&mut *c)
         .await?;
 
-        // The attachment files, one at a time (bounded memory), in name order.
-        let mut ids: Vec<String> = rows_of(&tables, "attachments")
-            .iter()
-            .map(|r| text(r.first()))
-            .collect();
-        ids.sort();
-        ids.dedup();
+        // The attachment files, one at a time (bounded memory), in name order; their names a
+        // page at a time.
         let mut files_sum = Checksum::default();
         let (mut files, mut file_bytes) = (0_i64, 0_i64);
         let mut missing = Vec::new();
         let mut tx = sqlx::Connection::begin(&mut *c).await?;
-        for id in ids {
-            if !valid_id(&id) {
-                missing.push(id);
-                continue;
-            }
-            let bytes = match tokio::fs::read(attachment_path(&self.data_dir, &id)).await {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let mut after: Option<String> = None;
+        loop {
+            let page: Vec<(String,)> = sqlx::query_as(
+                "SELECT DISTINCT id FROM attachments WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(after.as_deref())
+            .bind(batch as i64)
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some((last,)) = page.last().cloned() else {
+                break;
+            };
+            for (id,) in page {
+                if !valid_id(&id) {
                     missing.push(id);
                     continue;
                 }
-                Err(e) => return Err(e.into()),
-            };
-            let sha = sha256_hex(&bytes);
-            let size = bytes.len() as i64;
-            sqlx::query(
-                "INSERT INTO backup_files (name, sha256, size_bytes, bytes) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(&id)
-            .bind(&sha)
-            .bind(size)
-            .bind(bytes)
-            .execute(&mut *tx)
-            .await?;
-            files_sum.row(&[Val::Text(id), Val::Text(sha), Val::I64(size)]);
-            files += 1;
-            file_bytes += size;
+                let bytes = match tokio::fs::read(attachment_path(&self.data_dir, &id)).await {
+                    Ok(b) => b,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        missing.push(id);
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                let sha = sha256_hex(&bytes);
+                let size = bytes.len() as i64;
+                sqlx::query(
+                    "INSERT INTO backup_files (name, sha256, size_bytes, bytes) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&id)
+                .bind(&sha)
+                .bind(size)
+                .bind(bytes)
+                .execute(&mut *tx)
+                .await?;
+                files_sum.row(&[Val::Text(id), Val::Text(sha), Val::I64(size)]);
+                files += 1;
+                file_bytes += size;
+            }
+            after = Some(last);
         }
         manifest.push(TableSum {
             table: FILES.to_string(),
@@ -456,7 +509,12 @@ impl Store {
     }
 
     async fn restore_inner(&self, file: &Path) -> StoreResult<RestoreReport> {
-        let (tables, manifest, info) = read_backup(file).await?;
+        let key = match &self.backend {
+            Backend::Sqlite(p) => p.audit_key.clone(),
+            Backend::Postgres(p) => p.audit_key.clone(),
+        };
+        let batch = self.batch_rows()?;
+        let (manifest, info, walked) = read_backup(file, &key, batch).await?;
         // Personal data restored under another field key would never open again.
         {
             let pool = open_file(file, false, true).await?;
@@ -472,16 +530,12 @@ impl Store {
                 ));
             }
         }
-        let key = match &self.backend {
-            Backend::Sqlite(p) => p.audit_key.clone(),
-            Backend::Postgres(p) => p.audit_key.clone(),
-        };
-        let chains = check_chains(&key, &tables)?;
+        let chains = check_chains(walked)?;
 
         // Into the target, in one transaction; the files written are removed again if it fails.
         let written = std::sync::Mutex::new(Vec::<PathBuf>::new());
         let outcome = self
-            .restore_tx(file, &key, &tables, &manifest, &written)
+            .restore_tx(file, &key, batch, &manifest, &written)
             .await;
         if outcome.is_err() {
             for f in written.lock().map(|w| w.clone()).unwrap_or_default() {
@@ -506,19 +560,21 @@ impl Store {
         &self,
         file: &Path,
         key: &AuditKey,
-        tables: &Tables,
+        batch: usize,
         manifest: &[TableSum],
         written: &std::sync::Mutex<Vec<PathBuf>>,
     ) -> StoreResult<()> {
+        // Streamed from the file into the target's one transaction, then read back inside it.
+        let mut check = Check::new(key);
         match &self.backend {
             Backend::Sqlite(p) => {
                 let mut tx = p.write.begin().await?;
                 if let Some((t, n)) = sqlite::copy::first_non_empty(&mut tx).await? {
                     return Err(not_empty(t, n));
                 }
-                sqlite::copy::import_all(&mut tx, tables).await?;
-                let back = sqlite::copy::export_all(&mut tx, None).await?;
-                self.check_and_write_files(file, key, &back, manifest, written)
+                load_backup(file, Load::new(Target::Sqlite(&mut tx)), batch).await?;
+                sqlite::copy::stream_tables(&mut tx, None, TABLES, batch, &mut check).await?;
+                self.check_and_write_files(file, check, manifest, written)
                     .await?;
                 tx.commit().await?;
             }
@@ -527,9 +583,9 @@ impl Store {
                 if let Some((t, n)) = postgres::copy::first_non_empty(&mut tx).await? {
                     return Err(not_empty(t, n));
                 }
-                postgres::copy::import_all(&mut tx, tables).await?;
-                let back = postgres::copy::export_all(&mut tx, None).await?;
-                self.check_and_write_files(file, key, &back, manifest, written)
+                load_backup(file, Load::new(Target::Postgres(&mut tx)), batch).await?;
+                postgres::copy::stream_tables(&mut tx, None, TABLES, batch, &mut check).await?;
+                self.check_and_write_files(file, check, manifest, written)
                     .await?;
                 tx.commit().await?;
             }
@@ -540,24 +596,10 @@ impl Store {
     /// Counts and checksums of every table, read in one transaction (what a backup's manifest
     /// lists, without the files).
     pub async fn table_sums(&self) -> StoreResult<Vec<TableSum>> {
-        let tables = match &self.backend {
-            Backend::Sqlite(p) => {
-                let mut tx = p.read.begin().await?;
-                let t = sqlite::copy::export_all(&mut tx, None).await?;
-                tx.commit().await?;
-                t
-            }
-            Backend::Postgres(p) => {
-                let mut tx = p.read.begin().await?;
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                    .execute(&mut *tx)
-                    .await?;
-                let t = postgres::copy::export_all(&mut tx, None).await?;
-                tx.commit().await?;
-                t
-            }
-        };
-        Ok(checksums(&tables))
+        let mut tally = Tally::new();
+        let batch = self.batch_rows()?;
+        dispatch!(self, copy::stream_snapshot(None, batch, &mut tally))?;
+        Ok(sums(tally))
     }
 
     /// Inside the restore's transaction: the rows read back equal the manifest and their chains
@@ -566,8 +608,7 @@ impl Store {
     async fn check_and_write_files(
         &self,
         file: &Path,
-        key: &AuditKey,
-        back: &Tables,
+        back: Check<'_>,
         manifest: &[TableSum],
         written: &std::sync::Mutex<Vec<PathBuf>>,
     ) -> StoreResult<()> {
@@ -576,14 +617,14 @@ impl Store {
             .filter(|m| m.table != FILES)
             .cloned()
             .collect();
-        let differ = compare(&checksums(back), &tables);
+        let differ = compare(&sums(back.tally), &tables);
         if !differ.is_empty() {
             return Err(StoreError::Internal(format!(
                 "恢复后读回的数据与清单不符：{}；已回滚",
                 differ.join("，")
             )));
         }
-        check_chains(key, back)?;
+        check_chains(back.chains.finish())?;
         let pool = open_file(file, false, true).await?;
         let names: Vec<(String,)> = sqlx::query_as("SELECT name FROM backup_files ORDER BY name")
             .fetch_all(&pool)
@@ -650,11 +691,11 @@ fn compare(got: &[TableSum], want: &[TableSum]) -> Vec<String> {
     out
 }
 
-/// Every county's chain verifies with `key`, or an error naming where it breaks.
-fn check_chains(key: &AuditKey, tables: &Tables) -> StoreResult<Vec<(String, String, i64)>> {
+/// Every county's chain verified, or an error naming where it breaks.
+fn check_chains(walked: Walked) -> StoreResult<Vec<(String, String, i64)>> {
     let mut ok = Vec::new();
     let mut broken = Vec::new();
-    for (code, name, state) in verify_chains(key, tables) {
+    for (code, name, state) in walked {
         match state {
             Ok(n) => ok.push((code, name, n)),
             Err(seq) => broken.push(format!("{code} {name} 第{seq}条")),
@@ -672,11 +713,38 @@ fn check_chains(key: &AuditKey, tables: &Tables) -> StoreResult<Vec<(String, Str
     Ok(ok)
 }
 
+/// Streams a backup file's tables into `load` (the target's transaction), reading and writing at
+/// the same time.
+async fn load_backup(file: &Path, mut load: Load<'_>, batch: usize) -> StoreResult<()> {
+    let pool = open_file(file, false, true).await?;
+    let result = async {
+        let mut c = pool.acquire().await?;
+        crate::copy::pipe(
+            |mut feed| async move {
+                sqlite::copy::stream_tables(&mut c, None, TABLES, batch, &mut feed).await
+            },
+            &mut load,
+        )
+        .await?;
+        load.finish().await.map(|_| ())
+    }
+    .await;
+    pool.close().await;
+    result
+}
+
+/// The walk of every county's audit chain over a backup: code, name, entries or the first
+/// broken seq.
+type Walked = Vec<(String, String, Result<i64, i64>)>;
+
 /// Opens a backup file read-only and checks it against its own manifest: every table's count
-/// and checksum, and every attachment file's hash.
+/// and checksum, and every attachment file's hash; and walks its audit chains with `key`, all in
+/// one streamed pass.
 async fn read_backup(
     file: &Path,
-) -> StoreResult<(Tables, Vec<TableSum>, BTreeMap<String, String>)> {
+    key: &AuditKey,
+    batch: usize,
+) -> StoreResult<(Vec<TableSum>, BTreeMap<String, String>, Walked)> {
     if !file.is_file() {
         return Err(StoreError::Config(format!(
             "找不到备份文件 {}",
@@ -739,8 +807,10 @@ async fn read_backup(
                 integrity.0
             )));
         }
-        let tables = sqlite::copy::export_all(&mut c, None).await?;
-        let mut got = checksums(&tables);
+        let mut check = Check::new(key);
+        sqlite::copy::stream_tables(&mut c, None, TABLES, batch, &mut check).await?;
+        let walked = check.chains.finish();
+        let mut got = sums(check.tally);
         // The files: each one's hash, and the list as a whole.
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT name, sha256, size_bytes FROM backup_files ORDER BY name",
@@ -780,7 +850,7 @@ async fn read_backup(
                 differ.join("，")
             )));
         }
-        Ok((tables, manifest, info))
+        Ok((manifest, info, walked))
     }
     .await;
     pool.close().await;

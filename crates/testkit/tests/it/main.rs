@@ -18,3 +18,4 @@ mod rollups;
 mod scope;
 mod scope_writes;
 mod security;
+mod streaming;
