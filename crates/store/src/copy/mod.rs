@@ -257,6 +257,38 @@ pub(crate) const TABLES: &[TableSpec] = &[
         order: "record_id, field_key, num_value, option_value",
         identity: None,
     },
+    // Rollups are copied as they stand (and checksummed like any table): a copy answers its
+    // bulletins at once, and `rollup rebuild` on the target reproduces them row for row.
+    TableSpec {
+        name: "rollup_cells",
+        columns: &[
+            ("county_id", I64),
+            ("org_id", I64),
+            ("month", Date),
+            ("ledger_type_id", I64),
+            ("records", I64),
+            ("people", Blob),
+        ],
+        order: "org_id, month, ledger_type_id",
+        identity: None,
+    },
+    TableSpec {
+        name: "rollup_facts",
+        columns: &[
+            ("county_id", I64),
+            ("org_id", I64),
+            ("month", Date),
+            ("ledger_type_id", I64),
+            ("choice_field", Text),
+            ("option_value", Text),
+            ("num_field", Text),
+            ("records", I64),
+            ("sum_high", I64),
+            ("sum_low", I64),
+        ],
+        order: "org_id, month, ledger_type_id, choice_field, option_value, num_field",
+        identity: None,
+    },
     TableSpec {
         name: "attachments",
         columns: &[
