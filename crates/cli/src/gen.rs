@@ -46,8 +46,10 @@ pub async fn run(db: &str, opts: &GenOptions, append: bool) -> Result<()> {
     println!("records   {}", summary.records);
     println!("seconds   {:.1}", summary.seconds);
     println!(
-        "records/s {:.0}",
-        summary.records as f64 / summary.seconds.max(1e-9)
+        "records/s {:.0} (records phase: {:.1} s, {:.0} records/s)",
+        summary.records as f64 / summary.seconds.max(1e-9),
+        summary.record_seconds,
+        summary.records as f64 / summary.record_seconds.max(1e-9)
     );
     store.close().await;
     Ok(())

@@ -5,5 +5,6 @@ mod backup;
 mod cli;
 mod common;
 mod crash;
+mod gen;
 mod hardening_audit;
 mod logs;

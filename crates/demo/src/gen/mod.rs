@@ -72,6 +72,8 @@ pub struct GenSummary {
     pub links: u64,
     pub records: u64,
     pub seconds: f64,
+    /// Of `seconds`, those spent generating and writing the records.
+    pub record_seconds: f64,
 }
 
 /// Sizes of one county at a scale.
@@ -264,6 +266,7 @@ pub async fn generate(
         worlds.push(w);
     }
     if let Some((from, to)) = window {
+        let records_started = Instant::now();
         let total: u64 = worlds.iter().map(|w| activity::estimate(w, from, to)).sum();
         for (i, w) in worlds.iter().enumerate() {
             let base = summary.records;
@@ -276,6 +279,7 @@ pub async fn generate(
             })
             .await?;
         }
+        summary.record_seconds = records_started.elapsed().as_secs_f64();
     }
     progress(GenProgress {
         phase: "完成",
