@@ -89,7 +89,7 @@ pub use actor::Actor;
 pub use audit::refusals::Refusal;
 pub use audit::{AuditEntry, ChainCheck};
 pub use backup::{BackupReport, RestoreReport, TableSum};
-pub use bulk::{BulkReport, RecordDigest};
+pub use bulk::{BulkReport, PreparedRecords, RecordDigest};
 pub use clock::SystemClock;
 pub use copy::TableCopy;
 pub use counties::County;

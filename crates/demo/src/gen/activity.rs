@@ -15,7 +15,7 @@ use chrono::{Datelike, Days, Months, NaiveDate};
 use serde_json::{json, Map, Value};
 use taizhang_domain::builtin::{FIVE_QUESTIONS, FIVE_VISITS, VOLUNTEER_KINDS};
 use taizhang_domain::org::OrgKind;
-use taizhang_store::{NewRecord, Store, StoreResult};
+use taizhang_store::{NewRecord, Store, StoreError, StoreResult};
 
 /// Records per `bulk_records` call (one transaction each).
 pub(crate) const BATCH: usize = 20_000;
@@ -67,16 +67,39 @@ pub(crate) async fn write(
 ) -> StoreResult<u64> {
     let today = taizhang_store::today();
     let mut written = 0u64;
+    // While one batch is being written, the next is generated and checked; batches are written
+    // strictly in order, so the ids (and the rows) do not depend on timing.
+    let mut pending: Option<Writing> = None;
     for (k, month) in months_between(from, to).into_iter().enumerate() {
         let mut rng = Rng::new(sub_seed(seed, county, 1000 + k as u64));
         let last = (month + Months::new(1) - Days::new(1)).min(to);
         let records = month_records(w, &mut rng, month, last);
         for batch in records.chunks(BATCH) {
-            written += store.bulk_records(&w.actor, batch, today).await?.records as u64;
-            progress(written);
+            let prepared = store.prepare_records(&w.actor, batch, today).await?;
+            if let Some(h) = pending.take() {
+                written += finish(h).await?;
+                progress(written);
+            }
+            let (s, a) = (store.clone(), w.actor.clone());
+            pending = Some(tokio::spawn(async move {
+                s.write_records(&a, &prepared).await.map(|r| r.records)
+            }));
         }
     }
+    if let Some(h) = pending.take() {
+        written += finish(h).await?;
+        progress(written);
+    }
     Ok(written)
+}
+
+type Writing = tokio::task::JoinHandle<StoreResult<usize>>;
+
+async fn finish(h: Writing) -> StoreResult<u64> {
+    match h.await {
+        Ok(r) => r.map(|n| n as u64),
+        Err(e) => Err(StoreError::Internal(format!("写入任务失败：{e}"))),
+    }
 }
 
 struct Month<'r> {

@@ -6,6 +6,7 @@
 
 use crate::{Actor, NewPerson, NewPosition, NewRecord, Store, StoreResult};
 use chrono::NaiveDate;
+use taizhang_domain::ledger::ValidatedRecord;
 use taizhang_domain::PersonId;
 
 /// What one `bulk_records` batch wrote.
@@ -20,6 +21,37 @@ pub struct BulkReport {
     /// The first and last record id written (ids of one batch are consecutive on SQLite).
     pub first_id: i64,
     pub last_id: i64,
+}
+
+/// A batch of records that passed every check of `bulk_records` for one actor, not yet written:
+/// `taizhang gen` checks the next batch while the previous one is being written.
+pub struct PreparedRecords {
+    pub(crate) county_id: i64,
+    pub(crate) username: String,
+    pub(crate) rows: Vec<Checked>,
+}
+
+impl PreparedRecords {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// One record that passed every check.
+pub(crate) struct Checked {
+    pub(crate) type_id: i64,
+    pub(crate) version: i64,
+    pub(crate) org_id: i64,
+    pub(crate) occurred_on: NaiveDate,
+    pub(crate) validated: ValidatedRecord,
+    /// (field key, person id) of each people field, distinct within the field.
+    pub(crate) people_rows: Vec<(String, i64)>,
+    /// Distinct people the record names.
+    pub(crate) people: Vec<i64>,
 }
 
 /// A digest of a county's records as their content, independent of backend and of when they
@@ -37,6 +69,15 @@ forward! {
     /// names the row as `[i].field`.
     pub async fn bulk_records(&self, actor: &Actor, new: &[NewRecord], today: NaiveDate) -> StoreResult<BulkReport>
         => bulk::bulk_records(actor, new, today);
+
+    /// The checks of `bulk_records` alone, on a read connection; nothing is written.
+    pub async fn prepare_records(&self, actor: &Actor, new: &[NewRecord], today: NaiveDate) -> StoreResult<PreparedRecords>
+        => bulk::prepare_records(actor, new, today);
+
+    /// Writes a batch `prepare_records` checked for the same actor, as `bulk_records` does
+    /// (the organisations' dissolution checked again inside the transaction).
+    pub async fn write_records(&self, actor: &Actor, prepared: &PreparedRecords) -> StoreResult<BulkReport>
+        => bulk::write_records(actor, prepared);
 
     /// Validates and encrypts every person as `create_person` does (a duplicate 身份证号, in the
     /// county or in the batch, is refused), then writes them in one transaction; returns their

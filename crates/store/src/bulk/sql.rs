@@ -8,7 +8,7 @@ use super::ledgers::load_type;
 use super::people::person_scope_cond;
 use super::records::{in_row, org_active_on, org_not_active};
 use super::*;
-use crate::bulk::{BulkReport, RecordDigest};
+use crate::bulk::{BulkReport, Checked, PreparedRecords, RecordDigest};
 use crate::sqlbuild::Sql;
 use crate::{Actor, LedgerType, NewPerson, NewPosition, NewRecord, Pools, StoreError, StoreResult};
 use chrono::{NaiveDate, Utc};
@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use sqlx::types::Json;
 use sqlx::Arguments;
 use std::collections::{HashMap, HashSet};
-use taizhang_domain::ledger::{check_record_bounds, Fact, FieldError, FieldKind, ValidatedRecord};
+use taizhang_domain::ledger::{check_record_bounds, Fact, FieldError, FieldKind};
 use taizhang_domain::org::OrgRef;
 use taizhang_domain::person::{check_person, CheckedPerson, PersonInput};
 use taizhang_domain::rollup::RollupInput;
@@ -35,16 +35,22 @@ where
     a.add(v).map_err(|e| StoreError::Internal(e.to_string()))
 }
 
-/// `rows` copies of `pattern` joined by commas, each `?` numbered in turn after the statement's
-/// `shared` leading placeholders (`$1` … `$shared`, which the pattern names itself).
-fn values_sql(head: &str, pattern: &str, rows: usize, shared: usize) -> String {
+/// `rows` copies of `pattern` joined by commas, each `?` a placeholder of its own: numbered in
+/// turn (`$1`, `$2` …) on PostgreSQL, left anonymous on SQLite — whose numbered parameters are
+/// named ones, looked up by a linear search on every prepare and bind, which made a statement of
+/// 20,000 of them take seconds.
+fn values_sql(head: &str, pattern: &str, rows: usize) -> String {
     let per_row = pattern.matches('?').count();
     let mut out = String::with_capacity(head.len() + rows * (pattern.len() + per_row * 6));
     out.push_str(head);
-    let mut n = shared;
+    let mut n = 0usize;
     for r in 0..rows {
         if r > 0 {
             out.push_str(", ");
+        }
+        if !IS_PG {
+            out.push_str(pattern);
+            continue;
         }
         for ch in pattern.chars() {
             if ch == '?' {
@@ -67,6 +73,15 @@ fn rows_per_statement(per_row: usize) -> usize {
 async fn run(c: &mut Conn, text: &str, args: Args<'_>) -> StoreResult<()> {
     sqlx::query_with::<DB, _>(text, args).execute(&mut *c).await?;
     Ok(())
+}
+
+/// Integers written into the statement: ids, never input text. (A list of thousands of
+/// placeholders costs SQLite a linear lookup per placeholder; see `values_sql`.)
+fn int_list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn row_error(i: usize, field: &str, code: &str, message: impl Into<String>) -> StoreError {
@@ -161,7 +176,7 @@ async fn people_in_scope(c: &mut Conn, actor: &Actor, ids: &[i64]) -> StoreResul
     for chunk in ids.chunks(10_000) {
         let mut q = Sql::new("SELECT p.id FROM people p WHERE p.county_id = ");
         let cty = q.arg(actor.county_id);
-        let l = q.list(chunk);
+        let l = int_list(chunk);
         let s = person_scope_cond(&mut q, &actor.scope);
         q.push(&format!("{cty} AND p.id IN ({l}) AND {s}"));
         found.extend(fetch_all::<(i64,)>(c, &q).await?.into_iter().map(|x| x.0));
@@ -189,19 +204,6 @@ async fn allocate_ids(c: &mut Conn, table: &str, n: usize) -> StoreResult<Vec<i6
 }
 
 // ---- records -----------------------------------------------------------------------------------
-
-/// One record that passed every check.
-struct Checked {
-    type_id: i64,
-    version: i64,
-    org_id: i64,
-    occurred_on: NaiveDate,
-    validated: ValidatedRecord,
-    /// (field key, person id) of each people field, distinct within the field.
-    people_rows: Vec<(String, i64)>,
-    /// Distinct people the record names.
-    people: Vec<i64>,
-}
 
 /// The checks of `prepare_record` (in `records/sql.rs`), over a whole batch.
 async fn check_records(
@@ -355,9 +357,10 @@ async fn recheck_orgs(c: &mut Conn, checked: &[Checked]) -> StoreResult<()> {
     ids.dedup();
     let mut facts: HashMap<i64, (String, NaiveDate, Option<NaiveDate>)> = HashMap::new();
     for chunk in ids.chunks(10_000) {
-        let mut q = Sql::new("SELECT id, name, established_on, dissolved_on FROM orgs WHERE id IN (");
-        let l = q.list(chunk);
-        q.push(&format!("{l})"));
+        let q = Sql::new(&format!(
+            "SELECT id, name, established_on, dissolved_on FROM orgs WHERE id IN ({})",
+            int_list(chunk)
+        ));
         for (id, name, e, d) in fetch_all::<(i64, String, NaiveDate, Option<NaiveDate>)>(c, &q).await? {
             facts.insert(id, (name, e, d));
         }
@@ -380,21 +383,53 @@ pub(crate) async fn bulk_records(
     new: &[NewRecord],
     today: NaiveDate,
 ) -> StoreResult<BulkReport> {
+    let prepared = prepare_records(p, actor, new, today).await?;
+    write_records(p, actor, &prepared).await
+}
+
+/// The checks of a batch, on a read connection: nothing is written.
+pub(crate) async fn prepare_records(
+    p: &Pools<DB>,
+    actor: &Actor,
+    new: &[NewRecord],
+    today: NaiveDate,
+) -> StoreResult<PreparedRecords> {
     require(actor, Action::RecordEntry)?;
-    if new.is_empty() {
-        return Ok(BulkReport::default());
-    }
     // Oversized input is refused before any database work.
     for (i, n) in new.iter().enumerate() {
         check_record_bounds(&n.fields).map_err(|e| in_row(i, StoreError::Invalid(e)))?;
     }
-    let checked = {
+    let rows = if new.is_empty() {
+        Vec::new()
+    } else {
         let mut c = p.read.acquire().await?;
         check_records(&mut c, actor, new, today).await?
     };
+    Ok(PreparedRecords {
+        county_id: actor.county_id.get(),
+        username: actor.username.clone(),
+        rows,
+    })
+}
+
+/// The write transaction of a checked batch.
+pub(crate) async fn write_records(
+    p: &Pools<DB>,
+    actor: &Actor,
+    prepared: &PreparedRecords,
+) -> StoreResult<BulkReport> {
+    require(actor, Action::RecordEntry)?;
+    // A batch is written by whom it was checked for: their scope is what the checks held.
+    if prepared.county_id != actor.county_id.get() || prepared.username != actor.username {
+        return Err(StoreError::Forbidden);
+    }
+    let checked = &prepared.rows;
+    if checked.is_empty() {
+        return Ok(BulkReport::default());
+    }
     let county_id = actor.county_id.get();
     let mut tx = begin_write(p).await?;
-    recheck_orgs(&mut tx, &checked).await?;
+    recheck_orgs(&mut tx, checked).await?;
     let ids = allocate_ids(&mut tx, "ledger_records", checked.len()).await?;
     let created_by = actor.user_id.map(|u| u.get());
     let now = Utc::now();
@@ -402,26 +437,25 @@ pub(crate) async fn bulk_records(
         checked.iter().map(|r| Json(&r.validated.values)).collect();
 
     // ledger_records
-    let per = rows_per_statement(6);
+    let per = rows_per_statement(9);
     for (k, chunk) in checked.chunks(per).enumerate() {
         let text = values_sql(
             "INSERT INTO ledger_records (id, county_id, ledger_type_id, type_version, org_id, occurred_on, fields, created_by, created_at) VALUES ",
-            "(?, $1, ?, ?, ?, ?, ?, $2, $3)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
             chunk.len(),
-            3,
         );
         let mut a = Args::default();
-        add(&mut a, county_id)?;
-        add(&mut a, created_by)?;
-        add(&mut a, now)?;
         for (j, r) in chunk.iter().enumerate() {
             let at = k * per + j;
             add(&mut a, ids[at])?;
+            add(&mut a, county_id)?;
             add(&mut a, r.type_id)?;
             add(&mut a, r.version)?;
             add(&mut a, r.org_id)?;
             add(&mut a, r.occurred_on)?;
             add(&mut a, fields[at])?;
+            add(&mut a, created_by)?;
+            add(&mut a, now)?;
         }
         run(&mut tx, &text, a).await?;
     }
@@ -429,20 +463,19 @@ pub(crate) async fn bulk_records(
     // record_people
     let people: Vec<(i64, &str, i64)> = ids
         .iter()
-        .zip(&checked)
+        .zip(checked)
         .flat_map(|(id, r)| r.people_rows.iter().map(move |(f, p)| (*id, f.as_str(), *p)))
         .collect();
-    let per = rows_per_statement(3);
+    let per = rows_per_statement(4);
     for chunk in people.chunks(per) {
         let text = values_sql(
             "INSERT INTO record_people (county_id, record_id, field_key, person_id) VALUES ",
-            "($1, ?, ?, ?)",
+            "(?, ?, ?, ?)",
             chunk.len(),
-            1,
         );
         let mut a = Args::default();
-        add(&mut a, county_id)?;
         for (rid, f, pid) in chunk {
+            add(&mut a, county_id)?;
             add(&mut a, *rid)?;
             add(&mut a, *f)?;
             add(&mut a, *pid)?;
@@ -453,7 +486,7 @@ pub(crate) async fn bulk_records(
     // record_facts
     let facts: Vec<(i64, &str, Option<i64>, Option<&str>)> = ids
         .iter()
-        .zip(&checked)
+        .zip(checked)
         .flat_map(|(id, r)| {
             r.validated.facts.iter().map(move |f| match f {
                 Fact::Number { field, value } => (*id, field.as_str(), Some(*value), None),
@@ -463,17 +496,16 @@ pub(crate) async fn bulk_records(
             })
         })
         .collect();
-    let per = rows_per_statement(4);
+    let per = rows_per_statement(5);
     for chunk in facts.chunks(per) {
         let text = values_sql(
             "INSERT INTO record_facts (county_id, record_id, field_key, num_value, option_value) VALUES ",
-            "($1, ?, ?, ?, ?)",
+            "(?, ?, ?, ?, ?)",
             chunk.len(),
-            1,
         );
         let mut a = Args::default();
-        add(&mut a, county_id)?;
         for (rid, f, n, o) in chunk {
+            add(&mut a, county_id)?;
             add(&mut a, *rid)?;
             add(&mut a, *f)?;
             add(&mut a, *n)?;
@@ -483,7 +515,7 @@ pub(crate) async fn bulk_records(
     }
 
     // Attachments are rare in a bulk load: one insert each.
-    for (id, r) in ids.iter().zip(&checked) {
+    for (id, r) in ids.iter().zip(checked) {
         for att in &r.validated.attachments {
             sqlx::query("INSERT INTO record_attachments (county_id, record_id, attachment_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                 .bind(county_id)
@@ -606,22 +638,20 @@ pub(crate) async fn bulk_people(
     }
     let ids = allocate_ids(&mut tx, "people", rows.len()).await?;
     let now = Utc::now();
-    let per = rows_per_statement(11);
+    let per = rows_per_statement(14);
     for (k, chunk) in rows.chunks(per).enumerate() {
         let text = values_sql(
             "INSERT INTO people (id, county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, birth_date, party_member, retired, created_at, updated_at) VALUES ",
-            "(?, $1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, $2, $2)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             chunk.len(),
-            2,
         );
         let mut a = Args::default();
-        add(&mut a, county_id)?;
-        add(&mut a, now)?;
         for (j, r) in chunk.iter().enumerate() {
             let at = k * per + j;
             let n = &new[at];
             let c = &r.person;
             add(&mut a, ids[at])?;
+            add(&mut a, county_id)?;
             add(&mut a, r.org_id)?;
             add(&mut a, c.name.clone())?;
             add(&mut a, c.gender.clone())?;
@@ -647,6 +677,8 @@ pub(crate) async fn bulk_people(
             add(&mut a, c.id_number.as_ref().map(|i| i.birth_date()))?;
             add(&mut a, n.party_member)?;
             add(&mut a, n.retired)?;
+            add(&mut a, now)?;
+            add(&mut a, now)?;
         }
         run(&mut tx, &text, a).await?;
     }
@@ -718,23 +750,22 @@ pub(crate) async fn bulk_positions(
     let county_id = actor.county_id.get();
     let mut tx = begin_write(p).await?;
     let now = Utc::now();
-    let per = rows_per_statement(6);
+    let per = rows_per_statement(7);
     for (k, chunk) in new.chunks(per).enumerate() {
         let text = values_sql(
             "INSERT INTO positions (county_id, person_id, org_id, title, valid_from, valid_to, created_at) VALUES ",
-            "($1, ?, ?, ?, ?, ?, $2)",
+            "(?, ?, ?, ?, ?, ?, ?)",
             chunk.len(),
-            2,
         );
         let mut a = Args::default();
-        add(&mut a, county_id)?;
-        add(&mut a, now)?;
         for (j, n) in chunk.iter().enumerate() {
+            add(&mut a, county_id)?;
             add(&mut a, n.person_id.get())?;
             add(&mut a, org_ids[k * per + j])?;
             add(&mut a, n.title.key())?;
             add(&mut a, n.valid_from)?;
             add(&mut a, n.valid_to)?;
+            add(&mut a, now)?;
         }
         run(&mut tx, &text, a).await?;
     }
