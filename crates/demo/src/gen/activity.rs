@@ -259,7 +259,7 @@ impl Month<'_> {
 }
 
 /// A unit's own staff for inspections and lectures: its township's staff, if any.
-fn staff<'a>(w: &'a CountyWorld, i: usize) -> &'a [i64] {
+fn staff(w: &CountyWorld, i: usize) -> &[i64] {
     match w.town_of(i) {
         Some(t) => &w.units[t].members,
         None => &[],
@@ -286,7 +286,7 @@ fn month_records(
     last: NaiveDate,
 ) -> Vec<NewRecord> {
     let days = (last - first).num_days().max(0) as u64 + 1;
-    let quarter_end = first.month() % 3 == 0;
+    let quarter_end = first.month().is_multiple_of(3);
     let january = first.month() == 1;
     let mut m = Month {
         rng,

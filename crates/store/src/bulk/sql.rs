@@ -123,8 +123,11 @@ impl OrgIndex {
     }
 }
 
+/// id, code, name, established, dissolved.
+type OrgRow = (i64, Option<String>, String, NaiveDate, Option<NaiveDate>);
+
 async fn load_orgs(c: &mut Conn, actor: &Actor) -> StoreResult<OrgIndex> {
-    let rows: Vec<(i64, Option<String>, String, NaiveDate, Option<NaiveDate>)> = sqlx::query_as(
+    let rows: Vec<OrgRow> = sqlx::query_as(
         "SELECT id, code, name, established_on, dissolved_on FROM orgs WHERE county_id = $1",
     )
     .bind(actor.county_id.get())
@@ -786,6 +789,9 @@ pub(crate) async fn bulk_positions(
 
 // ---- the digest --------------------------------------------------------------------------------
 
+/// id, type key, organisation name and code, date, fields.
+type DigestRow = (i64, String, String, Option<String>, NaiveDate, Json<Value>);
+
 pub(crate) async fn record_digest(p: &Pools<DB>, actor: &Actor) -> StoreResult<RecordDigest> {
     require(actor, Action::ReadRecords)?;
     let mut tx = read_snapshot(p).await?;
@@ -793,7 +799,7 @@ pub(crate) async fn record_digest(p: &Pools<DB>, actor: &Actor) -> StoreResult<R
     let mut after = 0i64;
     let mut records = 0i64;
     loop {
-        let rows: Vec<(i64, String, String, Option<String>, NaiveDate, Json<Value>)> = sqlx::query_as(
+        let rows: Vec<DigestRow> = sqlx::query_as(
             "SELECT r.id, t.key, o.name, o.code, r.occurred_on, r.fields FROM ledger_records r
              JOIN ledger_types t ON t.id = r.ledger_type_id JOIN orgs o ON o.id = r.org_id
              WHERE r.county_id = $1 AND r.id > $2 ORDER BY r.id LIMIT 10000",
