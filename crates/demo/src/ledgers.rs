@@ -18,7 +18,7 @@ pub(crate) const MAX_MONTHS: u32 = 120;
 /// At most this many records per `create_records` call (one transaction each).
 const BATCH: usize = 5000;
 
-const THEMES: [&str; 12] = [
+pub(crate) const THEMES: [&str; 12] = [
     "学习贯彻习近平新时代中国特色社会主义思想",
     "重温入党誓词 坚定理想信念",
     "深入学习贯彻中央八项规定精神",
@@ -33,7 +33,7 @@ const THEMES: [&str; 12] = [
     "移风易俗 树文明新风",
 ];
 
-const COMMITTEE_TOPICS: [&str; 8] = [
+pub(crate) const COMMITTEE_TOPICS: [&str; 8] = [
     "研究部署本月党建重点工作",
     "研究发展党员工作",
     "研究村级集体经济发展项目",
@@ -44,7 +44,7 @@ const COMMITTEE_TOPICS: [&str; 8] = [
     "研究网格化服务管理工作",
 ];
 
-const GROUP_TOPICS: [&str; 6] = [
+pub(crate) const GROUP_TOPICS: [&str; 6] = [
     "学习传达上级会议精神",
     "交流学习体会",
     "开展党员积分评议",
@@ -53,7 +53,7 @@ const GROUP_TOPICS: [&str; 6] = [
     "学习新修订的党内法规",
 ];
 
-const CONGRESS_TOPICS: [&str; 6] = [
+pub(crate) const CONGRESS_TOPICS: [&str; 6] = [
     "通报支部季度工作",
     "讨论接收预备党员",
     "讨论预备党员转正",
@@ -62,7 +62,7 @@ const CONGRESS_TOPICS: [&str; 6] = [
     "学习贯彻上级全会精神",
 ];
 
-const LESSON_TOPICS: [&str; 8] = [
+pub(crate) const LESSON_TOPICS: [&str; 8] = [
     "书记讲党课：践行初心使命 勇于担当作为",
     "书记讲党课：党建引领乡村振兴",
     "书记讲党课：永葆共产党员政治本色",
@@ -73,7 +73,7 @@ const LESSON_TOPICS: [&str; 8] = [
     "专题党课：树立和践行正确政绩观",
 ];
 
-const TRAINING_TITLES: [&str; 10] = [
+pub(crate) const TRAINING_TITLES: [&str; 10] = [
     "学习习近平总书记重要讲话精神",
     "学习《中国共产党纪律处分条例》",
     "学习《中国共产党农村基层组织工作条例》",
@@ -86,7 +86,7 @@ const TRAINING_TITLES: [&str; 10] = [
     "优化营商环境专题学习",
 ];
 
-const LECTURES: [(&str, &str); 8] = [
+pub(crate) const LECTURES: [(&str, &str); 8] = [
     ("惠民政策进万家", "政策宣讲"),
     ("乡村振兴政策解读", "政策宣讲"),
     ("党的创新理论大众化宣讲", "理论宣讲"),
@@ -97,7 +97,7 @@ const LECTURES: [(&str, &str); 8] = [
     ("安全生产与防灾减灾", "专题宣讲"),
 ];
 
-const LECTURE_PLACES: [&str; 5] = [
+pub(crate) const LECTURE_PLACES: [&str; 5] = [
     "村党群服务中心",
     "新时代文明实践站",
     "村文化广场",
@@ -105,9 +105,9 @@ const LECTURE_PLACES: [&str; 5] = [
     "社区综合服务中心",
 ];
 
-const INSPECTION_KINDS: [&str; 4] = ["随机抽查", "现场观摩", "交叉评比", "专项督查"];
+pub(crate) const INSPECTION_KINDS: [&str; 4] = ["随机抽查", "现场观摩", "交叉评比", "专项督查"];
 
-const TOWN_LECTURERS: [&str; 4] = [
+pub(crate) const TOWN_LECTURERS: [&str; 4] = [
     "县委党校讲师",
     "镇党委书记",
     "县委组织部干部",

@@ -7,6 +7,7 @@
 //! chain as real use. Organisations and people do not depend on the date; records are laid out
 //! over the months before today.
 
+pub mod gen;
 mod ledgers;
 mod links;
 mod names;

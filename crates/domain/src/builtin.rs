@@ -120,6 +120,15 @@ fn ledger(
 
 pub const THREE_MEETINGS_KINDS: [&str; 4] = ["支部党员大会", "支部委员会", "党小组会", "党课"];
 pub const FIVE_VISITS: [&str; 5] = ["党员干部", "村民代表", "致富能手", "脱贫户", "信访人"];
+/// 党员志愿服务的类别: a member's own sign-in, one record per member and activity.
+pub const VOLUNTEER_KINDS: [&str; 6] = [
+    "环境整治",
+    "政策宣传",
+    "帮老助残",
+    "文明实践",
+    "平安巡逻",
+    "其他",
+];
 pub const FIVE_QUESTIONS: [&str; 5] = ["班子运行", "村情民意", "发展路子", "群众疾苦", "矛盾纠纷"];
 
 pub fn builtin_types() -> Vec<LedgerTypeDef> {
@@ -230,6 +239,19 @@ pub fn builtin_types() -> Vec<LedgerTypeDef> {
                 counted(int("findings", "发现问题"), "个", "发现问题"),
                 choice("result", "评价结果", &["优秀", "良好", "一般", "较差"], false),
                 long_text("notes", "督查情况"),
+            ],
+            vec![],
+        ),
+        ledger(
+            "volunteer",
+            "志愿服务",
+            "党员志愿服务签到：每名党员每次参加一条记录",
+            "参加",
+            vec![
+                required(choice("kind", "服务类别", &VOLUNTEER_KINDS, true)),
+                required(people("volunteers", "参加党员")),
+                counted(field("hours", "服务时长", FieldKind::Integer { min: Some(1), max: Some(24) }), "小时", "志愿服务"),
+                text("place", "地点"),
             ],
             vec![],
         ),

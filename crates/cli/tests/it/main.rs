@@ -5,6 +5,7 @@ mod backup;
 mod cli;
 mod common;
 mod crash;
+mod gen;
 mod hardening_audit;
 mod logs;
 mod replica;

@@ -79,6 +79,8 @@ macro_rules! feature_queries {
         pub(crate) mod accounts;
         #[path = "../audit/sql.rs"]
         pub(crate) mod audit;
+        #[path = "../bulk/sql.rs"]
+        pub(crate) mod bulk;
         #[path = "../bulletin/sql.rs"]
         pub(crate) mod bulletin;
         #[path = "../copy/sql.rs"]

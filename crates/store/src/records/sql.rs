@@ -135,11 +135,11 @@ impl PreparedRecord {
 }
 
 /// Whether an organisation established and (perhaps) dissolved on these days existed on `on`.
-fn org_active_on(established: NaiveDate, dissolved: Option<NaiveDate>, on: NaiveDate) -> bool {
+pub(crate) fn org_active_on(established: NaiveDate, dissolved: Option<NaiveDate>, on: NaiveDate) -> bool {
     established <= on && dissolved.is_none_or(|d| on < d)
 }
 
-fn org_not_active(name: &str) -> taizhang_domain::ledger::FieldError {
+pub(crate) fn org_not_active(name: &str) -> taizhang_domain::ledger::FieldError {
     taizhang_domain::ledger::FieldError::new(
         "occurred_on",
         "record.org_not_active",
@@ -294,7 +294,7 @@ async fn recheck_prepared(c: &mut Conn, r: &PreparedRecord) -> StoreResult<()> {
 }
 
 /// A batch's errors, each naming its row, so that the caller can say which one failed.
-fn in_row(i: usize, e: StoreError) -> StoreError {
+pub(crate) fn in_row(i: usize, e: StoreError) -> StoreError {
     match e {
         StoreError::Invalid(errs) => StoreError::Invalid(
             errs.into_iter()

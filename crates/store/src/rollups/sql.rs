@@ -14,8 +14,10 @@ use taizhang_domain::rollup::{
     next_month, CellKey, Coverage, RollupDelta, RollupInput, Span, SumDelta,
 };
 
-/// Keys per multi-row statement: 5 or 10 placeholders each, well inside both backends' limits.
-const CHUNK: usize = 500;
+/// Keys per multi-row statement (5 or 10 placeholders each). Kept small because SQLite finds
+/// a numbered placeholder by a linear search at every bind: a statement's cost grows with the
+/// square of its placeholders.
+const CHUNK: usize = 100;
 
 /// Adds records just inserted (in the caller's write transaction) to their rollup cells.
 pub(crate) async fn add_records(

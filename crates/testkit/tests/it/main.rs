@@ -5,6 +5,7 @@
 mod accounts;
 mod api;
 mod backends;
+mod bulk;
 mod hardening_accounts;
 mod hardening_audit;
 mod hardening_input;

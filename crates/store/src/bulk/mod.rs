@@ -1,0 +1,104 @@
+//! Bulk writes (批量写入): many records, people or positions in one transaction per batch,
+//! checked by the same rules as one entry (the ledger type's definition, the date rules, the
+//! organisation in the caller's scope and alive on the date, the people named existing and in
+//! scope), with what the checks read loaded once per batch instead of once per record, and the
+//! rows written with multi-row inserts. Used by `taizhang gen` and, later, the spreadsheet import.
+
+use crate::{Actor, NewPerson, NewPosition, NewRecord, Store, StoreResult};
+use chrono::NaiveDate;
+use taizhang_domain::ledger::ValidatedRecord;
+use taizhang_domain::PersonId;
+
+/// What one `bulk_records` batch wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BulkReport {
+    /// Rows of `ledger_records`.
+    pub records: usize,
+    /// Rows of `record_people` (a person named in two people fields counts twice).
+    pub people: usize,
+    /// Rows of `record_facts`.
+    pub facts: usize,
+    /// The first and last record id written (ids of one batch are consecutive on SQLite).
+    pub first_id: i64,
+    pub last_id: i64,
+}
+
+/// A batch of records that passed every check of `bulk_records` for one actor, not yet written:
+/// `taizhang gen` checks the next batch while the previous one is being written.
+pub struct PreparedRecords {
+    pub(crate) county_id: i64,
+    pub(crate) username: String,
+    pub(crate) rows: Vec<Checked>,
+}
+
+impl PreparedRecords {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// One record that passed every check.
+pub(crate) struct Checked {
+    pub(crate) type_id: i64,
+    pub(crate) version: i64,
+    pub(crate) org_id: i64,
+    pub(crate) occurred_on: NaiveDate,
+    pub(crate) validated: ValidatedRecord,
+    /// (field key, person id) of each people field, distinct within the field.
+    pub(crate) people_rows: Vec<(String, i64)>,
+    /// Distinct people the record names.
+    pub(crate) people: Vec<i64>,
+}
+
+/// A digest of a county's records as their content, independent of backend and of when they
+/// were written: how many, and a SHA-256 over each record's type, organisation, date and fields
+/// in id order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordDigest {
+    pub records: i64,
+    pub sha256: String,
+}
+
+forward! {
+    /// Validates every record as `create_record` does, then writes them all in one transaction
+    /// (one audit entry, action `import`): all of them or, on the first bad row, none — the error
+    /// names the row as `[i].field`.
+    pub async fn bulk_records(&self, actor: &Actor, new: &[NewRecord], today: NaiveDate) -> StoreResult<BulkReport>
+        => bulk::bulk_records(actor, new, today);
+
+    /// The checks of `bulk_records` alone, on a read connection; nothing is written.
+    pub async fn prepare_records(&self, actor: &Actor, new: &[NewRecord], today: NaiveDate) -> StoreResult<PreparedRecords>
+        => bulk::prepare_records(actor, new, today);
+
+    /// Writes a batch `prepare_records` checked for the same actor, as `bulk_records` does
+    /// (the organisations' dissolution checked again inside the transaction).
+    pub async fn write_records(&self, actor: &Actor, prepared: &PreparedRecords) -> StoreResult<BulkReport>
+        => bulk::write_records(actor, prepared);
+
+    /// Validates and encrypts every person as `create_person` does (a duplicate 身份证号, in the
+    /// county or in the batch, is refused), then writes them in one transaction; returns their
+    /// ids in the order given.
+    pub async fn bulk_people(&self, actor: &Actor, new: &[NewPerson]) -> StoreResult<Vec<PersonId>>
+        => bulk::bulk_people(actor, new);
+
+    /// Positions of people in scope, in organisations in scope, as `add_position` checks them,
+    /// in one transaction.
+    pub async fn bulk_positions(&self, actor: &Actor, new: &[NewPosition]) -> StoreResult<usize>
+        => bulk::bulk_positions(actor, new);
+
+    /// The digest of the records of the actor's county (see [`RecordDigest`]).
+    pub async fn record_digest(&self, actor: &Actor) -> StoreResult<RecordDigest>
+        => bulk::record_digest(actor);
+}
+
+impl Store {
+    /// Whether the database holds no county yet (`gen` writes only into an empty one unless
+    /// asked to append).
+    pub async fn is_empty(&self) -> StoreResult<bool> {
+        Ok(self.counties().await?.is_empty())
+    }
+}

@@ -1,0 +1,828 @@
+//! The bulk write queries, compiled once per backend (see `backend`). What the checks of a batch
+//! read is read once per batch: every organisation of the county with the facts the rules need
+//! (one query), the caller's scope (one query), the people the batch names (one query per
+//! 10,000 distinct ids). The rows go in with multi-row INSERTs of thousands of rows each, inside
+//! one write transaction per batch, ids allocated up front.
+
+use super::ledgers::load_type;
+use super::people::person_scope_cond;
+use super::records::{in_row, org_active_on, org_not_active};
+use super::*;
+use crate::bulk::{BulkReport, Checked, PreparedRecords, RecordDigest};
+use crate::sqlbuild::Sql;
+use crate::{Actor, LedgerType, NewPerson, NewPosition, NewRecord, Pools, StoreError, StoreResult};
+use chrono::{NaiveDate, Utc};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use sqlx::types::Json;
+use sqlx::Arguments;
+use std::collections::{HashMap, HashSet};
+use taizhang_domain::ledger::{check_record_bounds, Fact, FieldError, FieldKind};
+use taizhang_domain::org::OrgRef;
+use taizhang_domain::person::{check_person, CheckedPerson, PersonInput};
+use taizhang_domain::rollup::RollupInput;
+use taizhang_domain::{Action, PersonId};
+
+type Args<'q> = <DB as sqlx::Database>::Arguments<'q>;
+
+/// Most placeholders in one statement: below SQLite's 32,766 and PostgreSQL's 65,535.
+const MAX_PARAMS: usize = 30_000;
+
+fn add<'q, T>(a: &mut Args<'q>, v: T) -> StoreResult<()>
+where
+    T: 'q + sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    a.add(v).map_err(|e| StoreError::Internal(e.to_string()))
+}
+
+/// `rows` copies of `pattern` joined by commas, each `?` a placeholder of its own: numbered in
+/// turn (`$1`, `$2` …) on PostgreSQL, left anonymous on SQLite — whose numbered parameters are
+/// named ones, looked up by a linear search on every prepare and bind, which made a statement of
+/// 20,000 of them take seconds.
+fn values_sql(head: &str, pattern: &str, rows: usize) -> String {
+    let per_row = pattern.matches('?').count();
+    let mut out = String::with_capacity(head.len() + rows * (pattern.len() + per_row * 6));
+    out.push_str(head);
+    let mut n = 0usize;
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        if !IS_PG {
+            out.push_str(pattern);
+            continue;
+        }
+        for ch in pattern.chars() {
+            if ch == '?' {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push(ch);
+            }
+        }
+    }
+    out
+}
+
+/// Rows per statement for `per_row` placeholders each.
+fn rows_per_statement(per_row: usize) -> usize {
+    (MAX_PARAMS / per_row.max(1)).min(5000)
+}
+
+async fn run(c: &mut Conn, text: &str, args: Args<'_>) -> StoreResult<()> {
+    sqlx::query_with::<DB, _>(text, args).execute(&mut *c).await?;
+    Ok(())
+}
+
+/// Integers written into the statement: ids, never input text. (A list of thousands of
+/// placeholders costs SQLite a linear lookup per placeholder; see `values_sql`.)
+fn int_list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn row_error(i: usize, field: &str, code: &str, message: impl Into<String>) -> StoreError {
+    in_row(i, StoreError::invalid(field, code, message))
+}
+
+// ---- what a batch's checks read ----------------------------------------------------------------
+
+struct OrgFact {
+    name: String,
+    established_on: NaiveDate,
+    dissolved_on: Option<NaiveDate>,
+}
+
+/// Every organisation of the county, by id and by code, and which of them the caller's scope
+/// holds today (`None`: all of them).
+struct OrgIndex {
+    facts: HashMap<i64, OrgFact>,
+    codes: HashMap<String, i64>,
+    scope: Option<HashSet<i64>>,
+}
+
+impl OrgIndex {
+    /// The organisation a reference names, anywhere in the county.
+    fn resolve(&self, r: &str) -> Option<i64> {
+        match r.parse::<OrgRef>().ok()? {
+            OrgRef::Id(id) => self.facts.contains_key(&id.get()).then_some(id.get()),
+            OrgRef::Code(code) => self.codes.get(&code).copied(),
+        }
+    }
+
+    fn in_scope(&self, id: i64) -> bool {
+        self.scope.as_ref().is_none_or(|s| s.contains(&id))
+    }
+
+    /// The organisation a reference names, if the caller's scope holds it.
+    fn resolve_in_scope(&self, r: &str) -> Option<i64> {
+        self.resolve(r).filter(|id| self.in_scope(*id))
+    }
+}
+
+/// id, code, name, established, dissolved.
+type OrgRow = (i64, Option<String>, String, NaiveDate, Option<NaiveDate>);
+
+async fn load_orgs(c: &mut Conn, actor: &Actor) -> StoreResult<OrgIndex> {
+    let rows: Vec<OrgRow> = sqlx::query_as(
+        "SELECT id, code, name, established_on, dissolved_on FROM orgs WHERE county_id = $1",
+    )
+    .bind(actor.county_id.get())
+    .fetch_all(&mut *c)
+    .await?;
+    let mut facts = HashMap::with_capacity(rows.len());
+    let mut codes = HashMap::new();
+    for (id, code, name, established_on, dissolved_on) in rows {
+        if let Some(code) = code {
+            codes.insert(code, id);
+        }
+        facts.insert(
+            id,
+            OrgFact {
+                name,
+                established_on,
+                dissolved_on,
+            },
+        );
+    }
+    let scope = match actor.scope.roots() {
+        None => None,
+        Some([]) => Some(HashSet::new()),
+        Some(roots) => {
+            let mut q = Sql::new(
+                "SELECT descendant_id FROM org_closure WHERE valid_to IS NULL AND ancestor_id IN (",
+            );
+            let l = q.list(roots);
+            q.push(&format!("{l})"));
+            Some(
+                fetch_all::<(i64,)>(c, &q)
+                    .await?
+                    .into_iter()
+                    .map(|x| x.0)
+                    .collect(),
+            )
+        }
+    };
+    Ok(OrgIndex {
+        facts,
+        codes,
+        scope,
+    })
+}
+
+/// Which of these people exist in the county and are in the caller's scope.
+async fn people_in_scope(c: &mut Conn, actor: &Actor, ids: &[i64]) -> StoreResult<HashSet<i64>> {
+    let mut found = HashSet::with_capacity(ids.len());
+    for chunk in ids.chunks(10_000) {
+        let mut q = Sql::new("SELECT p.id FROM people p WHERE p.county_id = ");
+        let cty = q.arg(actor.county_id);
+        let l = int_list(chunk);
+        let s = person_scope_cond(&mut q, &actor.scope);
+        q.push(&format!("{cty} AND p.id IN ({l}) AND {s}"));
+        found.extend(fetch_all::<(i64,)>(c, &q).await?.into_iter().map(|x| x.0));
+    }
+    Ok(found)
+}
+
+/// `n` fresh ids of `table`: after the largest on SQLite (the caller holds the write lock), from
+/// the identity's sequence on PostgreSQL.
+async fn allocate_ids(c: &mut Conn, table: &str, n: usize) -> StoreResult<Vec<i64>> {
+    if IS_PG {
+        let rows: Vec<(i64,)> = sqlx::query_as(&format!(
+            "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, $1)"
+        ))
+        .bind(n as i64)
+        .fetch_all(&mut *c)
+        .await?;
+        Ok(rows.into_iter().map(|x| x.0).collect())
+    } else {
+        let (max,): (i64,) = sqlx::query_as(&format!("SELECT COALESCE(MAX(id), 0) FROM {table}"))
+            .fetch_one(&mut *c)
+            .await?;
+        Ok((1..=n as i64).map(|k| max + k).collect())
+    }
+}
+
+// ---- records -----------------------------------------------------------------------------------
+
+/// The checks of `prepare_record` (in `records/sql.rs`), over a whole batch.
+async fn check_records(
+    c: &mut Conn,
+    actor: &Actor,
+    new: &[NewRecord],
+    today: NaiveDate,
+) -> StoreResult<Vec<Checked>> {
+    let county_id = actor.county_id.get();
+    let mut types: HashMap<String, LedgerType> = HashMap::new();
+    for (i, n) in new.iter().enumerate() {
+        if !types.contains_key(&n.ledger_type) {
+            match load_type(c, county_id, &n.ledger_type).await {
+                Ok(t) => {
+                    types.insert(n.ledger_type.clone(), t);
+                }
+                Err(_) => {
+                    return Err(row_error(
+                        i,
+                        "ledger_type",
+                        "record.unknown_type",
+                        format!("台账类型“{}”不存在", n.ledger_type),
+                    ))
+                }
+            }
+        }
+    }
+    let orgs = load_orgs(c, actor).await?;
+    let too_old = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default();
+    // First pass: everything but the people, whose ids are gathered for one lookup.
+    let mut firsts = Vec::with_capacity(new.len());
+    let mut wanted: HashSet<i64> = HashSet::new();
+    for (i, n) in new.iter().enumerate() {
+        let t = types.get(&n.ledger_type).ok_or(StoreError::NotFound)?;
+        let validation = t.definition.validate_record(&n.fields);
+        let mut errors = validation.as_ref().err().cloned().unwrap_or_default();
+        if n.occurred_on > today {
+            errors.push(FieldError::new(
+                "occurred_on",
+                "record.future_date",
+                "日期不能晚于今天",
+            ));
+        }
+        if n.occurred_on < too_old {
+            errors.push(FieldError::new(
+                "occurred_on",
+                "record.too_old",
+                "日期不能早于2000年",
+            ));
+        }
+        let org_id = orgs.resolve_in_scope(&n.org);
+        match org_id.and_then(|id| orgs.facts.get(&id)) {
+            None => errors.push(FieldError::new(
+                "org",
+                "record.unknown_org",
+                "组织不存在或不在您的管理范围内",
+            )),
+            Some(o) => {
+                if !org_active_on(o.established_on, o.dissolved_on, n.occurred_on) {
+                    errors.push(org_not_active(&o.name));
+                }
+            }
+        }
+        let validated = match validation {
+            Ok(v) => v,
+            Err(_) => return Err(in_row(i, StoreError::Invalid(errors))),
+        };
+        for (field, r) in &validated.orgs {
+            let s = match r {
+                OrgRef::Code(code) => code.clone(),
+                OrgRef::Id(id) => format!("o{id}"),
+            };
+            if orgs.resolve(&s).is_none() {
+                errors.push(FieldError::new(
+                    field.clone(),
+                    "record.unknown_org",
+                    format!("组织“{s}”不存在"),
+                ));
+            }
+        }
+        for a in &validated.attachments {
+            if !super::records::attachment_visible(c, actor, a).await? {
+                errors.push(FieldError::new(
+                    "attachments",
+                    "record.unknown_attachment",
+                    "附件不存在，请重新上传",
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(in_row(i, StoreError::Invalid(errors)));
+        }
+        wanted.extend(validated.people.iter().map(|p| p.get()));
+        firsts.push((org_id.unwrap_or_default(), validated));
+    }
+    let mut wanted: Vec<i64> = wanted.into_iter().collect();
+    wanted.sort_unstable();
+    let found = people_in_scope(c, actor, &wanted).await?;
+    let mut out = Vec::with_capacity(new.len());
+    for (i, ((org_id, validated), n)) in firsts.into_iter().zip(new).enumerate() {
+        let errors: Vec<FieldError> = validated
+            .people
+            .iter()
+            .filter(|p| !found.contains(&p.get()))
+            .map(|p| {
+                FieldError::new(
+                    "people",
+                    "record.unknown_person",
+                    format!("人员编号{p}不存在"),
+                )
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(in_row(i, StoreError::Invalid(errors)));
+        }
+        let t = types.get(&n.ledger_type).ok_or(StoreError::NotFound)?;
+        let mut people_rows = Vec::new();
+        for f in &t.definition.fields {
+            if let FieldKind::People { .. } = f.kind {
+                if let Some(Value::Array(ids)) = validated.values.get(&f.key) {
+                    let mut seen = HashSet::new();
+                    for pid in ids.iter().filter_map(Value::as_i64) {
+                        if seen.insert(pid) {
+                            people_rows.push((f.key.clone(), pid));
+                        }
+                    }
+                }
+            }
+        }
+        let mut people: Vec<i64> = validated.people.iter().map(|p| p.get()).collect();
+        people.sort_unstable();
+        people.dedup();
+        out.push(Checked {
+            type_id: t.id.get(),
+            version: t.version,
+            org_id,
+            occurred_on: n.occurred_on,
+            validated,
+            people_rows,
+            people,
+        });
+    }
+    Ok(out)
+}
+
+/// Inside the write transaction: no organisation of the batch was dissolved meanwhile on or
+/// before a record's date (what else the checks read cannot turn wrong; see `recheck_prepared`).
+async fn recheck_orgs(c: &mut Conn, checked: &[Checked]) -> StoreResult<()> {
+    let mut ids: Vec<i64> = checked.iter().map(|r| r.org_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut facts: HashMap<i64, (String, NaiveDate, Option<NaiveDate>)> = HashMap::new();
+    for chunk in ids.chunks(10_000) {
+        let q = Sql::new(&format!(
+            "SELECT id, name, established_on, dissolved_on FROM orgs WHERE id IN ({})",
+            int_list(chunk)
+        ));
+        for (id, name, e, d) in fetch_all::<(i64, String, NaiveDate, Option<NaiveDate>)>(c, &q).await? {
+            facts.insert(id, (name, e, d));
+        }
+    }
+    for (i, r) in checked.iter().enumerate() {
+        match facts.get(&r.org_id) {
+            Some((name, e, d)) if !org_active_on(*e, *d, r.occurred_on) => {
+                return Err(in_row(i, StoreError::Invalid(vec![org_not_active(name)])))
+            }
+            Some(_) => {}
+            None => return Err(StoreError::NotFound),
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn bulk_records(
+    p: &Pools<DB>,
+    actor: &Actor,
+    new: &[NewRecord],
+    today: NaiveDate,
+) -> StoreResult<BulkReport> {
+    let prepared = prepare_records(p, actor, new, today).await?;
+    write_records(p, actor, &prepared).await
+}
+
+/// The checks of a batch, on a read connection: nothing is written.
+pub(crate) async fn prepare_records(
+    p: &Pools<DB>,
+    actor: &Actor,
+    new: &[NewRecord],
+    today: NaiveDate,
+) -> StoreResult<PreparedRecords> {
+    require(actor, Action::RecordEntry)?;
+    // Oversized input is refused before any database work.
+    for (i, n) in new.iter().enumerate() {
+        check_record_bounds(&n.fields).map_err(|e| in_row(i, StoreError::Invalid(e)))?;
+    }
+    let rows = if new.is_empty() {
+        Vec::new()
+    } else {
+        let mut c = p.read.acquire().await?;
+        check_records(&mut c, actor, new, today).await?
+    };
+    Ok(PreparedRecords {
+        county_id: actor.county_id.get(),
+        username: actor.username.clone(),
+        rows,
+    })
+}
+
+/// The write transaction of a checked batch.
+pub(crate) async fn write_records(
+    p: &Pools<DB>,
+    actor: &Actor,
+    prepared: &PreparedRecords,
+) -> StoreResult<BulkReport> {
+    require(actor, Action::RecordEntry)?;
+    // A batch is written by whom it was checked for: their scope is what the checks held.
+    if prepared.county_id != actor.county_id.get() || prepared.username != actor.username {
+        return Err(StoreError::Forbidden);
+    }
+    let checked = &prepared.rows;
+    if checked.is_empty() {
+        return Ok(BulkReport::default());
+    }
+    let county_id = actor.county_id.get();
+    let mut tx = begin_write(p).await?;
+    recheck_orgs(&mut tx, checked).await?;
+    let ids = allocate_ids(&mut tx, "ledger_records", checked.len()).await?;
+    let created_by = actor.user_id.map(|u| u.get());
+    let now = Utc::now();
+    let fields: Vec<Json<&serde_json::Map<String, Value>>> =
+        checked.iter().map(|r| Json(&r.validated.values)).collect();
+
+    // ledger_records
+    let per = rows_per_statement(9);
+    for (k, chunk) in checked.chunks(per).enumerate() {
+        let text = values_sql(
+            "INSERT INTO ledger_records (id, county_id, ledger_type_id, type_version, org_id, occurred_on, fields, created_by, created_at) VALUES ",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            chunk.len(),
+        );
+        let mut a = Args::default();
+        for (j, r) in chunk.iter().enumerate() {
+            let at = k * per + j;
+            add(&mut a, ids[at])?;
+            add(&mut a, county_id)?;
+            add(&mut a, r.type_id)?;
+            add(&mut a, r.version)?;
+            add(&mut a, r.org_id)?;
+            add(&mut a, r.occurred_on)?;
+            add(&mut a, fields[at])?;
+            add(&mut a, created_by)?;
+            add(&mut a, now)?;
+        }
+        run(&mut tx, &text, a).await?;
+    }
+
+    // record_people
+    let people: Vec<(i64, &str, i64)> = ids
+        .iter()
+        .zip(checked)
+        .flat_map(|(id, r)| r.people_rows.iter().map(move |(f, p)| (*id, f.as_str(), *p)))
+        .collect();
+    let per = rows_per_statement(4);
+    for chunk in people.chunks(per) {
+        let text = values_sql(
+            "INSERT INTO record_people (county_id, record_id, field_key, person_id) VALUES ",
+            "(?, ?, ?, ?)",
+            chunk.len(),
+        );
+        let mut a = Args::default();
+        for (rid, f, pid) in chunk {
+            add(&mut a, county_id)?;
+            add(&mut a, *rid)?;
+            add(&mut a, *f)?;
+            add(&mut a, *pid)?;
+        }
+        run(&mut tx, &text, a).await?;
+    }
+
+    // record_facts
+    let facts: Vec<(i64, &str, Option<i64>, Option<&str>)> = ids
+        .iter()
+        .zip(checked)
+        .flat_map(|(id, r)| {
+            r.validated.facts.iter().map(move |f| match f {
+                Fact::Number { field, value } => (*id, field.as_str(), Some(*value), None),
+                Fact::Choice { field, option } => {
+                    (*id, field.as_str(), None, Some(option.as_str()))
+                }
+            })
+        })
+        .collect();
+    let per = rows_per_statement(5);
+    for chunk in facts.chunks(per) {
+        let text = values_sql(
+            "INSERT INTO record_facts (county_id, record_id, field_key, num_value, option_value) VALUES ",
+            "(?, ?, ?, ?, ?)",
+            chunk.len(),
+        );
+        let mut a = Args::default();
+        for (rid, f, n, o) in chunk {
+            add(&mut a, county_id)?;
+            add(&mut a, *rid)?;
+            add(&mut a, *f)?;
+            add(&mut a, *n)?;
+            add(&mut a, *o)?;
+        }
+        run(&mut tx, &text, a).await?;
+    }
+
+    // Attachments are rare in a bulk load: one insert each.
+    for (id, r) in ids.iter().zip(checked) {
+        for att in &r.validated.attachments {
+            sqlx::query("INSERT INTO record_attachments (county_id, record_id, attachment_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(county_id)
+                .bind(*id)
+                .bind(att)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+
+    let inputs: Vec<RollupInput<'_>> = checked
+        .iter()
+        .map(|r| RollupInput {
+            type_id: r.type_id,
+            org_id: r.org_id,
+            occurred_on: r.occurred_on,
+            facts: &r.validated.facts,
+            people: &r.people,
+        })
+        .collect();
+    super::rollups::add_records(&mut tx, county_id, &inputs).await?;
+
+    let first_id = ids.first().copied().unwrap_or(0);
+    let last_id = ids.last().copied().unwrap_or(0);
+    audit_as(
+        &mut tx,
+        &p.audit_key,
+        actor,
+        "import",
+        "record",
+        format!("{first_id}..{last_id}"),
+        None,
+        Some(json!({"count": ids.len()})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(BulkReport {
+        records: ids.len(),
+        people: people.len(),
+        facts: facts.len(),
+        first_id,
+        last_id,
+    })
+}
+
+// ---- people and positions ----------------------------------------------------------------------
+
+struct CheckedRow {
+    org_id: i64,
+    person: CheckedPerson,
+    id_bidx: Option<String>,
+}
+
+pub(crate) async fn bulk_people(
+    p: &Pools<DB>,
+    actor: &Actor,
+    new: &[NewPerson],
+) -> StoreResult<Vec<PersonId>> {
+    require(actor, Action::EditPeople)?;
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let today = crate::today();
+    let mut rows = Vec::with_capacity(new.len());
+    let mut bidx_seen: HashSet<String> = HashSet::new();
+    let orgs = {
+        let mut c = p.read.acquire().await?;
+        load_orgs(&mut c, actor).await?
+    };
+    for (i, n) in new.iter().enumerate() {
+        let person = check_person(
+            PersonInput {
+                name: &n.name,
+                gender: n.gender.as_deref(),
+                id_number: n.id_number.as_deref(),
+                phone: n.phone.as_deref(),
+            },
+            today,
+        )
+        .map_err(|e| in_row(i, StoreError::Invalid(e)))?;
+        let org_id = orgs.resolve_in_scope(&n.org).ok_or_else(|| {
+            row_error(i, "org", "person.unknown_org", "组织不存在或不在您的管理范围内")
+        })?;
+        let id_bidx = person
+            .id_number
+            .as_ref()
+            .map(|id| p.field_key.blind_index("id_number", id.as_str()));
+        if let Some(b) = &id_bidx {
+            if !bidx_seen.insert(b.clone()) {
+                return Err(duplicate(i));
+            }
+        }
+        rows.push(CheckedRow {
+            org_id,
+            person,
+            id_bidx,
+        });
+    }
+    let county_id = actor.county_id.get();
+    let mut tx = begin_write(p).await?;
+    // A 身份证号 already registered in the county: neither the number nor where.
+    let wanted: Vec<(usize, &str)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.id_bidx.as_deref().map(|b| (i, b)))
+        .collect();
+    for chunk in wanted.chunks(10_000) {
+        let mut q = Sql::new("SELECT id_number_bidx FROM people WHERE county_id = ");
+        let cty = q.arg(county_id);
+        let l: Vec<String> = chunk.iter().map(|(_, b)| q.arg(*b)).collect();
+        q.push(&format!("{cty} AND id_number_bidx IN ({})", l.join(", ")));
+        let taken: HashSet<String> = fetch_all::<(String,)>(&mut tx, &q)
+            .await?
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
+        if let Some((i, _)) = chunk.iter().find(|(_, b)| taken.contains(*b)) {
+            return Err(duplicate(*i));
+        }
+    }
+    let ids = allocate_ids(&mut tx, "people", rows.len()).await?;
+    let now = Utc::now();
+    let per = rows_per_statement(14);
+    for (k, chunk) in rows.chunks(per).enumerate() {
+        let text = values_sql(
+            "INSERT INTO people (id, county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, birth_date, party_member, retired, created_at, updated_at) VALUES ",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            chunk.len(),
+        );
+        let mut a = Args::default();
+        for (j, r) in chunk.iter().enumerate() {
+            let at = k * per + j;
+            let n = &new[at];
+            let c = &r.person;
+            add(&mut a, ids[at])?;
+            add(&mut a, county_id)?;
+            add(&mut a, r.org_id)?;
+            add(&mut a, c.name.clone())?;
+            add(&mut a, c.gender.clone())?;
+            add(
+                &mut a,
+                c.id_number
+                    .as_ref()
+                    .map(|i| p.field_key.encrypt("id_number", i.as_str())),
+            )?;
+            add(&mut a, r.id_bidx.clone())?;
+            add(
+                &mut a,
+                c.phone
+                    .as_ref()
+                    .map(|x| p.field_key.encrypt("phone", x.as_str())),
+            )?;
+            add(
+                &mut a,
+                c.phone
+                    .as_ref()
+                    .map(|x| p.field_key.blind_index("phone", x.as_str())),
+            )?;
+            add(&mut a, c.id_number.as_ref().map(|i| i.birth_date()))?;
+            add(&mut a, n.party_member)?;
+            add(&mut a, n.retired)?;
+            add(&mut a, now)?;
+            add(&mut a, now)?;
+        }
+        run(&mut tx, &text, a).await?;
+    }
+    let first = ids.first().copied().unwrap_or(0);
+    let last = ids.last().copied().unwrap_or(0);
+    audit_as(
+        &mut tx,
+        &p.audit_key,
+        actor,
+        "import",
+        "person",
+        format!("{first}..{last}"),
+        None,
+        Some(json!({"count": ids.len()})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ids.into_iter().map(PersonId::new).collect())
+}
+
+fn duplicate(i: usize) -> StoreError {
+    row_error(i, "id_number", "person.duplicate_id_number", "该身份证号已登记")
+}
+
+pub(crate) async fn bulk_positions(
+    p: &Pools<DB>,
+    actor: &Actor,
+    new: &[NewPosition],
+) -> StoreResult<usize> {
+    require(actor, Action::EditPeople)?;
+    if new.is_empty() {
+        return Ok(0);
+    }
+    let mut c = p.read.acquire().await?;
+    let orgs = load_orgs(&mut c, actor).await?;
+    let mut wanted: Vec<i64> = new.iter().map(|n| n.person_id.get()).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let found = people_in_scope(&mut c, actor, &wanted).await?;
+    drop(c);
+    let mut org_ids = Vec::with_capacity(new.len());
+    for (i, n) in new.iter().enumerate() {
+        taizhang_domain::check_date_field("valid_from", n.valid_from)
+            .map_err(|e| in_row(i, e.into()))?;
+        if let Some(to) = n.valid_to {
+            taizhang_domain::check_date_field("valid_to", to).map_err(|e| in_row(i, e.into()))?;
+            if to < n.valid_from {
+                return Err(row_error(
+                    i,
+                    "valid_to",
+                    "position.dates",
+                    "任职结束日期不能早于开始日期",
+                ));
+            }
+        }
+        let org = orgs.resolve_in_scope(&n.org).ok_or_else(|| {
+            row_error(i, "org", "position.org", "组织不存在或不在您的管理范围内")
+        })?;
+        if !found.contains(&n.person_id.get()) {
+            return Err(row_error(
+                i,
+                "person_id",
+                "position.person",
+                "人员不存在或不在您的管理范围内",
+            ));
+        }
+        org_ids.push(org);
+    }
+    let county_id = actor.county_id.get();
+    let mut tx = begin_write(p).await?;
+    let now = Utc::now();
+    let per = rows_per_statement(7);
+    for (k, chunk) in new.chunks(per).enumerate() {
+        let text = values_sql(
+            "INSERT INTO positions (county_id, person_id, org_id, title, valid_from, valid_to, created_at) VALUES ",
+            "(?, ?, ?, ?, ?, ?, ?)",
+            chunk.len(),
+        );
+        let mut a = Args::default();
+        for (j, n) in chunk.iter().enumerate() {
+            add(&mut a, county_id)?;
+            add(&mut a, n.person_id.get())?;
+            add(&mut a, org_ids[k * per + j])?;
+            add(&mut a, n.title.key())?;
+            add(&mut a, n.valid_from)?;
+            add(&mut a, n.valid_to)?;
+            add(&mut a, now)?;
+        }
+        run(&mut tx, &text, a).await?;
+    }
+    audit_as(
+        &mut tx,
+        &p.audit_key,
+        actor,
+        "import",
+        "position",
+        format!("{}", new.len()),
+        None,
+        Some(json!({"count": new.len()})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(new.len())
+}
+
+// ---- the digest --------------------------------------------------------------------------------
+
+/// id, type key, organisation name and code, date, fields.
+type DigestRow = (i64, String, String, Option<String>, NaiveDate, Json<Value>);
+
+pub(crate) async fn record_digest(p: &Pools<DB>, actor: &Actor) -> StoreResult<RecordDigest> {
+    require(actor, Action::ReadRecords)?;
+    let mut tx = read_snapshot(p).await?;
+    let mut h = Sha256::new();
+    let mut after = 0i64;
+    let mut records = 0i64;
+    loop {
+        let rows: Vec<DigestRow> = sqlx::query_as(
+            "SELECT r.id, t.key, o.name, o.code, r.occurred_on, r.fields FROM ledger_records r
+             JOIN ledger_types t ON t.id = r.ledger_type_id JOIN orgs o ON o.id = r.org_id
+             WHERE r.county_id = $1 AND r.id > $2 ORDER BY r.id LIMIT 10000",
+        )
+        .bind(actor.county_id.get())
+        .bind(after)
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.0;
+        for (_, key, org, code, on, fields) in &rows {
+            let line = format!(
+                "{key}\t{org}\t{}\t{on}\t{}\n",
+                code.as_deref().unwrap_or(""),
+                crate::audit::canonical_json(&fields.0)
+            );
+            h.update(line.as_bytes());
+            records += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(RecordDigest {
+        records,
+        sha256: hex::encode(h.finalize()),
+    })
+}

@@ -1,0 +1,365 @@
+//! The bulk write path (`Store::bulk_records`, `bulk_people`, `bulk_positions`) on both backends:
+//! exact counts of what it writes, a bad row that refuses its whole batch by index and leaves
+//! nothing behind, and the caller's scope holding for every row.
+
+use super::scope::{FOREIGN_TOWN, OWN_TOWN, XUNZHUANG};
+use serde_json::{json, Map, Value};
+use taizhang_domain::org::PositionTitle;
+use taizhang_domain::PersonId;
+use taizhang_store::{NewPerson, NewPosition, NewRecord, StoreError};
+use taizhang_testkit::{each_backend, TestApp};
+
+each_backend!(
+    a_batch_writes_exactly_its_rows,
+    a_bad_row_refuses_the_batch_by_index,
+    bulk_writes_stay_in_the_callers_scope,
+    people_and_positions_in_bulk,
+);
+
+fn fields(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn theme_day(org: &str, day: chrono::NaiveDate, people: &[i64]) -> NewRecord {
+    NewRecord {
+        ledger_type: "theme_day".into(),
+        org: org.into(),
+        occurred_on: day,
+        fields: fields(json!({"theme": "批量写入", "attendees": people, "attendance": 12})),
+    }
+}
+
+/// The `n`th person (by id) registered at the organisation with this code.
+async fn person_at(app: &TestApp, code: &str, n: i64) -> i64 {
+    app.count_raw(&format!(
+        "SELECT p.id FROM people p JOIN orgs o ON o.id = p.org_id WHERE o.code = '{code}' ORDER BY p.id LIMIT 1 OFFSET {n}"
+    ))
+    .await
+}
+
+struct Counts {
+    records: i64,
+    people: i64,
+    facts: i64,
+    imports: i64,
+}
+
+async fn counts(app: &TestApp) -> Counts {
+    Counts {
+        records: app.count_raw("SELECT COUNT(*) FROM ledger_records").await,
+        people: app.count_raw("SELECT COUNT(*) FROM record_people").await,
+        facts: app.count_raw("SELECT COUNT(*) FROM record_facts").await,
+        imports: app
+            .count_raw("SELECT COUNT(*) FROM audit_log WHERE action = 'import'")
+            .await,
+    }
+}
+
+fn day(n: i64) -> chrono::NaiveDate {
+    taizhang_store::today() - chrono::Duration::days(n)
+}
+
+async fn a_batch_writes_exactly_its_rows(app: TestApp) {
+    let admin = app.actor("admin").await;
+    let a = person_at(&app, XUNZHUANG, 0).await;
+    let b = person_at(&app, XUNZHUANG, 1).await;
+    let before = counts(&app).await;
+    // 12,000 records: more than one multi-row statement of each table.
+    let mut batch = Vec::new();
+    for i in 0..6000 {
+        batch.push(theme_day(XUNZHUANG, day(i % 300), &[a, b]));
+        batch.push(NewRecord {
+            ledger_type: "hazard_check".into(),
+            org: OWN_TOWN.into(),
+            occurred_on: day(i % 200),
+            fields: fields(json!({"area": "冬季取暖", "hazards_found": 3, "hazards_fixed": 1, "inspectors": [a]})),
+        });
+    }
+    let r = app
+        .store
+        .bulk_records(&admin, &batch, taizhang_store::today())
+        .await
+        .expect("bulk write");
+    assert_eq!(r.records, 12_000);
+    // theme_day names two people and has one number; hazard_check one person, two numbers and
+    // one option.
+    assert_eq!(r.people, 6000 * 2 + 6000);
+    assert_eq!(r.facts, 6000 + 6000 * 3);
+    assert_eq!(r.last_id - r.first_id + 1, 12_000);
+    let after = counts(&app).await;
+    assert_eq!(after.records - before.records, 12_000);
+    assert_eq!(after.people - before.people, 18_000);
+    assert_eq!(after.facts - before.facts, 24_000);
+    assert_eq!(
+        after.imports - before.imports,
+        1,
+        "one audit entry per batch"
+    );
+    // The rows hold what was given: 6,000 winter-heating checks with 3 hazards each.
+    let hazards = app
+        .count_raw(&format!(
+            "SELECT CAST(COALESCE(SUM(f.num_value), 0) AS BIGINT) FROM record_facts f WHERE f.field_key = 'hazards_found' AND f.record_id >= {}",
+            r.first_id
+        ))
+        .await;
+    assert_eq!(hazards, 6000 * 3);
+    let named_b = app
+        .count_raw(&format!(
+            "SELECT COUNT(*) FROM record_people WHERE person_id = {b} AND record_id >= {}",
+            r.first_id
+        ))
+        .await;
+    assert_eq!(named_b, 6000);
+    // An empty batch writes nothing, not even an audit entry.
+    let r = app
+        .store
+        .bulk_records(&admin, &[], taizhang_store::today())
+        .await
+        .expect("empty batch");
+    assert_eq!(r.records, 0);
+    assert_eq!(counts(&app).await.imports, after.imports);
+}
+
+async fn a_bad_row_refuses_the_batch_by_index(app: TestApp) {
+    let admin = app.actor("admin").await;
+    let a = person_at(&app, XUNZHUANG, 0).await;
+    let before = counts(&app).await;
+    let good: Vec<NewRecord> = (0..1000)
+        .map(|i| theme_day(XUNZHUANG, day(i % 100), &[a]))
+        .collect();
+    let cases: Vec<(usize, NewRecord, &str, &str)> = vec![
+        (
+            500,
+            theme_day(
+                XUNZHUANG,
+                taizhang_store::today() + chrono::Duration::days(1),
+                &[a],
+            ),
+            "[500].occurred_on",
+            "record.future_date",
+        ),
+        (
+            999,
+            NewRecord {
+                fields: fields(json!({"attendees": [a]})),
+                ..theme_day(XUNZHUANG, day(3), &[a])
+            },
+            "[999].theme",
+            "field.required",
+        ),
+        (
+            0,
+            theme_day(XUNZHUANG, day(3), &[a, 99_999_999]),
+            "[0].people",
+            "record.unknown_person",
+        ),
+        (
+            731,
+            theme_day("370828999999", day(3), &[a]),
+            "[731].org",
+            "record.unknown_org",
+        ),
+    ];
+    for (at, bad, field, code) in cases {
+        let mut batch = good.clone();
+        batch[at] = bad;
+        let err = app
+            .store
+            .bulk_records(&admin, &batch, taizhang_store::today())
+            .await
+            .expect_err("a bad row refuses the batch");
+        let StoreError::Invalid(errs) = err else {
+            panic!("expected a validation error, got {err:?}")
+        };
+        assert_eq!(
+            errs.iter()
+                .map(|e| (e.field.as_str(), e.code.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(field, code)],
+            "{errs:?}"
+        );
+        let after = counts(&app).await;
+        assert_eq!(
+            after.records, before.records,
+            "no record of a refused batch"
+        );
+        assert_eq!(after.people, before.people);
+        assert_eq!(after.facts, before.facts);
+        assert_eq!(after.imports, before.imports);
+    }
+    // The same batch without the bad row goes in whole.
+    let r = app
+        .store
+        .bulk_records(&admin, &good, taizhang_store::today())
+        .await
+        .expect("good batch");
+    assert_eq!(r.records, 1000);
+    assert_eq!(counts(&app).await.records, before.records + 1000);
+}
+
+async fn bulk_writes_stay_in_the_callers_scope(app: TestApp) {
+    // 鸡黍镇's manager.
+    let jishu = app.actor("jishu").await;
+    let own = person_at(&app, XUNZHUANG, 0).await;
+    let foreign_person = app
+        .count_raw(&format!(
+            "SELECT p.id FROM people p JOIN org_closure c ON c.descendant_id = p.org_id JOIN orgs o ON o.id = c.ancestor_id
+             WHERE o.code = '{FOREIGN_TOWN}' AND c.valid_to IS NULL ORDER BY p.id LIMIT 1"
+        ))
+        .await;
+    let before = counts(&app).await;
+    let refused = [
+        (
+            vec![
+                theme_day(XUNZHUANG, day(2), &[own]),
+                theme_day(FOREIGN_TOWN, day(2), &[own]),
+            ],
+            "[1].org",
+            "record.unknown_org",
+        ),
+        (
+            vec![
+                theme_day(XUNZHUANG, day(2), &[foreign_person]),
+                theme_day(XUNZHUANG, day(2), &[own]),
+            ],
+            "[0].people",
+            "record.unknown_person",
+        ),
+    ];
+    for (batch, field, code) in refused {
+        let err = app
+            .store
+            .bulk_records(&jishu, &batch, taizhang_store::today())
+            .await
+            .expect_err("out of scope");
+        let StoreError::Invalid(errs) = err else {
+            panic!("expected a validation error, got {err:?}")
+        };
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(
+            (errs[0].field.as_str(), errs[0].code.as_str()),
+            (field, code)
+        );
+        // Nothing of the foreign organisation or person is named.
+        assert!(!errs[0].message.contains("高河"), "{}", errs[0].message);
+        assert_eq!(counts(&app).await.records, before.records);
+    }
+    // The same actor writes into its own township.
+    let r = app
+        .store
+        .bulk_records(
+            &jishu,
+            &[
+                theme_day(XUNZHUANG, day(2), &[own]),
+                theme_day(OWN_TOWN, day(3), &[]),
+            ],
+            taizhang_store::today(),
+        )
+        .await
+        .expect("own township");
+    assert_eq!(r.records, 2);
+    assert_eq!(counts(&app).await.records, before.records + 2);
+    // A people batch into another township is refused too, by row.
+    let err = app
+        .store
+        .bulk_people(
+            &jishu,
+            &[NewPerson {
+                name: "外镇人".into(),
+                org: FOREIGN_TOWN.into(),
+                gender: Some("女".into()),
+                id_number: None,
+                phone: None,
+                party_member: true,
+                retired: false,
+            }],
+        )
+        .await
+        .expect_err("foreign town");
+    let StoreError::Invalid(errs) = err else {
+        panic!("expected a validation error")
+    };
+    assert_eq!(errs[0].field, "[0].org");
+}
+
+async fn people_and_positions_in_bulk(app: TestApp) {
+    let admin = app.actor("admin").await;
+    let people_before = app.count_raw("SELECT COUNT(*) FROM people").await;
+    let today = taizhang_store::today();
+    let new: Vec<NewPerson> = (0..3000u16)
+        .map(|i| {
+            let birth = chrono::NaiveDate::from_ymd_opt(
+                1960 + i32::from(i % 40),
+                1 + u32::from(i % 12),
+                1 + u32::from(i % 28),
+            )
+            .expect("date");
+            let id = taizhang_domain::IdNumber::from_parts("370828", birth, 100 + i / 480, today)
+                .expect("id number");
+            NewPerson {
+                name: format!("批量{i}"),
+                org: XUNZHUANG.into(),
+                gender: None,
+                id_number: Some(id.as_str().to_string()),
+                phone: Some(format!("1390000{i:04}")),
+                party_member: true,
+                retired: false,
+            }
+        })
+        .collect();
+    let ids = app.store.bulk_people(&admin, &new).await.expect("people");
+    assert_eq!(ids.len(), 3000);
+    assert_eq!(
+        app.count_raw("SELECT COUNT(*) FROM people").await,
+        people_before + 3000
+    );
+    // Encrypted as one person is: the stored number opens with the field key and is not plain.
+    let p = app
+        .store
+        .person_revealed(&admin, ids[7])
+        .await
+        .expect("person");
+    assert_eq!(p.id_number.as_deref(), new[7].id_number.as_deref());
+    assert!(p.gender.is_some(), "derived from the number");
+    assert!(!taizhang_testkit::contains_bytes(
+        &app.raw_dump().await,
+        new[7].id_number.as_deref().unwrap_or("x").as_bytes()
+    ));
+    // A 身份证号 already registered refuses its batch by row, and nothing is written.
+    let again = vec![new[5].clone(), new[9].clone()];
+    let Err(StoreError::Invalid(errs)) = app.store.bulk_people(&admin, &again).await else {
+        panic!("a duplicate number is refused")
+    };
+    assert_eq!(errs[0].field, "[0].id_number");
+    assert_eq!(errs[0].code, "person.duplicate_id_number");
+    assert_eq!(
+        app.count_raw("SELECT COUNT(*) FROM people").await,
+        people_before + 3000
+    );
+    // Positions for all of them, in one call.
+    let positions: Vec<NewPosition> = ids
+        .iter()
+        .map(|id| NewPosition {
+            person_id: PersonId::new(id.get()),
+            org: XUNZHUANG.into(),
+            title: PositionTitle::Member,
+            valid_from: chrono::NaiveDate::from_ymd_opt(2020, 7, 1).expect("date"),
+            valid_to: None,
+        })
+        .collect();
+    let before = app.count_raw("SELECT COUNT(*) FROM positions").await;
+    assert_eq!(
+        app.store
+            .bulk_positions(&admin, &positions)
+            .await
+            .expect("positions"),
+        3000
+    );
+    assert_eq!(
+        app.count_raw("SELECT COUNT(*) FROM positions").await,
+        before + 3000
+    );
+}
