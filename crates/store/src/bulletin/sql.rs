@@ -184,22 +184,11 @@ pub(crate) async fn bulletin(
     range: DateRange,
     grouping: Grouping,
 ) -> StoreResult<Bulletin> {
-    Ok(gather(p, actor, root_ref, range, grouping, Source::Rollups).await?.0)
+    Ok(figures(p, actor, root_ref, range, grouping, Source::Rollups).await?.0)
 }
 
-/// A bulletin's figures from the records, beside the bulletin they make.
+/// A bulletin with the raw figures it was composed from, read from `source`.
 pub(crate) async fn figures(
-    p: &Pools<DB>,
-    actor: &Actor,
-    root_ref: &str,
-    range: DateRange,
-    grouping: Grouping,
-    source: Source,
-) -> StoreResult<(Bulletin, Figures)> {
-    gather(p, actor, root_ref, range, grouping, source).await
-}
-
-async fn gather(
     p: &Pools<DB>,
     actor: &Actor,
     root_ref: &str,

@@ -19,6 +19,23 @@ use taizhang_domain::rollup::{
 /// square of its placeholders.
 const CHUNK: usize = 100;
 
+/// Appends `(org, month, type), … )`: the cell keys of an `IN (VALUES …` list.
+fn push_cell_keys(q: &mut Sql, keys: &[&CellKey]) {
+    let rows: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            format!(
+                "({}, {}, {})",
+                q.arg(k.org_id),
+                q.arg(k.month),
+                q.arg(k.type_id)
+            )
+        })
+        .collect();
+    q.push(&rows.join(", "));
+    q.push(")");
+}
+
 /// Adds records just inserted (in the caller's write transaction) to their rollup cells.
 pub(crate) async fn add_records(
     c: &mut Conn,
@@ -55,19 +72,7 @@ pub(crate) async fn apply(c: &mut Conn, county_id: i64, delta: &RollupDelta) -> 
         let mut q = Sql::new(
             "SELECT org_id, month, ledger_type_id, people FROM rollup_cells WHERE (org_id, month, ledger_type_id) IN (VALUES ",
         );
-        let rows: Vec<String> = chunk
-            .iter()
-            .map(|k| {
-                format!(
-                    "({}, {}, {})",
-                    q.arg(k.org_id),
-                    q.arg(k.month),
-                    q.arg(k.type_id)
-                )
-            })
-            .collect();
-        q.push(&rows.join(", "));
-        q.push(")");
+        push_cell_keys(&mut q, chunk);
         let present: HashMap<CellKey, Vec<u8>> =
             fetch_all::<(i64, NaiveDate, i64, Vec<u8>)>(c, &q)
                 .await?
@@ -143,19 +148,7 @@ pub(crate) async fn apply(c: &mut Conn, county_id: i64, delta: &RollupDelta) -> 
                 let mut q = Sql::new(&format!(
                     "DELETE FROM {table} WHERE records = 0 AND (org_id, month, ledger_type_id) IN (VALUES "
                 ));
-                let rows: Vec<String> = chunk
-                    .iter()
-                    .map(|k| {
-                        format!(
-                            "({}, {}, {})",
-                            q.arg(k.org_id),
-                            q.arg(k.month),
-                            q.arg(k.type_id)
-                        )
-                    })
-                    .collect();
-                q.push(&rows.join(", "));
-                q.push(")");
+                push_cell_keys(&mut q, chunk);
                 execute(c, &q).await?;
             }
         }
@@ -172,6 +165,30 @@ pub(crate) struct StoredRecord {
     pub occurred_on: NaiveDate,
     pub facts: Vec<Fact>,
     pub people: Vec<i64>,
+}
+
+impl StoredRecord {
+    /// A record read back, its facts and people still to be filled in (`details_of`).
+    fn new(id: i64, type_id: i64, org_id: i64, occurred_on: NaiveDate) -> StoredRecord {
+        StoredRecord {
+            id,
+            type_id,
+            org_id,
+            occurred_on,
+            facts: Vec::new(),
+            people: Vec::new(),
+        }
+    }
+
+    fn input(&self) -> RollupInput<'_> {
+        RollupInput {
+            type_id: self.type_id,
+            org_id: self.org_id,
+            occurred_on: self.occurred_on,
+            facts: &self.facts,
+            people: &self.people,
+        }
+    }
 }
 
 /// The facts and people of records, keyed by record id, in chunks of ids.
@@ -227,14 +244,7 @@ pub(crate) async fn stored_records(
         {
             out.insert(
                 id,
-                StoredRecord {
-                    id,
-                    type_id,
-                    org_id,
-                    occurred_on,
-                    facts: Vec::new(),
-                    people: Vec::new(),
-                },
+                StoredRecord::new(id, type_id, org_id, occurred_on),
             );
         }
     }
@@ -250,13 +260,7 @@ pub(crate) async fn void_records(c: &mut Conn, county_id: i64, ids: &[i64]) -> S
     let mut delta = RollupDelta::default();
     for r in records.values() {
         delta.add(
-            &RollupInput {
-                type_id: r.type_id,
-                org_id: r.org_id,
-                occurred_on: r.occurred_on,
-                facts: &r.facts,
-                people: &r.people,
-            },
+            &r.input(),
             -1,
         );
     }
@@ -408,14 +412,7 @@ pub(crate) async fn covered(
         for (u, id, type_id, org_id, occurred_on) in rows {
             let Ok(u) = usize::try_from(u) else { continue };
             by_cov.push((u, id));
-            records.entry(id).or_insert(StoredRecord {
-                id,
-                type_id,
-                org_id,
-                occurred_on,
-                facts: Vec::new(),
-                people: Vec::new(),
-            });
+            records.entry(id).or_insert(StoredRecord::new(id, type_id, org_id, occurred_on));
         }
         if with_details {
             details_of(c, &mut records).await?;
@@ -424,13 +421,7 @@ pub(crate) async fn covered(
         for (u, id) in by_cov {
             if let (Some(r), Some(d)) = (records.get(&id), deltas.get_mut(u)) {
                 d.add(
-                    &RollupInput {
-                        type_id: r.type_id,
-                        org_id: r.org_id,
-                        occurred_on: r.occurred_on,
-                        facts: &r.facts,
-                        people: &r.people,
-                    },
+                    &r.input(),
                     1,
                 );
             }
@@ -536,14 +527,7 @@ async fn rebuild_in(tx: &mut Conn, county_id: i64) -> StoreResult<u64> {
             .map(|(id, type_id, org_id, occurred_on)| {
                 (
                     id,
-                    StoredRecord {
-                        id,
-                        type_id,
-                        org_id,
-                        occurred_on,
-                        facts: Vec::new(),
-                        people: Vec::new(),
-                    },
+                    StoredRecord::new(id, type_id, org_id, occurred_on),
                 )
             })
             .collect();
@@ -551,13 +535,7 @@ async fn rebuild_in(tx: &mut Conn, county_id: i64) -> StoreResult<u64> {
         details_of(tx, &mut records).await?;
         let inputs: Vec<RollupInput<'_>> = records
             .values()
-            .map(|r| RollupInput {
-                type_id: r.type_id,
-                org_id: r.org_id,
-                occurred_on: r.occurred_on,
-                facts: &r.facts,
-                people: &r.people,
-            })
+            .map(StoredRecord::input)
             .collect();
         add_records(tx, county_id, &inputs).await?;
     }
