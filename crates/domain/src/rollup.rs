@@ -12,6 +12,12 @@
 //!
 //! Distinct people do not add up across organisations or months, so each cell keeps the set of
 //! people named in its records; a bulletin merges the sets (`roaring` bitmaps in the store).
+//!
+//! Beside them the store keeps a *subtree* summary: the same figures keyed by each ancestor the
+//! record had on its date (`RollupDelta::add_at`), with the set of organisations that have
+//! records, so that a bulletin over a subtree reads one row per month and type instead of one per
+//! organisation. It is derived from the per-organisation cells, which stay the truth: the store
+//! recomputes an ancestor's month from them when a void or a back-dated move changes it.
 
 use crate::ledger::Fact;
 use chrono::{Datelike, NaiveDate};
@@ -94,6 +100,9 @@ pub struct CellDelta {
     /// People added; a void never removes people here (another record of the cell may name
     /// them too): the store recomputes a voided record's cells from their records.
     pub people: BTreeSet<i64>,
+    /// Organisations whose records the cell counts (for a subtree cell: those below the root
+    /// with records; for an organisation's own cell: itself).
+    pub orgs: BTreeSet<i64>,
 }
 
 /// One record as a rollup sees it.
@@ -121,8 +130,14 @@ impl RollupDelta {
     /// The per-option sums pair every chosen option with every number of the record: at most
     /// (choice facts × number facts), bounded by the type's 200 fields and 100 options per field.
     pub fn add(&mut self, r: &RollupInput<'_>, sign: i64) {
+        self.add_at(r, r.org_id, sign)
+    }
+
+    /// Adds a record to the cell of `at`: its own organisation, or an ancestor it had on its
+    /// date (a subtree cell).
+    pub fn add_at(&mut self, r: &RollupInput<'_>, at: i64, sign: i64) {
         let cell = CellKey {
-            org_id: r.org_id,
+            org_id: at,
             month: month_of(r.occurred_on),
             type_id: r.type_id,
         };
@@ -130,6 +145,7 @@ impl RollupDelta {
         c.records += sign;
         if sign > 0 {
             c.people.extend(r.people.iter().copied());
+            c.orgs.insert(r.org_id);
         }
         let key = |choice_field: &str, option: &str, num_field: &str| FactKey {
             cell,

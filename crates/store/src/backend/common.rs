@@ -289,9 +289,10 @@ pub(crate) async fn migrate(p: &Pools<DB>) -> StoreResult<()> {
         if *version == 3 {
             encrypted_existing = encrypt_plaintext_people(&mut tx, &p.field_key).await? > 0;
         }
-        if *version == 7 {
+        if *version == 8 {
             // A database with records gets its rollups with the tables, or its bulletins would
-            // start from nothing.
+            // start from nothing: once, with the last of the rollup migrations (the fill
+            // rebuilds both the per-organisation and the subtree rows).
             let n = super::rollups::fill_all(&mut tx).await?;
             tracing::info!(records = n, "rollups filled from the records");
         }

@@ -63,6 +63,15 @@ macro_rules! migrations {
                 "rollups",
                 include_str!(concat!("../../migrations/", $dir, "/0007_rollups.sql")),
             ),
+            (
+                8,
+                "subtree_rollups",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $dir,
+                    "/0008_subtree_rollups.sql"
+                )),
+            ),
         ]
     };
 }
@@ -101,6 +110,8 @@ macro_rules! feature_queries {
         pub(crate) mod people;
         #[path = "../records/sql.rs"]
         pub(crate) mod records;
+        #[path = "../rollups/read_sql.rs"]
+        pub(crate) mod rollup_reads;
         #[path = "../rollups/sql.rs"]
         pub(crate) mod rollups;
         #[path = "../sessions/sql.rs"]

@@ -238,10 +238,12 @@ pub(crate) async fn figures(
     Ok((b, figures))
 }
 
-/// The figures from the rollups: the whole months of every organisation's place under the
-/// bulletin (or under a unit) from `rollup_cells`/`rollup_facts`, the remaining days from the
-/// records (see `taizhang_domain::rollup::Coverage`). Its cost follows the organisations and
-/// months covered, not the records.
+/// The figures from the rollups. A bulletin over a subtree reads its root's subtree cells (one
+/// row per month and type) and each unit's; a bulletin over linked units, which may overlap,
+/// counts its whole from the per-organisation cells of every organisation under any unit, so
+/// that a record reached twice counts once. The days no whole month covers come from the
+/// records (see `taizhang_domain::rollup::Coverage`). Its cost follows the units and months,
+/// not the records.
 async fn rollup_figures(
     c: &mut Conn,
     actor: &Actor,
@@ -250,28 +252,27 @@ async fn rollup_figures(
     grouping: Grouping,
     units: &[Unit],
 ) -> StoreResult<Figures> {
-    // Coverage 0 is the bulletin's whole count; coverage i + 1 is unit i.
-    let mut places: Vec<(usize, i64, NaiveDate, NaiveDate)> = Vec::new();
-    match grouping {
-        Grouping::Children => places.push((0, root, range.from, range.to)),
-        // A record under two units (or reached twice) counts once: their spans merge per
-        // organisation in coverage 0.
-        Grouping::Link(_) => {
-            places.extend(units.iter().map(|u| (0, u.org.id, u.range.from, u.range.to)))
-        }
-    }
-    places.extend(
-        units
-            .iter()
-            .enumerate()
-            .map(|(i, u)| (i + 1, u.org.id, u.range.from, u.range.to)),
-    );
-    let spans = super::rollups::spans_under(c, &places, units.len() + 1).await?;
-    let mut coverages: Vec<Coverage> = spans.into_iter().map(Coverage::of).collect();
-    let unit_coverages = coverages.split_off(1);
     let county = actor.county_id.get();
-    let whole = super::rollups::covered(c, county, &coverages, true).await?;
-    let per_unit = super::rollups::covered(c, county, &unit_coverages, false).await?;
+    let whole = match grouping {
+        Grouping::Children => {
+            super::rollup_reads::subtree_covered(c, county, &[(root, range.from, range.to)], true)
+                .await?
+        }
+        Grouping::Link(_) => {
+            let places: Vec<(usize, i64, NaiveDate, NaiveDate)> = units
+                .iter()
+                .map(|u| (0, u.org.id, u.range.from, u.range.to))
+                .collect();
+            let spans = super::rollup_reads::spans_under(c, &places, 1).await?;
+            let coverages: Vec<Coverage> = spans.into_iter().map(Coverage::of).collect();
+            super::rollup_reads::covered(c, county, &coverages, true).await?
+        }
+    };
+    let columns: Vec<(i64, NaiveDate, NaiveDate)> = units
+        .iter()
+        .map(|u| (u.org.id, u.range.from, u.range.to))
+        .collect();
+    let per_unit = super::rollup_reads::subtree_covered(c, county, &columns, false).await?;
     let mut figures = Figures::default();
     if let Some(w) = whole.into_iter().next() {
         for (t, f) in &w.cells {

@@ -56,6 +56,22 @@ pub(crate) struct TableSpec {
 use Col::*;
 
 /// Every table, parents before children.
+/// The columns of both rollup figure tables (per organisation and per subtree).
+const ROLLUP_FACT_COLUMNS: &[(&str, Col)] = &[
+    ("county_id", I64),
+    ("org_id", I64),
+    ("month", Date),
+    ("ledger_type_id", I64),
+    ("choice_field", Text),
+    ("option_value", Text),
+    ("num_field", Text),
+    ("records", I64),
+    ("sum_high", I64),
+    ("sum_low", I64),
+];
+const ROLLUP_FACT_ORDER: &str =
+    "org_id, month, ledger_type_id, choice_field, option_value, num_field";
+
 pub(crate) const TABLES: &[TableSpec] = &[
     TableSpec {
         name: "counties",
@@ -274,19 +290,28 @@ pub(crate) const TABLES: &[TableSpec] = &[
     },
     TableSpec {
         name: "rollup_facts",
+        columns: ROLLUP_FACT_COLUMNS,
+        order: ROLLUP_FACT_ORDER,
+        identity: None,
+    },
+    TableSpec {
+        name: "rollup_tree_cells",
         columns: &[
             ("county_id", I64),
             ("org_id", I64),
             ("month", Date),
             ("ledger_type_id", I64),
-            ("choice_field", Text),
-            ("option_value", Text),
-            ("num_field", Text),
             ("records", I64),
-            ("sum_high", I64),
-            ("sum_low", I64),
+            ("orgs", Blob),
+            ("people", Blob),
         ],
-        order: "org_id, month, ledger_type_id, choice_field, option_value, num_field",
+        order: "org_id, month, ledger_type_id",
+        identity: None,
+    },
+    TableSpec {
+        name: "rollup_tree_facts",
+        columns: ROLLUP_FACT_COLUMNS,
+        order: ROLLUP_FACT_ORDER,
         identity: None,
     },
     TableSpec {

@@ -7,6 +7,7 @@ use crate::{org_ref, Actor, NewOrg, Org, OrgEdge, Pools, StoreError, StoreResult
 use chrono::{NaiveDate, Utc};
 use serde_json::{json, Value};
 use std::str::FromStr;
+use std::collections::HashSet;
 use taizhang_domain::org::{validate_name, OrgKind, OrgRef};
 use taizhang_domain::{Action, OrgId, Scope};
 
@@ -506,7 +507,20 @@ pub(crate) async fn move_org(
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    let new_uppers: Vec<(i64,)> = sqlx::query_as(
+        "SELECT ancestor_id FROM org_closure WHERE descendant_id = $1 AND valid_to IS NULL",
+    )
+    .bind(new_parent)
+    .fetch_all(&mut *tx)
+    .await?;
     attach(&mut tx, actor.county_id.get(), id, new_parent, on).await?;
+    // The ancestors the subtree left or joined count other records from `on`: their subtree
+    // rollups are recomputed; the ancestors it kept are not touched.
+    let old: HashSet<i64> = uppers.iter().map(|r| r.0).collect();
+    let new: HashSet<i64> = new_uppers.iter().map(|r| r.0).collect();
+    let changed: Vec<i64> = old.symmetric_difference(&new).copied().collect();
+    let subtree: Vec<i64> = subtree.iter().map(|r| r.0).collect();
+    super::rollups::tree_moved(&mut tx, actor.county_id.get(), &subtree, &changed, on).await?;
     let after = load_org_unscoped(&mut tx, id).await?;
     audit_as(
         &mut tx,

@@ -2,8 +2,9 @@
 //! transaction of every record write and void, reading them for a bulletin, and rebuilding them
 //! from the records.
 
+use super::rollup_reads::{covered, spans_under};
 use super::*;
-use crate::rollups::{people_from, people_to_bytes, CellFigures, Covered};
+use crate::rollups::{set_from, set_to_bytes, CellFigures, FactFigures, Layer, COUNTY_TREE_LOCK};
 use crate::sqlbuild::Sql;
 use crate::{Pools, StoreError, StoreResult};
 use chrono::NaiveDate;
@@ -11,7 +12,7 @@ use roaring::RoaringTreemap;
 use std::collections::{BTreeMap, HashMap};
 use taizhang_domain::ledger::Fact;
 use taizhang_domain::rollup::{
-    next_month, CellKey, Coverage, RollupDelta, RollupInput, Span, SumDelta,
+    month_of, next_month, CellKey, Coverage, RollupDelta, RollupInput, SumDelta,
 };
 
 /// Keys per multi-row statement (5 or 10 placeholders each). Kept small because SQLite finds
@@ -36,90 +37,178 @@ fn push_cell_keys(q: &mut Sql, keys: &[&CellKey]) {
     q.push(")");
 }
 
-/// Adds records just inserted (in the caller's write transaction) to their rollup cells.
+/// Adds records just inserted (in the caller's write transaction) to their rollup cells: their
+/// own organisation's and those of every ancestor they had on their date.
 pub(crate) async fn add_records(
     c: &mut Conn,
     county_id: i64,
     items: &[RollupInput<'_>],
 ) -> StoreResult<()> {
-    let mut delta = RollupDelta::default();
-    for r in items {
-        delta.add(r, 1);
+    if items.is_empty() {
+        return Ok(());
     }
-    apply(c, county_id, &delta).await
+    lock_county(c, county_id, false).await?;
+    let mut own = RollupDelta::default();
+    for r in items {
+        own.add(r, 1);
+    }
+    let places = places_of(c, items.iter().map(|r| r.org_id)).await?;
+    let mut tree = RollupDelta::default();
+    for r in items {
+        for a in ancestors_on(&places, r.org_id, r.occurred_on) {
+            tree.add_at(r, a, 1);
+        }
+    }
+    lock_cells(
+        c,
+        own.cells
+            .keys()
+            .map(|k| (Layer::Own, k.org_id))
+            .chain(tree.cells.keys().map(|k| (Layer::Tree, k.org_id))),
+    )
+    .await?;
+    apply(c, county_id, Layer::Own, &own).await?;
+    apply(c, county_id, Layer::Tree, &tree).await
 }
 
-/// Writes a delta: cells' counts added and people merged, figures added, rows that fall to zero
-/// records removed (a row exists only while a record stands behind it).
-pub(crate) async fn apply(c: &mut Conn, county_id: i64, delta: &RollupDelta) -> StoreResult<()> {
-    let keys: Vec<&CellKey> = delta.cells.keys().collect();
-    if IS_PG && !keys.is_empty() {
-        // Merging people is read-modify-write: two transactions adding to one new cell must not
-        // both start from "no row". Each organisation's cells are locked for the transaction,
-        // in ascending order so that two batches cannot deadlock. (SQLite has one writer.)
-        let mut orgs: Vec<i64> = keys.iter().map(|k| k.org_id).collect();
-        orgs.dedup();
-        let list = serde_json::to_string(&orgs).map_err(|e| StoreError::Internal(e.to_string()))?;
-        sqlx::query(
-            "SELECT pg_advisory_xact_lock(k) FROM (SELECT (CAST(1 AS bigint) << 48) | CAST(value AS bigint) AS k FROM json_array_elements_text(CAST($1 AS json)) ORDER BY 1) s",
-        )
-        .bind(list)
-        .execute(&mut *c)
-        .await?;
-    }
-    for chunk in keys.chunks(CHUNK) {
-        // The cells' present people, merged with the new ones in memory.
+/// Where organisations sat in the tree: per organisation, (ancestor, first day, day it ended)
+/// for every closure row, its own included.
+type Places = HashMap<i64, Vec<(i64, NaiveDate, Option<NaiveDate>)>>;
+
+async fn places_of(c: &mut Conn, orgs: impl Iterator<Item = i64>) -> StoreResult<Places> {
+    let mut orgs: Vec<i64> = orgs.collect();
+    orgs.sort_unstable();
+    orgs.dedup();
+    let mut out: Places = HashMap::new();
+    for chunk in orgs.chunks(CHUNK * 5) {
         let mut q = Sql::new(
-            "SELECT org_id, month, ledger_type_id, people FROM rollup_cells WHERE (org_id, month, ledger_type_id) IN (VALUES ",
+            "SELECT descendant_id, ancestor_id, valid_from, valid_to FROM org_closure WHERE descendant_id IN (",
         );
+        let l = q.list(chunk);
+        q.push(&format!("{l})"));
+        for (d, a, from, to) in
+            fetch_all::<(i64, i64, NaiveDate, Option<NaiveDate>)>(c, &q).await?
+        {
+            out.entry(d).or_default().push((a, from, to));
+        }
+    }
+    Ok(out)
+}
+
+/// The ancestors (itself included) `org` had on `day`.
+fn ancestors_on(places: &Places, org: i64, day: NaiveDate) -> impl Iterator<Item = i64> + '_ {
+    places
+        .get(&org)
+        .into_iter()
+        .flatten()
+        .filter(move |(_, from, to)| *from <= day && to.is_none_or(|t| day < t))
+        .map(|(a, _, _)| *a)
+}
+
+/// On PostgreSQL, a county's tree lock: shared by the writes that read which ancestors their
+/// records count under, exclusive for a move that changes them. (SQLite has one writer.)
+async fn lock_county(c: &mut Conn, county_id: i64, exclusive: bool) -> StoreResult<()> {
+    if IS_PG {
+        let f = if exclusive {
+            "pg_advisory_xact_lock"
+        } else {
+            "pg_advisory_xact_lock_shared"
+        };
+        sqlx::query(&format!("SELECT {f}($1)"))
+            .bind(COUNTY_TREE_LOCK | county_id)
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// On PostgreSQL, locks cells for the transaction: merging people is read-modify-write, and two
+/// transactions adding to one new cell must not both start from "no row". Each organisation's
+/// cells of a layer are one lock, taken in ascending order so that two writers cannot deadlock.
+async fn lock_cells(c: &mut Conn, cells: impl Iterator<Item = (Layer, i64)>) -> StoreResult<()> {
+    if !IS_PG {
+        return Ok(());
+    }
+    let mut keys: Vec<i64> = cells.map(|(l, org)| l.lock_tag() | org).collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    let list = serde_json::to_string(&keys).map_err(|e| StoreError::Internal(e.to_string()))?;
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(k) FROM (SELECT CAST(value AS bigint) AS k FROM json_array_elements_text(CAST($1 AS json)) ORDER BY 1) s",
+    )
+    .bind(list)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// Writes a delta to a layer: cells' counts added and sets merged, figures added, rows that fall
+/// to zero records removed (a row exists only while a record stands behind it). The caller holds
+/// the cells' locks (`lock_cells`).
+async fn apply(c: &mut Conn, county_id: i64, layer: Layer, delta: &RollupDelta) -> StoreResult<()> {
+    let keys: Vec<&CellKey> = delta.cells.keys().collect();
+    let tree = layer == Layer::Tree;
+    let (cells, facts) = (layer.cells(), layer.facts());
+    for chunk in keys.chunks(CHUNK) {
+        // The cells' present sets, merged with the new ones in memory.
+        let orgs_col = if tree { "orgs" } else { "NULL" };
+        let mut q = Sql::new(&format!(
+            "SELECT org_id, month, ledger_type_id, people, {orgs_col} FROM {cells} WHERE (org_id, month, ledger_type_id) IN (VALUES "
+        ));
         push_cell_keys(&mut q, chunk);
-        let present: HashMap<CellKey, Vec<u8>> =
-            fetch_all::<(i64, NaiveDate, i64, Vec<u8>)>(c, &q)
+        let present: HashMap<CellKey, (Vec<u8>, Option<Vec<u8>>)> =
+            fetch_all::<(i64, NaiveDate, i64, Vec<u8>, Option<Vec<u8>>)>(c, &q)
                 .await?
                 .into_iter()
-                .map(|(org_id, month, type_id, p)| {
+                .map(|(org_id, month, type_id, p, o)| {
                     (
                         CellKey {
                             org_id,
                             month,
                             type_id,
                         },
-                        p,
+                        (p, o),
                     )
                 })
                 .collect();
-        let mut q = Sql::new(
-            "INSERT INTO rollup_cells (county_id, org_id, month, ledger_type_id, records, people) VALUES ",
-        );
+        let mut q = Sql::new(&format!(
+            "INSERT INTO {cells} (county_id, org_id, month, ledger_type_id, records, people{}) VALUES ",
+            if tree { ", orgs" } else { "" }
+        ));
         let mut rows = Vec::with_capacity(chunk.len());
         for k in chunk {
             let d = &delta.cells[*k];
-            let mut people = match present.get(*k) {
-                Some(bytes) => people_from(bytes)?,
-                None => RoaringTreemap::new(),
+            let (mut people, mut orgs) = match present.get(*k) {
+                Some((p, o)) => (set_from(p)?, set_from(o.as_deref().unwrap_or_default())?),
+                None => (RoaringTreemap::new(), RoaringTreemap::new()),
             };
-            for p in &d.people {
-                if let Ok(p) = u64::try_from(*p) {
-                    people.insert(p);
-                }
-            }
-            rows.push(format!(
-                "({}, {}, {}, {}, {}, {})",
+            people.extend(d.people.iter().filter_map(|p| u64::try_from(*p).ok()));
+            let mut row = format!(
+                "({}, {}, {}, {}, {}, {}",
                 q.arg(county_id),
                 q.arg(k.org_id),
                 q.arg(k.month),
                 q.arg(k.type_id),
                 q.arg(d.records),
-                q.arg(people_to_bytes(&people)?)
-            ));
+                q.arg(set_to_bytes(&people)?)
+            );
+            if tree {
+                orgs.extend(d.orgs.iter().filter_map(|o| u64::try_from(*o).ok()));
+                row.push_str(&format!(", {}", q.arg(set_to_bytes(&orgs)?)));
+            }
+            row.push(')');
+            rows.push(row);
         }
         q.push(&rows.join(", "));
-        q.push(" ON CONFLICT (org_id, month, ledger_type_id) DO UPDATE SET records = rollup_cells.records + excluded.records, people = excluded.people");
+        q.push(&format!(" ON CONFLICT (org_id, month, ledger_type_id) DO UPDATE SET records = {cells}.records + excluded.records, people = excluded.people{}", if tree { ", orgs = excluded.orgs" } else { "" }));
         execute(c, &q).await?;
     }
-    let facts: Vec<_> = delta.facts.iter().filter(|(_, s)| !s.is_zero()).collect();
-    for chunk in facts.chunks(CHUNK) {
-        let mut q = Sql::new("INSERT INTO rollup_facts (county_id, org_id, month, ledger_type_id, choice_field, option_value, num_field, records, sum_high, sum_low) VALUES ");
+    let figures: Vec<_> = delta.facts.iter().filter(|(_, s)| !s.is_zero()).collect();
+    for chunk in figures.chunks(CHUNK) {
+        let mut q = Sql::new(&format!("INSERT INTO {facts} (county_id, org_id, month, ledger_type_id, choice_field, option_value, num_field, records, sum_high, sum_low) VALUES "));
         let rows: Vec<String> = chunk
             .iter()
             .map(|(k, s)| {
@@ -139,12 +228,12 @@ pub(crate) async fn apply(c: &mut Conn, county_id: i64, delta: &RollupDelta) -> 
             })
             .collect();
         q.push(&rows.join(", "));
-        q.push(" ON CONFLICT (org_id, month, ledger_type_id, choice_field, option_value, num_field) DO UPDATE SET records = rollup_facts.records + excluded.records, sum_high = rollup_facts.sum_high + excluded.sum_high, sum_low = rollup_facts.sum_low + excluded.sum_low");
+        q.push(&format!(" ON CONFLICT (org_id, month, ledger_type_id, choice_field, option_value, num_field) DO UPDATE SET records = {facts}.records + excluded.records, sum_high = {facts}.sum_high + excluded.sum_high, sum_low = {facts}.sum_low + excluded.sum_low"));
         execute(c, &q).await?;
     }
     if delta.cells.values().any(|d| d.records < 0) || delta.facts.values().any(|s| s.count < 0) {
         for chunk in keys.chunks(CHUNK) {
-            for table in ["rollup_cells", "rollup_facts"] {
+            for table in [cells, facts] {
                 let mut q = Sql::new(&format!(
                     "DELETE FROM {table} WHERE records = 0 AND (org_id, month, ledger_type_id) IN (VALUES "
                 ));
@@ -154,6 +243,81 @@ pub(crate) async fn apply(c: &mut Conn, county_id: i64, delta: &RollupDelta) -> 
         }
     }
     Ok(())
+}
+
+/// Recomputes subtree months — (root, month) — from the per-organisation rows and the records:
+/// after a void (whose people and organisations cannot be subtracted from a set) or a move back
+/// in time (which changes the ancestors records count under). Its cost follows the organisations
+/// under each root, not their records. The caller holds the county's tree lock.
+async fn refresh_tree(
+    c: &mut Conn,
+    county_id: i64,
+    targets: &[(i64, NaiveDate)],
+) -> StoreResult<()> {
+    for chunk in targets.chunks(CHUNK) {
+        lock_cells(c, chunk.iter().map(|(o, _)| (Layer::Tree, *o))).await?;
+        for table in [Layer::Tree.cells(), Layer::Tree.facts()] {
+            let mut q = Sql::new(&format!(
+                "DELETE FROM {table} WHERE (org_id, month) IN (VALUES "
+            ));
+            let rows: Vec<String> = chunk
+                .iter()
+                .map(|(o, m)| format!("({}, {})", q.arg(*o), q.arg(*m)))
+                .collect();
+            q.push(&rows.join(", "));
+            q.push(")");
+            execute(c, &q).await?;
+        }
+        let places: Vec<(usize, i64, NaiveDate, NaiveDate)> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, (o, m))| (i, *o, *m, next_month(*m).pred_opt().unwrap_or(*m)))
+            .collect();
+        let spans = spans_under(c, &places, chunk.len()).await?;
+        let coverages: Vec<Coverage> = spans.into_iter().map(Coverage::of).collect();
+        let mut delta = RollupDelta::default();
+        for ((o, m), cov) in chunk.iter().zip(covered(c, county_id, &coverages, true).await?) {
+            let d = cov.into_delta(*o, *m);
+            delta.cells.extend(d.cells);
+            delta.facts.extend(d.facts);
+        }
+        apply(c, county_id, Layer::Tree, &delta).await?;
+    }
+    Ok(())
+}
+
+/// After `subtree` moved on `on` (in the caller's transaction, the closure already changed):
+/// the months from `on` of every ancestor it left or joined are recomputed. Ancestors it kept
+/// (the county, say) count the same records before and after, and are not touched; nor is any
+/// per-organisation row.
+pub(crate) async fn tree_moved(
+    c: &mut Conn,
+    county_id: i64,
+    subtree: &[i64],
+    changed_ancestors: &[i64],
+    on: NaiveDate,
+) -> StoreResult<()> {
+    lock_county(c, county_id, true).await?;
+    let mut months: Vec<NaiveDate> = Vec::new();
+    for chunk in subtree.chunks(CHUNK * 5) {
+        let mut q = Sql::new("SELECT DISTINCT month FROM rollup_cells WHERE month >= ");
+        let m = q.arg(month_of(on));
+        q.push(&m);
+        q.push(" AND org_id IN (");
+        let l = q.list(chunk);
+        q.push(&format!("{l})"));
+        months.extend(fetch_all::<(NaiveDate,)>(c, &q).await?.into_iter().map(|r| r.0));
+    }
+    months.sort_unstable();
+    months.dedup();
+    let mut ancestors = changed_ancestors.to_vec();
+    ancestors.sort_unstable();
+    ancestors.dedup();
+    let targets: Vec<(i64, NaiveDate)> = ancestors
+        .iter()
+        .flat_map(|a| months.iter().map(move |m| (*a, *m)))
+        .collect();
+    refresh_tree(c, county_id, &targets).await
 }
 
 /// One record as the rollups need it, read back from the tables.
@@ -169,7 +333,7 @@ pub(crate) struct StoredRecord {
 
 impl StoredRecord {
     /// A record read back, its facts and people still to be filled in (`details_of`).
-    fn new(id: i64, type_id: i64, org_id: i64, occurred_on: NaiveDate) -> StoredRecord {
+    pub(crate) fn new(id: i64, type_id: i64, org_id: i64, occurred_on: NaiveDate) -> StoredRecord {
         StoredRecord {
             id,
             type_id,
@@ -180,7 +344,7 @@ impl StoredRecord {
         }
     }
 
-    fn input(&self) -> RollupInput<'_> {
+    pub(crate) fn input(&self) -> RollupInput<'_> {
         RollupInput {
             type_id: self.type_id,
             org_id: self.org_id,
@@ -192,7 +356,7 @@ impl StoredRecord {
 }
 
 /// The facts and people of records, keyed by record id, in chunks of ids.
-async fn details_of(
+pub(crate) async fn details_of(
     c: &mut Conn,
     records: &mut BTreeMap<i64, StoredRecord>,
 ) -> StoreResult<()> {
@@ -253,18 +417,27 @@ pub(crate) async fn stored_records(
 }
 
 /// Takes records just voided (in the caller's write transaction) out of their cells. Counts and
-/// sums are subtracted; the people of each touched cell are read again from its standing records,
-/// since another record of the cell may name the same person.
+/// sums are subtracted from their own organisations' cells, whose people are read again from
+/// their standing records (another record of the cell may name the same person); the months of
+/// their ancestors are recomputed (`refresh_tree`).
 pub(crate) async fn void_records(c: &mut Conn, county_id: i64, ids: &[i64]) -> StoreResult<()> {
+    lock_county(c, county_id, false).await?;
     let records = stored_records(c, ids).await?;
     let mut delta = RollupDelta::default();
     for r in records.values() {
-        delta.add(
-            &r.input(),
-            -1,
-        );
+        delta.add(&r.input(), -1);
     }
-    apply(c, county_id, &delta).await?;
+    let places = places_of(c, records.values().map(|r| r.org_id)).await?;
+    let mut targets: Vec<(i64, NaiveDate)> = records
+        .values()
+        .flat_map(|r| {
+            ancestors_on(&places, r.org_id, r.occurred_on).map(|a| (a, month_of(r.occurred_on)))
+        })
+        .collect();
+    targets.sort_unstable();
+    targets.dedup();
+    lock_cells(c, delta.cells.keys().map(|k| (Layer::Own, k.org_id))).await?;
+    apply(c, county_id, Layer::Own, &delta).await?;
     for k in delta.cells.keys() {
         let people: Vec<(i64,)> = sqlx::query_as(
             "SELECT DISTINCT rp.person_id FROM ledger_records r JOIN record_people rp ON rp.record_id = r.id
@@ -276,202 +449,21 @@ pub(crate) async fn void_records(c: &mut Conn, county_id: i64, ids: &[i64]) -> S
         .bind(next_month(k.month))
         .fetch_all(&mut *c)
         .await?;
-        let mut set = RoaringTreemap::new();
-        for (p,) in people {
-            if let Ok(p) = u64::try_from(p) {
-                set.insert(p);
-            }
-        }
+        let set: RoaringTreemap = people
+            .into_iter()
+            .filter_map(|(p,)| u64::try_from(p).ok())
+            .collect();
         sqlx::query(
             "UPDATE rollup_cells SET people = $1 WHERE org_id = $2 AND month = $3 AND ledger_type_id = $4",
         )
-        .bind(people_to_bytes(&set)?)
+        .bind(set_to_bytes(&set)?)
         .bind(k.org_id)
         .bind(k.month)
         .bind(k.type_id)
         .execute(&mut *c)
         .await?;
     }
-    Ok(())
-}
-
-// ---- reading ---------------------------------------------------------------------------------
-
-/// A JSON list of spans tagged with their coverage, bound as one parameter and read as a table
-/// (`json_each` on SQLite, `json_to_recordset` on PostgreSQL), so that a bulletin over thousands
-/// of organisations is one statement with one plan, not thousands of placeholders. The queries
-/// join it with `CROSS JOIN`, which SQLite takes as "this table outside": the spans drive index
-/// seeks into the big table, never the other way round (SQLite cannot estimate a JSON table and
-/// would otherwise scan the rollups once per span). PostgreSQL plans a cross join like any other.
-fn spans_json(items: &[(usize, i64, NaiveDate, NaiveDate)]) -> String {
-    let rows: Vec<serde_json::Value> = items
-        .iter()
-        .map(|(u, org, a, b)| serde_json::json!({"u": u, "org": org, "a": a, "b": b}))
-        .collect();
-    serde_json::Value::Array(rows).to_string()
-}
-
-fn spans_table(p: &str) -> String {
-    if IS_PG {
-        format!("json_to_recordset(CAST({p} AS json)) AS s(u bigint, org bigint, a date, b date)")
-    } else {
-        format!("(SELECT json_extract(value, '$.u') AS u, json_extract(value, '$.org') AS org, json_extract(value, '$.a') AS a, json_extract(value, '$.b') AS b FROM json_each({p})) AS s")
-    }
-}
-
-/// What the rollups and the records say about a list of coverages (one per bulletin column:
-/// the whole bulletin, or one unit). `with_details` asks for people and facts, which only the
-/// whole bulletin shows; the units get their record counts.
-pub(crate) async fn covered(
-    c: &mut Conn,
-    county_id: i64,
-    coverages: &[Coverage],
-    with_details: bool,
-) -> StoreResult<Vec<Covered>> {
-    let mut out: Vec<Covered> = coverages.iter().map(|_| Covered::default()).collect();
-    let months: Vec<(usize, i64, NaiveDate, NaiveDate)> = coverages
-        .iter()
-        .enumerate()
-        .flat_map(|(u, cov)| cov.months.iter().map(move |(o, a, b)| (u, *o, *a, *b)))
-        .collect();
-    if !months.is_empty() {
-        let mut q = Sql::new("");
-        let p = q.arg(spans_json(&months));
-        let cols = if with_details { ", c.people" } else { "" };
-        q.text = format!(
-            "SELECT CAST(s.u AS BIGINT), c.ledger_type_id, c.org_id, c.records{cols} FROM {} CROSS JOIN rollup_cells c WHERE c.org_id = s.org AND c.month BETWEEN s.a AND s.b",
-            spans_table(&p)
-        );
-        if with_details {
-            for (u, t, org, n, people) in
-                fetch_all::<(i64, i64, i64, i64, Vec<u8>)>(c, &q).await?
-            {
-                let Some(cov) = usize::try_from(u).ok().and_then(|u| out.get_mut(u)) else {
-                    continue;
-                };
-                let cell = cov.cells.entry(t).or_default();
-                cell.records += n;
-                cell.orgs.insert(org);
-                cell.people |= people_from(&people)?;
-            }
-        } else {
-            for (u, t, org, n) in fetch_all::<(i64, i64, i64, i64)>(c, &q).await? {
-                let Some(cov) = usize::try_from(u).ok().and_then(|u| out.get_mut(u)) else {
-                    continue;
-                };
-                let cell = cov.cells.entry(t).or_default();
-                cell.records += n;
-                cell.orgs.insert(org);
-            }
-        }
-        if with_details {
-            let mut q = Sql::new("");
-            let p = q.arg(spans_json(&months));
-            q.text = format!(
-                "SELECT CAST(s.u AS BIGINT), f.ledger_type_id, f.choice_field, f.option_value, f.num_field,
-                        CAST(SUM(f.records) AS BIGINT), CAST(SUM(f.sum_high) AS BIGINT), CAST(SUM(f.sum_low) AS BIGINT)
-                 FROM {} CROSS JOIN rollup_facts f WHERE f.org_id = s.org AND f.month BETWEEN s.a AND s.b
-                 GROUP BY s.u, f.ledger_type_id, f.choice_field, f.option_value, f.num_field",
-                spans_table(&p)
-            );
-            for (u, t, cf, o, nf, n, high, low) in
-                fetch_all::<(i64, i64, String, String, String, i64, i64, i64)>(c, &q).await?
-            {
-                let Some(cov) = usize::try_from(u).ok().and_then(|u| out.get_mut(u)) else {
-                    continue;
-                };
-                cov.facts
-                    .entry((t, cf, o, nf))
-                    .or_default()
-                    .merge(SumDelta {
-                    count: n,
-                    high,
-                    low,
-                });
-            }
-        }
-    }
-    // The days no whole month covers, from the records.
-    let days: Vec<(usize, i64, NaiveDate, NaiveDate)> = coverages
-        .iter()
-        .enumerate()
-        .flat_map(|(u, cov)| cov.days.iter().map(move |s| (u, s.org_id, s.from, s.to)))
-        .collect();
-    if !days.is_empty() {
-        let mut q = Sql::new("");
-        let p = q.arg(spans_json(&days));
-        let cty = q.arg(county_id);
-        q.text = format!(
-            "SELECT CAST(s.u AS BIGINT), r.id, r.ledger_type_id, r.org_id, r.occurred_on FROM {} CROSS JOIN ledger_records r
-             WHERE r.org_id = s.org AND r.occurred_on BETWEEN s.a AND s.b AND r.county_id = {cty} AND r.voided_at IS NULL",
-            spans_table(&p)
-        );
-        let rows = fetch_all::<(i64, i64, i64, i64, NaiveDate)>(c, &q).await?;
-        let mut records: BTreeMap<i64, StoredRecord> = BTreeMap::new();
-        let mut by_cov: Vec<(usize, i64)> = Vec::with_capacity(rows.len());
-        for (u, id, type_id, org_id, occurred_on) in rows {
-            let Ok(u) = usize::try_from(u) else { continue };
-            by_cov.push((u, id));
-            records.entry(id).or_insert(StoredRecord::new(id, type_id, org_id, occurred_on));
-        }
-        if with_details {
-            details_of(c, &mut records).await?;
-        }
-        let mut deltas: Vec<RollupDelta> = coverages.iter().map(|_| RollupDelta::default()).collect();
-        for (u, id) in by_cov {
-            if let (Some(r), Some(d)) = (records.get(&id), deltas.get_mut(u)) {
-                d.add(
-                    &r.input(),
-                    1,
-                );
-            }
-        }
-        for (cov, delta) in out.iter_mut().zip(deltas) {
-            cov.add_delta(&delta);
-        }
-    }
-    Ok(out)
-}
-
-/// The spans during which each organisation sat under each ancestor, clipped to the ancestor's
-/// period: one indexed read of the closure for all of them. `ancestors` are (coverage index,
-/// organisation, first day, last day); several coverages may share an ancestor.
-pub(crate) async fn spans_under(
-    c: &mut Conn,
-    ancestors: &[(usize, i64, NaiveDate, NaiveDate)],
-    n: usize,
-) -> StoreResult<Vec<Vec<Span>>> {
-    let mut out: Vec<Vec<Span>> = vec![Vec::new(); n];
-    if ancestors.is_empty() {
-        return Ok(out);
-    }
-    let mut q = Sql::new("");
-    let p = q.arg(spans_json(ancestors));
-    q.text = format!(
-        "SELECT CAST(s.u AS BIGINT), cl.descendant_id, cl.valid_from, cl.valid_to, s.a, s.b FROM {} CROSS JOIN org_closure cl
-         WHERE cl.ancestor_id = s.org AND cl.valid_from <= s.b AND (cl.valid_to IS NULL OR cl.valid_to > s.a)",
-        spans_table(&p)
-    );
-    for (u, org, from, to_excl, a, b) in
-        fetch_all::<(i64, i64, NaiveDate, Option<NaiveDate>, NaiveDate, NaiveDate)>(c, &q).await?
-    {
-        let Some(spans) = usize::try_from(u).ok().and_then(|u| out.get_mut(u)) else {
-            continue;
-        };
-        let to = match to_excl.and_then(|d| d.pred_opt()) {
-            Some(t) => t.min(b),
-            None => b,
-        };
-        let from = from.max(a);
-        if from <= to {
-            spans.push(Span {
-                org_id: org,
-                from,
-                to,
-            });
-        }
-    }
-    Ok(out)
+    refresh_tree(c, county_id, &targets).await
 }
 
 // ---- rebuilding ------------------------------------------------------------------------------
@@ -502,7 +494,12 @@ pub(crate) async fn fill_all(c: &mut Conn) -> StoreResult<u64> {
 
 /// A rebuild inside the caller's write transaction.
 async fn rebuild_in(tx: &mut Conn, county_id: i64) -> StoreResult<u64> {
-    for table in ["rollup_cells", "rollup_facts"] {
+    for table in [
+        Layer::Own.cells(),
+        Layer::Own.facts(),
+        Layer::Tree.cells(),
+        Layer::Tree.facts(),
+    ] {
         sqlx::query(&format!("DELETE FROM {table} WHERE county_id = $1"))
             .bind(county_id)
             .execute(&mut *tx)
@@ -525,18 +522,12 @@ async fn rebuild_in(tx: &mut Conn, county_id: i64) -> StoreResult<u64> {
         let mut records: BTreeMap<i64, StoredRecord> = rows
             .into_iter()
             .map(|(id, type_id, org_id, occurred_on)| {
-                (
-                    id,
-                    StoredRecord::new(id, type_id, org_id, occurred_on),
-                )
+                (id, StoredRecord::new(id, type_id, org_id, occurred_on))
             })
             .collect();
         total += records.len() as u64;
         details_of(tx, &mut records).await?;
-        let inputs: Vec<RollupInput<'_>> = records
-            .values()
-            .map(StoredRecord::input)
-            .collect();
+        let inputs: Vec<RollupInput<'_>> = records.values().map(StoredRecord::input).collect();
         add_records(tx, county_id, &inputs).await?;
     }
     Ok(total)
@@ -549,23 +540,33 @@ pub(crate) async fn county_ids(p: &Pools<DB>) -> StoreResult<Vec<(i64, String)>>
         .await?)
 }
 
-/// A `rollup_facts` row: cell key, figure key, count and sum halves.
+/// A rollup figure row: cell key, figure key, count and sum halves.
 type FactRow = (i64, NaiveDate, i64, String, String, String, i64, i64, i64);
 
-/// A figure of a cell, as `dump` lists it.
-pub(crate) type DumpedFact = (CellKey, String, String, String, SumDelta);
-
-/// Every rollup row of a county, for comparing an incremental rollup with a rebuilt one.
-pub(crate) async fn dump(p: &Pools<DB>, county_id: i64) -> StoreResult<(Vec<CellFigures>, Vec<DumpedFact>)> {
+/// Every row of one rollup layer of a county, for comparing an incremental rollup with a rebuilt
+/// one.
+pub(crate) async fn dump(
+    p: &Pools<DB>,
+    county_id: i64,
+    layer: Layer,
+) -> StoreResult<(Vec<CellFigures>, Vec<FactFigures>)> {
     let mut c = p.read.acquire().await?;
-    let cells: Vec<(i64, NaiveDate, i64, i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT org_id, month, ledger_type_id, records, people FROM rollup_cells WHERE county_id = $1 ORDER BY org_id, month, ledger_type_id",
-    )
+    let orgs = if layer == Layer::Tree { "orgs" } else { "NULL" };
+    let cells: Vec<(i64, NaiveDate, i64, i64, Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(&format!(
+        "SELECT org_id, month, ledger_type_id, records, people, {orgs} FROM {} WHERE county_id = $1 ORDER BY org_id, month, ledger_type_id",
+        layer.cells()
+    ))
     .bind(county_id)
     .fetch_all(&mut *c)
     .await?;
+    let ids = |bytes: &[u8]| -> StoreResult<Vec<i64>> {
+        Ok(set_from(bytes)?
+            .iter()
+            .filter_map(|p| i64::try_from(p).ok())
+            .collect())
+    };
     let mut out_cells = Vec::with_capacity(cells.len());
-    for (org_id, month, type_id, records, people) in cells {
+    for (org_id, month, type_id, records, people, orgs) in cells {
         out_cells.push(CellFigures {
             key: CellKey {
                 org_id,
@@ -573,13 +574,15 @@ pub(crate) async fn dump(p: &Pools<DB>, county_id: i64) -> StoreResult<(Vec<Cell
                 type_id,
             },
             records,
-            people: people_from(&people)?.iter().filter_map(|p| i64::try_from(p).ok()).collect(),
+            people: ids(&people)?,
+            orgs: ids(orgs.as_deref().unwrap_or_default())?,
         });
     }
-    let facts: Vec<FactRow> = sqlx::query_as(
-        "SELECT org_id, month, ledger_type_id, choice_field, option_value, num_field, records, sum_high, sum_low FROM rollup_facts
+    let facts: Vec<FactRow> = sqlx::query_as(&format!(
+        "SELECT org_id, month, ledger_type_id, choice_field, option_value, num_field, records, sum_high, sum_low FROM {}
          WHERE county_id = $1 ORDER BY org_id, month, ledger_type_id, choice_field, option_value, num_field",
-    )
+        layer.facts()
+    ))
     .bind(county_id)
     .fetch_all(&mut *c)
     .await?;
