@@ -25,7 +25,9 @@ fn batch(a: i64, b: i64) -> Vec<NewRecord> {
             ledger_type: "theme_day".into(),
             org: XUNZHUANG.into(),
             occurred_on: day(i % 300),
-            fields: object(json!({"theme": "原子写入", "attendees": [a, b], "attendance": attendance})),
+            fields: object(
+                json!({"theme": "原子写入", "attendees": [a, b], "attendance": attendance}),
+            ),
         });
         out.push(NewRecord {
             ledger_type: "hazard_check".into(),
@@ -145,10 +147,7 @@ async fn a_failure_inside_the_write_leaves_nothing_behind(app: TestApp) {
         ]
     );
     let records_counted = |d: &RollupDump| d.cells.iter().map(|c| c.records).sum::<i64>();
-    assert_eq!(
-        records_counted(&after.1) - records_counted(&before.1),
-        2000
-    );
+    assert_eq!(records_counted(&after.1) - records_counted(&before.1), 2000);
     app.store
         .rebuild_rollups(Some("370828"))
         .await
