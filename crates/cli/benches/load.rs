@@ -10,8 +10,8 @@
 //! `cargo bench -p taizhang --bench load`; environment:
 //! - `TAIZHANG_BENCH_DB`: serve this database (it gains an account `loadbench` and, in `write`
 //!   mode, records; run it on a copy; the server inherits `TAIZHANG_DATA_DIR` for the keys);
-//!   otherwise `gen --scale county --seed 1` into a fresh SQLite file (`BENCH_BACKENDS=postgres`
-//!   for a fresh PostgreSQL database instead);
+//!   otherwise `gen --scale county --seed 1` (`BENCH_GEN_SCALE`: `test`, `county`, `city`) into a
+//!   fresh SQLite file (`BENCH_BACKENDS=postgres` for a fresh PostgreSQL database instead);
 //! - `BENCH_LOAD_MODE` (`read,write` default), `BENCH_LOAD_CLIENTS` (200),
 //!   `BENCH_LOAD_REQUESTS` (20,000 in all), `BENCH_LOAD_SECONDS` (60: the bound on each phase),
 //!   `BENCH_WRITE_SECONDS` (20 per concurrency).
@@ -83,15 +83,18 @@ impl Server {
                     std::fs::read_to_string(log).unwrap_or_default()
                 );
             }
-            assert!(Instant::now() < deadline, "taizhang serve did not answer in 600 s");
+            assert!(
+                Instant::now() < deadline,
+                "taizhang serve did not answer in 600 s"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     /// (VmRSS, VmHWM) in kB.
     fn memory(&self) -> (u64, u64) {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         let field = |name: &str| {
             status
                 .lines()
@@ -148,8 +151,12 @@ async fn prepare() -> Target {
             };
             let (store, url, dir) = fresh_store(backend).await.expect("store");
             let t = Instant::now();
+            let scale: Scale = std::env::var("BENCH_GEN_SCALE")
+                .unwrap_or_else(|_| "county".into())
+                .parse()
+                .expect("BENCH_GEN_SCALE: test, county or city");
             let opts = GenOptions {
-                scale: Scale::County,
+                scale,
                 years: 1,
                 seed: 1,
                 tree_only: false,
@@ -163,7 +170,10 @@ async fn prepare() -> Target {
                 t.elapsed().as_secs_f64()
             );
             let mut env = taizhang_testkit::test_key_env();
-            env.push(("TAIZHANG_DATA_DIR", dir.path().join("data").display().to_string()));
+            env.push((
+                "TAIZHANG_DATA_DIR",
+                dir.path().join("data").display().to_string(),
+            ));
             (store, url, env, Some(dir))
         }
     };
@@ -216,12 +226,20 @@ async fn prepare() -> Target {
 async fn one(url: &str, sql: &str, arg: i64) -> (String, i64) {
     if url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(url).await.expect("postgres");
-        let r = sqlx::query_as(sql).bind(arg).fetch_one(&pool).await.expect(sql);
+        let r = sqlx::query_as(sql)
+            .bind(arg)
+            .fetch_one(&pool)
+            .await
+            .expect(sql);
         pool.close().await;
         r
     } else {
         let pool = sqlx::SqlitePool::connect(url).await.expect("sqlite");
-        let r = sqlx::query_as(sql).bind(arg).fetch_one(&pool).await.expect(sql);
+        let r = sqlx::query_as(sql)
+            .bind(arg)
+            .fetch_one(&pool)
+            .await
+            .expect(sql);
         pool.close().await;
         r
     }
@@ -271,15 +289,25 @@ async fn read_load(t: &Target, server: &Server, client: &Client) {
     let targets: Arc<Vec<(&'static str, String, bool)>> = Arc::new(vec![
         (
             "bulletin API, township",
-            format!("/api/v1/bulletin?org=o{}&from={from}&to={to}&by=children", t.town),
+            format!(
+                "/api/v1/bulletin?org=o{}&from={from}&to={to}&by=children",
+                t.town
+            ),
             true,
         ),
         (
             "bulletin API, county",
-            format!("/api/v1/bulletin?org={}&from={from}&to={to}&by=children", t.code),
+            format!(
+                "/api/v1/bulletin?org={}&from={from}&to={to}&by=children",
+                t.code
+            ),
             true,
         ),
-        ("organisation page, township", format!("/orgs/o{}", t.town), false),
+        (
+            "organisation page, township",
+            format!("/orgs/o{}", t.town),
+            false,
+        ),
         (
             "records page, township",
             format!("/records?org=o{}&from={from}&to={to}", t.town),
@@ -289,7 +317,11 @@ async fn read_load(t: &Target, server: &Server, client: &Client) {
     // Warm: each target once, checked.
     for (name, path, api) in targets.iter() {
         let req = client.get(format!("{}{path}", server.base));
-        let req = if *api { req.bearer_auth(&token) } else { req.header("cookie", &cookie) };
+        let req = if *api {
+            req.bearer_auth(&token)
+        } else {
+            req.header("cookie", &cookie)
+        };
         let r = req.send().await.expect("warm request");
         assert_eq!(r.status(), StatusCode::OK, "{name}: {path}");
     }
@@ -300,8 +332,12 @@ async fn read_load(t: &Target, server: &Server, client: &Client) {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let (client, base, token, cookie) =
-            (client.clone(), server.base.clone(), token.clone(), cookie.clone());
+        let (client, base, token, cookie) = (
+            client.clone(),
+            server.base.clone(),
+            token.clone(),
+            cookie.clone(),
+        );
         let (targets, issued, tally) = (targets.clone(), issued.clone(), tally.clone());
         tasks.push(tokio::spawn(async move {
             let mut mine: Vec<(&'static str, Duration)> = Vec::new();
@@ -313,7 +349,11 @@ async fn read_load(t: &Target, server: &Server, client: &Client) {
                 }
                 let (name, path, api) = &targets[(n % targets.len() as u64) as usize];
                 let req = client.get(format!("{base}{path}"));
-                let req = if *api { req.bearer_auth(&token) } else { req.header("cookie", &cookie) };
+                let req = if *api {
+                    req.bearer_auth(&token)
+                } else {
+                    req.header("cookie", &cookie)
+                };
                 let t = Instant::now();
                 match req.send().await {
                     Ok(r) => {
@@ -321,6 +361,9 @@ async fn read_load(t: &Target, server: &Server, client: &Client) {
                         let body = r.bytes().await;
                         if status == StatusCode::OK && body.is_ok() {
                             mine.push((name, t.elapsed()));
+                        } else if status == StatusCode::SERVICE_UNAVAILABLE {
+                            // The report gate's "busy, retry after": counted apart.
+                            errors.push(format!("{name}: 503 busy"));
                         } else {
                             errors.push(format!("{name}: {status}"));
                         }
@@ -341,7 +384,8 @@ async fn read_load(t: &Target, server: &Server, client: &Client) {
         let (peak, pid) = (peak_rss.clone(), server.child.id());
         tokio::spawn(async move {
             loop {
-                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                let status =
+                    std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
                 let rss = status
                     .lines()
                     .find(|l| l.starts_with("VmRSS:"))
@@ -409,8 +453,12 @@ async fn write_load(t: &Target, server: &Server, client: &Client) {
         let start = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..clients {
-            let (client, base, token, serial) =
-                (client.clone(), server.base.clone(), token.clone(), serial.clone());
+            let (client, base, token, serial) = (
+                client.clone(),
+                server.base.clone(),
+                token.clone(),
+                serial.clone(),
+            );
             let town = t.town;
             tasks.push(tokio::spawn(async move {
                 let mut ok = Vec::new();
@@ -488,5 +536,15 @@ async fn main() {
         write_load(&t, &server, &client).await;
     }
     drop(server);
+    // The server's own account of what went wrong, if anything did.
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let mut seen = std::collections::BTreeMap::<String, usize>::new();
+    for line in text.lines().filter(|l| l.contains("ERROR")) {
+        let key: String = line.chars().skip(40).take(160).collect();
+        *seen.entry(key).or_insert(0) += 1;
+    }
+    for (line, n) in seen.iter().take(5) {
+        println!("  server log ERROR ×{n}: {line}");
+    }
     let _ = std::fs::remove_file(&log);
 }
