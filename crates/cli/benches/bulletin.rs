@@ -5,7 +5,7 @@
 //! same totals (records, organisations and people per ledger type; count and sum per fact).
 //!
 //! `cargo bench -p taizhang --bench bulletin`; environment:
-//! - `TAIZHANG_BENCH_DB`: run on this database (`sqlite://PATH` or `postgres://…`, opened as
+//! - `TAIZHANG_BENCH_DB`: run on this database (a file path, `sqlite://PATH` or `postgres://…`, opened as
 //!   `serve` opens it, so set `TAIZHANG_DATA_DIR` to its keys) instead of fresh demo counties;
 //!   `BENCH_COUNTY` (default `370828`, else the first county) and `BENCH_YEAR` (default: the
 //!   year of the latest record) choose the bulletin;
@@ -500,6 +500,15 @@ async fn year_range(url: &str, county: i64) -> DateRange {
     DateRange::new(day(1, 1), day(12, 31)).expect("range")
 }
 
+/// `TAIZHANG_BENCH_DB` as a URL: a bare path is a SQLite file.
+fn db_url(given: &str) -> String {
+    if given.starts_with("sqlite:") || given.starts_with("postgres") {
+        given.to_string()
+    } else {
+        format!("sqlite://{given}")
+    }
+}
+
 #[tokio::main]
 async fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -507,6 +516,7 @@ async fn main() {
         return;
     }
     if let Ok(url) = std::env::var("TAIZHANG_BENCH_DB") {
+        let url = db_url(&url);
         let t = Instant::now();
         let store = Store::open(&url).await.expect("open TAIZHANG_BENCH_DB");
         println!("opened {url} in {:.1} s", t.elapsed().as_secs_f64());

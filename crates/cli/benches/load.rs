@@ -141,6 +141,7 @@ struct Target {
 async fn prepare() -> Target {
     let (store, url, env, dir) = match std::env::var("TAIZHANG_BENCH_DB") {
         Ok(url) => {
+            let url = db_url(&url);
             let store = Store::open(&url).await.expect("open TAIZHANG_BENCH_DB");
             (store, url, Vec::new(), None)
         }
@@ -506,6 +507,15 @@ async fn write_load(t: &Target, server: &Server, client: &Client) {
             errors.len(),
             errors.first().map(|e| format!(" (first: {e})")).unwrap_or_default()
         );
+    }
+}
+
+/// `TAIZHANG_BENCH_DB` as a URL: a bare path is a SQLite file.
+fn db_url(given: &str) -> String {
+    if given.starts_with("sqlite:") || given.starts_with("postgres") {
+        given.to_string()
+    } else {
+        format!("sqlite://{given}")
     }
 }
 
