@@ -485,7 +485,7 @@ async fn year_range(url: &str, county: i64) -> DateRange {
             let pool = Pool::connect(url).await;
             let latest = pool
                 .pairs(
-                    "SELECT COALESCE(MAX(CAST(occurred_on AS TEXT)), ''), 0 FROM ledger_records WHERE county_id = $1",
+                    "SELECT COALESCE(MAX(CAST(occurred_on AS TEXT)), ''), CAST(0 AS BIGINT) FROM ledger_records WHERE county_id = $1",
                     county,
                 )
                 .await;

@@ -203,7 +203,7 @@ async fn prepare() -> Target {
     let town_sql = "SELECT '', o.id FROM org_edges e JOIN orgs o ON o.id = e.child_id
         JOIN org_closure c ON c.ancestor_id = o.id JOIN ledger_records r ON r.org_id = c.descendant_id
         WHERE e.parent_id = $1 AND e.valid_to IS NULL GROUP BY o.id ORDER BY COUNT(*) DESC, o.id LIMIT 1";
-    let year_sql = "SELECT COALESCE(MAX(CAST(occurred_on AS TEXT)), '2025'), 0 FROM ledger_records WHERE county_id = $1";
+    let year_sql = "SELECT COALESCE(MAX(CAST(occurred_on AS TEXT)), '2025'), CAST(0 AS BIGINT) FROM ledger_records WHERE county_id = $1";
     let town = one(&url, town_sql, county.root_org_id.get()).await.1;
     let year = one(&url, year_sql, county.id.get())
         .await
