@@ -2,6 +2,7 @@
 //! binary (or its store) over SQLite and PostgreSQL.
 
 mod backup;
+mod bulk_crash;
 mod cli;
 mod common;
 mod crash;

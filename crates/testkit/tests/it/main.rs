@@ -6,6 +6,7 @@ mod accounts;
 mod api;
 mod backends;
 mod bulk;
+mod bulk_atomic;
 mod hardening_accounts;
 mod hardening_audit;
 mod hardening_input;
