@@ -155,6 +155,21 @@ pub(crate) fn scope_cond(q: &mut Sql, scope: &Scope, col: &str) -> String {
     }
 }
 
+/// The scope condition as a probe of one row's organisation: for checks of given ids (the
+/// organisation and people of a write), where listing the caller's whole subtree (`scope_cond`)
+/// would cost as much as the subtree is large. Planned as an index search of
+/// `org_closure_desc (descendant_id, ancestor_id)`.
+pub(crate) fn scope_probe(q: &mut Sql, scope: &Scope, col: &str) -> String {
+    match scope.roots() {
+        None => "1=1".to_string(),
+        Some([]) => "1=0".to_string(),
+        Some(roots) => {
+            let list = q.list(roots);
+            format!("EXISTS (SELECT 1 FROM org_closure sc WHERE sc.descendant_id = {col} AND sc.valid_to IS NULL AND sc.ancestor_id IN ({list}))")
+        }
+    }
+}
+
 /// Appends to the county's audit chain, inside the caller's transaction.
 /// Who did something, as the audit log names them.
 pub(crate) struct Who<'a> {

@@ -5,7 +5,7 @@
 //! one write transaction per batch, ids allocated up front.
 
 use super::ledgers::load_type;
-use super::people::person_scope_cond;
+use super::people::person_scope_probe;
 use super::records::{in_row, org_active_on, org_not_active};
 use super::*;
 use crate::bulk::{BulkReport, Checked, PreparedRecords, RecordDigest};
@@ -180,7 +180,7 @@ async fn people_in_scope(c: &mut Conn, actor: &Actor, ids: &[i64]) -> StoreResul
         let mut q = Sql::new("SELECT p.id FROM people p WHERE p.county_id = ");
         let cty = q.arg(actor.county_id);
         let l = int_list(chunk);
-        let s = person_scope_cond(&mut q, &actor.scope);
+        let s = person_scope_probe(&mut q, &actor.scope);
         q.push(&format!("{cty} AND p.id IN ({l}) AND {s}"));
         found.extend(fetch_all::<(i64,)>(c, &q).await?.into_iter().map(|x| x.0));
     }

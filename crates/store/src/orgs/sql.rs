@@ -76,7 +76,7 @@ pub(crate) async fn org_in_scope(c: &mut Conn, scope: &Scope, org_id: i64) -> St
     let mut q = Sql::new("SELECT o.id FROM orgs o WHERE o.id = ");
     let id = q.arg(org_id);
     let county = q.arg(scope.county_id);
-    let cond = scope_cond(&mut q, scope, "o.id");
+    let cond = scope_probe(&mut q, scope, "o.id");
     q.push(&format!("{id} AND o.county_id = {county} AND {cond}"));
     Ok(fetch_optional::<(i64,)>(c, &q).await?.is_some())
 }

@@ -56,6 +56,13 @@ pub(crate) fn person_scope_cond(q: &mut Sql, scope: &Scope) -> String {
     format!("({a} OR EXISTS (SELECT 1 FROM positions ps WHERE ps.person_id = p.id AND ps.valid_to IS NULL AND {b}))")
 }
 
+/// `person_scope_cond` as a probe per person, for checks of given person ids.
+pub(crate) fn person_scope_probe(q: &mut Sql, scope: &Scope) -> String {
+    let a = scope_probe(q, scope, "p.org_id");
+    let b = scope_probe(q, scope, "ps.org_id");
+    format!("({a} OR EXISTS (SELECT 1 FROM positions ps WHERE ps.person_id = p.id AND ps.valid_to IS NULL AND {b}))")
+}
+
 /// Opens an encrypted personal field: whole when `whole`, else masked. A value that does not
 /// open (changed bytes) shows as stars rather than failing the page.
 pub(crate) fn open_personal<T>(

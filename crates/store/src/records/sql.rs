@@ -3,7 +3,7 @@
 
 use super::ledgers::load_type;
 use super::orgs::{load_org_unscoped, resolve_org};
-use super::people::person_scope_cond;
+use super::people::person_scope_probe;
 use super::*;
 use crate::sqlbuild::Sql;
 use crate::{
@@ -213,7 +213,7 @@ pub(crate) async fn prepare_record(
         let mut q = Sql::new("SELECT p.id FROM people p WHERE p.county_id = ");
         let cty = q.arg(actor.county_id);
         let l = q.list(&validated.people);
-        let s = person_scope_cond(&mut q, &actor.scope);
+        let s = person_scope_probe(&mut q, &actor.scope);
         q.push(&format!("{cty} AND p.id IN ({l}) AND {s}"));
         let found: HashSet<i64> = fetch_all::<(i64,)>(c, &q)
             .await?

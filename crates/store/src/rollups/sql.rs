@@ -20,20 +20,23 @@ use taizhang_domain::rollup::{
 /// square of its placeholders.
 const CHUNK: usize = 100;
 
-/// Appends `(org, month, type), … )`: the cell keys of an `IN (VALUES …` list.
+/// Appends `(org_id = … AND month = … AND ledger_type_id = …) OR … )`: the cells of a list,
+/// closing a parenthesis the caller opened. Written as equalities rather than a row-value
+/// `IN (VALUES …)`, which SQLite searches on `org_id` alone (every cell of the organisation, a
+/// number that grows every year); each equality is a search of the full key.
 fn push_cell_keys(q: &mut Sql, keys: &[&CellKey]) {
     let rows: Vec<String> = keys
         .iter()
         .map(|k| {
             format!(
-                "({}, {}, {})",
+                "(org_id = {} AND month = {} AND ledger_type_id = {})",
                 q.arg(k.org_id),
                 q.arg(k.month),
                 q.arg(k.type_id)
             )
         })
         .collect();
-    q.push(&rows.join(", "));
+    q.push(&rows.join(" OR "));
     q.push(")");
 }
 
@@ -156,7 +159,7 @@ async fn apply(c: &mut Conn, county_id: i64, layer: Layer, delta: &RollupDelta) 
         // The cells' present sets, merged with the new ones in memory.
         let orgs_col = if tree { "orgs" } else { "NULL" };
         let mut q = Sql::new(&format!(
-            "SELECT org_id, month, ledger_type_id, people, {orgs_col} FROM {cells} WHERE (org_id, month, ledger_type_id) IN (VALUES "
+            "SELECT org_id, month, ledger_type_id, people, {orgs_col} FROM {cells} WHERE ("
         ));
         push_cell_keys(&mut q, chunk);
         let present: HashMap<CellKey, (Vec<u8>, Option<Vec<u8>>)> =
@@ -235,7 +238,7 @@ async fn apply(c: &mut Conn, county_id: i64, layer: Layer, delta: &RollupDelta) 
         for chunk in keys.chunks(CHUNK) {
             for table in [cells, facts] {
                 let mut q = Sql::new(&format!(
-                    "DELETE FROM {table} WHERE records = 0 AND (org_id, month, ledger_type_id) IN (VALUES "
+                    "DELETE FROM {table} WHERE records = 0 AND ("
                 ));
                 push_cell_keys(&mut q, chunk);
                 execute(c, &q).await?;
@@ -257,14 +260,12 @@ async fn refresh_tree(
     for chunk in targets.chunks(CHUNK) {
         lock_cells(c, chunk.iter().map(|(o, _)| (Layer::Tree, *o))).await?;
         for table in [Layer::Tree.cells(), Layer::Tree.facts()] {
-            let mut q = Sql::new(&format!(
-                "DELETE FROM {table} WHERE (org_id, month) IN (VALUES "
-            ));
+            let mut q = Sql::new(&format!("DELETE FROM {table} WHERE ("));
             let rows: Vec<String> = chunk
                 .iter()
-                .map(|(o, m)| format!("({}, {})", q.arg(*o), q.arg(*m)))
+                .map(|(o, m)| format!("(org_id = {} AND month = {})", q.arg(*o), q.arg(*m)))
                 .collect();
-            q.push(&rows.join(", "));
+            q.push(&rows.join(" OR "));
             q.push(")");
             execute(c, &q).await?;
         }
@@ -505,20 +506,32 @@ async fn rebuild_in(tx: &mut Conn, county_id: i64) -> StoreResult<u64> {
             .execute(&mut *tx)
             .await?;
     }
-    let mut after = 0_i64;
+    // Paged by id within the county's own ids: a page past its last record would otherwise read
+    // every later county's records to find none.
+    let (first, last): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT MIN(id), MAX(id) FROM ledger_records WHERE county_id = $1",
+    )
+    .bind(county_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(0);
+    };
+    let mut after = first - 1;
     let mut total = 0_u64;
-    loop {
+    while after < last {
         let rows: Vec<(i64, i64, i64, NaiveDate)> = sqlx::query_as(
             "SELECT id, ledger_type_id, org_id, occurred_on FROM ledger_records
-             WHERE county_id = $1 AND id > $2 AND voided_at IS NULL ORDER BY id LIMIT $3",
+             WHERE county_id = $1 AND id > $2 AND id <= $3 AND voided_at IS NULL ORDER BY id LIMIT $4",
         )
         .bind(county_id)
         .bind(after)
+        .bind(last)
         .bind(REBUILD_BATCH)
         .fetch_all(&mut *tx)
         .await?;
-        let Some(last) = rows.last() else { break };
-        after = last.0;
+        let Some(tail) = rows.last() else { break };
+        after = tail.0;
         let mut records: BTreeMap<i64, StoredRecord> = rows
             .into_iter()
             .map(|(id, type_id, org_id, occurred_on)| {
