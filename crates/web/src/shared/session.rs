@@ -122,6 +122,13 @@ impl FromRequestParts<AppState> for AccountUser {
                 Ok(AccountUser(PageUser { session, token }))
             }
             Err(taizhang_store::StoreError::SessionExpired) => Err(ToLogin.into_response()),
+            // A busy store is a short wait (503 with Retry-After), not a server fault.
+            Err(taizhang_store::StoreError::Busy) => {
+                let e = crate::error::WebError::Busy;
+                Err(e.with_retry_after(
+                    (StatusCode::SERVICE_UNAVAILABLE, "服务器繁忙，请稍后再试").into_response(),
+                ))
+            }
             Err(e) => {
                 tracing::error!(error = %e, "session lookup failed");
                 Err((StatusCode::INTERNAL_SERVER_ERROR, "服务器内部错误").into_response())
