@@ -63,6 +63,11 @@ macro_rules! migrations {
                 "rollups",
                 include_str!(concat!("../../migrations/", $dir, "/0007_rollups.sql")),
             ),
+            (
+                9,
+                "regions",
+                include_str!(concat!("../../migrations/", $dir, "/0009_regions.sql")),
+            ),
         ]
     };
 }
@@ -101,6 +106,8 @@ macro_rules! feature_queries {
         pub(crate) mod people;
         #[path = "../records/sql.rs"]
         pub(crate) mod records;
+        #[path = "../regions/sql.rs"]
+        pub(crate) mod regions;
         #[path = "../rollups/sql.rs"]
         pub(crate) mod rollups;
         #[path = "../sessions/sql.rs"]
