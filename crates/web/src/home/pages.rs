@@ -100,6 +100,8 @@ struct HomePage {
     can_record: bool,
     types: Vec<(String, String)>,
     records: Vec<RecordLine>,
+    /// A region user's city or province: (code, name, counties below as (code, name)).
+    region: Option<(String, String, Vec<(String, String)>)>,
 }
 
 async fn home(State(st): State<AppState>, u: PageUser) -> PageResult {
@@ -140,7 +142,19 @@ async fn home(State(st): State<AppState>, u: PageUser) -> PageResult {
             },
         )
         .await?;
+    let region = match st.store.user_region(a).await? {
+        Some(r) => {
+            let (_, counties) = st.store.region_counties(a, &r.code).await?;
+            Some((
+                r.code,
+                r.name,
+                counties.into_iter().map(|c| (c.code, c.name)).collect(),
+            ))
+        }
+        None => None,
+    };
     html(HomePage {
+        region,
         nav: nav_for(&st, &u).await,
         title: format!("{}，您好", u.session.display_name),
         roots: cards,
