@@ -8,4 +8,5 @@ mod crash;
 mod gen;
 mod hardening_audit;
 mod logs;
+mod region;
 mod replica;
