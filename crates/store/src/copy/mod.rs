@@ -57,6 +57,20 @@ use Col::*;
 
 /// Every table, parents before children.
 pub(crate) const TABLES: &[TableSpec] = &[
+    // Provinces before their cities (a city may have been put under a province created later).
+    TableSpec {
+        name: "regions",
+        columns: &[
+            ("id", I64),
+            ("code", Text),
+            ("name", Text),
+            ("level", Text),
+            ("parent_id", I64),
+            ("created_at", Ts),
+        ],
+        order: "level DESC, id",
+        identity: Some("id"),
+    },
     TableSpec {
         name: "counties",
         columns: &[
@@ -64,6 +78,7 @@ pub(crate) const TABLES: &[TableSpec] = &[
             ("code", Text),
             ("name", Text),
             ("root_org_id", I64),
+            ("region_id", I64),
         ],
         order: "id",
         identity: Some("id"),
@@ -181,6 +196,7 @@ pub(crate) const TABLES: &[TableSpec] = &[
             ("must_change_password", Bool),
             ("totp_secret_enc", Text),
             ("totp_last_step", I64),
+            ("region_id", I64),
         ],
         order: "id",
         identity: Some("id"),

@@ -12,7 +12,7 @@ use taizhang_domain::org::OrgKind;
 use taizhang_domain::period::DateRange;
 use taizhang_domain::{CountyId, Role};
 use taizhang_store::{Actor, NewOrg, NewRecord, StoreError};
-use taizhang_testkit::{each_backend, TestApp, PASSWORD};
+use taizhang_testkit::{each_backend, fresh_store, Backend, TestApp, PASSWORD};
 
 each_backend!(
     regions_are_created_and_attached_by_the_rules,
@@ -20,6 +20,7 @@ each_backend!(
     a_county_user_reads_neither_the_city_nor_another_county,
     the_city_bulletin_adds_up_the_county_bulletins,
     the_city_pages_lead_into_each_county,
+    a_copy_carries_the_regions,
 );
 
 const CITY: &str = "370800";
@@ -705,4 +706,49 @@ async fn the_city_pages_lead_into_each_county(app: TestApp) {
     let jishu = app.browser_login("jishu").await;
     let (s, _) = app.page(&format!("/regions/{CITY}/bulletin"), &jishu).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+/// `copy` carries the regions, the counties' places under them and the region users: the whole
+/// database into the other backend answers the same city bulletin; one county takes its city.
+async fn a_copy_carries_the_regions(app: TestApp) {
+    city(&app).await;
+    let other = match app.backend {
+        Backend::Sqlite => Backend::Postgres,
+        Backend::Postgres => Backend::Sqlite,
+    };
+    let (target, _, _dir) = fresh_store(other).await.expect("target");
+    let report = app.store.copy_to(&target, None).await.expect("copy");
+    assert!(report.iter().all(|t| t.matches()), "{report:?}");
+    let regions = report
+        .iter()
+        .find(|t| t.table == "regions")
+        .expect("regions");
+    assert_eq!(regions.target_rows, 1);
+    let sys = system();
+    let before = app
+        .store
+        .region_bulletin(&sys, CITY, range())
+        .await
+        .expect("source");
+    let after = target
+        .region_bulletin(&sys, CITY, range())
+        .await
+        .expect("target");
+    assert_eq!(before, after);
+    let city_user = target.actor_for_user("jiningshi").await.expect("city user");
+    assert_eq!(city_user.role, Role::RegionViewer);
+    let read = target
+        .region_bulletin(&city_user, CITY, range())
+        .await
+        .expect("the city user reads the copy");
+    assert_eq!(read.total_records, before.total_records);
+
+    let (one, _, _dir2) = fresh_store(other).await.expect("target");
+    let report = app.store.copy_to(&one, Some(A)).await.expect("copy A");
+    assert!(report.iter().all(|t| t.matches()), "{report:?}");
+    let (_, below) = one.region_counties(&sys, CITY).await.expect("city");
+    assert_eq!(
+        below.iter().map(|c| c.code.as_str()).collect::<Vec<_>>(),
+        [A]
+    );
 }
