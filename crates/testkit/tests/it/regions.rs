@@ -330,6 +330,38 @@ async fn regions_are_created_and_attached_by_the_rules(app: TestApp) {
     assert_eq!(user.role, Role::RegionViewer);
     // Its home county is the first below the city by code: 任城区.
     assert_eq!(user.org.org_ref, B);
+    // A province user reads the province and its cities; a city user not the province above.
+    app.store
+        .create_region_user_with_password(&sys, "370000", "shandong", "山东省委组织部", PASSWORD)
+        .await
+        .expect("province user");
+    let shandong = app.actor("shandong").await;
+    for code in ["370000", CITY, "370900"] {
+        let (r, _) = app
+            .store
+            .region_counties(&shandong, code)
+            .await
+            .expect("the province reads");
+        assert_eq!(r.code, code);
+    }
+    let reader = app.store.county_reader(&shandong, A).await.expect("reader");
+    assert_eq!(
+        (reader.role, reader.scope.is_county(), reader.county_id),
+        (Role::RegionViewer, true, a.id)
+    );
+    let jining = app.actor("jiningshi").await;
+    let e = app
+        .store
+        .region_counties(&jining, "370000")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::NotFound), "{e:?}");
+    let e = app
+        .store
+        .region_counties(&jining, "370900")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::NotFound), "{e:?}");
     let users = app.store.region_users(&sys, CITY).await.expect("users");
     assert_eq!(
         users
