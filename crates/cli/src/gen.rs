@@ -39,6 +39,12 @@ pub async fn run(db: &str, opts: &GenOptions, append: bool) -> Result<()> {
         .map(|c| format!("{} {}", c.code, c.name))
         .collect();
     println!("counties  {}: {}", summary.counties.len(), codes.join(", "));
+    let regions: Vec<String> = summary
+        .regions
+        .iter()
+        .map(|r| format!("{} {}", r.code, r.name))
+        .collect();
+    println!("regions   {}: {}", regions.len(), regions.join(", "));
     println!("orgs      {}", summary.orgs);
     println!("people    {}", summary.people);
     println!("positions {}", summary.positions);

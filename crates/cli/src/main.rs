@@ -2,6 +2,7 @@
 //! Every subcommand calls the same store services as the web layer, never HTTP.
 
 mod gen;
+mod region;
 
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
@@ -164,6 +165,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Levels above the county: cities (市委) and provinces (省委), their counties and users.
+    Region {
+        #[command(subcommand)]
+        command: region::RegionCommand,
     },
     /// Keep or check the rollups (汇总) bulletins read.
     Rollup {
@@ -332,6 +338,7 @@ async fn main() -> Result<()> {
         Command::Audit {
             command: AuditCommand::Verify { db, county },
         } => audit_verify(&db, county.as_deref()).await,
+        Command::Region { command } => region::run(command).await,
         Command::Rollup {
             command: RollupCommand::Rebuild { db, county },
         } => {
@@ -583,6 +590,10 @@ async fn demo(
         for (u, role, org) in &s.users {
             println!("  {u:<10} {role:<6} {org}");
         }
+        // The demo county under the city of 济宁, with one city user, so the city bulletin
+        // has a county to rank.
+        let (u, role, org) = taizhang_demo::city_over_demo(&store, &password).await?;
+        println!("  {u:<10} {role:<6} {org}");
         Some(password)
     } else {
         println!("数据库 {db} 已有数据，直接启动（密码为首次生成时设置的密码）。");

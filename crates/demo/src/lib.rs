@@ -272,3 +272,27 @@ pub async fn seed(store: &Store, opts: &DemoOptions) -> Result<DemoSummary, Stor
         users,
     })
 }
+
+/// The city the demo county sits under: 济宁市 (370800).
+pub const CITY_CODE: &str = "370800";
+pub const CITY_NAME: &str = "中共济宁市委员会";
+/// The demo's city user (市/省级查看): reads the demo county, and any county later put under
+/// the city, read-only.
+pub const CITY_USER: &str = "jiningshi";
+
+/// Puts the demo county under the city of 济宁 (creating it) with one city user whose password
+/// is the demo users'; returns the user's line as the demo prints its users (name, role, unit).
+pub async fn city_over_demo(
+    store: &Store,
+    password: &str,
+) -> Result<(String, String, String), StoreError> {
+    let sys = Actor::system(taizhang_domain::CountyId::new(0), "demo");
+    let city = store
+        .create_region(&sys, CITY_CODE, CITY_NAME, "city", None)
+        .await?;
+    store.attach_county(&sys, CITY_CODE, COUNTY_CODE).await?;
+    let user = store
+        .create_region_user_with_password(&sys, CITY_CODE, CITY_USER, "济宁市委组织部", password)
+        .await?;
+    Ok((user.username, user.role.label_cn().to_string(), city.name))
+}

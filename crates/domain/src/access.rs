@@ -21,6 +21,9 @@ pub enum Role {
     Viewer,
     /// 审计员: reads the audit log; nothing else.
     Auditor,
+    /// 市/省级查看: an account of a city or province (its row names the region) that reads the
+    /// organisations, records and bulletins of every county below, and writes nothing in any.
+    RegionViewer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,6 +58,7 @@ impl Role {
         Role::Recorder,
         Role::Viewer,
         Role::Auditor,
+        Role::RegionViewer,
     ];
 
     /// 三员: the system, security and audit administrators, who must use a second factor.
@@ -79,6 +83,7 @@ impl Role {
             Role::Recorder => "recorder",
             Role::Viewer => "viewer",
             Role::Auditor => "auditor",
+            Role::RegionViewer => "region_viewer",
         }
     }
 
@@ -90,6 +95,7 @@ impl Role {
             Role::Recorder => "填报员",
             Role::Viewer => "查看",
             Role::Auditor => "审计员",
+            Role::RegionViewer => "市/省级查看",
         }
     }
 
@@ -127,6 +133,7 @@ impl Role {
             }
             (Role::Viewer, ReadOrg | ReadPeople | ReadRecords | ReadBulletin) => true,
             (Role::Auditor, ReadAudit | ReviewAccountRequests) => true,
+            (Role::RegionViewer, ReadOrg | ReadRecords | ReadBulletin) => true,
             // Everything not listed above, for every role.
             _ => false,
         }
@@ -238,7 +245,7 @@ mod tests {
             ManageJobs,
             ReviewAccountRequests,
         ];
-        let expected: [(Role, [bool; 14]); 6] = [
+        let expected: [(Role, [bool; 14]); 7] = [
             (
                 Role::Admin,
                 [
@@ -279,6 +286,13 @@ mod tests {
                 [
                     false, false, false, false, false, false, false, false, false, true, false,
                     false, false, true,
+                ],
+            ),
+            (
+                Role::RegionViewer,
+                [
+                    true, false, false, false, false, false, false, true, true, false, false,
+                    false, false, false,
                 ],
             ),
         ];
@@ -330,6 +344,7 @@ mod tests {
             (Role::Recorder, 5),
             (Role::Viewer, 4),
             (Role::Auditor, 2),
+            (Role::RegionViewer, 3),
         ];
         assert_eq!(expected.len(), Role::ALL.len());
         for (role, count) in expected {
@@ -372,7 +387,7 @@ mod tests {
         }
         assert!(Role::Manager.is_privileged(true));
         assert!(!Role::Manager.is_privileged(false));
-        for role in [Role::Recorder, Role::Viewer] {
+        for role in [Role::Recorder, Role::Viewer, Role::RegionViewer] {
             assert!(
                 !role.is_privileged(true) && !role.is_privileged(false),
                 "{role:?}"

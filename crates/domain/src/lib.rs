@@ -17,6 +17,7 @@ pub mod period;
 pub mod person;
 pub mod phone;
 pub mod phrasing;
+pub mod region;
 pub mod rollup;
 pub mod text;
 
@@ -31,3 +32,4 @@ pub use money::Money;
 pub use overdue::OverdueStatus;
 pub use period::{check_date, check_date_field, MAX_DATE, MIN_DATE};
 pub use phone::Phone;
+pub use region::{RegionId, RegionLevel};

@@ -76,6 +76,7 @@ mod orgs;
 mod overdue;
 mod people;
 mod records;
+mod regions;
 mod replica;
 mod rollups;
 mod sessions;
@@ -102,6 +103,7 @@ pub use orgs::{org_ref, NewOrg, Org, OrgEdge};
 pub use overdue::OverdueItem;
 pub use people::{NewPerson, NewPosition, Person, Position};
 pub use records::{NewRecord, Record, RecordPage, RecordQuery};
+pub use regions::Region;
 pub use replica::{
     ReadTarget, ReplicaOptions, ReplicaStatus, DEFAULT_CHECK_EVERY, DEFAULT_MAX_LAG,
 };

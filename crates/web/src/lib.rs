@@ -27,6 +27,7 @@ mod orgs;
 mod overdue;
 mod people;
 mod records;
+mod regions;
 mod shared;
 
 pub use client_ip::ClientIpSource;
@@ -92,6 +93,10 @@ const FEATURES: &[Feature] = &[
     Feature {
         pages: jobs::page_routes,
         api: jobs::api_routes,
+    },
+    Feature {
+        pages: regions::page_routes,
+        api: regions::api_routes,
     },
 ];
 

@@ -9,4 +9,5 @@ mod crash;
 mod gen;
 mod hardening_audit;
 mod logs;
+mod region;
 mod replica;

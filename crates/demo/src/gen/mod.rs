@@ -10,6 +10,7 @@
 
 mod activity;
 mod build;
+pub mod regions;
 
 use crate::rng::Rng;
 use chrono::{Datelike, NaiveDate};
@@ -64,8 +65,10 @@ pub struct GenProgress<'a> {
 /// What `generate` wrote.
 #[derive(Debug, Clone, Default)]
 pub struct GenSummary {
-    /// The counties created, in order; a 市委 or 省委 node can be put over them later.
+    /// The counties created, in order.
     pub counties: Vec<County>,
+    /// The 市委 and 省委 over them (see `regions`), parents first.
+    pub regions: Vec<taizhang_store::Region>,
     pub orgs: u64,
     pub people: u64,
     pub positions: u64,
@@ -168,7 +171,7 @@ pub const JINING: [(&str, &str); 11] = [
 
 /// Shandong's sixteen prefecture-level cities (code prefix, name), over which the province
 /// scale lays its counties.
-const SHANDONG: [(&str, &str); 16] = [
+pub(crate) const SHANDONG: [(&str, &str); 16] = [
     ("3701", "济南"),
     ("3702", "青岛"),
     ("3703", "淄博"),
@@ -265,6 +268,7 @@ pub async fn generate(
         summary.counties.push(w.county.clone());
         worlds.push(w);
     }
+    summary.regions = regions::write(store, opts.scale).await?;
     if let Some((from, to)) = window {
         let records_started = Instant::now();
         let total: u64 = worlds.iter().map(|w| activity::estimate(w, from, to)).sum();

@@ -118,6 +118,19 @@ pub(crate) fn check_username(username: &str) -> StoreResult<()> {
     Ok(())
 }
 
+/// A county's accounts never hold the role of a region user: those belong to a city or
+/// province and are made with `taizhang region user`.
+pub(crate) fn refuse_region_role(role: Role) -> StoreResult<()> {
+    if role == Role::RegionViewer {
+        return Err(StoreError::invalid(
+            "role",
+            "user.region_role",
+            "市/省级查看账号属于市委或省委，不能在县内创建或授予",
+        ));
+    }
+    Ok(())
+}
+
 /// Accounts are the security administrator's; a system job (seeding, first start) may create
 /// them too.
 pub(crate) fn require_manage_users(actor: &Actor) -> StoreResult<()> {
@@ -138,6 +151,7 @@ pub(crate) async fn insert_user(
     let username = u.username.trim();
     check_username(username)?;
     let display_name = check_display_name(&u.display_name)?;
+    refuse_region_role(u.role)?;
     let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE username = $1")
         .bind(username)
         .fetch_optional(&mut *c)
@@ -199,7 +213,9 @@ pub(crate) async fn users(p: &Pools<DB>, actor: &Actor) -> StoreResult<Vec<User>
     let mut q = Sql::new(USER_SELECT);
     let c = q.arg(actor.county_id);
     let s = scope_cond(&mut q, &actor.scope, "u.org_id");
-    q.push(&format!(" WHERE u.county_id = {c} AND {s} ORDER BY u.id"));
+    q.push(&format!(
+        " WHERE u.county_id = {c} AND u.region_id IS NULL AND {s} ORDER BY u.id"
+    ));
     let mut conn = p.read.acquire().await?;
     fetch_all::<UserRow>(&mut conn, &q)
         .await?
@@ -215,7 +231,7 @@ pub(crate) async fn load_user_for_change(
 ) -> StoreResult<User> {
     require(actor, Action::ManageUsers)?;
     let row: Option<UserRow> = sqlx::query_as(&format!(
-        "{USER_SELECT} WHERE u.id = $1 AND u.county_id = $2"
+        "{USER_SELECT} WHERE u.id = $1 AND u.county_id = $2 AND u.region_id IS NULL"
     ))
     .bind(id)
     .bind(actor.county_id.get())
@@ -254,6 +270,7 @@ pub(crate) async fn update_user(
         None => before.org.id.get(),
     };
     let role = change.role.unwrap_or(before.role);
+    refuse_region_role(role)?;
     if grant_needs_review(&mut tx, actor, &before, role, org_id).await? {
         refuse_single_step(&mut tx, actor, role, org_id).await?;
     }

@@ -72,6 +72,11 @@ macro_rules! migrations {
                     "/0008_subtree_rollups.sql"
                 )),
             ),
+            (
+                9,
+                "regions",
+                include_str!(concat!("../../migrations/", $dir, "/0009_regions.sql")),
+            ),
         ]
     };
 }
@@ -110,6 +115,8 @@ macro_rules! feature_queries {
         pub(crate) mod people;
         #[path = "../records/sql.rs"]
         pub(crate) mod records;
+        #[path = "../regions/sql.rs"]
+        pub(crate) mod regions;
         #[path = "../rollups/read_sql.rs"]
         pub(crate) mod rollup_reads;
         #[path = "../rollups/sql.rs"]

@@ -73,6 +73,20 @@ const ROLLUP_FACT_ORDER: &str =
     "org_id, month, ledger_type_id, choice_field, option_value, num_field";
 
 pub(crate) const TABLES: &[TableSpec] = &[
+    // Provinces before their cities (a city may have been put under a province created later).
+    TableSpec {
+        name: "regions",
+        columns: &[
+            ("id", I64),
+            ("code", Text),
+            ("name", Text),
+            ("level", Text),
+            ("parent_id", I64),
+            ("created_at", Ts),
+        ],
+        order: "level DESC, id",
+        identity: Some("id"),
+    },
     TableSpec {
         name: "counties",
         columns: &[
@@ -80,6 +94,7 @@ pub(crate) const TABLES: &[TableSpec] = &[
             ("code", Text),
             ("name", Text),
             ("root_org_id", I64),
+            ("region_id", I64),
         ],
         order: "id",
         identity: Some("id"),
@@ -197,6 +212,7 @@ pub(crate) const TABLES: &[TableSpec] = &[
             ("must_change_password", Bool),
             ("totp_secret_enc", Text),
             ("totp_last_step", I64),
+            ("region_id", I64),
         ],
         order: "id",
         identity: Some("id"),

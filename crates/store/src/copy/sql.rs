@@ -56,6 +56,8 @@ pub(crate) fn county_filter(t: &TableSpec) -> &'static str {
 fn select_sql(t: &TableSpec, county: Option<i64>) -> String {
     let cols: Vec<&str> = t.columns.iter().map(|c| c.0).collect();
     let filter = match county {
+        // One county's regions: its city or province, and the province above its city.
+        Some(_) if t.name == "regions" => " WHERE id IN (SELECT region_id FROM counties WHERE id = $1) OR id IN (SELECT r.parent_id FROM regions r JOIN counties c ON c.region_id = r.id WHERE c.id = $1)".to_string(),
         Some(_) => format!(" WHERE {} = $1", county_filter(t)),
         None => String::new(),
     };

@@ -181,8 +181,8 @@ pub(crate) async fn session_by_token(
 ) -> StoreResult<Session> {
     let now = now.timestamp();
     // Absolute expiry (12 h from login) and idle expiry (30 min without a request).
-    let row: Option<(i64, String, i64, String)> = sqlx::query_as(
-        "SELECT s.user_id, s.csrf_token, s.last_seen_at, s.stage FROM sessions s JOIN users u ON u.id = s.user_id
+    let row: Option<(i64, String, i64, String, i64)> = sqlx::query_as(
+        "SELECT s.user_id, s.csrf_token, s.last_seen_at, s.stage, s.county_id FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.disabled = $4",
     )
     .bind(token_hash)
@@ -191,7 +191,8 @@ pub(crate) async fn session_by_token(
     .bind(false)
     .fetch_optional(&p.read)
     .await?;
-    let (user_id, csrf, last_seen, stage) = row.ok_or(StoreError::SessionExpired)?;
+    let (user_id, csrf, last_seen, stage, session_county) =
+        row.ok_or(StoreError::SessionExpired)?;
     // Touch the session at most once a minute, so reads stay reads.
     if now - last_seen > 60 {
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
@@ -201,7 +202,8 @@ pub(crate) async fn session_by_token(
             .await?;
     }
     let mut c = p.read.acquire().await?;
-    let (actor, display_name, org_name) = actor_for_user_id(&mut c, user_id).await?;
+    let (actor, display_name, org_name) =
+        actor_for_user_id(&mut c, user_id, Some(session_county)).await?;
     Ok(Session {
         actor,
         display_name,
@@ -335,14 +337,17 @@ pub(crate) async fn actor_for_username(p: &Pools<DB>, username: &str) -> StoreRe
         .await?
         .ok_or(StoreError::NotFound)?;
     let mut c = p.read.acquire().await?;
-    Ok(actor_for_user_id(&mut c, id).await?.0)
+    Ok(actor_for_user_id(&mut c, id, None).await?.0)
 }
 
 /// Builds the actor of a user: its role, and its scope from its home organisation plus the
-/// targets of active links that grant scope (派驻 for its person, 包保 for its unit).
+/// targets of active links that grant scope (派驻 for its person, 包保 for its unit). A region
+/// user reads the county its session has opened (`session_county`, while that county is still
+/// below its region; else its home county) through that county's read-only actor.
 pub(crate) async fn actor_for_user_id(
     c: &mut Conn,
     user_id: i64,
+    session_county: Option<i64>,
 ) -> StoreResult<(Actor, String, String)> {
     let row: UserRow = sqlx::query_as(&format!("{USER_SELECT} WHERE u.id = $1"))
         .bind(user_id)
@@ -350,8 +355,13 @@ pub(crate) async fn actor_for_user_id(
         .await?;
     let county_id = row.county_id;
     let user = user_from(row)?;
+    if user.role == Role::RegionViewer {
+        return region_actor(c, user, county_id, session_county).await;
+    }
     let scope = match user.role {
-        Role::Admin | Role::SecAdmin | Role::Auditor => Scope::county(county_id),
+        Role::Admin | Role::SecAdmin | Role::Auditor | Role::RegionViewer => {
+            Scope::county(county_id)
+        }
         _ => {
             let today = crate::today();
             let grants: Vec<(i64,)> = sqlx::query_as(
@@ -379,4 +389,41 @@ pub(crate) async fn actor_for_user_id(
         scope,
     };
     Ok((actor, user.display_name, user.org.name))
+}
+
+/// The actor of a region user in the county its session reads: that county's read-only actor
+/// (see `regions::reader_in`), named after the region.
+async fn region_actor(
+    c: &mut Conn,
+    user: crate::User,
+    home_county: i64,
+    session_county: Option<i64>,
+) -> StoreResult<(Actor, String, String)> {
+    let (region_id, region_name): (i64, String) = sqlx::query_as(
+        "SELECT r.id, r.name FROM users u JOIN regions r ON r.id = u.region_id WHERE u.id = $1",
+    )
+    .bind(user.id.get())
+    .fetch_optional(&mut *c)
+    .await?
+    .ok_or(StoreError::SessionExpired)?;
+    let mut county_id = home_county;
+    if let Some(s) = session_county.filter(|s| *s != home_county) {
+        if super::regions::county_below(c, region_id, s).await? {
+            county_id = s;
+        }
+    }
+    let (root,): (Option<i64>,) = sqlx::query_as("SELECT root_org_id FROM counties WHERE id = $1")
+        .bind(county_id)
+        .fetch_one(&mut *c)
+        .await?;
+    let actor = Actor {
+        user_id: Some(user.id),
+        username: user.username.clone(),
+        role: Role::RegionViewer,
+        county_id: CountyId::new(county_id),
+        org_id: OrgId::new(root.unwrap_or(0)),
+        person_id: None,
+        scope: Scope::county(county_id),
+    };
+    Ok((actor, user.display_name, region_name))
 }

@@ -15,6 +15,7 @@ mod jobs;
 mod pages;
 mod personal_data;
 mod record_pages;
+mod regions;
 mod replica;
 mod rollups;
 mod scope;

@@ -339,7 +339,11 @@ async fn render_users(
                 u: x,
             })
             .collect(),
-        roles: Role::ALL.iter().map(|r| (r.key(), r.label_cn())).collect(),
+        roles: Role::ALL
+            .iter()
+            .filter(|r| **r != Role::RegionViewer)
+            .map(|r| (r.key(), r.label_cn()))
+            .collect(),
         self_id: u.session.actor.user_id.unwrap_or(UserId::new(0)),
     };
     html_with(status, page)

@@ -5,4 +5,5 @@ mod chart;
 mod pages;
 
 pub(crate) use api::api_routes;
+pub(crate) use chart::bars as chart_bars;
 pub(crate) use pages::page_routes;

@@ -100,6 +100,15 @@ struct HomePage {
     can_record: bool,
     types: Vec<(String, String)>,
     records: Vec<RecordLine>,
+    /// A region user's city or province.
+    region: Option<RegionCard>,
+}
+
+/// A region user's city or province on the home page, with the counties below as (code, name).
+pub struct RegionCard {
+    code: String,
+    name: String,
+    counties: Vec<(String, String)>,
 }
 
 async fn home(State(st): State<AppState>, u: PageUser) -> PageResult {
@@ -140,7 +149,19 @@ async fn home(State(st): State<AppState>, u: PageUser) -> PageResult {
             },
         )
         .await?;
+    let region = match st.store.user_region(a).await? {
+        Some(r) => {
+            let (_, counties) = st.store.region_counties(a, &r.code).await?;
+            Some(RegionCard {
+                code: r.code,
+                name: r.name,
+                counties: counties.into_iter().map(|c| (c.code, c.name)).collect(),
+            })
+        }
+        None => None,
+    };
     html(HomePage {
+        region,
         nav: nav_for(&st, &u).await,
         title: format!("{}，您好", u.session.display_name),
         roots: cards,
