@@ -553,6 +553,9 @@ pub(crate) async fn county_ids(p: &Pools<DB>) -> StoreResult<Vec<(i64, String)>>
         .await?)
 }
 
+/// A rollup cell row: cell key, records, people and (subtree cells) organisations.
+type CellRow = (i64, NaiveDate, i64, i64, Vec<u8>, Option<Vec<u8>>);
+
 /// A rollup figure row: cell key, figure key, count and sum halves.
 type FactRow = (i64, NaiveDate, i64, String, String, String, i64, i64, i64);
 
@@ -565,7 +568,7 @@ pub(crate) async fn dump(
 ) -> StoreResult<(Vec<CellFigures>, Vec<FactFigures>)> {
     let mut c = p.read.acquire().await?;
     let orgs = if layer == Layer::Tree { "orgs" } else { "NULL" };
-    let cells: Vec<(i64, NaiveDate, i64, i64, Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(&format!(
+    let cells: Vec<CellRow> = sqlx::query_as(&format!(
         "SELECT org_id, month, ledger_type_id, records, people, {orgs} FROM {} WHERE county_id = $1 ORDER BY org_id, month, ledger_type_id",
         layer.cells()
     ))
