@@ -474,6 +474,51 @@ async fn bench_one(label: &str, store: &Store, url: &str, county_code: &str, ran
     pool.close().await;
 }
 
+/// The bulletin of a city or province (`BENCH_REGION`): every county's bulletin over its root,
+/// added up and ranked; its total is checked against the counties' own bulletins.
+async fn bench_region(
+    store: &Store,
+    county: taizhang_domain::CountyId,
+    code: &str,
+    range: DateRange,
+) {
+    let iters = env_num("BENCH_ITERS", 20);
+    let actor = Actor::system(county, "bench");
+    let mut times = Vec::new();
+    let mut total = 0;
+    let mut counties = 0;
+    for _ in 0..iters {
+        let t = Instant::now();
+        let b = store
+            .region_bulletin(&actor, code, range)
+            .await
+            .expect("region bulletin");
+        times.push(t.elapsed());
+        total = b.total_records;
+        counties = b.counties.len();
+    }
+    let (_, below) = store.region_counties(&actor, code).await.expect("counties");
+    let mut sum = 0;
+    for c in &below {
+        let reader = store.county_reader(&actor, &c.code).await.expect("reader");
+        sum += store
+            .bulletin(&reader, &c.code, range, Grouping::Children)
+            .await
+            .expect("county bulletin")
+            .total_records;
+    }
+    assert_eq!(
+        total, sum,
+        "the region's total is not the sum of its counties'"
+    );
+    println!(
+        "region {code}: {counties} counties, {} .. {}, {total} records; region bulletin {:.2} ms (median of {iters})",
+        range.from,
+        range.to,
+        median(times).as_secs_f64() * 1e3
+    );
+}
+
 /// The calendar year of the county's latest record, or `BENCH_YEAR`.
 async fn year_range(url: &str, county: i64) -> DateRange {
     let year: i32 = match std::env::var("BENCH_YEAR")
@@ -536,7 +581,12 @@ async fn main() {
         } else {
             "sqlite"
         };
-        bench_one(label, &store, &url, &code, range).await;
+        if let Ok(region) = std::env::var("BENCH_REGION") {
+            bench_region(&store, county.id, &region, range).await;
+        }
+        if std::env::var("BENCH_REGION_ONLY").is_err() {
+            bench_one(label, &store, &url, &code, range).await;
+        }
         store.close().await;
         return;
     }
