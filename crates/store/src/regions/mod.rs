@@ -4,12 +4,16 @@
 //! its audit chain, and a region user reads a county through a read-only actor of that county.
 
 use crate::{auth, Actor, County, Store, StoreResult, User};
+use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
-use taizhang_domain::bulletin::Grouping;
+use taizhang_domain::bulletin::{Bulletin, Grouping};
 use taizhang_domain::period::DateRange;
 use taizhang_domain::region::{self, CountyBulletin, RegionBrief, RegionBulletin};
 use taizhang_domain::{RegionId, RegionLevel};
 use utoipa::ToSchema;
+
+/// County bulletins a region bulletin reads at once (each on its own read connection).
+const REGION_PARALLEL_COUNTIES: usize = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Region {
@@ -126,14 +130,18 @@ impl Store {
         range: DateRange,
     ) -> StoreResult<RegionBulletin> {
         let (region, counties) = self.region_counties(actor, code).await?;
-        let mut bulletins = Vec::with_capacity(counties.len());
-        for c in &counties {
-            let reader = self.county_reader(actor, &c.code).await?;
-            bulletins.push(
-                self.bulletin(&reader, &c.code, range, Grouping::Children)
-                    .await?,
-            );
-        }
+        // The counties' bulletins are independent reads: a few at a time, on as many read
+        // connections, in the counties' order.
+        let codes: Vec<String> = counties.iter().map(|c| c.code.clone()).collect();
+        let bulletins: Vec<Bulletin> = futures_util::stream::iter(codes)
+            .map(|code| async move {
+                let reader = self.county_reader(actor, &code).await?;
+                self.bulletin(&reader, &code, range, Grouping::Children)
+                    .await
+            })
+            .buffered(REGION_PARALLEL_COUNTIES)
+            .try_collect()
+            .await?;
         let parts: Vec<CountyBulletin<'_>> = counties
             .iter()
             .zip(&bulletins)
