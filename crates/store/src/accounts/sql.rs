@@ -102,6 +102,21 @@ pub(crate) fn check_display_name(name: &str) -> StoreResult<String> {
     Ok(name)
 }
 
+/// A username is unique across every county and region.
+pub(crate) async fn ensure_username_free(c: &mut Conn, username: &str) -> StoreResult<()> {
+    let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&mut *c)
+        .await?;
+    if taken.is_some() {
+        return Err(StoreError::conflict(
+            "user.exists",
+            format!("用户名“{username}”已被使用"),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn check_username(username: &str) -> StoreResult<()> {
     if username.len() < 3
         || username.len() > 40
@@ -152,16 +167,7 @@ pub(crate) async fn insert_user(
     check_username(username)?;
     let display_name = check_display_name(&u.display_name)?;
     refuse_region_role(u.role)?;
-    let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(&mut *c)
-        .await?;
-    if taken.is_some() {
-        return Err(StoreError::conflict(
-            "user.exists",
-            format!("用户名“{username}”已被使用"),
-        ));
-    }
+    ensure_username_free(c, username).await?;
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO users (county_id, username, display_name, password_hash, role, org_id, person_id, disabled, created_at, password_changed_at, must_change_password)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",

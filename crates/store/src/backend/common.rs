@@ -145,12 +145,20 @@ pub(crate) fn now_ms() -> DateTime<Utc> {
 
 /// `col` names an organisation inside the actor's scope (in today's tree).
 pub(crate) fn scope_cond(q: &mut Sql, scope: &Scope, col: &str) -> String {
+    roots_cond(q, scope, |list| {
+        format!("{col} IN (SELECT descendant_id FROM org_closure WHERE valid_to IS NULL AND ancestor_id IN ({list}))")
+    })
+}
+
+/// A scope condition over the scope's roots: always true for the whole county, false for no
+/// roots, else `cond` of the roots' placeholder list.
+fn roots_cond(q: &mut Sql, scope: &Scope, cond: impl FnOnce(&str) -> String) -> String {
     match scope.roots() {
         None => "1=1".to_string(),
         Some([]) => "1=0".to_string(),
         Some(roots) => {
             let list = q.list(roots);
-            format!("{col} IN (SELECT descendant_id FROM org_closure WHERE valid_to IS NULL AND ancestor_id IN ({list}))")
+            cond(&list)
         }
     }
 }
@@ -160,14 +168,9 @@ pub(crate) fn scope_cond(q: &mut Sql, scope: &Scope, col: &str) -> String {
 /// would cost as much as the subtree is large. Planned as an index search of
 /// `org_closure_desc (descendant_id, ancestor_id)`.
 pub(crate) fn scope_probe(q: &mut Sql, scope: &Scope, col: &str) -> String {
-    match scope.roots() {
-        None => "1=1".to_string(),
-        Some([]) => "1=0".to_string(),
-        Some(roots) => {
-            let list = q.list(roots);
-            format!("EXISTS (SELECT 1 FROM org_closure sc WHERE sc.descendant_id = {col} AND sc.valid_to IS NULL AND sc.ancestor_id IN ({list}))")
-        }
-    }
+    roots_cond(q, scope, |list| {
+        format!("EXISTS (SELECT 1 FROM org_closure sc WHERE sc.descendant_id = {col} AND sc.valid_to IS NULL AND sc.ancestor_id IN ({list}))")
+    })
 }
 
 /// Appends to the county's audit chain, inside the caller's transaction.

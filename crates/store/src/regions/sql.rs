@@ -472,16 +472,7 @@ pub(crate) async fn create_region_user(
             format!("{}下还没有县：请先用 taizhang region attach 挂接县", region.name),
         ));
     };
-    let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if taken.is_some() {
-        return Err(StoreError::conflict(
-            "user.exists",
-            format!("用户名“{username}”已被使用"),
-        ));
-    }
+    super::accounts::ensure_username_free(&mut tx, username).await?;
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO users (county_id, username, display_name, password_hash, role, org_id, person_id, disabled, created_at, password_changed_at, must_change_password, region_id)
          VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9, $10, $11) RETURNING id",
