@@ -1,0 +1,1 @@
+//! Writing lists and tables as .xlsx workbooks.

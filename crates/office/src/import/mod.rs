@@ -1,0 +1,1 @@
+//! Reading .xlsx and .csv sheets into rows of cells.
