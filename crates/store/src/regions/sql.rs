@@ -174,6 +174,26 @@ pub(crate) async fn attach_region(
         .bind(child.id.get())
         .execute(&mut *tx)
         .await?;
+    // Regions have no audit chain of their own: the change is written into the chain of every
+    // county it puts under the parent, each of which is now read by the parent's users.
+    let below: Vec<(i64,)> = sqlx::query_as("SELECT id FROM counties WHERE region_id = $1 ORDER BY id")
+        .bind(child.id.get())
+        .fetch_all(&mut *tx)
+        .await?;
+    for (county_id,) in below {
+        let system = Actor::system(CountyId::new(county_id), "region");
+        audit_as(
+            &mut tx,
+            &p.audit_key,
+            &system,
+            "attach_region",
+            "region",
+            child.id.get(),
+            None,
+            Some(json!({"region": child.code, "parent": parent.code, "level": parent.level.key()})),
+        )
+        .await?;
+    }
     let region = find_region(&mut tx, &child.code)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -229,7 +249,7 @@ pub(crate) async fn attach_county(
         "county",
         county_id,
         None,
-        Some(json!({"region": region.code, "level": region.level.key()})),
+        Some(json!({"region": region.code, "name": region.name, "level": region.level.key()})),
     )
     .await?;
     let r: CountyRow = sqlx::query_as(&format!("{COUNTY_SELECT} WHERE id = $1"))

@@ -12,7 +12,7 @@ use taizhang_domain::org::OrgKind;
 use taizhang_domain::period::DateRange;
 use taizhang_domain::{CountyId, Role};
 use taizhang_store::{Actor, NewOrg, NewRecord, StoreError};
-use taizhang_testkit::{each_backend, fresh_store, Backend, TestApp, PASSWORD};
+use taizhang_testkit::{each_backend, fresh_store, post_form, Backend, TestApp, PASSWORD};
 
 each_backend!(
     regions_are_created_and_attached_by_the_rules,
@@ -287,6 +287,65 @@ async fn regions_are_created_and_attached_by_the_rules(app: TestApp) {
         .await
         .expect("a city under the province");
     assert_eq!(tai_an.parent_code.as_deref(), Some("370000"));
+    // A city with a county, put under the province: the county's chain says so, since the
+    // province's users now read it; 泰安 has no county, so nothing was written for it.
+    let founded = NaiveDate::from_ymd_opt(2020, 1, 1).expect("date");
+    let zichuan = app
+        .store
+        .create_county("370302", "淄川区", founded)
+        .await
+        .expect("third county");
+    app.store
+        .create_region(&sys, "370300", "中共淄博市委员会", "city", None)
+        .await
+        .expect("a city without a province");
+    app.store
+        .attach_county(&sys, "370300", "370302")
+        .await
+        .expect("attach the third county");
+    app.store
+        .attach_region(&sys, "370300", "370000")
+        .await
+        .expect("the city under the province");
+    let (_, entries) = app
+        .store
+        .audit_entries(
+            &Actor {
+                role: Role::Auditor,
+                ..Actor::system(zichuan.id, "test")
+            },
+            None,
+            50,
+            0,
+        )
+        .await
+        .expect("the third county's chain");
+    let mut attached: Vec<(String, Option<serde_json::Value>)> = entries
+        .into_iter()
+        .filter(|e| e.action == "attach_region")
+        .map(|e| (e.entity, e.after))
+        .collect();
+    attached.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        attached,
+        [
+            (
+                "county".to_string(),
+                Some(json!({"region": "370300", "name": "中共淄博市委员会", "level": "city"}))
+            ),
+            (
+                "region".to_string(),
+                Some(json!({"region": "370300", "parent": "370000", "level": "province"}))
+            ),
+        ]
+    );
+    assert_eq!(
+        app.count_raw(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'attach_region' AND entity = 'region'"
+        )
+        .await,
+        1
+    );
 
     // A province's counties are its cities' counties, recursively.
     let (_, below) = app
@@ -295,7 +354,7 @@ async fn regions_are_created_and_attached_by_the_rules(app: TestApp) {
         .await
         .expect("below");
     let codes: Vec<&str> = below.iter().map(|c| c.code.as_str()).collect();
-    assert_eq!(codes, [B, A]);
+    assert_eq!(codes, ["370302", B, A]);
     let (_, below) = app
         .store
         .region_counties(&sys, "370900")
@@ -710,30 +769,52 @@ async fn the_city_pages_lead_into_each_county(app: TestApp) {
     assert_eq!(s, StatusCode::OK, "{page}");
     assert!(page.contains("中共济宁市委员会"));
     assert!(page.contains("各县（市、区）排名"));
-    let drill = format!(
-        "/regions/{CITY}/counties/{B}?from={}&#38;to={}",
-        r.from, r.to
-    );
+    // Each county's figure is a button of one POST form: opening a county changes the session.
+    let drill = format!("formaction=\"/regions/{CITY}/counties/{B}\"");
     assert!(page.contains(&drill), "{page}");
+    assert!(
+        page.contains("<form id=\"open-county\" method=\"post\">"),
+        "{page}"
+    );
+    let path = format!("/regions/{CITY}/counties/{B}");
+    let (from, to_date) = (r.from.to_string(), r.to.to_string());
+    // A GET, or a POST without the page's token, opens nothing.
+    let (s, _) = app.page(&path, &cookie).await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+    let forged = post_form(&app, &path, &cookie, &[("from", &from), ("to", &to_date)]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
     // Following it: 任城区 opened, its bulletin for the same period.
-    let res = app
-        .client
-        .get(app.url(&drill.replace("&#38;", "&")))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("drill");
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let to = res
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let csrf = TestApp::csrf_of(&page);
+    let res = post_form(
+        &app,
+        &path,
+        &cookie,
+        &[("_csrf", &csrf), ("from", &from), ("to", &to_date)],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let to = res.location.unwrap_or_default();
     assert_eq!(to, format!("/bulletin?org={B}&from={}&to={}", r.from, r.to));
     let (s, page) = app.page(&to, &cookie).await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("任城区"), "{page}");
+    // A figure of one ledger type leads to that county's records of the type.
+    let res = post_form(
+        &app,
+        &path,
+        &cookie,
+        &[
+            ("_csrf", &csrf),
+            ("from", &from),
+            ("to", &to_date),
+            ("ledger_type", "lecture"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        res.location.as_deref(),
+        Some(format!("/records?org={B}&from={from}&to={to_date}&ledger_type=lecture").as_str())
+    );
     // A county user's page of the city: refused as missing.
     let jishu = app.browser_login("jishu").await;
     let (s, _) = app.page(&format!("/regions/{CITY}/bulletin"), &jishu).await;

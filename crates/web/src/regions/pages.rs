@@ -9,7 +9,7 @@ use taizhang_domain::region::RegionBulletin;
 pub(crate) fn page_routes() -> Router<AppState> {
     Router::new()
         .route("/regions/{code}/bulletin", get(bulletin_page))
-        .route("/regions/{code}/counties/{county}", get(enter_county))
+        .route("/regions/{code}/counties/{county}", post(enter_county))
 }
 
 #[derive(Deserialize)]
@@ -41,6 +41,7 @@ pub struct CountyView {
 #[template(path = "regions/bulletin.html")]
 struct RegionBulletinPage {
     nav: Option<Nav>,
+    csrf: String,
     b: RegionBulletin,
     counties: Vec<CountyView>,
     chart: String,
@@ -49,18 +50,12 @@ struct RegionBulletinPage {
 
 /// Where a county's figure leads: into that county, onto its bulletin for the same period (or
 /// its records of one ledger type).
-fn county_url(region: &str, county: &str, range: DateRange, ledger_type: Option<&str>) -> String {
-    let mut u = format!(
-        "/regions/{}/counties/{}?from={}&to={}",
+fn county_url(region: &str, county: &str) -> String {
+    format!(
+        "/regions/{}/counties/{}",
         url_encode(region),
-        url_encode(county),
-        range.from,
-        range.to
-    );
-    if let Some(t) = ledger_type {
-        u.push_str(&format!("&ledger_type={}", url_encode(t)));
-    }
-    u
+        url_encode(county)
+    )
 }
 
 async fn bulletin_page(
@@ -84,12 +79,12 @@ async fn bulletin_page(
             name: c.name.clone(),
             records: c.records,
             share: c.share.clone().unwrap_or_default(),
-            url: county_url(&b.region.code, &c.code, range, None),
+            url: county_url(&b.region.code, &c.code),
             counts: c
                 .counts
                 .iter()
                 .zip(&b.type_columns)
-                .map(|(n, k)| (*n, county_url(&b.region.code, &c.code, range, Some(k))))
+                .map(|(n, k)| (*n, k.clone()))
                 .collect(),
         })
         .collect();
@@ -108,6 +103,7 @@ async fn bulletin_page(
     );
     html(RegionBulletinPage {
         nav: nav_for(&st, &u).await,
+        csrf: u.session.csrf_token.clone(),
         counties,
         chart,
         json_url,
@@ -116,7 +112,7 @@ async fn bulletin_page(
 }
 
 #[derive(Deserialize)]
-struct EnterQuery {
+struct EnterForm {
     #[serde(default)]
     from: String,
     #[serde(default)]
@@ -125,13 +121,13 @@ struct EnterQuery {
 }
 
 /// Opens the county for the region user's session (read-only; audited) and shows its bulletin
-/// for the same period, or its records of one ledger type. Opening only changes which county
-/// the session reads — the user may read every county below the region anyway.
+/// for the same period, or its records of one ledger type. Opening changes which county the
+/// session reads, so it is a CSRF-checked POST from the figure's button, never a link.
 async fn enter_county(
     State(st): State<AppState>,
     u: PageUser,
     Path((code, county)): Path<(String, String)>,
-    Query(q): Query<EnterQuery>,
+    CsrfForm(q): CsrfForm<EnterForm>,
 ) -> PageResult {
     let range = RangeQuery {
         from: q.from,
