@@ -6,7 +6,7 @@
 
 use crate::{Actor, NewPerson, NewPosition, NewRecord, Store, StoreResult};
 use chrono::NaiveDate;
-use taizhang_domain::ledger::ValidatedRecord;
+use taizhang_domain::ledger::{FieldError, ValidatedRecord};
 use taizhang_domain::PersonId;
 
 /// What one `bulk_records` batch wrote.
@@ -41,6 +41,22 @@ impl PreparedRecords {
     }
 }
 
+/// A batch checked row by row: the rows that passed, ready to write, and the errors of each row
+/// that did not (an import writes the first and hands the second back to the user).
+pub struct SortedRecords {
+    pub prepared: PreparedRecords,
+    /// The index in the batch of each prepared row, in order.
+    pub accepted: Vec<usize>,
+    pub rejected: Vec<RejectedRow>,
+}
+
+/// A row of a batch that failed its checks, with every error found in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedRow {
+    pub index: usize,
+    pub errors: Vec<FieldError>,
+}
+
 /// One record that passed every check.
 pub(crate) struct Checked {
     pub(crate) type_id: i64,
@@ -73,6 +89,11 @@ forward! {
     /// The checks of `bulk_records` alone, on a read connection; nothing is written.
     pub async fn prepare_records(&self, actor: &Actor, new: &[NewRecord], today: NaiveDate) -> StoreResult<PreparedRecords>
         => bulk::prepare_records(actor, new, today);
+
+    /// The checks of `prepare_records`, row by row: every row that passes is kept for
+    /// `write_records`, every row that fails comes back with all of its errors. Nothing is written.
+    pub async fn sort_records(&self, actor: &Actor, new: &[NewRecord], today: NaiveDate) -> StoreResult<SortedRecords>
+        => bulk::sort_records(actor, new, today);
 
     /// Writes a batch `prepare_records` checked for the same actor, as `bulk_records` does
     /// (the organisations' dissolution checked again inside the transaction).

@@ -8,7 +8,7 @@ use super::ledgers::load_type;
 use super::people::person_scope_probe;
 use super::records::{in_row, org_active_on, org_not_active};
 use super::*;
-use crate::bulk::{BulkReport, Checked, PreparedRecords, RecordDigest};
+use crate::bulk::{BulkReport, Checked, PreparedRecords, RecordDigest, RejectedRow, SortedRecords};
 use crate::sqlbuild::Sql;
 use crate::{Actor, LedgerType, NewPerson, NewPosition, NewRecord, Pools, StoreError, StoreResult};
 use chrono::{NaiveDate, Utc};
@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use sqlx::types::Json;
 use sqlx::Arguments;
 use std::collections::{HashMap, HashSet};
-use taizhang_domain::ledger::{check_record_bounds, Fact, FieldError, FieldKind};
+use taizhang_domain::ledger::{check_record_bounds, Fact, FieldError, FieldKind, ValidatedRecord};
 use taizhang_domain::org::OrgRef;
 use taizhang_domain::person::{check_person, CheckedPerson, PersonInput};
 use taizhang_domain::rollup::RollupInput;
@@ -208,39 +208,46 @@ async fn allocate_ids(c: &mut Conn, table: &str, n: usize) -> StoreResult<Vec<i6
 
 // ---- records -----------------------------------------------------------------------------------
 
-/// The checks of `prepare_record` (in `records/sql.rs`), over a whole batch.
-async fn check_records(
+/// One row's verdict: checked, or every error found in it (fields named as in one entry).
+type Verdict = Result<Checked, Vec<FieldError>>;
+
+/// The checks of `prepare_record` (in `records/sql.rs`), over a whole batch: a verdict for every
+/// row, so that an import can report each bad row's errors at once. The bounds of one entry are
+/// checked first, before anything else is read for that row.
+async fn check_rows(
     c: &mut Conn,
     actor: &Actor,
     new: &[NewRecord],
     today: NaiveDate,
-) -> StoreResult<Vec<Checked>> {
+) -> StoreResult<Vec<Verdict>> {
     let county_id = actor.county_id.get();
-    let mut types: HashMap<String, LedgerType> = HashMap::new();
-    for (i, n) in new.iter().enumerate() {
+    // A type the county does not have is `None`, and every row naming it is refused.
+    let mut types: HashMap<String, Option<LedgerType>> = HashMap::new();
+    for n in new {
         if !types.contains_key(&n.ledger_type) {
-            match load_type(c, county_id, &n.ledger_type).await {
-                Ok(t) => {
-                    types.insert(n.ledger_type.clone(), t);
-                }
-                Err(_) => {
-                    return Err(row_error(
-                        i,
-                        "ledger_type",
-                        "record.unknown_type",
-                        format!("台账类型“{}”不存在", n.ledger_type),
-                    ))
-                }
-            }
+            let t = load_type(c, county_id, &n.ledger_type).await.ok();
+            types.insert(n.ledger_type.clone(), t);
         }
     }
     let orgs = load_orgs(c, actor).await?;
     let too_old = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default();
     // First pass: everything but the people, whose ids are gathered for one lookup.
-    let mut firsts = Vec::with_capacity(new.len());
+    let mut firsts: Vec<Result<(i64, ValidatedRecord), Vec<FieldError>>> =
+        Vec::with_capacity(new.len());
     let mut wanted: HashSet<i64> = HashSet::new();
-    for (i, n) in new.iter().enumerate() {
-        let t = types.get(&n.ledger_type).ok_or(StoreError::NotFound)?;
+    for n in new {
+        if let Err(e) = check_record_bounds(&n.fields) {
+            firsts.push(Err(e));
+            continue;
+        }
+        let Some(t) = types.get(&n.ledger_type).and_then(Option::as_ref) else {
+            firsts.push(Err(vec![FieldError::new(
+                "ledger_type",
+                "record.unknown_type",
+                format!("台账类型“{}”不存在", n.ledger_type),
+            )]));
+            continue;
+        };
         let validation = t.definition.validate_record(&n.fields);
         let mut errors = validation.as_ref().err().cloned().unwrap_or_default();
         if n.occurred_on > today {
@@ -270,9 +277,9 @@ async fn check_records(
                 }
             }
         }
-        let validated = match validation {
-            Ok(v) => v,
-            Err(_) => return Err(in_row(i, StoreError::Invalid(errors))),
+        let Ok(validated) = validation else {
+            firsts.push(Err(errors));
+            continue;
         };
         for (field, r) in &validated.orgs {
             let s = match r {
@@ -297,16 +304,24 @@ async fn check_records(
             }
         }
         if !errors.is_empty() {
-            return Err(in_row(i, StoreError::Invalid(errors)));
+            firsts.push(Err(errors));
+            continue;
         }
         wanted.extend(validated.people.iter().map(|p| p.get()));
-        firsts.push((org_id.unwrap_or_default(), validated));
+        firsts.push(Ok((org_id.unwrap_or_default(), validated)));
     }
     let mut wanted: Vec<i64> = wanted.into_iter().collect();
     wanted.sort_unstable();
     let found = people_in_scope(c, actor, &wanted).await?;
     let mut out = Vec::with_capacity(new.len());
-    for (i, ((org_id, validated), n)) in firsts.into_iter().zip(new).enumerate() {
+    for (first, n) in firsts.into_iter().zip(new) {
+        let (org_id, validated) = match first {
+            Ok(v) => v,
+            Err(e) => {
+                out.push(Err(e));
+                continue;
+            }
+        };
         let errors: Vec<FieldError> = validated
             .people
             .iter()
@@ -320,9 +335,13 @@ async fn check_records(
             })
             .collect();
         if !errors.is_empty() {
-            return Err(in_row(i, StoreError::Invalid(errors)));
+            out.push(Err(errors));
+            continue;
         }
-        let t = types.get(&n.ledger_type).ok_or(StoreError::NotFound)?;
+        let t = types
+            .get(&n.ledger_type)
+            .and_then(Option::as_ref)
+            .ok_or(StoreError::NotFound)?;
         let mut people_rows = Vec::new();
         for f in &t.definition.fields {
             if let FieldKind::People { .. } = f.kind {
@@ -339,7 +358,7 @@ async fn check_records(
         let mut people: Vec<i64> = validated.people.iter().map(|p| p.get()).collect();
         people.sort_unstable();
         people.dedup();
-        out.push(Checked {
+        out.push(Ok(Checked {
             type_id: t.id.get(),
             version: t.version,
             org_id,
@@ -347,7 +366,7 @@ async fn check_records(
             validated,
             people_rows,
             people,
-        });
+        }));
     }
     Ok(out)
 }
@@ -390,29 +409,68 @@ pub(crate) async fn bulk_records(
     write_records(p, actor, &prepared).await
 }
 
-/// The checks of a batch, on a read connection: nothing is written.
+/// The checks of a batch, on a read connection: nothing is written. The first bad row refuses
+/// the batch, its errors named `[i].field`.
 pub(crate) async fn prepare_records(
     p: &Pools<DB>,
     actor: &Actor,
     new: &[NewRecord],
     today: NaiveDate,
 ) -> StoreResult<PreparedRecords> {
-    require(actor, Action::RecordEntry)?;
-    // Oversized input is refused before any database work.
-    for (i, n) in new.iter().enumerate() {
-        check_record_bounds(&n.fields).map_err(|e| in_row(i, StoreError::Invalid(e)))?;
+    let verdicts = verdicts(p, actor, new, today).await?;
+    let mut rows = Vec::with_capacity(verdicts.len());
+    for (i, v) in verdicts.into_iter().enumerate() {
+        rows.push(v.map_err(|e| in_row(i, StoreError::Invalid(e)))?);
     }
-    let rows = if new.is_empty() {
-        Vec::new()
-    } else {
-        let mut c = p.read.acquire().await?;
-        check_records(&mut c, actor, new, today).await?
-    };
     Ok(PreparedRecords {
         county_id: actor.county_id.get(),
         username: actor.username.clone(),
         rows,
     })
+}
+
+/// The checks of a batch, keeping the rows that pass and the errors of each that does not.
+pub(crate) async fn sort_records(
+    p: &Pools<DB>,
+    actor: &Actor,
+    new: &[NewRecord],
+    today: NaiveDate,
+) -> StoreResult<SortedRecords> {
+    let mut rows = Vec::new();
+    let mut accepted = Vec::new();
+    let mut rejected = Vec::new();
+    for (i, v) in verdicts(p, actor, new, today).await?.into_iter().enumerate() {
+        match v {
+            Ok(r) => {
+                rows.push(r);
+                accepted.push(i);
+            }
+            Err(errors) => rejected.push(RejectedRow { index: i, errors }),
+        }
+    }
+    Ok(SortedRecords {
+        prepared: PreparedRecords {
+            county_id: actor.county_id.get(),
+            username: actor.username.clone(),
+            rows,
+        },
+        accepted,
+        rejected,
+    })
+}
+
+async fn verdicts(
+    p: &Pools<DB>,
+    actor: &Actor,
+    new: &[NewRecord],
+    today: NaiveDate,
+) -> StoreResult<Vec<Verdict>> {
+    require(actor, Action::RecordEntry)?;
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut c = p.read.acquire().await?;
+    check_rows(&mut c, actor, new, today).await
 }
 
 /// The write transaction of a checked batch.

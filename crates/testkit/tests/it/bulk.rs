@@ -12,6 +12,7 @@ use taizhang_testkit::{each_backend, TestApp};
 each_backend!(
     a_batch_writes_exactly_its_rows,
     a_bad_row_refuses_the_batch_by_index,
+    a_batch_sorted_row_by_row_keeps_every_error,
     bulk_writes_stay_in_the_callers_scope,
     people_and_positions_in_bulk,
 );
@@ -198,6 +199,90 @@ async fn a_bad_row_refuses_the_batch_by_index(app: TestApp) {
         .expect("good batch");
     assert_eq!(r.records, 1000);
     assert_eq!(counts(&app).await.records, before.records + 1000);
+}
+
+/// What an import does with a sheet: every row checked, each bad row with all of its errors, the
+/// good rows written, and rows in = rows written + rows refused.
+async fn a_batch_sorted_row_by_row_keeps_every_error(app: TestApp) {
+    let admin = app.actor("admin").await;
+    let a = person_at(&app, XUNZHUANG, 0).await;
+    let before = counts(&app).await;
+    let mut batch: Vec<NewRecord> = (0..200)
+        .map(|i| theme_day(XUNZHUANG, day(i % 50), &[a]))
+        .collect();
+    // Two errors in one row: both are kept.
+    batch[3] = NewRecord {
+        fields: fields(json!({"attendees": [a, 99_999_999]})),
+        ..theme_day(
+            XUNZHUANG,
+            taizhang_store::today() + chrono::Duration::days(2),
+            &[a],
+        )
+    };
+    batch[77] = theme_day("370828999999", day(1), &[a]);
+    batch[150] = NewRecord {
+        ledger_type: "no_such_type".into(),
+        ..theme_day(XUNZHUANG, day(1), &[a])
+    };
+    batch[199] = theme_day(XUNZHUANG, day(1), &[a, 99_999_999]);
+    let sorted = app
+        .store
+        .sort_records(&admin, &batch, taizhang_store::today())
+        .await
+        .expect("sorted");
+    let rejected: Vec<(usize, Vec<(&str, &str)>)> = sorted
+        .rejected
+        .iter()
+        .map(|r| {
+            (
+                r.index,
+                r.errors
+                    .iter()
+                    .map(|e| (e.field.as_str(), e.code.as_str()))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rejected,
+        vec![
+            (
+                3,
+                vec![
+                    ("theme", "field.required"),
+                    ("occurred_on", "record.future_date")
+                ]
+            ),
+            (77, vec![("org", "record.unknown_org")]),
+            (150, vec![("ledger_type", "record.unknown_type")]),
+            (199, vec![("people", "record.unknown_person")]),
+        ]
+    );
+    assert_eq!(sorted.accepted.len(), 196);
+    assert_eq!(sorted.prepared.len(), 196);
+    assert!(!sorted.accepted.contains(&3) && !sorted.accepted.contains(&199));
+    // Nothing was written by sorting; writing the good rows writes exactly them.
+    assert_eq!(counts(&app).await.records, before.records);
+    let r = app
+        .store
+        .write_records(&admin, &sorted.prepared)
+        .await
+        .expect("the good rows");
+    assert_eq!(r.records, 196);
+    assert_eq!(r.people, 196);
+    let after = counts(&app).await;
+    assert_eq!(after.records - before.records, 196);
+    assert_eq!(after.imports - before.imports, 1);
+    // The same rows by `bulk_records`: refused at the first bad row, by index.
+    let err = app
+        .store
+        .bulk_records(&admin, &batch, taizhang_store::today())
+        .await
+        .expect_err("strict");
+    let StoreError::Invalid(errs) = err else {
+        panic!("expected a validation error, got {err:?}")
+    };
+    assert_eq!(errs[0].field, "[3].theme");
 }
 
 async fn bulk_writes_stay_in_the_callers_scope(app: TestApp) {
