@@ -32,6 +32,14 @@ pub struct PreparedRecords {
 }
 
 impl PreparedRecords {
+    pub(crate) fn of(actor: &Actor, rows: Vec<Checked>) -> PreparedRecords {
+        PreparedRecords {
+            county_id: actor.county_id.get(),
+            username: actor.username.clone(),
+            rows,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.rows.len()
     }

@@ -422,11 +422,7 @@ pub(crate) async fn prepare_records(
     for (i, v) in verdicts.into_iter().enumerate() {
         rows.push(v.map_err(|e| in_row(i, StoreError::Invalid(e)))?);
     }
-    Ok(PreparedRecords {
-        county_id: actor.county_id.get(),
-        username: actor.username.clone(),
-        rows,
-    })
+    Ok(PreparedRecords::of(actor, rows))
 }
 
 /// The checks of a batch, keeping the rows that pass and the errors of each that does not.
@@ -449,11 +445,7 @@ pub(crate) async fn sort_records(
         }
     }
     Ok(SortedRecords {
-        prepared: PreparedRecords {
-            county_id: actor.county_id.get(),
-            username: actor.username.clone(),
-            rows,
-        },
+        prepared: PreparedRecords::of(actor, rows),
         accepted,
         rejected,
     })

@@ -181,24 +181,26 @@ pub(crate) async fn attach_region(
         .fetch_all(&mut *tx)
         .await?;
     for (county_id,) in below {
-        let system = Actor::system(CountyId::new(county_id), "region");
-        audit_as(
-            &mut tx,
-            &p.audit_key,
-            &system,
-            "attach_region",
-            "region",
-            child.id.get(),
-            None,
-            Some(json!({"region": child.code, "parent": parent.code, "level": parent.level.key()})),
-        )
-        .await?;
+        let after = json!({"region": child.code, "parent": parent.code, "level": parent.level.key()});
+        audit_attachment(&mut tx, p, county_id, ("region", child.id.get()), after).await?;
     }
     let region = find_region(&mut tx, &child.code)
         .await?
         .ok_or(StoreError::NotFound)?;
     tx.commit().await?;
     Ok(region)
+}
+
+/// An attachment under a region, in the chain of the county it concerns, by the binary.
+async fn audit_attachment(
+    c: &mut Conn,
+    p: &Pools<DB>,
+    county_id: i64,
+    (entity, entity_id): (&str, i64),
+    after: serde_json::Value,
+) -> StoreResult<()> {
+    let system = Actor::system(CountyId::new(county_id), "region");
+    audit_as(c, &p.audit_key, &system, "attach_region", entity, entity_id, None, Some(after)).await
 }
 
 pub(crate) async fn attach_county(
@@ -240,18 +242,8 @@ pub(crate) async fn attach_county(
         .bind(county_id)
         .execute(&mut *tx)
         .await?;
-    let system = Actor::system(CountyId::new(county_id), "region");
-    audit_as(
-        &mut tx,
-        &p.audit_key,
-        &system,
-        "attach_region",
-        "county",
-        county_id,
-        None,
-        Some(json!({"region": region.code, "name": region.name, "level": region.level.key()})),
-    )
-    .await?;
+    let after = json!({"region": region.code, "name": region.name, "level": region.level.key()});
+    audit_attachment(&mut tx, p, county_id, ("county", county_id), after).await?;
     let r: CountyRow = sqlx::query_as(&format!("{COUNTY_SELECT} WHERE id = $1"))
         .bind(county_id)
         .fetch_one(&mut *tx)
