@@ -77,6 +77,11 @@ macro_rules! migrations {
                 "regions",
                 include_str!(concat!("../../migrations/", $dir, "/0009_regions.sql")),
             ),
+            (
+                10,
+                "import_keys",
+                include_str!(concat!("../../migrations/", $dir, "/0010_import_keys.sql")),
+            ),
         ]
     };
 }

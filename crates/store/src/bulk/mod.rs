@@ -56,6 +56,20 @@ pub struct SortedRecords {
     /// The index in the batch of each prepared row, in order.
     pub accepted: Vec<usize>,
     pub rejected: Vec<RejectedRow>,
+    /// Rows that passed but whose key is already written, or repeats an earlier row of the
+    /// batch: nothing to write. Rows in = accepted + rejected + unchanged.
+    pub unchanged: Vec<usize>,
+}
+
+/// How a batch names its rows, so that writing the same rows again writes nothing twice.
+#[derive(Debug, Clone, Copy)]
+pub enum RowKeys<'a> {
+    /// No key: every row is new.
+    None,
+    /// Each record's content as checked is its key (see `content_key`).
+    Content,
+    /// The user's key of each row (a sheet's 编号 column), one per row: unique per ledger type.
+    Declared(&'a [String]),
 }
 
 /// A row of a batch that failed its checks, with every error found in it.
@@ -76,6 +90,8 @@ pub(crate) struct Checked {
     pub(crate) people_rows: Vec<(String, i64)>,
     /// Distinct people the record names.
     pub(crate) people: Vec<i64>,
+    /// The key of the sheet row it came from, unique per county and ledger type.
+    pub(crate) import_key: Option<String>,
 }
 
 /// A digest of a county's records as their content, independent of backend and of when they
@@ -99,9 +115,10 @@ forward! {
         => bulk::prepare_records(actor, new, today);
 
     /// The checks of `prepare_records`, row by row: every row that passes is kept for
-    /// `write_records`, every row that fails comes back with all of its errors. Nothing is written.
-    pub async fn sort_records(&self, actor: &Actor, new: &[NewRecord], today: NaiveDate) -> StoreResult<SortedRecords>
-        => bulk::sort_records(actor, new, today);
+    /// `write_records`, every row that fails comes back with all of its errors, and with `keys`
+    /// every row already written before is set aside. Nothing is written.
+    pub async fn sort_records(&self, actor: &Actor, new: &[NewRecord], keys: RowKeys<'_>, today: NaiveDate) -> StoreResult<SortedRecords>
+        => bulk::sort_records(actor, new, keys, today);
 
     /// Writes a batch `prepare_records` checked for the same actor, as `bulk_records` does
     /// (the organisations' dissolution checked again inside the transaction).

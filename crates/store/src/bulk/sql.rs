@@ -8,7 +8,9 @@ use super::ledgers::load_type;
 use super::people::person_scope_probe;
 use super::records::{in_row, org_active_on, org_not_active};
 use super::*;
-use crate::bulk::{BulkReport, Checked, PreparedRecords, RecordDigest, RejectedRow, SortedRecords};
+use crate::bulk::{
+    BulkReport, Checked, PreparedRecords, RecordDigest, RejectedRow, RowKeys, SortedRecords,
+};
 use crate::sqlbuild::Sql;
 use crate::{Actor, LedgerType, NewPerson, NewPosition, NewRecord, Pools, StoreError, StoreResult};
 use chrono::{NaiveDate, Utc};
@@ -366,6 +368,7 @@ async fn check_rows(
             validated,
             people_rows,
             people,
+            import_key: None,
         }));
     }
     Ok(out)
@@ -425,19 +428,60 @@ pub(crate) async fn prepare_records(
     Ok(PreparedRecords::of(actor, rows))
 }
 
-/// The checks of a batch, keeping the rows that pass and the errors of each that does not.
+/// The checks of a batch, keeping the rows that pass and the errors of each that does not; with
+/// row keys, the rows already written (by an earlier import of the same rows) or repeating an
+/// earlier row of the batch are set aside as unchanged.
 pub(crate) async fn sort_records(
     p: &Pools<DB>,
     actor: &Actor,
     new: &[NewRecord],
+    keys: RowKeys<'_>,
     today: NaiveDate,
 ) -> StoreResult<SortedRecords> {
+    if let RowKeys::Declared(k) = keys {
+        if k.len() != new.len() {
+            return Err(StoreError::invalid(
+                "keys",
+                "import.key_count",
+                "行编号的个数与记录数不一致",
+            ));
+        }
+    }
+    let mut verdicts = verdicts(p, actor, new, today).await?;
+    // Each passing row's key; a declared key that is blank or too long refuses its row.
+    for (i, v) in verdicts.iter_mut().enumerate() {
+        let Ok(r) = v else { continue };
+        r.import_key = match keys {
+            RowKeys::None => None,
+            RowKeys::Content => Some(content_key(r)),
+            RowKeys::Declared(k) => match declared_key(k.get(i).map(String::as_str)) {
+                Ok(key) => Some(key),
+                Err(e) => {
+                    *v = Err(vec![e]);
+                    continue;
+                }
+            },
+        };
+    }
+    let written = if matches!(keys, RowKeys::None) {
+        HashSet::new()
+    } else {
+        let mut c = p.read.acquire().await?;
+        written_keys(&mut c, actor.county_id.get(), &verdicts).await?
+    };
+    let mut seen: HashSet<(i64, String)> = HashSet::new();
     let mut rows = Vec::new();
-    let mut accepted = Vec::new();
-    let mut rejected = Vec::new();
-    for (i, v) in verdicts(p, actor, new, today).await?.into_iter().enumerate() {
+    let (mut accepted, mut rejected, mut unchanged) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, v) in verdicts.into_iter().enumerate() {
         match v {
             Ok(r) => {
+                if let Some(k) = &r.import_key {
+                    let at = (r.type_id, k.clone());
+                    if written.contains(&at) || !seen.insert(at) {
+                        unchanged.push(i);
+                        continue;
+                    }
+                }
                 rows.push(r);
                 accepted.push(i);
             }
@@ -448,7 +492,69 @@ pub(crate) async fn sort_records(
         prepared: PreparedRecords::of(actor, rows),
         accepted,
         rejected,
+        unchanged,
     })
+}
+
+/// The key of a record's content as checked: its type, organisation, date and field values in
+/// their canonical form (so "2024.5.1" and "2024-05-01" in a sheet are the same row).
+fn content_key(r: &Checked) -> String {
+    let mut h = Sha256::new();
+    h.update(r.type_id.to_be_bytes());
+    h.update(r.org_id.to_be_bytes());
+    h.update(r.occurred_on.to_string().as_bytes());
+    // serde_json's maps are sorted by key: the same values always print the same.
+    h.update(Value::Object(r.validated.values.clone()).to_string().as_bytes());
+    format!("h:{}", hex::encode(h.finalize()))
+}
+
+/// Longest declared row key, in characters.
+const MAX_ROW_KEY: usize = 100;
+
+fn declared_key(k: Option<&str>) -> Result<String, FieldError> {
+    let k = k.map(str::trim).unwrap_or_default();
+    if k.is_empty() {
+        return Err(FieldError::new("row_key", "import.row_key_missing", "行编号不能为空"));
+    }
+    if k.chars().count() > MAX_ROW_KEY {
+        return Err(FieldError::new(
+            "row_key",
+            "import.row_key_too_long",
+            format!("行编号不能超过{MAX_ROW_KEY}个字符"),
+        ));
+    }
+    Ok(format!("k:{k}"))
+}
+
+/// Which of the passing rows' keys the county's records already carry, per ledger type.
+async fn written_keys(
+    c: &mut Conn,
+    county_id: i64,
+    verdicts: &[Verdict],
+) -> StoreResult<HashSet<(i64, String)>> {
+    let mut by_type: HashMap<i64, Vec<&str>> = HashMap::new();
+    for r in verdicts.iter().flatten() {
+        if let Some(k) = &r.import_key {
+            by_type.entry(r.type_id).or_default().push(k);
+        }
+    }
+    let mut out = HashSet::new();
+    for (type_id, keys) in by_type {
+        for chunk in keys.chunks(1000) {
+            let mut q = Sql::new("");
+            let cty = q.arg(county_id);
+            let t = q.arg(type_id);
+            let list: Vec<String> = chunk.iter().map(|k| q.arg(k.to_string())).collect();
+            q.text = format!(
+                "SELECT import_key FROM ledger_records WHERE county_id = {cty} AND ledger_type_id = {t} AND import_key IN ({})",
+                list.join(", ")
+            );
+            for (k,) in fetch_all::<(String,)>(c, &q).await? {
+                out.insert((type_id, k));
+            }
+        }
+    }
+    Ok(out)
 }
 
 async fn verdicts(
@@ -490,11 +596,11 @@ pub(crate) async fn write_records(
         checked.iter().map(|r| Json(&r.validated.values)).collect();
 
     // ledger_records
-    let per = rows_per_statement(9);
+    let per = rows_per_statement(10);
     for (k, chunk) in checked.chunks(per).enumerate() {
         let text = values_sql(
-            "INSERT INTO ledger_records (id, county_id, ledger_type_id, type_version, org_id, occurred_on, fields, created_by, created_at) VALUES ",
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ledger_records (id, county_id, ledger_type_id, type_version, org_id, occurred_on, fields, created_by, created_at, import_key) VALUES ",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             chunk.len(),
         );
         let mut a = Args::default();
@@ -509,6 +615,7 @@ pub(crate) async fn write_records(
             add(&mut a, fields[at])?;
             add(&mut a, created_by)?;
             add(&mut a, now)?;
+            add(&mut a, r.import_key.as_deref())?;
         }
         run(&mut tx, &text, a).await?;
     }

@@ -262,6 +262,7 @@ pub(crate) const TABLES: &[TableSpec] = &[
             ("created_at", Ts),
             ("voided_at", Ts),
             ("void_reason", Text),
+            ("import_key", Text),
         ],
         order: "id",
         identity: Some("id"),

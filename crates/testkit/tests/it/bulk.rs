@@ -6,13 +6,14 @@ use super::scope::{FOREIGN_TOWN, OWN_TOWN, XUNZHUANG};
 use serde_json::{json, Map, Value};
 use taizhang_domain::org::PositionTitle;
 use taizhang_domain::PersonId;
-use taizhang_store::{NewPerson, NewPosition, NewRecord, StoreError};
+use taizhang_store::{NewPerson, NewPosition, NewRecord, RowKeys, StoreError};
 use taizhang_testkit::{each_backend, TestApp};
 
 each_backend!(
     a_batch_writes_exactly_its_rows,
     a_bad_row_refuses_the_batch_by_index,
     a_batch_sorted_row_by_row_keeps_every_error,
+    rows_written_again_by_their_keys_are_unchanged,
     bulk_writes_stay_in_the_callers_scope,
     people_and_positions_in_bulk,
 );
@@ -227,7 +228,7 @@ async fn a_batch_sorted_row_by_row_keeps_every_error(app: TestApp) {
     batch[199] = theme_day(XUNZHUANG, day(1), &[a, 99_999_999]);
     let sorted = app
         .store
-        .sort_records(&admin, &batch, taizhang_store::today())
+        .sort_records(&admin, &batch, RowKeys::None, taizhang_store::today())
         .await
         .expect("sorted");
     let rejected: Vec<(usize, Vec<(&str, &str)>)> = sorted
@@ -259,6 +260,7 @@ async fn a_batch_sorted_row_by_row_keeps_every_error(app: TestApp) {
         ]
     );
     assert_eq!(sorted.accepted.len(), 196);
+    assert!(sorted.unchanged.is_empty());
     assert_eq!(sorted.prepared.len(), 196);
     assert!(!sorted.accepted.contains(&3) && !sorted.accepted.contains(&199));
     // Nothing was written by sorting; writing the good rows writes exactly them.
@@ -283,6 +285,153 @@ async fn a_batch_sorted_row_by_row_keeps_every_error(app: TestApp) {
         panic!("expected a validation error, got {err:?}")
     };
     assert_eq!(errs[0].field, "[3].theme");
+}
+
+/// Sort a batch with keys, write what it accepts, and say how the rows fell.
+async fn import_once(
+    app: &TestApp,
+    batch: &[NewRecord],
+    keys: RowKeys<'_>,
+) -> (usize, usize, Vec<usize>) {
+    let admin = app.actor("admin").await;
+    let sorted = app
+        .store
+        .sort_records(&admin, batch, keys, taizhang_store::today())
+        .await
+        .expect("sorted");
+    let written = app
+        .store
+        .write_records(&admin, &sorted.prepared)
+        .await
+        .expect("written");
+    assert_eq!(written.records, sorted.accepted.len());
+    (
+        sorted.accepted.len(),
+        sorted.rejected.len(),
+        sorted.unchanged,
+    )
+}
+
+/// Importing the same rows again, or rows that overlap them, writes no record twice: by the
+/// records' content (the same record typed differently is the same row) or by a declared key.
+async fn rows_written_again_by_their_keys_are_unchanged(app: TestApp) {
+    let a = person_at(&app, XUNZHUANG, 0).await;
+    let before = counts(&app).await.records;
+    let rows: Vec<NewRecord> = (0..30)
+        .map(|i| NewRecord {
+            fields: fields(
+                json!({"theme": format!("主题{i}"), "attendees": [a], "attendance": 12}),
+            ),
+            ..theme_day(XUNZHUANG, day(i), &[a])
+        })
+        .collect();
+    // The first 20, with row 5 repeated at the end: the repeat is unchanged.
+    let mut first: Vec<NewRecord> = rows[..20].to_vec();
+    first.push(rows[5].clone());
+    assert_eq!(
+        import_once(&app, &first, RowKeys::Content).await,
+        (20, 0, vec![20])
+    );
+    // Rows 10..30: the ten written already are unchanged, the ten new go in.
+    assert_eq!(
+        import_once(&app, &rows[10..], RowKeys::Content).await,
+        (10, 0, (0..10).collect())
+    );
+    // The same content with its fields in another order is the same row.
+    let mut reordered = rows[0].clone();
+    let mut m = serde_json::Map::new();
+    for (k, v) in reordered.fields.iter().rev() {
+        m.insert(k.clone(), v.clone());
+    }
+    reordered.fields = m;
+    assert_eq!(
+        import_once(&app, &[reordered], RowKeys::Content).await,
+        (0, 0, vec![0])
+    );
+    // Without keys, the same rows are new records (a one-off batch).
+    assert_eq!(
+        import_once(&app, &rows[..2], RowKeys::None).await,
+        (2, 0, vec![])
+    );
+    assert_eq!(counts(&app).await.records - before, 32);
+
+    // Declared keys: a changed row under a key already written is unchanged, not a duplicate;
+    // a blank key refuses its row; the count of keys must match the rows.
+    let keys: Vec<String> = (0..3).map(|i| format!("ZD-{i:03}")).collect();
+    assert_eq!(
+        import_once(&app, &rows[..3], RowKeys::Declared(&keys)).await,
+        (3, 0, vec![])
+    );
+    let again = vec![" ZD-001 ".to_string(), "ZD-003".into(), "  ".into()];
+    let admin = app.actor("admin").await;
+    let sorted = app
+        .store
+        .sort_records(
+            &admin,
+            &rows[3..6],
+            RowKeys::Declared(&again),
+            taizhang_store::today(),
+        )
+        .await
+        .expect("sorted");
+    assert_eq!(sorted.accepted, vec![1]);
+    assert_eq!(sorted.unchanged, vec![0]);
+    assert_eq!(sorted.rejected.len(), 1);
+    assert_eq!(sorted.rejected[0].index, 2);
+    assert_eq!(sorted.rejected[0].errors[0].code, "import.row_key_missing");
+    let Err(e) = app
+        .store
+        .sort_records(
+            &admin,
+            &rows[..2],
+            RowKeys::Declared(&keys),
+            taizhang_store::today(),
+        )
+        .await
+    else {
+        panic!("two rows, three keys: refused");
+    };
+    assert!(
+        matches!(e, StoreError::Invalid(ref f) if f[0].code == "import.key_count"),
+        "{e:?}"
+    );
+    // Two imports racing: the second write of a checked batch meets the key's unique index.
+    let fresh = vec!["ZD-900".to_string()];
+    let one = app
+        .store
+        .sort_records(
+            &admin,
+            &rows[..1],
+            RowKeys::Declared(&fresh),
+            taizhang_store::today(),
+        )
+        .await
+        .expect("sorted");
+    let two = app
+        .store
+        .sort_records(
+            &admin,
+            &rows[..1],
+            RowKeys::Declared(&fresh),
+            taizhang_store::today(),
+        )
+        .await
+        .expect("sorted");
+    app.store
+        .write_records(&admin, &one.prepared)
+        .await
+        .expect("first");
+    let e = app
+        .store
+        .write_records(&admin, &two.prepared)
+        .await
+        .expect_err("the same key twice");
+    assert!(matches!(e, StoreError::Conflict { .. }), "{e:?}");
+    assert_eq!(
+        app.count_raw("SELECT COUNT(*) FROM ledger_records WHERE import_key = 'k:ZD-900'")
+            .await,
+        1
+    );
 }
 
 async fn bulk_writes_stay_in_the_callers_scope(app: TestApp) {
