@@ -12,6 +12,7 @@
 mod cell;
 mod csv_sheet;
 mod error;
+pub mod header;
 mod reader;
 mod sniff;
 mod xlsx_sheet;
