@@ -13,6 +13,7 @@ mod cell;
 mod csv_sheet;
 mod error;
 pub mod header;
+pub mod normalize;
 mod reader;
 mod sniff;
 mod xlsx_sheet;
