@@ -15,6 +15,7 @@ mod error;
 pub mod header;
 pub mod normalize;
 mod reader;
+pub mod rows;
 mod sniff;
 mod xlsx_sheet;
 
