@@ -63,8 +63,23 @@ fn classify(head: &[u8]) -> Result<Sniffed, ImportError> {
         return Err(ImportError::NotASpreadsheet("二进制文件"));
     }
     let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let first = text.iter().find(|b| !b.is_ascii_whitespace());
-    if first == Some(&b'<') {
+    let start = text
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    let opening: Vec<u8> = text[start..]
+        .iter()
+        .take(9)
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    let markup = [
+        &b"<?xml"[..],
+        b"<html",
+        b"<!doctype",
+        b"<table",
+        b"<workbook",
+    ];
+    if markup.iter().any(|m| opening.starts_with(m)) {
         // Excel's "XML spreadsheet 2003" and sheets saved as web pages (often named .xls).
         return Err(ImportError::NotASpreadsheet(
             "网页或 XML 文件，请另存为 .xlsx",
@@ -123,6 +138,13 @@ mod tests {
         assert_eq!(code(b"\xFF\xFEa\x00"), "import.utf16");
         assert_eq!(code(b"a,b\x00c"), "import.not_a_spreadsheet");
         assert_eq!(code(b"  <html><table>"), "import.not_a_spreadsheet");
+        assert_eq!(
+            code(b"<?xml version=\"1.0\"?><Workbook"),
+            "import.not_a_spreadsheet"
+        );
+        assert_eq!(code(b"<!DOCTYPE html>"), "import.not_a_spreadsheet");
+        // A CSV may start with "<" all the same.
+        assert_eq!(classify(b"<5,>3\n"), Ok(Sniffed::Text));
         assert_eq!(
             classify(b"%PDF").unwrap_err().to_string(),
             "这不是电子表格文件（PDF 文档）：请上传 .xlsx 或 .csv 文件"
