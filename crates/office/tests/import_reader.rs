@@ -415,3 +415,34 @@ fn rows_and_cells_beyond_the_bounds_end_the_reading_with_a_clear_error() {
         }
     );
 }
+
+#[test]
+fn an_xlsx_part_held_whole_is_measured_before_it_is_read() {
+    let mut book = XlsxBook::new();
+    let sheet = book.add_worksheet();
+    for r in 0..300 {
+        sheet
+            .write_string(r, 0, format!("第{r}位党员的姓名"))
+            .unwrap();
+    }
+    let bytes = book.save_to_buffer().unwrap();
+    let small = ReadOptions {
+        max_part_bytes: 4096,
+        ..Default::default()
+    };
+    let e = refusal(bytes.clone(), small);
+    assert_eq!(
+        e,
+        ImportError::XlsxTooLarge {
+            part: "xl/sharedStrings.xml".into(),
+            max: 4096
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "工作簿的“xl/sharedStrings.xml”解压后超过1MB：文件过大或已损坏，请拆分成多个文件后再导入"
+    );
+    let (rows, _) = read(bytes, ReadOptions::default()).unwrap();
+    assert_eq!(rows.len(), 300);
+    assert_eq!(rows[299], row(300, vec![text("第299位党员的姓名")]));
+}

@@ -29,6 +29,8 @@ pub enum ImportError {
     NoDataRows,
     #[error("数据超过{max}行（第{row}行起超出）：请拆分成多个文件分别导入")]
     TooManyRows { max: usize, row: u32 },
+    #[error("工作簿的“{part}”解压后超过{}MB：文件过大或已损坏，请拆分成多个文件后再导入", .max.div_ceil(1024 * 1024))]
+    XlsxTooLarge { part: String, max: u64 },
     #[error("第{row}行{}列的内容超过{max}个字", column_name(*.column))]
     CellTooLong { row: u32, column: usize, max: usize },
     #[error("CSV 文件第{row}行附近的一行超过{max}字节，可能是引号未闭合：请检查该行")]
@@ -61,6 +63,7 @@ impl ImportError {
             ImportError::EmptySheet => "import.empty_sheet",
             ImportError::NoDataRows => "import.no_data_rows",
             ImportError::TooManyRows { .. } => "import.too_many_rows",
+            ImportError::XlsxTooLarge { .. } => "import.xlsx_too_large",
             ImportError::CellTooLong { .. } => "import.cell_too_long",
             ImportError::RecordTooLong { .. } => "import.record_too_long",
             ImportError::BadUtf8 => "import.bad_utf8",

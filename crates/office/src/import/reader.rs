@@ -22,6 +22,9 @@ pub struct ReadOptions {
     pub max_cell_chars: usize,
     /// The longest row of a .csv, in bytes (at least 64 KiB is allowed).
     pub max_record_bytes: usize,
+    /// The most an .xlsx part held in memory whole (the shared-string table, styles, the
+    /// workbook) may unpack to, in bytes; a sheet itself is streamed.
+    pub max_part_bytes: u64,
 }
 
 impl Default for ReadOptions {
@@ -31,6 +34,7 @@ impl Default for ReadOptions {
             max_data_rows: 1_000_000,
             max_cell_chars: 32_767,
             max_record_bytes: 1 << 20,
+            max_part_bytes: 256 << 20,
         }
     }
 }
@@ -69,6 +73,7 @@ impl<R: Read + Seek> Workbook<R> {
         let source = match sniff(&mut reader)? {
             Sniffed::Compound => return Err(compound_error(&mut reader)?),
             Sniffed::Zip => {
+                xlsx_sheet::check_parts(&mut reader, options.max_part_bytes)?;
                 let book = xlsx_sheet::open(reader)?;
                 let names = book.sheet_names();
                 let sheet = match &options.sheet {

@@ -12,10 +12,39 @@ use super::cell::Cell;
 use super::ImportError;
 use calamine::{DataRef, Reader, Xlsx, XlsxError};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-use std::io::{Read, Seek};
+use std::io::{self, Read, Seek, SeekFrom};
 
 /// Excel's widest sheet: columns A to XFD.
 const MAX_COLUMNS: usize = 16_384;
+
+/// Measures, unpacked, the parts of the zip container `r` that calamine reads whole when it
+/// opens a workbook, and refuses one beyond `max` bytes (a "zip bomb" of a shared-string
+/// table would otherwise fill the memory). Leaves `r` at its start.
+pub(crate) fn check_parts<R: Read + Seek>(r: &mut R, max: u64) -> Result<(), ImportError> {
+    let broken = || ImportError::CorruptXlsx("压缩结构损坏".into());
+    r.seek(SeekFrom::Start(0))?;
+    {
+        let mut zip = zip::ZipArchive::new(&mut *r).map_err(|_| broken())?;
+        for i in 0..zip.len() {
+            let mut part = zip.by_index(i).map_err(|_| broken())?;
+            let name = part.name().to_ascii_lowercase();
+            let whole = ["sharedstrings.xml", "styles.xml", "workbook.xml", ".rels"]
+                .iter()
+                .any(|end| name.ends_with(end));
+            if !whole {
+                continue;
+            }
+            let shown = part.name().to_string();
+            let unpacked = io::copy(&mut part.by_ref().take(max + 1), &mut io::sink())
+                .map_err(|_| broken())?;
+            if unpacked > max {
+                return Err(ImportError::XlsxTooLarge { part: shown, max });
+            }
+        }
+    }
+    r.seek(SeekFrom::Start(0))?;
+    Ok(())
+}
 
 /// Opens the workbook in the zip container `r`. A panic inside the parser (on a crafted file)
 /// is caught and reported as a corrupt file.
