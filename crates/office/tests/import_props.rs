@@ -248,20 +248,21 @@ proptest! {
         all.extend(rows.iter().cloned());
         let bytes = csv_bytes(&all);
         let mut book = Workbook::open(Cursor::new(bytes), ReadOptions::default()).unwrap();
-        let table = book.table(&Target::members(), None);
+        let mut table = book.table(&Target::members(), None).expect("the header row is there");
         let written = expected(&as_cells(&all)).len() - 1;
-        let mut table = match table {
-            Ok(t) => t,
-            Err(e) => {
-                prop_assert_eq!(written, 0);
-                prop_assert_eq!(e.code(), "import.no_data_rows");
-                return Ok(());
-            }
-        };
         let header = table.header().clone();
         let (mut imported, mut rejected, mut numbers) = (0, 0, Vec::new());
         for row in table.by_ref() {
-            let row = row.unwrap();
+            let row = match row {
+                Ok(row) => row,
+                Err(e) => {
+                    // Only a sheet whose data rows are all blank ends so, before any row.
+                    prop_assert_eq!(written, 0);
+                    prop_assert_eq!(e.code(), "import.no_data_rows");
+                    prop_assert!(numbers.is_empty());
+                    break;
+                }
+            };
             numbers.push(row.number);
             match member_row(&header, &row, today) {
                 Ok(_) => imported += 1,
