@@ -71,6 +71,78 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, PeriodError> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| PeriodError::BadDate)
 }
 
+/// Reads a date as people type it into sheets and forms: "2024-05-01", "2024-5-1", "2024/5/1",
+/// "2024.5.1", "2024年5月1日" (the 日 may be left off), "20240501", in half- or full-width digits
+/// and separators, with a time of day after a space ignored ("2024/5/1 0:00:00"). Only real
+/// calendar days are read; whether the day lies in the platform's window is `check_date`'s
+/// question. `parse_date` stays the strict form of the API.
+pub fn parse_written_date(input: &str) -> Option<NaiveDate> {
+    let folded: String = input
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '０'..='９' | '．' | '／' | '－' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3000}' => ' ',
+            other => other,
+        })
+        .collect();
+    // A time of day after the date ("2024-05-01 08:30:00", "2024/5/1 0:00") is ignored.
+    let date = match folded.split_once(' ') {
+        Some((d, time)) if is_time_of_day(time.trim()) => d,
+        Some(_) => return None,
+        None => folded.as_str(),
+    };
+    let date = date.strip_suffix('日').unwrap_or(date);
+    let (y, m, d) = if date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()) {
+        (&date[..4], &date[4..6], &date[6..])
+    } else {
+        let mut parts = date.split(['-', '/', '.', '年', '月']);
+        let (Some(y), Some(m), Some(d), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        // One kind of separator throughout ("2024-5/1" is refused), or 年 then 月.
+        let seps: Vec<char> = date.chars().filter(|c| !c.is_ascii_digit()).collect();
+        let consistent = matches!(seps.as_slice(), ['年', '月'])
+            || (seps.len() == 2 && seps[0] == seps[1] && seps[0] != '年' && seps[0] != '月');
+        if !consistent {
+            return None;
+        }
+        (y, m, d)
+    };
+    let digits = |s: &str, most: usize| {
+        !s.is_empty() && s.len() <= most && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    if y.len() != 4 || !digits(y, 4) || !digits(m, 2) || !digits(d, 2) {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+}
+
+/// "8:30", "08:30:00", "0:00:00.000".
+fn is_time_of_day(s: &str) -> bool {
+    let mut parts = s.split(':');
+    let ok = |p: Option<&str>| {
+        p.is_some_and(|p| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let (h, m, rest) = (parts.next(), parts.next(), parts.next());
+    let seconds = match rest {
+        None => true,
+        Some(sec) => {
+            let whole = sec.split_once('.').map_or(sec, |(w, frac)| {
+                if frac.bytes().all(|b| b.is_ascii_digit()) {
+                    w
+                } else {
+                    "x"
+                }
+            });
+            ok(Some(whole))
+        }
+    };
+    ok(h) && ok(m) && seconds && parts.next().is_none()
+}
+
 impl DateRange {
     pub fn new(from: NaiveDate, to: NaiveDate) -> Result<Self, PeriodError> {
         if from > to {
@@ -354,6 +426,59 @@ mod tests {
         assert_eq!(year(1950).previous(), None);
         assert_eq!(year(2100).next(), None);
         assert_eq!(month(2100, 12).next(), None);
+    }
+
+    #[test]
+    fn written_dates_in_the_forms_people_type() {
+        let may_day = Some(d("2024-05-01"));
+        for s in [
+            "2024-05-01",
+            "2024-5-1",
+            "2024/05/01",
+            "2024/5/1",
+            "2024.5.1",
+            "2024年5月1日",
+            "2024年5月1",
+            "20240501",
+            " 2024-05-01 ",
+            "２０２４．５．１",
+            "２０２４年５月１日",
+            "2024-05-01 00:00:00",
+            "2024/5/1 8:30",
+            "2024-05-01 00:00:00.000",
+            "2024\u{3000}-05-01"
+                .split('\u{3000}')
+                .collect::<String>()
+                .as_str(),
+        ] {
+            assert_eq!(parse_written_date(s), may_day, "{s:?}");
+        }
+        for bad in [
+            "",
+            "2024",
+            "2024-5",
+            "2024年5月",
+            "2024-02-30",
+            "2024-13-01",
+            "2024-5/1",
+            "2024..5.1",
+            "24-5-1",
+            "2024-005-01",
+            "202451",
+            "2024050",
+            "May 1, 2024",
+            "2024-05-01 noon",
+            "2024-05-01 25",
+            "2024月5年1日",
+            "-2024-5-1",
+            "2024-05-01T00:00:00",
+            "45413",
+        ] {
+            assert_eq!(parse_written_date(bad), None, "{bad:?}");
+        }
+        // A real day outside the window is read; `check_date` refuses it.
+        assert_eq!(parse_written_date("1900.1.1"), Some(d("1900-01-01")));
+        assert_eq!(parse_written_date("2024/2/29"), Some(d("2024-02-29")));
     }
 
     #[test]

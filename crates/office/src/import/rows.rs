@@ -1,0 +1,389 @@
+//! A data row read into what its importer needs, every cell's problem reported with its column:
+//! a member ([`member_row`]), an organisation ([`org_row`]) or a ledger record ([`ledger_row`]).
+//! What needs the database — the organisation a row names, the people a record names, a person
+//! already on file — is left as text for the importer to look up; the store checks the rest
+//! again when it writes.
+
+use super::cell::Row;
+use super::header::{HeaderMap, LEDGER_DATE, LEDGER_ORG};
+use super::normalize::{self as n, CellError};
+use chrono::NaiveDate;
+use serde_json::{Map, Value};
+use taizhang_domain::ledger::{FieldKind, LedgerTypeDef};
+use taizhang_domain::org::{is_valid_code, validate_name, OrgKind};
+use taizhang_domain::person::{check_person, PersonInput};
+use taizhang_domain::phrasing::scaled;
+use taizhang_domain::{IdNumber, Phone};
+
+/// A member sheet's row, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRow {
+    pub name: String,
+    /// "男" or "女": as given, or from the 身份证号.
+    pub gender: Option<String>,
+    pub id_number: Option<IdNumber>,
+    pub phone: Option<Phone>,
+    /// The branch as the sheet names it (a name, a code or a path), for the importer to find.
+    pub branch: String,
+    pub ethnicity: Option<String>,
+    pub education: Option<String>,
+    pub category: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub joined_on: Option<NaiveDate>,
+    pub confirmed_on: Option<NaiveDate>,
+}
+
+/// An organisation sheet's row, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgRow {
+    pub name: String,
+    pub code: Option<String>,
+    /// The parent as the sheet names it (a name or a code).
+    pub parent: Option<String>,
+    /// The names from the top down to the parent or to the organisation itself, as given.
+    pub path: Option<Vec<String>>,
+    pub kind: Option<OrgKind>,
+    pub founded_on: Option<NaiveDate>,
+}
+
+/// A ledger sheet's row: the record's values as `LedgerTypeDef::validate_record` takes them,
+/// and the people and organisation fields as the sheet names them, to be looked up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerRow {
+    pub org: String,
+    pub occurred_on: NaiveDate,
+    pub values: Map<String, Value>,
+    /// (field key, names or 身份证号 as written) of each people or organisation field.
+    pub references: Vec<(String, Vec<String>)>,
+}
+
+/// Collects one row's problems, each with the column it belongs to.
+struct Problems<'h> {
+    header: &'h HeaderMap,
+    errors: Vec<CellError>,
+}
+
+impl<'h> Problems<'h> {
+    fn new(header: &'h HeaderMap) -> Self {
+        Problems {
+            header,
+            errors: Vec::new(),
+        }
+    }
+
+    fn label(&self, key: &str) -> String {
+        self.header
+            .column(key)
+            .map_or(key, |c| self.header.header(c).trim())
+            .to_string()
+    }
+
+    /// The value, or none with its error noted under `key`'s column.
+    fn take<T>(&mut self, key: &str, read: Result<Option<T>, CellError>) -> Option<T> {
+        match read {
+            Ok(v) => v,
+            Err(e) => {
+                self.push(key, e);
+                None
+            }
+        }
+    }
+
+    fn push(&mut self, key: &str, e: CellError) {
+        let e = match self.header.column(key) {
+            Some(c) => e.at(c),
+            None => e,
+        };
+        self.errors.push(e);
+    }
+
+    fn required(&mut self, key: &str, value: Option<String>) -> String {
+        value.unwrap_or_else(|| {
+            let message = format!("请填写“{}”", self.label(key));
+            self.push(key, CellError::new("field.required", message));
+            String::new()
+        })
+    }
+
+    fn finish<T>(self, value: T) -> Result<T, Vec<CellError>> {
+        if self.errors.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.errors)
+        }
+    }
+}
+
+/// A short free text (民族, 学历, 人员类别): at most 40 characters.
+fn short_text(p: &mut Problems<'_>, header: &HeaderMap, row: &Row, key: &str) -> Option<String> {
+    let value = n::text(header.cell(row, key))?;
+    if value.chars().count() > 40 || value.chars().any(char::is_control) {
+        let message = format!("“{}”不能超过40个字，也不能含控制字符", p.label(key));
+        p.push(key, CellError::new("too_long", message));
+        return None;
+    }
+    Some(value)
+}
+
+/// Reads a member row; `today` is the day 身份证号 birth dates are checked against.
+pub fn member_row(
+    header: &HeaderMap,
+    row: &Row,
+    today: NaiveDate,
+) -> Result<MemberRow, Vec<CellError>> {
+    let mut p = Problems::new(header);
+    let cell = |key: &str| header.cell(row, key);
+    let name_text = n::text(cell("name"));
+    let id = {
+        let label = p.label("id_number");
+        p.take("id_number", n::id_number(cell("id_number"), &label, today))
+    };
+    let phone = {
+        let label = p.label("phone");
+        p.take("phone", n::phone(cell("phone"), &label))
+    };
+    let gender = {
+        let label = p.label("gender");
+        p.take("gender", n::gender(cell("gender"), &label))
+    };
+    let checked = check_person(
+        PersonInput {
+            name: name_text.as_deref().unwrap_or(""),
+            gender: gender.map(|g| g.label_cn()),
+            id_number: id.as_ref().map(IdNumber::as_str),
+            phone: phone.as_ref().map(Phone::as_str),
+        },
+        today,
+    );
+    let person = match checked {
+        Ok(person) => Some(person),
+        Err(errors) => {
+            for e in errors {
+                let key = if e.field == "name" {
+                    "name"
+                } else {
+                    e.field.as_str()
+                };
+                let message = if e.code == "person.bad_name" {
+                    format!("请填写“{}”", p.label("name"))
+                } else {
+                    e.message
+                };
+                p.push(key, CellError::new(&e.code, message));
+            }
+            None
+        }
+    };
+    let birth_date = {
+        let label = p.label("birth_date");
+        p.take("birth_date", n::calendar_date(cell("birth_date"), &label))
+    };
+    if let (Some(b), Some(id)) = (birth_date, &id) {
+        if b != id.birth_date() {
+            let message = format!(
+                "“{}”与身份证号中的出生日期（{}）不一致",
+                p.label("birth_date"),
+                id.birth_date().format("%Y-%m-%d")
+            );
+            p.push(
+                "birth_date",
+                CellError::new("import.birth_date_mismatch", message),
+            );
+        }
+    }
+    let joined_on = {
+        let label = p.label("joined_on");
+        p.take("joined_on", n::calendar_date(cell("joined_on"), &label))
+    };
+    let confirmed_on = {
+        let label = p.label("confirmed_on");
+        p.take(
+            "confirmed_on",
+            n::calendar_date(cell("confirmed_on"), &label),
+        )
+    };
+    if let (Some(j), Some(c)) = (joined_on, confirmed_on) {
+        if c < j {
+            let message = format!(
+                "“{}”早于“{}”",
+                p.label("confirmed_on"),
+                p.label("joined_on")
+            );
+            p.push(
+                "confirmed_on",
+                CellError::new("import.confirmed_before_joined", message),
+            );
+        }
+    }
+    let branch = p.required("branch", n::text(cell("branch")));
+    let ethnicity = short_text(&mut p, header, row, "ethnicity");
+    let education = short_text(&mut p, header, row, "education");
+    let category = short_text(&mut p, header, row, "category");
+    let Some(person) = person else {
+        return Err(p.errors);
+    };
+    p.finish(MemberRow {
+        name: person.name,
+        gender: person.gender,
+        id_number: person.id_number,
+        phone: person.phone,
+        branch,
+        ethnicity,
+        education,
+        category,
+        birth_date,
+        joined_on,
+        confirmed_on,
+    })
+}
+
+/// Reads an organisation row.
+pub fn org_row(header: &HeaderMap, row: &Row) -> Result<OrgRow, Vec<CellError>> {
+    let mut p = Problems::new(header);
+    let cell = |key: &str| header.cell(row, key);
+    let name = match validate_name(&n::text(cell("name")).unwrap_or_default(), "field.required") {
+        Ok(name) => name,
+        Err(e) => {
+            let label = p.label("name");
+            let message = if e.code == "field.required" {
+                format!("请填写“{label}”")
+            } else {
+                format!("“{label}”：{}", e.message)
+            };
+            p.push("name", CellError::new(&e.code, message));
+            String::new()
+        }
+    };
+    let code = n::text(cell("code")).map(|c| n::fold_width(&c).to_ascii_uppercase());
+    if let Some(c) = &code {
+        if !is_valid_code(c) {
+            let message = format!(
+                "“{}”应为6、9或12位数字的区划代码，或18位统一社会信用代码",
+                p.label("code")
+            );
+            p.push("code", CellError::new("import.bad_org_code", message));
+        }
+    }
+    let parent = n::text(cell("parent"));
+    let path = {
+        let label = p.label("path");
+        p.take("path", n::org_path(cell("path"), &label))
+    };
+    let kind = {
+        let label = p.label("kind");
+        p.take("kind", n::org_kind(cell("kind"), &label))
+    };
+    let founded_on = {
+        let label = p.label("founded_on");
+        p.take("founded_on", n::date(cell("founded_on"), &label))
+    };
+    p.finish(OrgRow {
+        name,
+        code,
+        parent,
+        path,
+        kind,
+        founded_on,
+    })
+}
+
+/// Names in one cell: split at "、", ",", "，", ";", "；" or line breaks.
+fn names(s: &str) -> Vec<String> {
+    s.split(['、', ',', '，', ';', '；', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Reads a ledger record row of type `def`, and checks its values by the type's rules.
+pub fn ledger_row(
+    def: &LedgerTypeDef,
+    header: &HeaderMap,
+    row: &Row,
+) -> Result<LedgerRow, Vec<CellError>> {
+    let mut p = Problems::new(header);
+    let org = p.required(LEDGER_ORG, n::text(header.cell(row, LEDGER_ORG)));
+    let occurred_on = {
+        let label = p.label(LEDGER_DATE);
+        p.take(LEDGER_DATE, n::date(header.cell(row, LEDGER_DATE), &label))
+    };
+    if occurred_on.is_none()
+        && !p
+            .errors
+            .iter()
+            .any(|e| e.column == header.column(LEDGER_DATE))
+    {
+        let message = format!("请填写“{}”", p.label(LEDGER_DATE));
+        p.push(LEDGER_DATE, CellError::new("field.required", message));
+    }
+    let mut values = Map::new();
+    let mut references = Vec::new();
+    let mut unread = Vec::new();
+    for f in def.active_fields() {
+        let Some(column) = header.column(&f.key) else {
+            continue;
+        };
+        let cell = row.cell(column);
+        let label = p.label(&f.key);
+        let value = match &f.kind {
+            FieldKind::Text { .. } | FieldKind::LongText { .. } => {
+                Ok(n::text(cell).map(Value::from))
+            }
+            FieldKind::Integer { .. } => n::integer(cell, &label).map(|v| v.map(Value::from)),
+            FieldKind::Decimal { scale, .. } => {
+                n::decimal(cell, &label, *scale).map(|v| v.map(|v| Value::from(scaled(v, *scale))))
+            }
+            FieldKind::Date => n::date(cell, &label)
+                .map(|v| v.map(|d| Value::from(d.format("%Y-%m-%d").to_string()))),
+            FieldKind::Choice { options, .. } => {
+                n::choice(cell, &label, options).map(|v| v.map(Value::from))
+            }
+            FieldKind::MultiChoice { options } => {
+                n::multi_choice(cell, &label, options).map(|v| v.map(Value::from))
+            }
+            FieldKind::People { .. } | FieldKind::Organisation => {
+                if let Some(s) = n::text(cell) {
+                    references.push((f.key.clone(), names(&s)));
+                }
+                Ok(None)
+            }
+            FieldKind::Attachment { .. } => match n::text(cell) {
+                None => Ok(None),
+                Some(_) => Err(CellError::new(
+                    "import.attachment",
+                    format!("“{label}”是附件，不能从表格导入：请清空该列，导入后在页面上传"),
+                )),
+            },
+        };
+        match value {
+            Ok(Some(v)) => {
+                values.insert(f.key.clone(), v);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                unread.push(f.key.clone());
+                p.push(&f.key, e);
+            }
+        }
+    }
+    // The type's own rules, for the values read: ranges, lengths, required fields. A field
+    // already refused above, or named for looking up, is not reported twice.
+    if let Err(errors) = def.validate_record(&values) {
+        for e in errors {
+            let pending = references.iter().any(|(k, _)| *k == e.field);
+            if unread.contains(&e.field) || (pending && e.code == "field.required") {
+                continue;
+            }
+            let key = e.field.clone();
+            p.push(&key, CellError::new(&e.code, e.message));
+        }
+    }
+    let occurred_on = occurred_on.unwrap_or_default();
+    p.finish(LedgerRow {
+        org,
+        occurred_on,
+        values,
+        references,
+    })
+}
