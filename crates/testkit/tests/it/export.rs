@@ -19,6 +19,7 @@ each_backend!(
     the_audit_log_is_the_auditors_and_counts_its_rows,
     a_caller_outside_the_scope_is_refused_and_audited,
     the_pages_link_to_their_exports,
+    the_exports_are_in_the_openapi_document,
 );
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -545,4 +546,44 @@ async fn the_pages_link_to_their_exports(app: TestApp) {
         .get("/api/v1/records?ledger_type=three_meetings&limit=1", &t)
         .await;
     assert_eq!(rows as i64 - 1, list["total"].as_i64().unwrap());
+}
+
+async fn the_exports_are_in_the_openapi_document(app: TestApp) {
+    let t = app.token("viewer").await;
+    let (s, doc) = app.get("/api/v1/openapi.json", &t).await;
+    assert_eq!(s, StatusCode::OK);
+    for list in [
+        "orgs",
+        "people",
+        "positions",
+        "links",
+        "records",
+        "overdue",
+        "audit",
+    ] {
+        let path = format!("/api/v1/{list}/export.xlsx");
+        let op = &doc["paths"][&path]["get"];
+        assert!(
+            op["responses"]["200"]["content"][XLSX].is_object(),
+            "{path}: {op}"
+        );
+    }
+    let params: Vec<&str> = doc["paths"]["/api/v1/records/export.xlsx"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(
+        params,
+        [
+            "ledger_type",
+            "org",
+            "from",
+            "to",
+            "field",
+            "option",
+            "person"
+        ]
+    );
 }
