@@ -31,6 +31,9 @@ pub enum WebError {
     NotAnObject,
     /// Too many heavy reports at once: the queue is full (see `shared::load`).
     Busy,
+    /// An export the workbook writer refused: more rows than a sheet holds (422
+    /// `export_too_large`), or a failure writing it.
+    Export(taizhang_office::export::OfficeError),
 }
 
 /// The body of every API error.
@@ -103,6 +106,19 @@ impl WebError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 body("busy", "统计报表请求较多，请稍后再试".into()),
             ),
+            WebError::Export(e) => match e {
+                taizhang_office::export::OfficeError::TooManyRows { .. } => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    body(e.code(), e.to_string()),
+                ),
+                _ => {
+                    tracing::error!(error = %e, "export failed");
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        body(e.code(), "导出失败，请稍后再试".into()),
+                    )
+                }
+            },
             WebError::Csrf => (
                 StatusCode::FORBIDDEN,
                 body("csrf", "页面已过期，请刷新后重试".into()),

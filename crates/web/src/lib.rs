@@ -17,6 +17,7 @@ mod audit;
 mod bulletin;
 mod client_ip;
 pub mod error;
+mod exports;
 mod home;
 pub mod jobs;
 mod ledgers;
@@ -97,6 +98,10 @@ const FEATURES: &[Feature] = &[
     Feature {
         pages: regions::page_routes,
         api: regions::api_routes,
+    },
+    Feature {
+        pages: exports::page_routes,
+        api: exports::api_routes,
     },
 ];
 

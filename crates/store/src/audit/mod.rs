@@ -299,6 +299,25 @@ forward! {
         offset: i64,
     ) -> StoreResult<(i64, Vec<AuditEntry>)> => audit::audit_entries(actor, entity, limit, offset);
 
+    /// Entries older than `before` (a `seq`), newest first: the export's pages.
+    pub async fn audit_entries_before(
+        &self,
+        actor: &Actor,
+        entity: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEntry>> => audit::audit_entries_before(actor, entity, before, limit);
+
+    /// Audits an export (`export`): the list's name, its filters (`details`, an object) and
+    /// how many rows it held.
+    pub async fn record_export(
+        &self,
+        actor: &Actor,
+        list: &str,
+        rows: usize,
+        details: serde_json::Value,
+    ) -> StoreResult<()> => audit::record_export(actor, list, rows, details);
+
     /// Walks the county's audit chain; returns the number of entries, or the first broken one.
     /// The chain alone: [`Store::check_audit_chain`] also holds it to its checkpoint.
     pub async fn verify_audit_chain(&self, county_id: CountyId) -> StoreResult<Result<i64, i64>>

@@ -7,7 +7,7 @@ use crate::audit::{canonical_json, ChainWalk, EntryParts};
 use crate::sqlbuild::Sql;
 use crate::{Actor, AuditEntry, Pools, StoreResult};
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::types::Json;
 use taizhang_domain::Action;
 
@@ -66,22 +66,71 @@ pub(crate) async fn audit_entries(
     let off = q.arg(offset.max(0));
     q.text = format!("{AUDIT_SELECT}{cond} ORDER BY seq DESC LIMIT {lim} OFFSET {off}");
     let rows = fetch_all::<AuditRow>(&mut c, &q).await?;
-    Ok((
-        total,
-        rows.into_iter()
-            .map(|r| AuditEntry {
-                seq: taizhang_domain::AuditSeq::new(r.seq),
-                at: r.at,
-                actor: r.actor,
-                action: r.action,
-                entity: r.entity,
-                entity_id: r.entity_id,
-                before: r.before_json.map(|j| j.0),
-                after: r.after_json.map(|j| j.0),
-                hash: r.hash,
-            })
-            .collect(),
-    ))
+    Ok((total, rows.into_iter().map(audit_entry).collect()))
+}
+
+/// Entries of the county's log older than `before` (a `seq`), newest first, `limit` at a time:
+/// the export's pages.
+pub(crate) async fn audit_entries_before(
+    p: &Pools<DB>,
+    actor: &Actor,
+    entity: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> StoreResult<Vec<AuditEntry>> {
+    require(actor, Action::ReadAudit)?;
+    taizhang_domain::text::AUDIT_ENTITY.check(entity.unwrap_or(""))?;
+    let mut q = Sql::new("");
+    let county = q.arg(actor.county_id);
+    let mut cond = format!(" WHERE county_id = {county}");
+    if let Some(e) = entity.filter(|e| !e.is_empty()) {
+        let e = q.arg(e);
+        cond.push_str(&format!(" AND entity = {e}"));
+    }
+    if let Some(b) = before {
+        let b = q.arg(b);
+        cond.push_str(&format!(" AND seq < {b}"));
+    }
+    let lim = q.arg(limit.clamp(1, 5000));
+    q.text = format!("{AUDIT_SELECT}{cond} ORDER BY seq DESC LIMIT {lim}");
+    let mut c = p.read.acquire().await?;
+    Ok(fetch_all::<AuditRow>(&mut c, &q)
+        .await?
+        .into_iter()
+        .map(audit_entry)
+        .collect())
+}
+
+fn audit_entry(r: AuditRow) -> AuditEntry {
+    AuditEntry {
+        seq: taizhang_domain::AuditSeq::new(r.seq),
+        at: r.at,
+        actor: r.actor,
+        action: r.action,
+        entity: r.entity,
+        entity_id: r.entity_id,
+        before: r.before_json.map(|j| j.0),
+        after: r.after_json.map(|j| j.0),
+        hash: r.hash,
+    }
+}
+
+/// An export, as an `export` entry naming the list, its filters and how many rows it held.
+pub(crate) async fn record_export(
+    p: &Pools<DB>,
+    actor: &Actor,
+    list: &str,
+    rows: usize,
+    details: Value,
+) -> StoreResult<()> {
+    let mut tx = p.write.begin().await?;
+    let mut after = json!({"list": list, "rows": rows});
+    if let (Some(a), Value::Object(d)) = (after.as_object_mut(), details) {
+        a.extend(d);
+    }
+    audit_as(&mut tx, &p.audit_key, actor, "export", "export", list, None, Some(after)).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub(crate) async fn verify_audit_chain(

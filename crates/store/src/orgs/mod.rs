@@ -92,6 +92,11 @@ forward! {
     pub async fn search_orgs(&self, actor: &Actor, q: &str, limit: i64) -> StoreResult<Vec<Org>>
         => orgs::search_orgs(actor, q, limit);
 
+    /// Organisations of the caller's scope with ids above `after`, by id, each with its current
+    /// parent's name: the export's pages.
+    pub async fn orgs_after(&self, actor: &Actor, after: i64, limit: i64) -> StoreResult<Vec<(Org, Option<String>)>>
+        => orgs::orgs_after(actor, after, limit);
+
     pub async fn create_org(&self, actor: &Actor, parent_ref: &str, new: NewOrg) -> StoreResult<Org>
         => orgs::create_org(actor, parent_ref, &new);
 

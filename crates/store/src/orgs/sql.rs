@@ -246,6 +246,48 @@ pub(crate) async fn search_orgs(
         .collect()
 }
 
+/// Organisations of the caller's scope (today's tree, dissolved ones included) with ids above
+/// `after`, by id, `limit` at a time, each with its current parent's name: the export's pages.
+pub(crate) async fn orgs_after(
+    p: &Pools<DB>,
+    actor: &Actor,
+    after: i64,
+    limit: i64,
+) -> StoreResult<Vec<(Org, Option<String>)>> {
+    require(actor, Action::ReadOrg)?;
+    let mut q = Sql::new(ORG_SELECT);
+    let county = q.arg(actor.county_id);
+    let s = scope_cond(&mut q, &actor.scope, "o.id");
+    let a = q.arg(after);
+    let lim = q.arg(limit.clamp(1, 5000));
+    q.push(&format!(
+        " WHERE o.county_id = {county} AND {s} AND o.id > {a} ORDER BY o.id LIMIT {lim}"
+    ));
+    let mut c = report_conn(p).await?;
+    let orgs = fetch_all::<OrgRow>(&mut c, &q)
+        .await?
+        .into_iter()
+        .map(org_from)
+        .collect::<StoreResult<Vec<Org>>>()?;
+    let mut parents: Vec<i64> = orgs.iter().filter_map(|o| o.parent_id.map(OrgId::get)).collect();
+    parents.sort_unstable();
+    parents.dedup();
+    let mut names = std::collections::HashMap::new();
+    for chunk in parents.chunks(500) {
+        let mut q = Sql::new("SELECT id, name FROM orgs WHERE id IN (");
+        let l = q.list(chunk);
+        q.push(&format!("{l})"));
+        names.extend(fetch_all::<(i64, String)>(&mut c, &q).await?);
+    }
+    Ok(orgs
+        .into_iter()
+        .map(|o| {
+            let parent = o.parent_id.and_then(|id| names.get(&id.get()).cloned());
+            (o, parent)
+        })
+        .collect())
+}
+
 pub(crate) fn org_json(o: &Org) -> Value {
     json!({"id": o.id, "kind": o.kind.key(), "name": o.name, "code": o.code, "parent_id": o.parent_id,
            "established_on": o.established_on, "dissolved_on": o.dissolved_on})

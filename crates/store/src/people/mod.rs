@@ -102,6 +102,21 @@ forward! {
 
     pub async fn positions_in(&self, actor: &Actor, org_id: OrgId) -> StoreResult<Vec<Position>>
         => people::positions_in(actor, org_id.get());
+
+    /// People in scope (of one organisation if named) with ids above `after`, by id: the
+    /// export's pages. `whole` opens personal data, for a role that may see it.
+    pub async fn people_after(
+        &self,
+        actor: &Actor,
+        org_id: Option<OrgId>,
+        whole: bool,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Person>> => people::people_after(actor, org_id.map(OrgId::get), whole, after, limit);
+
+    /// Positions (held and ended) in the caller's scope with ids above `after`, by id.
+    pub async fn positions_after(&self, actor: &Actor, after: i64, limit: i64) -> StoreResult<Vec<Position>>
+        => people::positions_after(actor, after, limit);
 }
 
 impl Store {

@@ -76,6 +76,15 @@ forward! {
 
     pub async fn void_record(&self, actor: &Actor, id: RecordId, reason: &str) -> StoreResult<Record>
         => records::void_record(actor, id.get(), reason);
+
+    /// The list's records (newest first) after the last one's date and id: the export's pages.
+    pub async fn records_after(
+        &self,
+        actor: &Actor,
+        q: &RecordQuery,
+        after: Option<(NaiveDate, RecordId)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Record>> => records::records_after(actor, q, after.map(|(d, id)| (d, id.get())), limit);
 }
 
 impl Store {

@@ -575,11 +575,14 @@ pub(crate) fn subtree_on_record_date(q: &mut Sql, root: i64) -> String {
     format!("EXISTS (SELECT 1 FROM org_closure cl WHERE cl.ancestor_id = {a} AND cl.descendant_id = r.org_id AND cl.valid_from <= r.occurred_on AND (cl.valid_to IS NULL OR r.occurred_on < cl.valid_to))")
 }
 
-pub(crate) async fn records(
-    p: &Pools<DB>,
+/// The list's conditions (scope, subtree on the record's date, type, period, option, person),
+/// checked and appended to `q`'s arguments; shared by the page and the export.
+async fn record_filter(
+    c: &mut Conn,
     actor: &Actor,
     rq: &RecordQuery,
-) -> StoreResult<RecordPage> {
+    q: &mut Sql,
+) -> StoreResult<String> {
     require(actor, Action::ReadRecords)?;
     for (field, date) in [("from", rq.from), ("to", rq.to)] {
         if let Some(d) = date {
@@ -589,14 +592,12 @@ pub(crate) async fn records(
     for (field, value) in [("field", &rq.field), ("option", &rq.option)] {
         taizhang_domain::text::FILTER.check_at(field, value.as_deref().unwrap_or(""))?;
     }
-    let mut c = report_conn(p).await?;
-    let mut q = Sql::new("");
     let county = q.arg(actor.county_id);
-    let s = record_scope_cond(&mut q, &actor.scope);
+    let s = record_scope_cond(q, &actor.scope);
     let mut cond = format!(" WHERE r.county_id = {county} AND r.voided_at IS NULL AND {s}");
     if let Some(org) = rq.org.as_deref().filter(|o| !o.is_empty()) {
-        let id = resolve_org(&mut c, actor, org).await?;
-        let sub = subtree_on_record_date(&mut q, id);
+        let id = resolve_org(c, actor, org).await?;
+        let sub = subtree_on_record_date(q, id);
         cond.push_str(&format!(" AND {sub}"));
     }
     if let Some(t) = rq.ledger_type.as_deref().filter(|t| !t.is_empty()) {
@@ -620,6 +621,18 @@ pub(crate) async fn records(
         let pid = q.arg(pid);
         cond.push_str(&format!(" AND EXISTS (SELECT 1 FROM record_people px WHERE px.record_id = r.id AND px.person_id = {pid})"));
     }
+    Ok(cond)
+}
+
+pub(crate) async fn records(
+    p: &Pools<DB>,
+    actor: &Actor,
+    rq: &RecordQuery,
+) -> StoreResult<RecordPage> {
+    require(actor, Action::ReadRecords)?;
+    let mut c = report_conn(p).await?;
+    let mut q = Sql::new("");
+    let cond = record_filter(&mut c, actor, rq, &mut q).await?;
     let mut count_q = q.clone();
     count_q.text = format!("SELECT COUNT(*) FROM ledger_records r JOIN ledger_types t ON t.id = r.ledger_type_id{cond}");
     let (total,) = fetch_optional::<(i64,)>(&mut c, &count_q)
@@ -635,6 +648,32 @@ pub(crate) async fn records(
         total,
         records: records_from(&mut c, rows).await?,
     })
+}
+
+/// The list's records in its order (newest first) after `after` (the last one's date and id),
+/// `limit` at a time: the export's pages, each an index range rather than an ever larger offset.
+pub(crate) async fn records_after(
+    p: &Pools<DB>,
+    actor: &Actor,
+    rq: &RecordQuery,
+    after: Option<(NaiveDate, i64)>,
+    limit: i64,
+) -> StoreResult<Vec<Record>> {
+    let mut c = report_conn(p).await?;
+    let mut q = Sql::new("");
+    let mut cond = record_filter(&mut c, actor, rq, &mut q).await?;
+    if let Some((on, id)) = after {
+        let d1 = q.arg(on);
+        let d2 = q.arg(on);
+        let i = q.arg(id);
+        cond.push_str(&format!(
+            " AND (r.occurred_on < {d1} OR (r.occurred_on = {d2} AND r.id < {i}))"
+        ));
+    }
+    let lim = q.arg(limit.clamp(1, 5000));
+    q.text = format!("{RECORD_SELECT}{cond} ORDER BY r.occurred_on DESC, r.id DESC LIMIT {lim}");
+    let rows = fetch_all::<RecordRow>(&mut c, &q).await?;
+    records_from(&mut c, rows).await
 }
 
 pub(crate) async fn void_record(

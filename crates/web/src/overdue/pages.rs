@@ -16,6 +16,7 @@ pub struct OverdueGroup {
 struct OverduePage {
     nav: Option<Nav>,
     org_name: String,
+    org_ref: String,
     as_of: NaiveDate,
     overdue_count: usize,
     due_count: usize,
@@ -61,6 +62,7 @@ async fn overdue_page(
     html(OverduePage {
         nav: nav_for(&st, &u).await,
         org_name: org.name,
+        org_ref: org.org_ref.clone(),
         as_of,
         overdue_count,
         due_count,
