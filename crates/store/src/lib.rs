@@ -91,7 +91,7 @@ pub use actor::Actor;
 pub use audit::refusals::Refusal;
 pub use audit::{AuditEntry, ChainCheck};
 pub use backup::{BackupReport, RestoreReport, TableSum};
-pub use bulk::{BulkReport, PreparedRecords, RecordDigest};
+pub use bulk::{take_bulk_timings, BulkReport, BulkTimings, PreparedRecords, RecordDigest};
 pub use bulletin::FigureSource;
 pub use clock::SystemClock;
 pub use copy::{TableCopy, DEFAULT_BATCH_ROWS};
