@@ -11,6 +11,9 @@
 //!   year of the latest record) choose the bulletin;
 //! - otherwise `BENCH_SCALE` (demo scale, default 1) and `BENCH_BACKENDS` (default
 //!   `sqlite,postgres`) seed a demo county per backend, bulletin over the last 365 days;
+//! - `BENCH_REGION` (a city's or province's code): also its bulletin; with `BENCH_REGION_BARE`
+//!   the bare SQL over all its counties' records and DuckDB over them (`BENCH_DUCKDB_DIR` keeps
+//!   the export and its Parquet for the next run); `BENCH_REGION_ONLY` skips the county;
 //! - `BENCH_ITERS` (default 20; DuckDB and the bare SQL run `BENCH_BARE_ITERS`, default 5);
 //! - `TAIZHANG_DUCKDB_PYTHONPATH` (default `/work/.cache/tools/py`): where DuckDB from PyPI is
 //!   installed; without it the DuckDB column is skipped with a note.
@@ -81,9 +84,22 @@ impl Pool {
 
     /// The three bare queries, one after the other, with their answers.
     async fn aggregate(&self, county: i64, root: i64, range: DateRange, subtree: bool) -> Totals {
+        self.aggregate_where(LIVE, county, root, range, subtree)
+            .await
+    }
+
+    /// The same with another condition for the live records (`$1` bound to `county`).
+    async fn aggregate_where(
+        &self,
+        live: &str,
+        county: i64,
+        root: i64,
+        range: DateRange,
+        subtree: bool,
+    ) -> Totals {
         let q = |template: &str| {
             template
-                .replace("{live}", LIVE)
+                .replace("{live}", live)
                 .replace("{subtree}", if subtree { SUBTREE } else { "" })
         };
         let (tq, pq, fq) = (q(TYPES), q(PEOPLE), q(FACTS));
@@ -155,6 +171,33 @@ impl Pool {
                     .bind(county)
                     .bind(after)
                     .bind(limit)
+                    .fetch_all(p)
+                    .await
+            }
+        }
+        .expect(sql);
+        rows.into_iter()
+            .map(|(k, a, b, c, d)| vec![k.to_string(), a, b, c, d])
+            .collect()
+    }
+
+    /// Rows (an id, then four text columns) of a query with `$1` the region, `$2`..`$3` an id range.
+    async fn span(&self, sql: &str, region: i64, lo: i64, hi: i64) -> Vec<Vec<String>> {
+        type Row = (i64, String, String, String, String);
+        let rows: Vec<Row> = match self {
+            Pool::Sqlite(p) => {
+                sqlx::query_as(sql)
+                    .bind(region)
+                    .bind(lo)
+                    .bind(hi)
+                    .fetch_all(p)
+                    .await
+            }
+            Pool::Postgres(p) => {
+                sqlx::query_as(sql)
+                    .bind(region)
+                    .bind(lo)
+                    .bind(hi)
                     .fetch_all(p)
                     .await
             }
@@ -481,7 +524,7 @@ async fn bench_region(
     county: taizhang_domain::CountyId,
     code: &str,
     range: DateRange,
-) {
+) -> Duration {
     let iters = env_num("BENCH_ITERS", 20);
     let actor = Actor::system(county, "bench");
     let mut times = Vec::new();
@@ -515,8 +558,117 @@ async fn bench_region(
         "region {code}: {counties} counties, {} .. {}, {total} records; region bulletin {:.2} ms (median of {iters})",
         range.from,
         range.to,
-        median(times).as_secs_f64() * 1e3
+        median(times.clone()).as_secs_f64() * 1e3
     );
+    median(times)
+}
+
+/// The live records of every county below a city (`$1` the region's id).
+const REGION_LIVE: &str = "r.county_id IN (SELECT id FROM counties WHERE region_id = $1)
+    AND r.voided_at IS NULL AND r.occurred_on BETWEEN $2 AND $3";
+
+/// Writes the region's records, facts and named people as CSV for DuckDB, by ranges of record
+/// ids (`BENCH_DUCKDB_DIR` keeps them, and the Parquet made from them, for the next run).
+async fn export_region(pool: &Pool, region: i64, dir: &Path) {
+    let ids = pool
+        .pairs(
+            "SELECT '', CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM ledger_records",
+            region,
+        )
+        .await;
+    let last = ids.first().map(|r| r.1).unwrap_or(0);
+    let files = [
+        ("records.csv", "SELECT id, CAST(ledger_type_id AS TEXT), CAST(org_id AS TEXT), CAST(occurred_on AS TEXT), CASE WHEN voided_at IS NULL THEN '0' ELSE '1' END
+            FROM ledger_records WHERE county_id IN (SELECT id FROM counties WHERE region_id = $1) AND id > $2 AND id <= $3", 5),
+        ("facts.csv", "SELECT f.record_id, f.field_key, COALESCE(CAST(f.num_value AS TEXT), ''), COALESCE(f.option_value, ''), ''
+            FROM record_facts f WHERE f.county_id IN (SELECT id FROM counties WHERE region_id = $1) AND f.record_id > $2 AND f.record_id <= $3", 4),
+        ("people.csv", "SELECT p.record_id, p.field_key, CAST(p.person_id AS TEXT), '', ''
+            FROM record_people p WHERE p.county_id IN (SELECT id FROM counties WHERE region_id = $1) AND p.record_id > $2 AND p.record_id <= $3", 0),
+    ];
+    const SPAN: i64 = 200_000;
+    for (file, sql, width) in files {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join(file)).expect("csv"));
+        let mut lo = 0;
+        while lo < last {
+            for row in pool.span(sql, region, lo, lo + SPAN).await {
+                let cols: Vec<&String> = if width == 0 {
+                    vec![&row[0], &row[2]]
+                } else {
+                    row.iter().take(width).collect()
+                };
+                let line: Vec<String> = cols.iter().map(|c| csv_field(c)).collect();
+                writeln!(out, "{}", line.join(",")).expect("write csv");
+            }
+            lo += SPAN;
+        }
+        out.flush().expect("flush");
+    }
+}
+
+/// `BENCH_REGION_BARE`: the bare SQL over every record of the region's counties and DuckDB over
+/// the same rows, beside the region bulletin's time; the bare SQL's records must add up to the
+/// bulletin's total, and DuckDB's answers must equal the bare SQL's.
+async fn bench_region_bare(store: &Store, url: &str, code: &str, range: DateRange, ours: Duration) {
+    let bare_iters = env_num("BENCH_BARE_ITERS", 5);
+    let region = store.region_by_code(code).await.expect("region");
+    let actor = Actor::system(store.counties().await.expect("counties")[0].id, "bench");
+    let total = store
+        .region_bulletin(&actor, code, range)
+        .await
+        .expect("region bulletin")
+        .total_records;
+    let pool = Pool::connect(url).await;
+    let (id, ms) = (region.id.get(), |d: Duration| d.as_secs_f64() * 1e3);
+    let mut times = Vec::new();
+    let mut totals = Totals::default();
+    for _ in 0..bare_iters {
+        let t = Instant::now();
+        totals = pool.aggregate_where(REGION_LIVE, id, 0, range, false).await;
+        times.push(t.elapsed());
+    }
+    let bare = median(times);
+    let records: i64 = totals.types.values().map(|v| v.0).sum();
+    assert_eq!(
+        records, total,
+        "the region bulletin and the bare SQL disagree"
+    );
+    let line = |name: &str, d: Duration| {
+        println!(
+            "  {name:<40} {:>10.2} ms  {:>8.1}× taizhang's",
+            ms(d),
+            d.as_secs_f64() / ours.as_secs_f64()
+        )
+    };
+    println!("region {code}: {records} records in the period; the bare SQL's records equal the region bulletin's");
+    line("region bulletin", ours);
+    line("bare SQL over the region's records", bare);
+    let kept = std::env::var("BENCH_DUCKDB_DIR").ok().map(PathBuf::from);
+    let temp = tempfile::tempdir().expect("tempdir");
+    if kept.is_some() {
+        // The script drops the CSV once it has made the Parquet, which the next run reuses.
+        std::env::set_var("BENCH_DUCKDB_KEEP", "1");
+    }
+    let dir = kept.clone().unwrap_or_else(|| temp.path().to_path_buf());
+    std::fs::create_dir_all(&dir).expect("DuckDB dir");
+    let t = Instant::now();
+    if !dir.join("records.parquet").exists() {
+        export_region(&pool, id, &dir).await;
+    }
+    let exported = t.elapsed();
+    match duckdb(&dir, range, bare_iters) {
+        Ok((d, convert, theirs, version)) => {
+            assert_eq!(theirs, totals, "DuckDB and the bare SQL disagree");
+            line(&format!("DuckDB {version} over Parquet"), d);
+            println!(
+                "  (DuckDB's totals equal the bare SQL's: {} per-type rows, {} fact rows; CSV export {:.1} s, Parquet conversion {convert:.1} s, not timed)",
+                theirs.types.len(),
+                theirs.facts.len(),
+                exported.as_secs_f64()
+            );
+        }
+        Err(note) => println!("  DuckDB skipped: {note}"),
+    }
+    pool.close().await;
 }
 
 /// The calendar year of the county's latest record, or `BENCH_YEAR`.
@@ -582,7 +734,10 @@ async fn main() {
             "sqlite"
         };
         if let Ok(region) = std::env::var("BENCH_REGION") {
-            bench_region(&store, county.id, &region, range).await;
+            let ours = bench_region(&store, county.id, &region, range).await;
+            if std::env::var("BENCH_REGION_BARE").is_ok() {
+                bench_region_bare(&store, &url, &region, range, ours).await;
+            }
         }
         if std::env::var("BENCH_REGION_ONLY").is_err() {
             bench_one(label, &store, &url, &code, range).await;

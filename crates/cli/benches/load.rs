@@ -2,8 +2,10 @@
 //! client in this process, over a generated database.
 //!
 //! - `read` (200 concurrent clients by default, logged in): the bulletin API of a township and of
-//!   the county, the organisation page and the records page, round robin; prints p50/p99 per
-//!   target, the errors, and the server's peak RSS (`VmHWM` of `/proc/PID/status`).
+//!   the county, the organisation page and the records page, round robin, and — when the county
+//!   lies below a region (`BENCH_REGION`, or the first region above it) — the region's bulletin
+//!   API read by a `region_viewer` of that region; prints p50/p99 per target, the errors, and the
+//!   server's peak RSS (`VmHWM` of `/proc/PID/status`).
 //! - `write`: single-record writes (`POST /api/v1/records`) with 1 and with 16 concurrent
 //!   clients; prints records/s and p50/p99.
 //!
@@ -30,6 +32,7 @@ use taizhang_store::{Actor, NewUser, Store};
 use taizhang_testkit::{fresh_store, Backend};
 
 const USER: &str = "loadbench";
+const REGION_USER: &str = "loadregion";
 const PASSWORD: &str = "load-Bench-password-1";
 
 fn env_num(name: &str, default: u64) -> u64 {
@@ -135,6 +138,8 @@ struct Target {
     root: i64,
     town: i64,
     year: i32,
+    /// The region above the county whose bulletin a `region_viewer` reads, if there is one.
+    region: Option<String>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -198,6 +203,31 @@ async fn prepare() -> Target {
     if let Err(e) = store.create_user(&actor, user).await {
         println!("account {USER} not created ({e}); using the existing one");
     }
+    let region = match std::env::var("BENCH_REGION") {
+        Ok(code) => Some(code),
+        Err(_) => {
+            let mut above = None;
+            for r in store.regions().await.expect("regions") {
+                let (_, below) = store
+                    .region_counties(&actor, &r.code)
+                    .await
+                    .expect("region counties");
+                if below.iter().any(|c| c.id == county.id) {
+                    above = Some(r.code);
+                    break;
+                }
+            }
+            above
+        }
+    };
+    if let Some(code) = &region {
+        if let Err(e) = store
+            .create_region_user_with_password(&actor, code, REGION_USER, "负载测试（市）", PASSWORD)
+            .await
+        {
+            println!("account {REGION_USER} not created ({e}); using the existing one");
+        }
+    }
     store.close().await;
     // The township with the most records, and the year of the latest record.
     let town_sql = "SELECT '', o.id FROM org_edges e JOIN orgs o ON o.id = e.child_id
@@ -219,6 +249,7 @@ async fn prepare() -> Target {
         root: county.root_org_id.get(),
         town,
         year,
+        region,
         _dir: dir,
     }
 }
@@ -246,18 +277,22 @@ async fn one(url: &str, sql: &str, arg: i64) -> (String, i64) {
     }
 }
 
-async fn login(client: &Client, base: &str) -> (String, String) {
+async fn api_login(client: &Client, base: &str, user: &str) -> String {
     let r = client
         .post(format!("{base}/api/v1/login"))
-        .json(&json!({"username": USER, "password": PASSWORD}))
+        .json(&json!({"username": user, "password": PASSWORD}))
         .send()
         .await
         .expect("login");
-    assert_eq!(r.status(), StatusCode::OK, "API login");
-    let token = r.json::<Value>().await.expect("json")["token"]
+    assert_eq!(r.status(), StatusCode::OK, "API login of {user}");
+    r.json::<Value>().await.expect("json")["token"]
         .as_str()
         .expect("token")
-        .to_string();
+        .to_string()
+}
+
+async fn login(client: &Client, base: &str) -> (String, String) {
+    let token = api_login(client, base, USER).await;
     let r = client
         .post(format!("{base}/login"))
         .form(&[("username", USER), ("password", PASSWORD)])
@@ -286,15 +321,20 @@ async fn read_load(t: &Target, server: &Server, client: &Client) {
     let total = env_num("BENCH_LOAD_REQUESTS", 20_000);
     let seconds = env_num("BENCH_LOAD_SECONDS", 60);
     let (token, cookie) = login(client, &server.base).await;
+    let region_token = match &t.region {
+        Some(_) => Some(api_login(client, &server.base, REGION_USER).await),
+        None => None,
+    };
     let (from, to) = (format!("{}-01-01", t.year), format!("{}-12-31", t.year));
-    let targets: Arc<Vec<(&'static str, String, bool)>> = Arc::new(vec![
+    // (name, path, the bearer token for the API or `None` for the session cookie of a page)
+    let mut targets: Vec<(&'static str, String, Option<String>)> = vec![
         (
             "bulletin API, township",
             format!(
                 "/api/v1/bulletin?org=o{}&from={from}&to={to}&by=children",
                 t.town
             ),
-            true,
+            Some(token.clone()),
         ),
         (
             "bulletin API, county",
@@ -302,26 +342,33 @@ async fn read_load(t: &Target, server: &Server, client: &Client) {
                 "/api/v1/bulletin?org={}&from={from}&to={to}&by=children",
                 t.code
             ),
-            true,
+            Some(token.clone()),
         ),
         (
             "organisation page, township",
             format!("/orgs/o{}", t.town),
-            false,
+            None,
         ),
         (
             "records page, township",
             format!("/records?org=o{}&from={from}&to={to}", t.town),
-            false,
+            None,
         ),
-    ]);
+    ];
+    if let (Some(code), Some(rt)) = (&t.region, region_token) {
+        targets.push((
+            "bulletin API, region",
+            format!("/api/v1/regions/{code}/bulletin?from={from}&to={to}"),
+            Some(rt),
+        ));
+    }
+    let targets = Arc::new(targets);
     // Warm: each target once, checked.
-    for (name, path, api) in targets.iter() {
+    for (name, path, bearer) in targets.iter() {
         let req = client.get(format!("{}{path}", server.base));
-        let req = if *api {
-            req.bearer_auth(&token)
-        } else {
-            req.header("cookie", &cookie)
+        let req = match bearer {
+            Some(b) => req.bearer_auth(b),
+            None => req.header("cookie", &cookie),
         };
         let r = req.send().await.expect("warm request");
         assert_eq!(r.status(), StatusCode::OK, "{name}: {path}");
@@ -333,12 +380,7 @@ async fn read_load(t: &Target, server: &Server, client: &Client) {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let (client, base, token, cookie) = (
-            client.clone(),
-            server.base.clone(),
-            token.clone(),
-            cookie.clone(),
-        );
+        let (client, base, cookie) = (client.clone(), server.base.clone(), cookie.clone());
         let (targets, issued, tally) = (targets.clone(), issued.clone(), tally.clone());
         tasks.push(tokio::spawn(async move {
             let mut mine: Vec<(&'static str, Duration)> = Vec::new();
@@ -348,12 +390,11 @@ async fn read_load(t: &Target, server: &Server, client: &Client) {
                 if n >= total || Instant::now() > deadline {
                     break;
                 }
-                let (name, path, api) = &targets[(n % targets.len() as u64) as usize];
+                let (name, path, bearer) = &targets[(n % targets.len() as u64) as usize];
                 let req = client.get(format!("{base}{path}"));
-                let req = if *api {
-                    req.bearer_auth(&token)
-                } else {
-                    req.header("cookie", &cookie)
+                let req = match bearer {
+                    Some(b) => req.bearer_auth(b),
+                    None => req.header("cookie", &cookie),
                 };
                 let t = Instant::now();
                 match req.send().await {
@@ -536,8 +577,15 @@ async fn main() {
         .build()
         .expect("client");
     println!(
-        "serving {} (county {} id {}, root o{}, township o{}, year {}) at {}",
-        t.url, t.code, t.county, t.root, t.town, t.year, server.base
+        "serving {} (county {} id {}, root o{}, township o{}, year {}, region {}) at {}",
+        t.url,
+        t.code,
+        t.county,
+        t.root,
+        t.town,
+        t.year,
+        t.region.as_deref().unwrap_or("none"),
+        server.base
     );
     if mode.contains("read") {
         read_load(&t, &server, &client).await;

@@ -91,7 +91,10 @@ pub use actor::Actor;
 pub use audit::refusals::Refusal;
 pub use audit::{AuditEntry, ChainCheck};
 pub use backup::{BackupReport, RestoreReport, TableSum};
-pub use bulk::{BulkReport, PreparedRecords, RecordDigest, RejectedRow, RowKeys, SortedRecords};
+pub use bulk::{
+    take_bulk_timings, BulkReport, BulkTimings, PreparedRecords, RecordDigest, RejectedRow,
+    RowKeys, SortedRecords,
+};
 pub use bulletin::FigureSource;
 pub use clock::SystemClock;
 pub use copy::{TableCopy, DEFAULT_BATCH_ROWS};

@@ -6,6 +6,8 @@
 
 use crate::{Actor, NewPerson, NewPosition, NewRecord, Store, StoreResult};
 use chrono::NaiveDate;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use taizhang_domain::ledger::{FieldError, ValidatedRecord};
 use taizhang_domain::PersonId;
 
@@ -21,6 +23,74 @@ pub struct BulkReport {
     /// The first and last record id written (ids of one batch are consecutive on SQLite).
     pub first_id: i64,
     pub last_id: i64,
+}
+
+/// Where the bulk record path spent its time since the process started (or the last
+/// [`take_bulk_timings`]), summed over every batch of every store: for the benchmark's breakdown.
+/// Reading the clock a few times per batch is all it costs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BulkTimings {
+    /// `prepare_records`: the checks (the county's organisations, scope, people, the rules).
+    pub checking: Duration,
+    /// Inside the write transaction: from its start to the records' first INSERT (the
+    /// organisations checked again, the ids allocated).
+    pub before_insert: Duration,
+    /// The multi-row INSERTs of `ledger_records`, `record_people` and `record_facts`.
+    pub insert_records: Duration,
+    pub insert_people: Duration,
+    pub insert_facts: Duration,
+    /// The rollups of the records' own organisations (`rollup_cells`, `rollup_facts`), and of
+    /// their ancestors (`rollup_tree_cells`, `rollup_tree_facts`, the closure read included).
+    pub own_rollups: Duration,
+    pub tree_rollups: Duration,
+    /// The audit entry and the commit.
+    pub audit_commit: Duration,
+    /// Batches written.
+    pub batches: u64,
+}
+
+/// The phases of [`BulkTimings`], in nanoseconds.
+#[derive(Clone, Copy)]
+pub(crate) enum Phase {
+    Checking,
+    BeforeInsert,
+    InsertRecords,
+    InsertPeople,
+    InsertFacts,
+    OwnRollups,
+    TreeRollups,
+    AuditCommit,
+    Batches,
+}
+
+static TIMINGS: [AtomicU64; 9] = [const { AtomicU64::new(0) }; 9];
+
+/// Adds the time since `since` to `phase`, and returns now.
+pub(crate) fn spent(phase: Phase, since: Instant) -> Instant {
+    let now = Instant::now();
+    let nanos = u64::try_from(now.duration_since(since).as_nanos()).unwrap_or(u64::MAX);
+    TIMINGS[phase as usize].fetch_add(nanos, Ordering::Relaxed);
+    now
+}
+
+pub(crate) fn count_batch() {
+    TIMINGS[Phase::Batches as usize].fetch_add(1, Ordering::Relaxed);
+}
+
+/// The time spent so far in each phase of the bulk record path, and starts again from zero.
+pub fn take_bulk_timings() -> BulkTimings {
+    let t = |p: Phase| Duration::from_nanos(TIMINGS[p as usize].swap(0, Ordering::Relaxed));
+    BulkTimings {
+        checking: t(Phase::Checking),
+        before_insert: t(Phase::BeforeInsert),
+        insert_records: t(Phase::InsertRecords),
+        insert_people: t(Phase::InsertPeople),
+        insert_facts: t(Phase::InsertFacts),
+        own_rollups: t(Phase::OwnRollups),
+        tree_rollups: t(Phase::TreeRollups),
+        audit_commit: t(Phase::AuditCommit),
+        batches: TIMINGS[Phase::Batches as usize].swap(0, Ordering::Relaxed),
+    }
 }
 
 /// A batch of records that passed every check of `bulk_records` for one actor, not yet written:

@@ -9,7 +9,8 @@ use super::people::person_scope_probe;
 use super::records::{in_row, org_active_on, org_not_active};
 use super::*;
 use crate::bulk::{
-    BulkReport, Checked, PreparedRecords, RecordDigest, RejectedRow, RowKeys, SortedRecords,
+    spent, BulkReport, Checked, Phase, PreparedRecords, RecordDigest, RejectedRow, RowKeys,
+    SortedRecords,
 };
 use crate::sqlbuild::Sql;
 use crate::{Actor, LedgerType, NewPerson, NewPosition, NewRecord, Pools, StoreError, StoreResult};
@@ -567,8 +568,11 @@ async fn verdicts(
     if new.is_empty() {
         return Ok(Vec::new());
     }
+    let started = std::time::Instant::now();
     let mut c = p.read.acquire().await?;
-    check_rows(&mut c, actor, new, today).await
+    let verdicts = check_rows(&mut c, actor, new, today).await?;
+    spent(Phase::Checking, started);
+    Ok(verdicts)
 }
 
 /// The write transaction of a checked batch.
@@ -587,9 +591,11 @@ pub(crate) async fn write_records(
         return Ok(BulkReport::default());
     }
     let county_id = actor.county_id.get();
+    let at = std::time::Instant::now();
     let mut tx = begin_write(p).await?;
     recheck_orgs(&mut tx, checked).await?;
     let ids = allocate_ids(&mut tx, "ledger_records", checked.len()).await?;
+    let at = spent(Phase::BeforeInsert, at);
     let created_by = actor.user_id.map(|u| u.get());
     let now = Utc::now();
     let fields: Vec<Json<&serde_json::Map<String, Value>>> =
@@ -619,6 +625,7 @@ pub(crate) async fn write_records(
         }
         run(&mut tx, &text, a).await?;
     }
+    let at = spent(Phase::InsertRecords, at);
 
     // record_people
     let people: Vec<(i64, &str, i64)> = ids
@@ -642,6 +649,7 @@ pub(crate) async fn write_records(
         }
         run(&mut tx, &text, a).await?;
     }
+    let at = spent(Phase::InsertPeople, at);
 
     // record_facts
     let facts: Vec<(i64, &str, Option<i64>, Option<&str>)> = ids
@@ -696,7 +704,10 @@ pub(crate) async fn write_records(
             people: &r.people,
         })
         .collect();
+    spent(Phase::InsertFacts, at);
     super::rollups::add_records(&mut tx, county_id, &inputs).await?;
+    // add_records counts its own two layers; the audit entry and the commit from here.
+    let at = std::time::Instant::now();
 
     let first_id = ids.first().copied().unwrap_or(0);
     let last_id = ids.last().copied().unwrap_or(0);
@@ -712,6 +723,8 @@ pub(crate) async fn write_records(
     )
     .await?;
     tx.commit().await?;
+    spent(Phase::AuditCommit, at);
+    crate::bulk::count_batch();
     Ok(BulkReport {
         records: ids.len(),
         people: people.len(),

@@ -5,6 +5,7 @@
 use super::rollup_reads::{covered, spans_under};
 use super::*;
 use crate::rollups::{set_from, set_to_bytes, CellFigures, FactFigures, Layer, COUNTY_TREE_LOCK};
+use crate::bulk::Phase;
 use crate::sqlbuild::Sql;
 use crate::{Pools, StoreError, StoreResult};
 use chrono::NaiveDate;
@@ -51,10 +52,12 @@ pub(crate) async fn add_records(
         return Ok(());
     }
     lock_county(c, county_id, false).await?;
+    let started = std::time::Instant::now();
     let mut own = RollupDelta::default();
     for r in items {
         own.add(r, 1);
     }
+    let at = crate::bulk::spent(Phase::OwnRollups, started);
     let places = places_of(c, items.iter().map(|r| r.org_id)).await?;
     let mut tree = RollupDelta::default();
     for r in items {
@@ -70,8 +73,12 @@ pub(crate) async fn add_records(
             .chain(tree.cells.keys().map(|k| (Layer::Tree, k.org_id))),
     )
     .await?;
+    let at = crate::bulk::spent(Phase::TreeRollups, at);
     apply(c, county_id, Layer::Own, &own).await?;
-    apply(c, county_id, Layer::Tree, &tree).await
+    let at = crate::bulk::spent(Phase::OwnRollups, at);
+    apply(c, county_id, Layer::Tree, &tree).await?;
+    crate::bulk::spent(Phase::TreeRollups, at);
+    Ok(())
 }
 
 /// Where organisations sat in the tree: per organisation, (ancestor, first day, day it ended)
