@@ -388,6 +388,15 @@ async fn positions_links_and_overdue_match_their_lists(app: TestApp) {
     assert_eq!(rows.len() as i64 - 1, expected);
     assert!(rows[1..].iter().all(|r| date_cell(&r[4]) > 0.0));
 
+    // The API refuses an empty typed filter, as the lists' own endpoints do.
+    for path in [
+        "/api/v1/links/export.xlsx?kind=",
+        "/api/v1/overdue/export.xlsx?as_of=",
+    ] {
+        let (s, _) = fetch(&app, path, &t).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path}");
+    }
+
     let (s, links) = app.get("/api/v1/links", &t).await;
     assert_eq!(s, StatusCode::OK);
     let links = links.as_array().unwrap();

@@ -6,6 +6,7 @@ use super::records::{record_row, records_sheet};
 use super::{check_bound, xlsx_response, Feed, PAGE_ROWS};
 use crate::shared::page::PageError;
 use crate::shared::prelude::*;
+use axum::extract::RawQuery;
 use serde_json::json;
 
 pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
@@ -44,6 +45,21 @@ where
     }
 }
 
+/// The filters whose values have a type (a date, a kind, a number, a flag). The pages' links
+/// may leave them empty, meaning absent; the API, like the lists' own endpoints, refuses an
+/// empty one as the value its document says it is not.
+const TYPED_FILTERS: &[&str] = &["kind", "as_of", "from", "to", "whole", "person"];
+
+fn no_empty_typed_values(raw: Option<&str>) -> ApiResult<()> {
+    for pair in raw.unwrap_or_default().split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if TYPED_FILTERS.contains(&name) && value.trim().is_empty() {
+            return Err(WebError::BadRequest(format!("查询参数“{name}”不能为空")));
+        }
+    }
+    Ok(())
+}
+
 /// A workbook's bytes (.xlsx), as the document describes the answer.
 #[derive(ToSchema)]
 #[schema(value_type = String, format = Binary)]
@@ -57,12 +73,14 @@ macro_rules! export {
         #[utoipa::path(get, path = $path, params($query),
             responses((status = 200, description = "The list as an .xlsx workbook", content(
                 (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
-                (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+                (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
         async fn $api(
             State(s): State<AppState>,
             ApiUser(u): ApiUser,
+            RawQuery(raw): RawQuery,
             Query(q): Query<$query>,
         ) -> ApiResult<Response> {
+            no_empty_typed_values(raw.as_deref())?;
             $body(&s, &u.actor, &q).await
         }
 
