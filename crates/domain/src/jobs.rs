@@ -15,20 +15,25 @@ pub enum JobKind {
     /// Walks a county's audit chain and records whether it is intact (nightly, per county).
     #[serde(rename = "audit.verify")]
     AuditVerify,
+    /// Reads an uploaded sheet, checks its rows and writes those that pass (one per import).
+    #[serde(rename = "import.run")]
+    Import,
 }
 
 impl JobKind {
-    pub const ALL: &'static [JobKind] = &[JobKind::AuditVerify];
+    pub const ALL: &'static [JobKind] = &[JobKind::AuditVerify, JobKind::Import];
 
     pub fn key(self) -> &'static str {
         match self {
             JobKind::AuditVerify => "audit.verify",
+            JobKind::Import => "import.run",
         }
     }
 
     pub fn label_cn(self) -> &'static str {
         match self {
             JobKind::AuditVerify => "审计链校验",
+            JobKind::Import => "表格导入",
         }
     }
 
@@ -37,6 +42,9 @@ impl JobKind {
         match self {
             // A broken chain stays broken: a few attempts rule out a passing database error.
             JobKind::AuditVerify => 3,
+            // A crash or a timeout mid-way: the next attempt finds the rows already written by
+            // their keys and goes on from there.
+            JobKind::Import => 5,
         }
     }
 }

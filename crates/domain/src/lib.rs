@@ -8,6 +8,7 @@ pub mod clock;
 pub mod gender;
 pub mod id_number;
 pub mod ids;
+pub mod import;
 pub mod jobs;
 pub mod ledger;
 pub mod money;

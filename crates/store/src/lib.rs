@@ -68,6 +68,7 @@ mod counties;
 pub mod crypto;
 mod error;
 mod files;
+pub mod imports;
 pub mod jobs;
 mod keys;
 mod ledgers;

@@ -19,6 +19,7 @@ mod client_ip;
 pub mod error;
 mod exports;
 mod home;
+pub mod imports;
 pub mod jobs;
 mod ledgers;
 mod limiter;
@@ -102,6 +103,10 @@ const FEATURES: &[Feature] = &[
     Feature {
         pages: exports::page_routes,
         api: exports::api_routes,
+    },
+    Feature {
+        pages: imports::page_routes,
+        api: imports::api_routes,
     },
 ];
 

@@ -8,8 +8,11 @@
 //! memory mode: each row goes to a temporary file as it comes, so a million rows never sit in
 //! memory; only the finished workbook's bytes do.
 
+mod rejected;
 mod sheet;
 mod width;
+
+pub use rejected::{rejected_workbook, ERROR_HEADER};
 
 pub use sheet::{write_xlsx, Exported, SheetWriter};
 pub use width::{display_width, MAX_WIDTH, MIN_WIDTH};

@@ -31,7 +31,7 @@ pub struct SheetWriter {
 }
 
 /// A worksheet name Excel accepts: without `[]:*?/\`, at most 31 characters, not empty.
-fn sheet_name(title: &str) -> String {
+pub(super) fn sheet_name(title: &str) -> String {
     let name: String = title
         .chars()
         .map(|c| if "[]:*?/\\".contains(c) { '_' } else { c })

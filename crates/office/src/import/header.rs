@@ -45,6 +45,9 @@ fn field(key: &str, label: &str, aliases: &[&str], required: bool) -> TargetFiel
 pub const LEDGER_ORG: &str = "_org";
 /// The key of a ledger sheet's date column.
 pub const LEDGER_DATE: &str = "_occurred_on";
+/// The key of a ledger sheet's row key column (编号): when the sheet has one, it names each
+/// record, so that importing the row again writes nothing twice.
+pub const LEDGER_KEY: &str = "_key";
 
 impl Target {
     /// The member sheet (党员信息), as the national system exports it.
@@ -164,6 +167,12 @@ impl Target {
                     "活动时间",
                 ],
                 true,
+            ),
+            field(
+                LEDGER_KEY,
+                "编号",
+                &["记录编号", "台账编号", "唯一编号"],
+                false,
             ),
         ];
         fields.extend(def.active_fields().map(|f| TargetField {

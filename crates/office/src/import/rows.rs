@@ -5,7 +5,7 @@
 //! again when it writes.
 
 use super::cell::Row;
-use super::header::{HeaderMap, LEDGER_DATE, LEDGER_ORG};
+use super::header::{HeaderMap, LEDGER_DATE, LEDGER_KEY, LEDGER_ORG};
 use super::normalize::{self as n, CellError};
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
@@ -51,6 +51,8 @@ pub struct OrgRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LedgerRow {
     pub org: String,
+    /// The row's key (编号), when the sheet has a key column: at most 100 characters.
+    pub key: Option<String>,
     pub occurred_on: NaiveDate,
     pub values: Map<String, Value>,
     /// (field key, names or 身份证号 as written) of each people or organisation field.
@@ -379,9 +381,18 @@ pub fn ledger_row(
             p.push(&key, CellError::new(&e.code, e.message));
         }
     }
+    let key = n::text(header.cell(row, LEDGER_KEY));
+    if key
+        .as_ref()
+        .is_some_and(|k| k.chars().count() > 100 || k.chars().any(char::is_control))
+    {
+        let message = format!("“{}”不能超过100个字，也不能含控制字符", p.label(LEDGER_KEY));
+        p.push(LEDGER_KEY, CellError::new("import.bad_key", message));
+    }
     let occurred_on = occurred_on.unwrap_or_default();
     p.finish(LedgerRow {
         org,
+        key,
         occurred_on,
         values,
         references,

@@ -82,6 +82,11 @@ macro_rules! migrations {
                 "import_keys",
                 include_str!(concat!("../../migrations/", $dir, "/0010_import_keys.sql")),
             ),
+            (
+                11,
+                "imports",
+                include_str!(concat!("../../migrations/", $dir, "/0011_imports.sql")),
+            ),
         ]
     };
 }
@@ -106,6 +111,8 @@ macro_rules! feature_queries {
         pub(crate) mod copy;
         #[path = "../counties/sql.rs"]
         pub(crate) mod counties;
+        #[path = "../imports/sql.rs"]
+        pub(crate) mod imports;
         #[path = "../jobs/sql.rs"]
         pub(crate) mod jobs;
         #[path = "../ledgers/sql.rs"]

@@ -114,6 +114,7 @@ impl Worker {
             opts,
         }
         .handle(JobKind::AuditVerify, verify_audit_chain)
+        .handle(JobKind::Import, crate::imports::run_job)
     }
 
     /// Registers (or replaces) the handler of a kind.

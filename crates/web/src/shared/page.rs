@@ -24,6 +24,7 @@ pub struct Nav {
     pub(crate) can_data: bool,
     pub(crate) can_users: bool,
     pub(crate) can_review: bool,
+    pub(crate) can_record: bool,
 }
 
 pub(crate) fn nav(s: &Session, home_ref: String) -> Option<Nav> {
@@ -38,6 +39,7 @@ pub(crate) fn nav(s: &Session, home_ref: String) -> Option<Nav> {
         can_data: s.actor.role.allows(Action::ReadRecords),
         can_users: s.actor.role.allows(Action::ManageUsers),
         can_review: s.actor.role.allows(Action::ReviewAccountRequests),
+        can_record: s.actor.role.allows(Action::RecordEntry),
     })
 }
 

@@ -1,0 +1,428 @@
+//! Runs an import: reads the sheet on a blocking thread a batch at a time, turns each row into a
+//! record (the organisation and the people it names looked up in the importer's scope), has the
+//! store check each batch by the rules of a cadre's entry (`sort_records`) and writes the rows
+//! that pass (`write_records`: one transaction per batch, the rollups with it).
+//!
+//! - **All or nothing** (the default): a first pass checks every row and writes nothing; with one
+//!   bad row the import is refused and the rejected rows come back. Otherwise a second pass
+//!   writes.
+//! - **Only the valid rows**: one pass that writes each batch's good rows as it goes.
+//!
+//! Each record carries its row's key (the sheet's 编号 column, or a hash of its content), so a
+//! second attempt after a crash, or importing the same file again, writes nothing twice: the
+//! rows already written count as unchanged.
+
+use super::resolve::{OrgIndex, PeopleIndex};
+use chrono::{NaiveDate, Utc};
+use serde_json::Value;
+use std::io::Cursor;
+use taizhang_domain::import::{ImportMode, ImportState, ImportTarget, IMPORT_BATCH_ROWS};
+use taizhang_domain::ledger::{FieldKind, LedgerTypeDef};
+use taizhang_office::export::rejected_workbook;
+use taizhang_office::import::header::{HeaderMap, SavedMapping, Target, LEDGER_KEY};
+use taizhang_office::import::normalize::{join_errors, CellError};
+use taizhang_office::import::rows::{ledger_row, LedgerRow};
+use taizhang_office::import::{ReadOptions, Row, Workbook};
+use taizhang_store::imports::{Import, ImportCounts, ImportOutcome, ImportSource};
+use taizhang_store::{Actor, NewRecord, RowKeys, Store, StoreError};
+use tokio::sync::mpsc;
+
+/// What the reading thread sends.
+enum Read {
+    Header(HeaderMap),
+    Batch(Vec<(Row, Result<LedgerRow, Vec<CellError>>)>),
+    /// The file cannot be read further: the whole import fails with this message.
+    Failed(String),
+}
+
+/// Why a run stopped before its outcome was recorded: the job tries again later.
+pub type RunError = String;
+
+fn store_error(e: StoreError) -> RunError {
+    format!("导入中断：{e}")
+}
+
+/// Runs import `id` to its end and records its outcome; `progress` hears the counts after each
+/// batch. An import already finished is returned as it is.
+pub async fn run_import(
+    store: &Store,
+    id: i64,
+    progress: &(dyn Fn(ImportState, &ImportCounts) + Sync),
+) -> Result<Import, RunError> {
+    let source = store.import_source(id).await.map_err(store_error)?;
+    if source.import.state.is_finished() {
+        return Ok(source.import);
+    }
+    let county = taizhang_domain::CountyId::new(source.county_id);
+    let actor = match store.import_actor(&source).await {
+        Ok(a) => a,
+        Err(e) => {
+            let system = Actor::system(county, "import");
+            let message = format!("上传文件的账号已不可用：{e}");
+            return finish_failed(store, &system, id, &message).await;
+        }
+    };
+    let key = match source.import.target() {
+        Some(ImportTarget::Ledger(key)) => key,
+        None => return finish_failed(store, &actor, id, "本程序不认识导入的目标").await,
+    };
+    let def = match store.ledger_type(&actor, &key).await {
+        Ok(t) => t.definition,
+        Err(e) => {
+            let message = format!("台账类型“{key}”不可用：{e}");
+            return finish_failed(store, &actor, id, &message).await;
+        }
+    };
+    let mapping: Option<SavedMapping> = match &source.mapping {
+        None => None,
+        Some(v) => match serde_json::from_value(v.clone()) {
+            Ok(m) => Some(m),
+            Err(_) => return finish_failed(store, &actor, id, "保存的列对应关系无法读取").await,
+        },
+    };
+    let orgs = OrgIndex::load(store, &actor).await.map_err(store_error)?;
+    let run = Run {
+        store,
+        actor: &actor,
+        source: &source,
+        def: &def,
+        mapping: mapping.as_ref(),
+        orgs: &orgs,
+        today: taizhang_store::today(),
+        progress,
+    };
+    let first = match run.pass(source.import.mode == ImportMode::Valid).await? {
+        Ok(p) => p,
+        Err(message) => return finish_failed(store, &actor, id, &message).await,
+    };
+    let (state, outcome) = match source.import.mode {
+        ImportMode::Valid => (ImportState::Done, first),
+        ImportMode::All if first.counts.rejected > 0 => (ImportState::Refused, first),
+        ImportMode::All => match run.pass(true).await? {
+            Ok(second) => (ImportState::Done, second),
+            Err(message) => return finish_failed(store, &actor, id, &message).await,
+        },
+    };
+    let file = if outcome.rejected.is_empty() {
+        None
+    } else {
+        let headers = outcome.headers.clone();
+        let rows = outcome.rejected;
+        let title = source.import.file_name.clone();
+        let built = tokio::task::spawn_blocking(move || {
+            rejected_workbook(
+                &format!("错误行-{title}"),
+                &headers,
+                rows.iter().map(|(r, e)| (r, e.as_str())),
+            )
+        })
+        .await
+        .map_err(|e| format!("生成错误行文件失败：{e}"))?;
+        Some(built.map_err(|e| format!("生成错误行文件失败：{e}"))?)
+    };
+    progress(state, &outcome.counts);
+    store
+        .finish_import(
+            &actor,
+            id,
+            &ImportOutcome {
+                state,
+                counts: outcome.counts,
+                error: None,
+                rejected_file: file.as_deref(),
+            },
+            Utc::now(),
+        )
+        .await
+        .map_err(store_error)
+}
+
+async fn finish_failed(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    message: &str,
+) -> Result<Import, RunError> {
+    store
+        .finish_import(
+            actor,
+            id,
+            &ImportOutcome {
+                state: ImportState::Failed,
+                counts: ImportCounts::default(),
+                error: Some(message),
+                rejected_file: None,
+            },
+            Utc::now(),
+        )
+        .await
+        .map_err(store_error)
+}
+
+struct Run<'a> {
+    store: &'a Store,
+    actor: &'a Actor,
+    source: &'a ImportSource,
+    def: &'a LedgerTypeDef,
+    mapping: Option<&'a SavedMapping>,
+    orgs: &'a OrgIndex,
+    today: NaiveDate,
+    progress: &'a (dyn Fn(ImportState, &ImportCounts) + Sync),
+}
+
+/// What one pass over the sheet found.
+struct Pass {
+    counts: ImportCounts,
+    headers: Vec<String>,
+    /// Each rejected row as read, with its errors.
+    rejected: Vec<(Row, String)>,
+}
+
+/// A row made into a record, or its errors.
+type Prepared = Result<(NewRecord, Option<String>), Vec<CellError>>;
+
+impl Run<'_> {
+    /// One pass over the sheet, writing the rows that pass when `write`. The inner error is a
+    /// file that cannot be read (the import fails); the outer one a store error (the job
+    /// tries again).
+    async fn pass(&self, write: bool) -> Result<Result<Pass, String>, RunError> {
+        let state = if write {
+            ImportState::Writing
+        } else {
+            ImportState::Checking
+        };
+        let mut rx = self.read();
+        let header = match rx.recv().await {
+            Some(Read::Header(h)) => h,
+            Some(Read::Failed(m)) => return Ok(Err(m)),
+            _ => return Ok(Err("文件读取意外结束".into())),
+        };
+        let declared = header.column(LEDGER_KEY).is_some();
+        let mut pass = Pass {
+            counts: ImportCounts::default(),
+            headers: header.headers.clone(),
+            rejected: Vec::new(),
+        };
+        while let Some(msg) = rx.recv().await {
+            let batch = match msg {
+                Read::Batch(b) => b,
+                Read::Failed(m) => return Ok(Err(m)),
+                Read::Header(_) => continue,
+            };
+            self.batch(batch, &header, declared, write, &mut pass)
+                .await
+                .map_err(store_error)?;
+            self.store
+                .update_import(self.source.import.id, state, pass.counts, Utc::now())
+                .await
+                .map_err(store_error)?;
+            (self.progress)(state, &pass.counts);
+        }
+        Ok(Ok(pass))
+    }
+
+    /// Starts the reading thread: the header, then batches of rows each read into a record's
+    /// values.
+    fn read(&self) -> mpsc::Receiver<Read> {
+        let (tx, rx) = mpsc::channel(2);
+        let bytes = self.source.bytes.clone();
+        let def = self.def.clone();
+        let mapping = self.mapping.cloned();
+        tokio::task::spawn_blocking(move || {
+            let fail = |m: String| {
+                let _ = tx.blocking_send(Read::Failed(m));
+            };
+            let mut book = match Workbook::open(Cursor::new(bytes), ReadOptions::default()) {
+                Ok(b) => b,
+                Err(e) => return fail(e.to_string()),
+            };
+            let target = Target::ledger(&def);
+            let mut table = match book.table(&target, mapping.as_ref()) {
+                Ok(t) => t,
+                Err(e) => return fail(e.to_string()),
+            };
+            let header = table.header().clone();
+            if tx.blocking_send(Read::Header(header.clone())).is_err() {
+                return;
+            }
+            let mut batch = Vec::with_capacity(IMPORT_BATCH_ROWS);
+            for row in table.by_ref() {
+                let row = match row {
+                    Ok(r) => r,
+                    Err(e) => return fail(e.to_string()),
+                };
+                let parsed = ledger_row(&def, &header, &row);
+                batch.push((row, parsed));
+                if batch.len() == IMPORT_BATCH_ROWS {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH_ROWS));
+                    if tx.blocking_send(Read::Batch(full)).is_err() {
+                        return;
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                let _ = tx.blocking_send(Read::Batch(batch));
+            }
+        });
+        rx
+    }
+
+    async fn batch(
+        &self,
+        batch: Vec<(Row, Result<LedgerRow, Vec<CellError>>)>,
+        header: &HeaderMap,
+        declared: bool,
+        write: bool,
+        pass: &mut Pass,
+    ) -> Result<(), StoreError> {
+        let words = batch
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok())
+            .flat_map(|r| {
+                r.references
+                    .iter()
+                    .filter(|(k, _)| self.is_people(k))
+                    .flat_map(|(_, names)| names.iter().cloned())
+            });
+        let people = PeopleIndex::load(
+            self.store,
+            self.actor,
+            words.collect::<Vec<_>>(),
+            self.today,
+        )
+        .await?;
+        let prepared: Vec<Prepared> = batch
+            .iter()
+            .map(|(_, parsed)| match parsed {
+                Ok(r) => self.record(r, header, declared, &people),
+                Err(e) => Err(e.clone()),
+            })
+            .collect();
+        // The rows that became records go to the store's checks; their place in the batch is
+        // kept to report its errors against the sheet's row.
+        let mut places = Vec::new();
+        let mut records = Vec::new();
+        let mut keys = Vec::new();
+        let mut errors: Vec<Option<String>> = vec![None; batch.len()];
+        for (i, p) in prepared.into_iter().enumerate() {
+            match p {
+                Ok((record, key)) => {
+                    places.push(i);
+                    records.push(record);
+                    keys.push(key.unwrap_or_default());
+                }
+                Err(e) => errors[i] = Some(join_errors(&e)),
+            }
+        }
+        let row_keys = if declared {
+            RowKeys::Declared(&keys)
+        } else {
+            RowKeys::Content
+        };
+        let sorted = self
+            .store
+            .sort_records(self.actor, &records, row_keys, self.today)
+            .await?;
+        for r in &sorted.rejected {
+            let messages: Vec<&str> = r.errors.iter().map(|e| e.message.as_str()).collect();
+            errors[places[r.index]] = Some(messages.join("；"));
+        }
+        pass.counts.rows_read += batch.len() as i64;
+        pass.counts.accepted += sorted.accepted.len() as i64;
+        pass.counts.unchanged += sorted.unchanged.len() as i64;
+        if write && !sorted.prepared.is_empty() {
+            let report = self
+                .store
+                .write_records(self.actor, &sorted.prepared)
+                .await?;
+            pass.counts.written += report.records as i64;
+        }
+        for (i, (row, _)) in batch.into_iter().enumerate() {
+            if let Some(e) = errors[i].take() {
+                pass.counts.rejected += 1;
+                pass.rejected.push((row, e));
+            }
+        }
+        Ok(())
+    }
+
+    fn is_people(&self, key: &str) -> bool {
+        self.def
+            .active_fields()
+            .any(|f| f.key == key && matches!(f.kind, FieldKind::People { .. }))
+    }
+
+    /// A checked row as the store's `NewRecord`, with its declared key.
+    fn record(
+        &self,
+        r: &LedgerRow,
+        header: &HeaderMap,
+        declared: bool,
+        people: &PeopleIndex,
+    ) -> Prepared {
+        let mut errors = Vec::new();
+        let label = |key: &str| {
+            header
+                .column(key)
+                .map(|c| header.header(c).trim().to_string())
+                .unwrap_or_else(|| key.to_string())
+        };
+        let at = |e: CellError, key: &str| match header.column(key) {
+            Some(c) => e.at(c),
+            None => e,
+        };
+        let org_key = taizhang_office::import::header::LEDGER_ORG;
+        let org = match self.orgs.find(&r.org, &label(org_key)) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                errors.push(at(e, org_key));
+                None
+            }
+        };
+        let mut fields = r.values.clone();
+        for (key, words) in &r.references {
+            let l = label(key);
+            if self.is_people(key) {
+                let mut ids = Vec::new();
+                for w in words {
+                    match people.find(w, org, &l, self.today) {
+                        Ok(id) if !ids.contains(&id) => ids.push(id),
+                        Ok(_) => {}
+                        Err(e) => errors.push(at(e, key)),
+                    }
+                }
+                fields.insert(key.clone(), Value::from(ids));
+            } else {
+                // An organisation field names one organisation.
+                match words.first().map(|w| self.orgs.find(w, &l)) {
+                    Some(Ok(id)) => {
+                        fields.insert(key.clone(), Value::from(format!("o{id}")));
+                    }
+                    Some(Err(e)) => errors.push(at(e, key)),
+                    None => {}
+                }
+            }
+        }
+        if declared && r.key.is_none() {
+            let message = format!("请填写“{}”（每行的唯一编号）", label(LEDGER_KEY));
+            errors.push(at(CellError::new("field.required", message), LEDGER_KEY));
+        }
+        match (org, errors.is_empty()) {
+            (Some(org), true) => Ok((
+                NewRecord {
+                    ledger_type: self
+                        .source
+                        .import
+                        .target
+                        .trim_start_matches("ledger:")
+                        .to_string(),
+                    org: format!("o{org}"),
+                    occurred_on: r.occurred_on,
+                    fields,
+                },
+                r.key.clone(),
+            )),
+            _ => Err(errors),
+        }
+    }
+}
