@@ -2,6 +2,7 @@
 //! Every subcommand calls the same store services as the web layer, never HTTP.
 
 mod gen;
+mod import;
 mod region;
 
 use anyhow::{bail, Context, Result};
@@ -171,6 +172,26 @@ enum Command {
         #[command(subcommand)]
         command: region::RegionCommand,
     },
+    /// Import ledger records from an .xlsx or .csv sheet (UTF-8 or GB18030): every row checked
+    /// as a cadre's entry; all or nothing unless `--valid-only`; the rejected rows written beside
+    /// the file with an added 错误 column.
+    Import {
+        #[arg(long)]
+        db: String,
+        /// The county's official code; may be left out when the database holds one county.
+        #[arg(long)]
+        county: Option<String>,
+        /// The ledger type's key (`visit`, `three_meetings` …).
+        #[arg(long)]
+        ledger: String,
+        /// Write the valid rows even when some rows are rejected.
+        #[arg(long)]
+        valid_only: bool,
+        /// Where to write the rejected rows (default: `<file>_错误行.xlsx` beside the file).
+        #[arg(long)]
+        rejected: Option<std::path::PathBuf>,
+        file: std::path::PathBuf,
+    },
     /// Keep or check the rollups (汇总) bulletins read.
     Rollup {
         #[command(subcommand)]
@@ -339,6 +360,24 @@ async fn main() -> Result<()> {
             command: AuditCommand::Verify { db, county },
         } => audit_verify(&db, county.as_deref()).await,
         Command::Region { command } => region::run(command).await,
+        Command::Import {
+            db,
+            county,
+            ledger,
+            valid_only,
+            rejected,
+            file,
+        } => {
+            import::run(import::ImportArgs {
+                db,
+                county,
+                ledger,
+                file,
+                valid_only,
+                rejected,
+            })
+            .await
+        }
         Command::Rollup {
             command: RollupCommand::Rebuild { db, county },
         } => {

@@ -12,6 +12,7 @@ mod hardening_accounts;
 mod hardening_audit;
 mod hardening_input;
 mod hardening_writes;
+mod imports;
 mod jobs;
 mod pages;
 mod personal_data;

@@ -19,28 +19,33 @@ pub(crate) struct OrgIndex {
 
 impl OrgIndex {
     pub(crate) async fn load(store: &Store, actor: &Actor) -> StoreResult<OrgIndex> {
-        let mut orgs: Vec<Org> = Vec::new();
+        let mut orgs: Vec<(Org, Option<String>)> = Vec::new();
         let mut after = 0;
         loop {
             let page = store.orgs_after(actor, after, ORG_PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.0.id.get();
             let n = page.len();
-            orgs.extend(page.into_iter().map(|(o, _)| o));
+            orgs.extend(page);
             if (n as i64) < ORG_PAGE {
                 break;
             }
         }
         let parents: HashMap<i64, (Option<i64>, String)> = orgs
             .iter()
-            .map(|o| (o.id.get(), (o.parent_id.map(|p| p.get()), o.name.clone())))
+            .map(|(o, _)| (o.id.get(), (o.parent_id.map(|p| p.get()), o.name.clone())))
             .collect();
         let mut index = OrgIndex {
             by_code: HashMap::new(),
             by_name: HashMap::new(),
             paths: HashMap::new(),
         };
-        for o in &orgs {
+        // The name of the parent of each organisation (the top one's parent may be out of sight).
+        let parent_names: HashMap<i64, &str> = orgs
+            .iter()
+            .filter_map(|(o, n)| Some((o.id.get(), n.as_deref()?)))
+            .collect();
+        for (o, _) in &orgs {
             let id = o.id.get();
             if let Some(code) = &o.code {
                 index.by_code.insert(code.clone(), id);
@@ -50,18 +55,24 @@ impl OrgIndex {
                 .entry(core_name(&o.name).to_string())
                 .or_default()
                 .push(id);
-            // Up through the parents the importer sees (a township cadre's path starts at the
-            // township); a cycle cannot occur in the tree, the bound only guards the loop.
+            // Up through the parents the importer sees, and the name of the one above the top
+            // (so that a township cadre's "金乡县/鸡黍镇/…" still names the county). The bound
+            // only guards the loop: the tree has no cycles.
             let mut path = vec![o.name.clone()];
-            let mut at = parents.get(&id).and_then(|p| p.0);
-            while let Some(pid) = at {
-                let Some((up, name)) = parents.get(&pid) else {
+            let mut at = id;
+            while path.len() <= 64 {
+                let Some(up) = parents.get(&at).and_then(|p| p.0) else {
                     break;
                 };
-                path.push(name.clone());
-                at = *up;
-                if path.len() > 64 {
-                    break;
+                match parents.get(&up) {
+                    Some((_, name)) => {
+                        path.push(name.clone());
+                        at = up;
+                    }
+                    None => {
+                        path.extend(parent_names.get(&at).map(|n| n.to_string()));
+                        break;
+                    }
                 }
             }
             path.reverse();
@@ -70,8 +81,8 @@ impl OrgIndex {
         Ok(index)
     }
 
-    /// The organisation a cell names: `o{id}`, a code, a path ("鸡黍镇/西李村", its tail
-    /// enough when that is unique) or a name unique in the importer's scope.
+    /// The organisation a cell names: `o{id}`, a code, a path ("鸡黍镇/西李村", levels between
+    /// may be left out) or a name unique in the importer's scope.
     pub(crate) fn find(&self, text: &str, label: &str) -> Result<i64, CellError> {
         let t = text.trim();
         if let Some(id) = t
@@ -145,15 +156,26 @@ pub(crate) fn core_name(name: &str) -> &str {
     n
 }
 
-/// Whether `path` ends with `segments`, each compared by its core name. A sheet may name more
-/// levels than the importer sees (a township cadre's paths start at the township): those above
-/// are not compared.
+/// Whether `segments` name the organisation at the end of `path`: the last segment is the
+/// organisation itself and the others its ancestors in order, each compared by its core name.
+/// Levels may be skipped ("鸡黍镇/李集村" for a village under a 管区), none may be wrong.
 fn path_ends_with(path: &[String], segments: &[&str]) -> bool {
-    let n = segments.len().min(path.len());
-    path[path.len() - n..]
-        .iter()
-        .zip(&segments[segments.len() - n..])
-        .all(|(a, b)| core_name(a) == core_name(b))
+    let (Some(last), Some(own)) = (segments.last(), path.last()) else {
+        return false;
+    };
+    if core_name(last) != core_name(own) {
+        return false;
+    }
+    let mut wanted = segments[..segments.len() - 1].iter().rev().peekable();
+    for ancestor in path[..path.len() - 1].iter().rev() {
+        if wanted
+            .peek()
+            .is_some_and(|w| core_name(w) == core_name(ancestor))
+        {
+            wanted.next();
+        }
+    }
+    wanted.peek().is_none()
 }
 
 fn not_found(label: &str, t: &str) -> CellError {
@@ -269,16 +291,24 @@ mod tests {
     }
 
     #[test]
-    fn a_path_matches_its_tail_by_core_names() {
-        let p = path(&["中共金乡县委", "鸡黍镇党委", "西李村党支部"]);
+    fn a_path_names_its_ancestors_in_order_and_may_skip_levels() {
+        let p = path(&[
+            "中共金乡县委",
+            "鸡黍镇党委",
+            "鸡黍镇第一管区",
+            "西李村党支部",
+        ]);
         assert!(path_ends_with(&p, &["西李村"]));
         assert!(path_ends_with(&p, &["鸡黍镇", "西李村"]));
         assert!(path_ends_with(&p, &["金乡县", "鸡黍镇", "西李村"]));
+        assert!(path_ends_with(&p, &["鸡黍镇第一管区", "西李村党支部"]));
         assert!(!path_ends_with(&p, &["王丕镇", "西李村"]));
         assert!(!path_ends_with(&p, &["金乡县", "王丕镇", "西李村"]));
-        // A township cadre sees the tree from the township down.
-        let township = path(&["鸡黍镇党委", "西李村党支部"]);
-        assert!(path_ends_with(&township, &["金乡县", "鸡黍镇", "西李村"]));
-        assert!(!path_ends_with(&township, &["金乡县", "王丕镇", "西李村"]));
+        assert!(
+            !path_ends_with(&p, &["鸡黍镇", "金乡县", "西李村"]),
+            "out of order"
+        );
+        assert!(!path_ends_with(&p, &["鸡黍镇"]));
+        assert!(!path_ends_with(&p, &[]));
     }
 }

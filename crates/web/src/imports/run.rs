@@ -293,9 +293,9 @@ impl Run<'_> {
         .await?;
         let prepared: Vec<Prepared> = batch
             .iter()
-            .map(|(_, parsed)| match parsed {
+            .map(|(row, parsed)| match parsed {
                 Ok(r) => self.record(r, header, declared, &people),
-                Err(e) => Err(e.clone()),
+                Err(e) => Err(self.with_org_error(e, row, header)),
             })
             .collect();
         // The rows that became records go to the store's checks; their place in the batch is
@@ -344,6 +344,31 @@ impl Run<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A row's cell errors and, when its organisation cannot be found either, that error too:
+    /// the user corrects every problem of the row at once.
+    fn with_org_error(
+        &self,
+        errors: &[CellError],
+        row: &Row,
+        header: &HeaderMap,
+    ) -> Vec<CellError> {
+        let mut all = errors.to_vec();
+        let org_key = taizhang_office::import::header::LEDGER_ORG;
+        let column = header.column(org_key);
+        if all.iter().any(|e| e.column.is_some() && e.column == column) {
+            return all;
+        }
+        if let (Some(c), Some(text)) = (
+            column,
+            taizhang_office::import::normalize::text(header.cell(row, org_key)),
+        ) {
+            if let Err(e) = self.orgs.find(&text, header.header(c).trim()) {
+                all.push(e.at(c));
+            }
+        }
+        all
     }
 
     fn is_people(&self, key: &str) -> bool {
