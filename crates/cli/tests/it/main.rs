@@ -8,6 +8,7 @@ mod common;
 mod crash;
 mod gen;
 mod hardening_audit;
+mod import;
 mod logs;
 mod region;
 mod replica;

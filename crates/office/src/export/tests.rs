@@ -234,3 +234,59 @@ fn excel_serials() {
         45_413.25
     );
 }
+
+#[test]
+fn rejected_rows_keep_their_cells_and_gain_an_error_column() {
+    use crate::import::{Cell as In, ReadOptions, Row, Workbook};
+    let headers: Vec<String> = ["组织", "日期", "户数", "身份证号"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let rows = [
+        (
+            Row {
+                number: 3,
+                cells: vec![
+                    In::Text("寻庄村".into()),
+                    In::Date(d(2024, 3, 4)),
+                    In::Number(0.0),
+                    In::Text("370828199001011234".into()),
+                ],
+            },
+            "“户数”不能小于1",
+        ),
+        (
+            Row {
+                number: 9,
+                cells: vec![In::Text("不存在村".into()), In::Empty, In::Number(2.5)],
+            },
+            "“组织”中的“不存在村”不是您可管理的组织；请填写“日期”",
+        ),
+    ];
+    let bytes = rejected_workbook(
+        "错误行-走访.xlsx",
+        &headers,
+        rows.iter().map(|(r, e)| (r, *e)),
+    )
+    .expect("written");
+    // Read back by the import's own reader: the header is found and the types are kept.
+    let mut book = Workbook::open(Cursor::new(bytes.clone()), ReadOptions::default()).unwrap();
+    assert_eq!(book.sheet_name(), Some("错误行-走访.xlsx"));
+    let back: Vec<Row> = book.rows().unwrap().map(|r| r.unwrap()).collect();
+    assert_eq!(back.len(), 3);
+    let header: Vec<String> = back[0].cells.iter().map(In::display).collect();
+    assert_eq!(header, ["组织", "日期", "户数", "身份证号", "错误"]);
+    assert_eq!(back[1].cells[1], In::Date(d(2024, 3, 4)));
+    assert_eq!(back[1].cells[2], In::Number(0.0));
+    assert_eq!(back[1].cells[3], In::Text("370828199001011234".into()));
+    assert_eq!(back[1].cells[4], In::Text("“户数”不能小于1".into()));
+    assert_eq!(back[2].cells[1], In::Empty);
+    assert_eq!(
+        back[2].cells[4].display(),
+        "“组织”中的“不存在村”不是您可管理的组织；请填写“日期”"
+    );
+    // Frozen, filtered header, as every export.
+    let xml = part(&bytes, "xl/worksheets/sheet1.xml");
+    assert!(xml.contains("<autoFilter ref=\"A1:E3\"/>"), "{xml}");
+    assert!(xml.contains("state=\"frozen\""), "{xml}");
+}

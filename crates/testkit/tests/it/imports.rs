@@ -468,6 +468,33 @@ async fn the_pages_upload_and_follow_an_import(app: TestApp) {
     assert!(done.contains("<dd id=\"rows-written\">3</dd>"), "{done}");
     let (_, list) = app.page("/imports", &cookie).await;
     assert!(list.contains("走访.csv"));
+    // The blank template of a type: its header is what the import reads.
+    assert!(form.contains("/imports/template.xlsx?ledger_type=visit"));
+    let r = app
+        .client
+        .get(app.url("/imports/template.xlsx?ledger_type=visit"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let template = sheet_rows(r.bytes().await.unwrap().to_vec());
+    let header: Vec<String> = template[0].iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        header,
+        [
+            "*组织",
+            "*日期",
+            "编号",
+            "*走访对象（五必访）",
+            "问询内容（五必问）",
+            "*走访户数",
+            "走访人员",
+            "收集问题",
+            "解决困难",
+            "走访情况"
+        ]
+    );
     // Without the form's token the upload is refused.
     let r = post(multipart_body(&[Part::Text("ledger_type", "visit")])).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);

@@ -16,6 +16,7 @@ pub(crate) fn page_routes() -> Router<AppState> {
                 .post(upload)
                 .layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES + 64 * 1024)),
         )
+        .route("/imports/template.xlsx", get(template))
         .route("/imports/{id}", get(import_page))
         .route("/imports/{id}/rejected.xlsx", get(rejected_rows))
 }
@@ -186,6 +187,39 @@ async fn upload(
     }
     let page = form_page(&st, &u, Some(&ledger_type), valid_only, errors).await?;
     html_with(StatusCode::UNPROCESSABLE_ENTITY, page)
+}
+
+#[derive(Deserialize)]
+struct TemplateQuery {
+    ledger_type: String,
+}
+
+/// An empty sheet with the header a ledger type's import reads: 组织, 日期, 编号 and the
+/// type's fields by their labels (required ones marked with "*").
+async fn template(
+    State(st): State<AppState>,
+    u: PageUser,
+    Query(q): Query<TemplateQuery>,
+) -> PageResult {
+    use taizhang_office::export::{Column, ColumnKind, Sheet, SheetWriter};
+    let t = st
+        .store
+        .ledger_type(&u.session.actor, &q.ledger_type)
+        .await?;
+    let target = taizhang_office::import::header::Target::ledger(&t.definition);
+    let columns = target
+        .fields
+        .iter()
+        .map(|f| {
+            let mark = if f.required { "*" } else { "" };
+            Column::new(format!("{mark}{}", f.label), ColumnKind::Text)
+        })
+        .collect();
+    let sheet = Sheet::new(t.name.clone(), columns);
+    let book = SheetWriter::new(sheet)
+        .and_then(SheetWriter::finish)
+        .map_err(WebError::Export)?;
+    Ok(xlsx_response(&format!("{}_导入模板", t.name), book.bytes))
 }
 
 async fn import_page(State(st): State<AppState>, u: PageUser, Path(id): Path<i64>) -> PageResult {

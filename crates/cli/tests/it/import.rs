@@ -1,0 +1,132 @@
+//! `taizhang import` as an operator runs it on the demo county: a sheet with a bad row refused
+//! whole with exit code 1 and its rejected rows written beside it (read back: the original
+//! columns and 错误); with `--valid-only` the good rows written; run again, nothing written twice.
+
+use super::common::{child_env, seeded_database};
+use std::path::Path;
+use std::process::{Command, Output};
+use taizhang_office::import::{Cell, ReadOptions, Workbook};
+use taizhang_testkit::Backend;
+
+fn taizhang(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_taizhang"))
+        .envs(child_env(dir))
+        .args(args)
+        .output()
+        .expect("run taizhang")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+async fn visits_on(url: &str, day: &str) -> i64 {
+    let pool = sqlx::SqlitePool::connect(url).await.expect("connect");
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM ledger_records r JOIN ledger_types t ON t.id = r.ledger_type_id WHERE t.key = 'visit' AND r.occurred_on = $1",
+    )
+    .bind(day)
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    pool.close().await;
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sheet_is_imported_from_the_command_line() {
+    let (url, dir) = seeded_database(Backend::Sqlite).await;
+    let day = "2024-03-04";
+    let sheet = dir.path().join("走访.csv");
+    // GB18030, as WPS saves a CSV on a Chinese desktop.
+    let text = format!(
+        "组织,日期,走访对象（五必访）,走访户数\n寻庄村,{day},党员干部,3\n李集村,{day},脱贫户,5\n寻庄村,{day},不存在的对象,2\n"
+    );
+    let (gbk, _, _) = encoding_rs::GB18030.encode(&text);
+    std::fs::write(&sheet, &gbk).unwrap();
+    let path = sheet.display().to_string();
+    let before = visits_on(&url, day).await;
+
+    let out = taizhang(
+        dir.path(),
+        &["import", "--db", &url, "--ledger", "visit", &path],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let said = stdout(&out);
+    assert!(
+        said.contains("导入未导入（有错误行）：共3行，写入0行，已存在0行，错误1行"),
+        "{said}"
+    );
+    assert_eq!(visits_on(&url, day).await, before);
+    let rejected = dir.path().join("走访_错误行.xlsx");
+    assert!(said.contains(&rejected.display().to_string()), "{said}");
+    let bytes = std::fs::read(&rejected).expect("the rejected rows");
+    let mut book = Workbook::open(std::io::Cursor::new(bytes), ReadOptions::default()).unwrap();
+    let rows: Vec<_> = book.rows().unwrap().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 2);
+    let header: Vec<String> = rows[0].cells.iter().map(Cell::display).collect();
+    assert_eq!(
+        header,
+        ["组织", "日期", "走访对象（五必访）", "走访户数", "错误"]
+    );
+    assert_eq!(rows[1].cells[2], Cell::Text("不存在的对象".into()));
+    assert!(
+        rows[1].cells[4].display().contains("走访对象（五必访）"),
+        "{:?}",
+        rows[1]
+    );
+
+    let out = taizhang(
+        dir.path(),
+        &[
+            "import",
+            "--db",
+            &url,
+            "--ledger",
+            "visit",
+            "--valid-only",
+            &path,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout(&out).contains("共3行，写入2行，已存在0行，错误1行"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(visits_on(&url, day).await, before + 2);
+    // The progress went to stderr, a line per batch when not on a terminal.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("正在写入：已读3行"));
+
+    let out = taizhang(
+        dir.path(),
+        &[
+            "import",
+            "--db",
+            &url,
+            "--ledger",
+            "visit",
+            "--valid-only",
+            &path,
+        ],
+    );
+    assert!(
+        stdout(&out).contains("共3行，写入0行，已存在2行，错误1行"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(visits_on(&url, day).await, before + 2);
+
+    // An unknown ledger type: refused before anything is kept.
+    let out = taizhang(
+        dir.path(),
+        &["import", "--db", &url, "--ledger", "nonsense", &path],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("无法开始导入"));
+}
