@@ -89,6 +89,17 @@ pub async fn run(args: ImportArgs) -> Result<()> {
     if terminal {
         eprintln!();
     }
+    let t = taizhang_store::take_bulk_timings();
+    let secs = |d: std::time::Duration| d.as_secs_f64();
+    eprintln!(
+        "用时分布：检查{:.1}秒，写入记录{:.1}秒，本级汇总{:.1}秒，上级汇总{:.1}秒，审计与提交{:.1}秒（{}批）",
+        secs(t.checking),
+        secs(t.before_insert + t.insert_records + t.insert_people + t.insert_facts),
+        secs(t.own_rollups),
+        secs(t.tree_rollups),
+        secs(t.audit_commit),
+        t.batches
+    );
     println!(
         "导入{}：共{}行，写入{}行，已存在{}行，错误{}行，用时{:.1}秒",
         done.state_label,

@@ -279,10 +279,14 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(std::time::Duration::from_secs(30));
+                // The one writer keeps 64 MiB of pages (SQLite's default is 2 MiB): a batch's
+                // inserts land all over the records' indexes and the rollups, and past a few
+                // hundred thousand records a small cache rereads the same pages from disk for
+                // every batch. Readers keep the default; the cache fills only as pages are read.
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(WRITE_WAIT)
-                    .connect_with(connect.clone())
+                    .connect_with(connect.clone().pragma("cache_size", "-65536"))
                     .await?;
                 let read = SqlitePoolOptions::new()
                     .max_connections(8)
