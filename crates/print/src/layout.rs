@@ -80,6 +80,9 @@ struct Layout<'a> {
     font: &'a Font,
     pages: Vec<Vec<Op>>,
     y: f32,
+    /// The table's text size and line: 小四 on exact 17 pt lines, smaller for many columns.
+    cell: f32,
+    cell_line: f32,
 }
 
 /// The baseline of text of `size` centred in a line of `line` starting at `top`.
@@ -236,19 +239,23 @@ impl<'a> Layout<'a> {
             .iter()
             .zip(widths)
             .map(|(c, w)| {
-                let inner = (w - 2.0 * CELL_PAD).max(TABLE);
-                self.lines(c, TABLE, inner, inner)
+                let inner = (w - 2.0 * CELL_PAD).max(self.cell);
+                self.lines(c, self.cell, inner, inner)
             })
             .collect();
         let n = wrapped.iter().map(Vec::len).max().unwrap_or(1).max(1);
-        let h = n as f32 * TABLE_LINE + 2.0 * CELL_PAD;
+        let h = n as f32 * self.cell_line + 2.0 * CELL_PAD;
         let top = self.y;
         let mut x = LEFT;
         for (lines, w) in wrapped.iter().zip(widths) {
             for (i, l) in lines.iter().enumerate() {
-                let lw = self.font.width(l, TABLE);
-                let y = baseline(top + CELL_PAD + i as f32 * TABLE_LINE, TABLE_LINE, TABLE);
-                self.text(x + ((w - lw) / 2.0).max(CELL_PAD), y, TABLE, l);
+                let lw = self.font.width(l, self.cell);
+                let y = baseline(
+                    top + CELL_PAD + i as f32 * self.cell_line,
+                    self.cell_line,
+                    self.cell,
+                );
+                self.text(x + ((w - lw) / 2.0).max(CELL_PAD), y, self.cell, l);
             }
             self.rect(x, top, 0.5, h, false);
             x += w;
@@ -263,13 +270,13 @@ impl<'a> Layout<'a> {
             .iter()
             .zip(widths)
             .map(|(c, w)| {
-                let inner = (w - 2.0 * CELL_PAD).max(TABLE);
-                self.lines(c, TABLE, inner, inner).len()
+                let inner = (w - 2.0 * CELL_PAD).max(self.cell);
+                self.lines(c, self.cell, inner, inner).len()
             })
             .max()
             .unwrap_or(1)
             .max(1);
-        n as f32 * TABLE_LINE + 2.0 * CELL_PAD
+        n as f32 * self.cell_line + 2.0 * CELL_PAD
     }
 
     fn header(&mut self, t: &UnitTable, widths: &[f32]) {
@@ -281,15 +288,20 @@ impl<'a> Layout<'a> {
     /// The table of units; a row that does not fit goes to the next page under a repeated header.
     fn table(&mut self, t: &UnitTable) {
         let n = t.headers.len().max(2);
+        // Past eight columns the text shrinks (to 6 pt at most), so the columns stay legible.
+        self.cell = (TABLE * 8.0 / n as f32).clamp(6.0, TABLE);
+        self.cell_line = self.cell * TABLE_LINE / TABLE;
         // The narrow columns as wide as their widest header, the unit column the rest.
         let widest = t
             .headers
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != 1)
-            .map(|(_, h)| self.font.width(h, TABLE))
+            .map(|(_, h)| self.font.width(h, self.cell))
             .fold(0.0, f32::max);
-        let narrow = (widest + 2.0 * CELL_PAD + 2.0).clamp(40.0, WIDTH / (n as f32 + 1.0));
+        let narrow = (widest + 2.0 * CELL_PAD + 2.0)
+            .max(3.0 * self.cell)
+            .min(WIDTH / (n as f32 + 1.0));
         let wide = WIDTH - narrow * (n as f32 - 1.0);
         let widths: Vec<f32> = (0..n).map(|i| if i == 1 { wide } else { narrow }).collect();
         let head = self.row_height(&t.headers, &widths);
@@ -335,6 +347,8 @@ pub fn layout(o: &Outline, font: &Font) -> Pages {
         font,
         pages: vec![Vec::new()],
         y: TOP,
+        cell: TABLE,
+        cell_line: TABLE_LINE,
     };
     for b in &o.blocks {
         l.block(b);

@@ -165,3 +165,34 @@ fn too_many_units_are_refused_with_the_documents_code() {
     let err = bulletin_pdf(&b, &masthead(), font()).unwrap_err();
     assert_eq!(err.code(), "export_too_large");
 }
+
+#[test]
+fn many_ledger_types_shrink_the_table_and_never_fail() {
+    for columns in [2, 12, 40, 200] {
+        let mut b = sample_bulletin(30);
+        b.unit_columns = (0..columns).map(|i| format!("type{i}")).collect();
+        for u in &mut b.units {
+            u.counts = vec![1; columns];
+        }
+        let o = outline(&b, &masthead()).unwrap();
+        let p = layout(&o, font());
+        assert!(p.pages.len() >= 2, "{columns}");
+        let widest = p
+            .pages
+            .iter()
+            .flatten()
+            .filter_map(|op| match op {
+                Op::Rect {
+                    x, w, red: false, ..
+                } => Some(x + w),
+                _ => None,
+            })
+            .fold(0.0, f32::max);
+        // The table's rules stay inside the 版心.
+        assert!(
+            widest <= PAGE_W - 26.0 * 72.0 / 25.4 + 0.6,
+            "{columns}: {widest}"
+        );
+        bulletin_pdf(&b, &masthead(), font()).unwrap();
+    }
+}
