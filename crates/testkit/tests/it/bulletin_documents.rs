@@ -85,6 +85,8 @@ async fn each_format_answers_with_its_type_and_is_audited(app: TestApp) {
                     .unwrap();
                 assert!(xml.contains(&title), "{ext}");
                 assert!(xml.contains(r#"<w:pgSz w:w="11906" w:h="16838"/>"#));
+                // Signed by the county's organisation department (its 机关党支部 is in the data).
+                assert!(xml.contains(">县委组织部<"));
             }
             _ => {
                 let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).unwrap();
@@ -117,6 +119,11 @@ async fn a_caller_outside_the_scope_is_refused_and_nothing_is_exported(app: Test
         assert!(v["code"].is_string(), "{v}");
     }
     assert_eq!(exports(&app).await, before);
+    // Each refusal is audited, as a refused list is.
+    let refused = app
+        .count_raw("SELECT COUNT(*) FROM audit_log WHERE action = 'refused' AND actor = 'xunzhuang' AND entity_id LIKE 'GET /api/v1/bulletin/export.%'")
+        .await;
+    assert_eq!(refused, 3);
     let r = app
         .client
         .get(app.url("/api/v1/bulletin/export.pdf"))

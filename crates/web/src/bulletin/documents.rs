@@ -52,19 +52,23 @@ impl DocFormat {
     }
 }
 
-/// Who issues a bulletin: the county's organisation department (an organisation of the county
-/// named "…组织部") when the data has one, else the bulletin's own organisation.
+/// Who issues a bulletin: the county's organisation department when the data has one — an
+/// organisation of the county whose name holds "组织部" (the department itself, or its
+/// 机关党支部 "县委组织部机关党支部"), named up to "组织部" — else the bulletin's own organisation.
 pub async fn issuer(store: &Store, county_id: taizhang_domain::CountyId, b: &Bulletin) -> String {
+    const DEPARTMENT: &str = "组织部";
     let sys = Actor::system(county_id, "masthead");
     let found = store
-        .search_orgs(&sys, "组织部", 20)
+        .search_orgs(&sys, DEPARTMENT, 20)
         .await
         .unwrap_or_default();
     found
-        .into_iter()
-        .filter(|o| o.dissolved_on.is_none() && o.name.ends_with("组织部"))
-        .map(|o| o.name)
-        .next()
+        .iter()
+        .filter(|o| o.dissolved_on.is_none())
+        .find_map(|o| {
+            let end = o.name.find(DEPARTMENT)? + DEPARTMENT.len();
+            Some(o.name[..end].to_string())
+        })
         .unwrap_or_else(|| b.org.name.clone())
 }
 
