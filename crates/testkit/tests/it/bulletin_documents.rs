@@ -174,6 +174,8 @@ async fn the_documents_are_in_the_openapi_document(app: TestApp) {
             op["responses"]["200"]["content"][media].is_object(),
             "{path}: {op}"
         );
+        // They pass the report queue, as the bulletin does: 503 busy.
+        assert!(op["responses"]["503"].is_object(), "{path}: {op}");
         let params: Vec<&str> = op["parameters"]
             .as_array()
             .unwrap()

@@ -143,7 +143,7 @@ macro_rules! document {
         #[utoipa::path(get, path = $path, params(ApiBulletinQuery),
                     responses((status = 200, description = $doc, content((DocumentFile = $media))),
                         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-                        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+                        (status = 422, body = ErrorBody)))]
         async fn $api(
             State(s): State<AppState>,
             ApiUser(u): ApiUser,
