@@ -79,6 +79,10 @@ fn a_long_table_runs_over_pages_numbered_at_the_foot() {
 #[test]
 fn pdftoppm_renders_every_page() {
     let pdf = write("render.pdf", 120);
+    // No page of an earlier run is left to be mistaken for this one's.
+    for n in 1..=50 {
+        let _ = std::fs::remove_file(out_dir().join(format!("render-{n}.png")));
+    }
     let prefix = out_dir().join("render");
     run(
         "pdftoppm",

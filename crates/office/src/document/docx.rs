@@ -30,10 +30,10 @@ pub(crate) const BODY_FONT: &str = "仿宋_GB2312";
 pub(crate) const HEADING1_FONT: &str = "黑体";
 pub(crate) const HEADING2_FONT: &str = "楷体_GB2312";
 pub(crate) const PAGE_NUMBER_FONT: &str = "宋体";
-/// 二号 22 pt, 三号 16 pt, 四号 14 pt, in half-points.
+/// 二号 22 pt, 三号 16 pt, 四号 14 pt, 小四 12 pt, in half-points.
 pub(crate) const TITLE_SIZE: u32 = 44;
 pub(crate) const BODY_SIZE: u32 = 32;
-pub(crate) const TABLE_SIZE: u32 = 28;
+pub(crate) const TABLE_SIZE: u32 = 24;
 pub(crate) const PAGE_NUMBER_SIZE: u32 = 28;
 /// Exactly 28 pt between lines.
 pub(crate) const LINE: u32 = 560;
@@ -141,7 +141,17 @@ fn cell(text: &str, width: u32, header: bool) -> String {
 fn table_xml(t: &UnitTable, out: &mut String) {
     let total = PAGE_W - MARGIN_LEFT - MARGIN_RIGHT;
     let n = t.headers.len().max(2) as u32;
-    let narrow = (total / (n + 2)).min(1400);
+    // The narrow columns as wide as their longest header in 小四 (240 twips a character) and
+    // the cell's margins, within the 版心; the unit column takes the rest.
+    let longest = t
+        .headers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 1)
+        .map(|(_, h)| h.chars().count() as u32)
+        .max()
+        .unwrap_or(2);
+    let narrow = (longest * 240 + 260).max(700).min(total / (n + 1));
     let wide = total.saturating_sub(narrow * (n - 1));
     let width = |i: usize| if i == 1 { wide } else { narrow };
     out.push_str(

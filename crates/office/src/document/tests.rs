@@ -153,7 +153,15 @@ fn the_units_are_a_table_with_a_repeated_header() {
     // A header row and one row per unit.
     assert_eq!(xml.matches("<w:tr>").count(), 6);
     assert_eq!(xml.matches("<w:tblHeader/>").count(), 1);
-    assert!(paragraph_with(&xml, ">合计<").contains(r#"<w:sz w:val="28"/>"#));
+    // 小四 in the table.
+    assert!(paragraph_with(&xml, ">合计<").contains(r#"<w:sz w:val="24"/>"#));
+    // The narrow columns fit "三会一课" (4 × 240 + 260), the unit column the rest of 8845.
+    assert!(
+        xml.contains(
+            r#"<w:tblGrid><w:gridCol w:w="1220"/><w:gridCol w:w="2745"/><w:gridCol w:w="1220"/>"#
+        ),
+        "{xml}"
+    );
 }
 
 #[test]
