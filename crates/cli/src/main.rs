@@ -1,6 +1,7 @@
 //! The `taizhang` binary: serves the web UI and API, seeds the demo county, prints bulletins.
 //! Every subcommand calls the same store services as the web layer, never HTTP.
 
+mod documents;
 mod gen;
 mod import;
 mod region;
@@ -210,8 +211,13 @@ enum Command {
         /// Last day, YYYY-MM-DD, in the same window.
         #[arg(long, value_parser = window_date)]
         to: NaiveDate,
+        /// json and md print to standard output; docx (GB/T 9704-2012 公文), pdf and xlsx are
+        /// written to `--out`.
         #[arg(long, value_enum, default_value = "json")]
         format: Format,
+        /// The file a docx, pdf or xlsx is written to.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
         /// Rank child units (`children`) or organisations reached by a cross-link kind (`dispatch` …).
         #[arg(long, default_value = "children")]
         by: String,
@@ -250,6 +256,9 @@ enum RollupCommand {
 enum Format {
     Json,
     Md,
+    Docx,
+    Pdf,
+    Xlsx,
 }
 
 #[tokio::main]
@@ -397,6 +406,7 @@ async fn main() -> Result<()> {
             from,
             to,
             format,
+            out,
             by,
         } => {
             let store = Store::open(&db)
@@ -407,10 +417,22 @@ async fn main() -> Result<()> {
                 "children" => Grouping::Children,
                 k => Grouping::Link(k.parse::<LinkKind>().map_err(|e| anyhow::anyhow!("{e}"))?),
             };
-            let b = report(&store, &org, range, grouping).await?;
-            match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&b)?),
-                Format::Md => print!("{}", markdown(&b)),
+            let doc = match format {
+                Format::Docx => Some(documents::DocumentFormat::Docx),
+                Format::Pdf => Some(documents::DocumentFormat::Pdf),
+                Format::Xlsx => Some(documents::DocumentFormat::Xlsx),
+                Format::Json | Format::Md => None,
+            };
+            if doc.is_some() && out.is_none() {
+                bail!("Word、PDF和Excel格式须用 --out 指定输出文件");
+            }
+            let (county, b) = report(&store, &org, range, grouping).await?;
+            match (format, doc) {
+                (_, Some(d)) => {
+                    documents::write_document(&store, county, b, d, out.as_deref()).await?
+                }
+                (Format::Md, None) => print!("{}", markdown(&b)),
+                (_, None) => println!("{}", serde_json::to_string_pretty(&b)?),
             }
             Ok(())
         }
@@ -676,11 +698,14 @@ async fn report(
     org: &str,
     range: DateRange,
     grouping: Grouping,
-) -> Result<Bulletin> {
+) -> Result<(taizhang_domain::CountyId, Bulletin)> {
     for county in store.counties().await? {
         let actor = Actor::system(county.id, "report");
         if store.org(&actor, org).await.is_ok() {
-            return Ok(store.bulletin(&actor, org, range, grouping).await?);
+            return Ok((
+                county.id,
+                store.bulletin(&actor, org, range, grouping).await?,
+            ));
         }
     }
     bail!("找不到组织 {org}")

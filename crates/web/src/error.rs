@@ -34,6 +34,12 @@ pub enum WebError {
     /// An export the workbook writer refused: more rows than a sheet holds (422
     /// `export_too_large`), or a failure writing it.
     Export(taizhang_office::export::OfficeError),
+    /// A document (.docx, .pdf, .xlsx of a bulletin) the writers refused: too many units (422
+    /// `export_too_large`), no CJK font for the PDF (503 `pdf_font_missing`), or a failure.
+    Document {
+        code: &'static str,
+        message: String,
+    },
 }
 
 /// The body of every API error.
@@ -116,6 +122,23 @@ impl WebError {
                     (
                         StatusCode::INTERNAL_SERVER_ERROR,
                         body(e.code(), "导出失败，请稍后再试".into()),
+                    )
+                }
+            },
+            WebError::Document { code, message } => match *code {
+                "export_too_large" => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    body(code, message.clone()),
+                ),
+                "pdf_font_missing" => {
+                    tracing::error!(error = %message, "no font for the PDF");
+                    (StatusCode::SERVICE_UNAVAILABLE, body(code, message.clone()))
+                }
+                _ => {
+                    tracing::error!(error = %message, "document failed");
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        body(code, "导出失败，请稍后再试".into()),
                     )
                 }
             },

@@ -32,6 +32,8 @@ mod records;
 mod regions;
 mod shared;
 
+/// Who issues a bulletin as a document (发文机关): the CLI names it as the web layer does.
+pub use bulletin::issuer as bulletin_issuer;
 pub use client_ip::ClientIpSource;
 use shared::session::ApiUser;
 use std::sync::Arc;

@@ -102,7 +102,14 @@ fn operations(openapi: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
 
 /// Operations that answer 503 `busy` under load: the heavy reports, which pass the report gate,
 /// and the record write, which holds the write connection for a bounded time.
-const BUSY: &[&str] = &["bulletin", "overdue", "create_record"];
+const BUSY: &[&str] = &[
+    "bulletin",
+    "api_docx",
+    "api_pdf",
+    "api_xlsx",
+    "overdue",
+    "create_record",
+];
 
 /// Operations that answer without calling the store, so without a role check.
 const NO_ROLE_CHECK: &[&str] = &["me", "logout"];

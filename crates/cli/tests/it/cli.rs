@@ -1,4 +1,5 @@
-//! The binary as an operator runs it: `copy` between backends, `report` in JSON and Markdown.
+//! The binary as an operator runs it: `copy` between backends, `report` in JSON and Markdown
+//! and as documents (.docx, .pdf, .xlsx) written to a file.
 
 use reqwest::StatusCode;
 use std::process::Command;
@@ -101,6 +102,67 @@ async fn the_binary_copies_and_reports() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("找不到组织"));
+}
+
+/// `report --format docx|pdf|xlsx` writes the document to `--out`, signed by the county's
+/// organisation department; without `--out` it refuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_writes_documents_to_a_file() {
+    let bin = env!("CARGO_BIN_EXE_taizhang");
+    let app = spawn_app(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |format: &str, out: Option<&std::path::Path>| {
+        let mut c = Command::new(bin);
+        c.envs(test_env()).args([
+            "report",
+            "--db",
+            &app.db_url,
+            "--org",
+            "370828005",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-12-31",
+            "--format",
+            format,
+        ]);
+        if let Some(out) = out {
+            c.arg("--out").arg(out);
+        }
+        c.output().unwrap()
+    };
+    for (format, magic) in [("docx", &b"PK"[..]), ("pdf", b"%PDF-"), ("xlsx", b"PK")] {
+        let path = dir.path().join(format!("bulletin.{format}"));
+        let out = run(format, Some(&path));
+        assert!(
+            out.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("已写入"));
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(bytes.starts_with(magic), "{format}");
+        if format == "docx" {
+            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+            let mut xml = String::new();
+            std::io::Read::read_to_string(&mut zip.by_name("word/document.xml").unwrap(), &mut xml)
+                .unwrap();
+            // The demo county has a 县委组织部: it signs the document.
+            let end = xml.rfind("年").unwrap_or(0);
+            assert!(
+                xml.contains(">县委组织部<"),
+                "the issuer: {}",
+                &xml[end.saturating_sub(600)..end]
+            );
+            assert!(xml.contains("鸡黍镇"));
+        }
+        let refused = run(format, None);
+        assert!(!refused.status.success());
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("须用 --out 指定输出文件"),
+            "{format}"
+        );
+    }
 }
 
 /// `report` takes only dates in the platform's window, and says so before it opens a database.

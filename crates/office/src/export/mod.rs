@@ -33,6 +33,8 @@ pub enum ColumnKind {
     Integer,
     /// Numbers with a fraction, written as numbers.
     Decimal,
+    /// A share as a fraction (0.887), written as a number formatted `0.0%` (88.7%).
+    Percent,
     /// Days, as Excel dates formatted `yyyy-mm-dd`.
     Date,
     /// Moments, as Excel date-times formatted `yyyy-mm-dd hh:mm:ss` (the caller picks the zone).
@@ -114,7 +116,7 @@ impl Cell {
             (Cell::Empty, _)
                 | (Cell::Text(_), ColumnKind::Text | ColumnKind::Masked { .. })
                 | (Cell::Integer(_), ColumnKind::Integer)
-                | (Cell::Decimal(_), ColumnKind::Decimal)
+                | (Cell::Decimal(_), ColumnKind::Decimal | ColumnKind::Percent)
                 | (Cell::Date(_), ColumnKind::Date)
                 | (Cell::DateTime(_), ColumnKind::DateTime)
                 | (Cell::Money(_), ColumnKind::Money)

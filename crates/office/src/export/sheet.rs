@@ -17,6 +17,7 @@ struct Formats {
     date: Format,
     datetime: Format,
     money: Format,
+    percent: Format,
 }
 
 /// Writes one sheet row by row; [`SheetWriter::finish`] gives the workbook's bytes.
@@ -28,6 +29,9 @@ pub struct SheetWriter {
     widest: Vec<usize>,
     rows: usize,
     limit: usize,
+    /// The worksheet being filled, and the data rows of the sheets finished before it.
+    current: usize,
+    done_rows: usize,
 }
 
 /// A worksheet name Excel accepts: without `[]:*?/\`, at most 31 characters, not empty.
@@ -61,16 +65,10 @@ impl SheetWriter {
             date: Format::new().set_num_format("yyyy-mm-dd"),
             datetime: Format::new().set_num_format("yyyy-mm-dd hh:mm:ss"),
             money: Format::new().set_num_format("#,##0.00"),
+            percent: Format::new().set_num_format("0.0%"),
         };
         let mut book = Workbook::new();
-        let ws = book.add_worksheet_with_constant_memory();
-        ws.set_name(sheet_name(&sheet.title))?;
-        ws.set_freeze_panes(1, 0)?;
-        let mut widest = Vec::with_capacity(sheet.columns.len());
-        for (i, c) in sheet.columns.iter().enumerate() {
-            ws.write_string_with_format(0, col(i), &c.header, &formats.header)?;
-            widest.push(display_width(&c.header).max(fixed_width(c.kind)));
-        }
+        let widest = start_sheet(&mut book, &sheet, &formats)?;
         Ok(SheetWriter {
             book,
             sheet,
@@ -78,7 +76,37 @@ impl SheetWriter {
             widest,
             rows: 0,
             limit: limit.min(MAX_ROWS),
+            current: 0,
+            done_rows: 0,
         })
+    }
+
+    /// Finishes the sheet being filled (its widths and filter) and starts another one in the same
+    /// workbook, with the same row limit; rows pushed from now on go to it.
+    pub fn add_sheet(&mut self, sheet: Sheet) -> Result<(), OfficeError> {
+        if sheet.columns.is_empty() || sheet.columns.len() > 16_384 {
+            return Err(OfficeError::Columns);
+        }
+        self.close_sheet()?;
+        self.widest = start_sheet(&mut self.book, &sheet, &self.formats)?;
+        self.sheet = sheet;
+        self.current += 1;
+        self.done_rows += self.rows;
+        self.rows = 0;
+        Ok(())
+    }
+
+    /// The widths and the header's filter of the sheet being filled.
+    fn close_sheet(&mut self) -> Result<(), OfficeError> {
+        let last_row =
+            u32::try_from(self.rows).map_err(|_| OfficeError::TooManyRows { limit: MAX_ROWS })?;
+        let last_col = col(self.sheet.columns.len() - 1);
+        let ws = self.book.worksheet_from_index(self.current)?;
+        for (i, w) in self.widest.iter().enumerate() {
+            ws.set_column_width(col(i), f64::from(column_width(*w)))?;
+        }
+        ws.autofilter(0, 0, last_row, last_col)?;
+        Ok(())
     }
 
     /// The most data rows this sheet takes.
@@ -86,7 +114,7 @@ impl SheetWriter {
         self.limit
     }
 
-    /// Data rows written so far.
+    /// Data rows written so far to the sheet being filled.
     pub fn rows(&self) -> usize {
         self.rows
     }
@@ -106,7 +134,7 @@ impl SheetWriter {
         }
         let row = u32::try_from(self.rows + 1)
             .map_err(|_| OfficeError::TooManyRows { limit: MAX_ROWS })?;
-        let ws: &mut Worksheet = self.book.worksheet_from_index(0)?;
+        let ws: &mut Worksheet = self.book.worksheet_from_index(self.current)?;
         for (i, (cell, column)) in cells.iter().zip(&self.sheet.columns).enumerate() {
             if !cell.fits(column.kind) {
                 return Err(OfficeError::CellKind {
@@ -129,6 +157,10 @@ impl SheetWriter {
                 (Cell::Integer(n), _) => {
                     ws.write_number(row, c, *n as f64)?;
                     digits(*n)
+                }
+                (Cell::Decimal(x), ColumnKind::Percent) => {
+                    ws.write_number_with_format(row, c, *x, &self.formats.percent)?;
+                    6
                 }
                 (Cell::Decimal(x), _) => {
                     ws.write_number(row, c, *x)?;
@@ -163,21 +195,33 @@ impl SheetWriter {
     }
 
     /// Sets the widths and the header's filter, and gives the workbook's bytes.
+    /// The data rows of every sheet are counted in `rows`.
     pub fn finish(mut self) -> Result<Exported, OfficeError> {
-        let last_row =
-            u32::try_from(self.rows).map_err(|_| OfficeError::TooManyRows { limit: MAX_ROWS })?;
-        let last_col = col(self.sheet.columns.len() - 1);
-        let ws = self.book.worksheet_from_index(0)?;
-        for (i, w) in self.widest.iter().enumerate() {
-            ws.set_column_width(col(i), f64::from(column_width(*w)))?;
-        }
-        ws.autofilter(0, 0, last_row, last_col)?;
+        self.close_sheet()?;
         let bytes = self.book.save_to_buffer()?;
         Ok(Exported {
             bytes,
-            rows: self.rows,
+            rows: self.done_rows + self.rows,
         })
     }
+}
+
+/// Adds a constant-memory worksheet named after `sheet`, its header row written and frozen;
+/// gives the header's widths.
+fn start_sheet(
+    book: &mut Workbook,
+    sheet: &Sheet,
+    formats: &Formats,
+) -> Result<Vec<usize>, OfficeError> {
+    let ws = book.add_worksheet_with_constant_memory();
+    ws.set_name(sheet_name(&sheet.title))?;
+    ws.set_freeze_panes(1, 0)?;
+    let mut widest = Vec::with_capacity(sheet.columns.len());
+    for (i, c) in sheet.columns.iter().enumerate() {
+        ws.write_string_with_format(0, col(i), &c.header, &formats.header)?;
+        widest.push(display_width(&c.header).max(fixed_width(c.kind)));
+    }
+    Ok(widest)
 }
 
 /// Writes a whole sheet from its rows.

@@ -7,6 +7,7 @@ mod api;
 mod backends;
 mod bulk;
 mod bulk_atomic;
+mod bulletin_documents;
 mod export;
 mod hardening_accounts;
 mod hardening_audit;

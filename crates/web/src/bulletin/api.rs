@@ -3,7 +3,9 @@
 use crate::shared::prelude::*;
 
 pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(bulletin))
+    OpenApiRouter::new()
+        .routes(routes!(bulletin))
+        .merge(super::documents::api_routes())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -60,7 +62,7 @@ pub(crate) fn bulletin_params(q: &BulletinQuery) -> ApiResult<(DateRange, Groupi
 /// form also takes an emptied date box.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-struct ApiBulletinQuery {
+pub(crate) struct ApiBulletinQuery {
     /// Organisation subtree (code or `o{id}`); defaults to the caller's organisation.
     org: Option<String>,
     /// First day; defaults to 1 January of this year.
@@ -72,6 +74,17 @@ struct ApiBulletinQuery {
     by: Option<String>,
 }
 
+impl From<ApiBulletinQuery> for BulletinQuery {
+    fn from(q: ApiBulletinQuery) -> BulletinQuery {
+        BulletinQuery {
+            org: q.org,
+            from: q.from,
+            to: q.to,
+            by: q.by,
+        }
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/bulletin", params(ApiBulletinQuery),
     responses((status = 200, body = Bulletin), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn bulletin(
@@ -79,12 +92,7 @@ async fn bulletin(
     ApiUser(u): ApiUser,
     Query(q): Query<ApiBulletinQuery>,
 ) -> ApiResult<Json<Bulletin>> {
-    let q = BulletinQuery {
-        org: q.org,
-        from: q.from,
-        to: q.to,
-        by: q.by,
-    };
+    let q = BulletinQuery::from(q);
     let (range, grouping) = bulletin_params(&q)?;
     let org = match q.org.clone() {
         Some(o) => o,

@@ -5,7 +5,9 @@ use super::chart;
 use crate::shared::prelude::*;
 
 pub(crate) fn page_routes() -> Router<AppState> {
-    Router::new().route("/bulletin", get(bulletin_page))
+    Router::new()
+        .route("/bulletin", get(bulletin_page))
+        .merge(super::documents::page_routes())
 }
 
 pub struct SectionView {
@@ -42,6 +44,8 @@ struct BulletinPage {
     units: Vec<UnitView>,
     chart: String,
     json_url: String,
+    /// The query of the page's downloads (`org=…&from=…&to=…&by=…`).
+    query: String,
 }
 
 fn records_url(
@@ -167,12 +171,14 @@ async fn bulletin_page(
             .map(|x| (x.name.clone(), x.records))
             .collect::<Vec<_>>(),
     );
-    let json_url = format!(
-        "/api/v1/bulletin?org={}&from={}&to={}&by={by}",
+    let query = format!(
+        "org={}&from={}&to={}&by={}",
         url_encode(&b.org.org_ref),
         range.from,
-        range.to
+        range.to,
+        url_encode(&by)
     );
+    let json_url = format!("/api/v1/bulletin?{query}");
     html(BulletinPage {
         nav: nav_for(&st, &u).await,
         by,
@@ -185,6 +191,7 @@ async fn bulletin_page(
         units,
         chart,
         json_url,
+        query,
         b,
     })
 }

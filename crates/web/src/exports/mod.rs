@@ -65,14 +65,25 @@ impl Feed {
 
 /// The workbook as a download named `name` (the list's Chinese name and the day).
 pub(crate) fn xlsx_response(name: &str, bytes: Vec<u8>) -> Response {
-    let file = format!("{name}_{}.xlsx", taizhang_store::today().format("%Y%m%d"));
+    download_response(name, "xlsx", XLSX_TYPE, bytes)
+}
+
+/// A file to download named `name_YYYYMMDD.ext`: the Chinese name in RFC 5987's `filename*`,
+/// an ASCII `filename` beside it for old clients.
+pub(crate) fn download_response(
+    name: &str,
+    ext: &str,
+    media_type: &str,
+    bytes: Vec<u8>,
+) -> Response {
+    let file = format!("{name}_{}.{ext}", taizhang_store::today().format("%Y%m%d"));
     let disposition = format!(
-        "attachment; filename=\"export.xlsx\"; filename*=UTF-8''{}",
+        "attachment; filename=\"export.{ext}\"; filename*=UTF-8''{}",
         url_encode(&file)
     );
     (
         [
-            (header::CONTENT_TYPE, XLSX_TYPE.to_string()),
+            (header::CONTENT_TYPE, media_type.to_string()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         bytes,
