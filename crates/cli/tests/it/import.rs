@@ -16,6 +16,22 @@ fn taizhang(dir: &Path, args: &[&str]) -> Output {
         .expect("run taizhang")
 }
 
+/// `taizhang import --valid-only` of `path` into `url`.
+fn import_valid(dir: &Path, url: &str, path: &str) -> Output {
+    taizhang(
+        dir,
+        &[
+            "import",
+            "--db",
+            url,
+            "--ledger",
+            "visit",
+            "--valid-only",
+            path,
+        ],
+    )
+}
+
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
@@ -76,18 +92,7 @@ async fn a_sheet_is_imported_from_the_command_line() {
         rows[1]
     );
 
-    let out = taizhang(
-        dir.path(),
-        &[
-            "import",
-            "--db",
-            &url,
-            "--ledger",
-            "visit",
-            "--valid-only",
-            &path,
-        ],
-    );
+    let out = import_valid(dir.path(), &url, &path);
     assert!(
         out.status.success(),
         "{}{}",
@@ -103,18 +108,7 @@ async fn a_sheet_is_imported_from_the_command_line() {
     // The progress went to stderr, a line per batch when not on a terminal.
     assert!(String::from_utf8_lossy(&out.stderr).contains("正在写入：已读3行"));
 
-    let out = taizhang(
-        dir.path(),
-        &[
-            "import",
-            "--db",
-            &url,
-            "--ledger",
-            "visit",
-            "--valid-only",
-            &path,
-        ],
-    );
+    let out = import_valid(dir.path(), &url, &path);
     assert!(
         stdout(&out).contains("共3行，写入0行，已存在2行，错误1行"),
         "{}",
@@ -129,4 +123,71 @@ async fn a_sheet_is_imported_from_the_command_line() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("无法开始导入"));
+}
+
+/// `taizhang import` killed (SIGKILL) after its first batch: the records in the database are
+/// whole batches of the file (each batch is one transaction), and running the same command
+/// again writes the rest and nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_import_leaves_whole_batches_and_finishes_when_run_again() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let (url, dir) = seeded_database(Backend::Sqlite).await;
+    let day = "2024-03-05";
+    let rows = 4 * taizhang_domain::import::IMPORT_BATCH_ROWS;
+    let mut text = String::from("组织,日期,走访对象（五必访）,走访户数,走访情况\n");
+    for i in 0..rows {
+        let village = if i % 2 == 0 { "寻庄村" } else { "李集村" };
+        text.push_str(&format!("{village},{day},党员干部,{},第{i}次\n", 1 + i % 9));
+    }
+    let sheet = dir.path().join("many.csv");
+    std::fs::write(&sheet, text).unwrap();
+    let path = sheet.display().to_string();
+    let before = visits_on(&url, day).await;
+    let log = dir.path().join("import.log");
+    let out = std::fs::File::create(&log).unwrap();
+    let err = out.try_clone().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_taizhang"))
+        .envs(child_env(dir.path()))
+        .args([
+            "import",
+            "--db",
+            &url,
+            "--ledger",
+            "visit",
+            "--valid-only",
+            &path,
+        ])
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("spawn taizhang import");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while visits_on(&url, day).await == before {
+        assert!(child.try_wait().unwrap().is_none(), "ended before the kill");
+        assert!(Instant::now() < deadline, "no batch within 300 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+    let written = visits_on(&url, day).await - before;
+    assert!(
+        written > 0 && written < rows as i64,
+        "killed mid-way: {written}"
+    );
+    assert_eq!(
+        written % taizhang_domain::import::IMPORT_BATCH_ROWS as i64,
+        0,
+        "whole batches only: {written}"
+    );
+    let out = import_valid(dir.path(), &url, &path);
+    let said = stdout(&out);
+    assert!(out.status.success(), "{said}");
+    let expected = format!(
+        "共{rows}行，写入{}行，已存在{written}行，错误0行",
+        rows as i64 - written
+    );
+    assert!(said.contains(&expected), "{said}");
+    assert_eq!(visits_on(&url, day).await, before + rows as i64);
 }

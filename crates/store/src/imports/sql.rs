@@ -380,68 +380,34 @@ fn check_lookup(n: usize) -> StoreResult<()> {
     Ok(())
 }
 
-pub(crate) async fn people_named(
+/// The people in the actor's scope whose `column` (`name` or `id_number_bidx`) is one of
+/// `values`, each with that column's value.
+async fn people_where(
     p: &Pools<DB>,
     actor: &Actor,
-    names: &[String],
-) -> StoreResult<Vec<PersonRef>> {
-    require(actor, Action::ReadPeople)?;
-    check_lookup(names.len())?;
-    if names.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = Sql::new("");
-    let county = q.arg(actor.county_id);
-    let s = super::people::person_scope_cond(&mut q, &actor.scope);
-    let list: Vec<String> = names.iter().map(|n| q.arg(n.clone())).collect();
-    q.text = format!(
-        "SELECT p.id, p.name, p.org_id FROM people p WHERE p.county_id = {county} AND {s} AND p.name IN ({}) ORDER BY p.id",
-        list.join(", ")
-    );
-    let mut c = p.read.acquire().await?;
-    let rows: Vec<(i64, String, i64)> = fetch_all(&mut c, &q).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, org_id)| PersonRef {
-            id: PersonId::new(id),
-            name,
-            org_id,
-        })
-        .collect())
-}
-
-pub(crate) async fn people_by_id_numbers(
-    p: &Pools<DB>,
-    actor: &Actor,
-    numbers: &[IdNumber],
+    column: &str,
+    values: Vec<String>,
 ) -> StoreResult<Vec<(String, PersonRef)>> {
     require(actor, Action::ReadPeople)?;
-    check_lookup(numbers.len())?;
-    if numbers.is_empty() {
+    check_lookup(values.len())?;
+    if values.is_empty() {
         return Ok(Vec::new());
     }
     let mut q = Sql::new("");
     let county = q.arg(actor.county_id);
     let s = super::people::person_scope_cond(&mut q, &actor.scope);
-    let mut by_index = std::collections::HashMap::new();
-    let mut list = Vec::new();
-    for n in numbers {
-        let b = p.field_key.blind_index("id_number", n.as_str());
-        by_index.insert(b.clone(), n.as_str().to_string());
-        list.push(q.arg(b));
-    }
+    let list: Vec<String> = values.into_iter().map(|v| q.arg(v)).collect();
     q.text = format!(
-        "SELECT p.id, p.name, p.org_id, p.id_number_bidx FROM people p WHERE p.county_id = {county} AND {s} AND p.id_number_bidx IN ({}) ORDER BY p.id",
+        "SELECT p.id, p.name, p.org_id, p.{column} FROM people p WHERE p.county_id = {county} AND {s} AND p.{column} IN ({}) ORDER BY p.id",
         list.join(", ")
     );
     let mut c = p.read.acquire().await?;
     let rows: Vec<(i64, String, i64, Option<String>)> = fetch_all(&mut c, &q).await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, name, org_id, b)| {
-            let number = by_index.get(b.as_deref()?)?.clone();
+        .filter_map(|(id, name, org_id, value)| {
             Some((
-                number,
+                value?,
                 PersonRef {
                     id: PersonId::new(id),
                     name,
@@ -449,5 +415,33 @@ pub(crate) async fn people_by_id_numbers(
                 },
             ))
         })
+        .collect())
+}
+
+pub(crate) async fn people_named(
+    p: &Pools<DB>,
+    actor: &Actor,
+    names: &[String],
+) -> StoreResult<Vec<PersonRef>> {
+    let found = people_where(p, actor, "name", names.to_vec()).await?;
+    Ok(found.into_iter().map(|(_, person)| person).collect())
+}
+
+pub(crate) async fn people_by_id_numbers(
+    p: &Pools<DB>,
+    actor: &Actor,
+    numbers: &[IdNumber],
+) -> StoreResult<Vec<(String, PersonRef)>> {
+    // Found through the blind index; each answer carries the number as given.
+    let mut by_index = std::collections::HashMap::new();
+    for n in numbers {
+        let b = p.field_key.blind_index("id_number", n.as_str());
+        by_index.insert(b, n.as_str().to_string());
+    }
+    let indexes = by_index.keys().cloned().collect();
+    let found = people_where(p, actor, "id_number_bidx", indexes).await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(b, person)| Some((by_index.get(&b)?.clone(), person)))
         .collect())
 }

@@ -56,6 +56,22 @@ async fn run_worker(app: &TestApp) {
 async fn import(app: &TestApp, token: &str, id: &Value) -> Value {
     let (s, v) = app.get(&format!("/api/v1/imports/{id}"), token).await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    // No row is ever dropped: rows in = written or already there + rejected (all or nothing,
+    // refused: the rows that passed were not written).
+    let n = |k: &str| v[k].as_i64().unwrap_or(-1);
+    match v["state"].as_str() {
+        Some("done") => assert_eq!(
+            n("rows_read"),
+            n("written") + n("unchanged") + n("rejected"),
+            "{v}"
+        ),
+        Some("refused") => assert_eq!(
+            n("rows_read"),
+            n("accepted") + n("unchanged") + n("rejected"),
+            "{v}"
+        ),
+        _ => {}
+    }
     v
 }
 
@@ -170,6 +186,73 @@ async fn a_sheet_goes_in_and_importing_it_again_writes_nothing(app: TestApp) {
     assert_eq!(second["written"], 0);
     assert_eq!(second["unchanged"], 3);
     assert_eq!(visits(&app, &t).await, before + 3);
+    // A visitor named by 身份证号 (found through its blind index), and a name two people
+    // share: the number finds its person, the shared name asks for the number.
+    let (_, people) = app
+        .get(
+            &format!("/api/v1/people?org={}&limit=50", super::pages::XUNZHUANG),
+            &t,
+        )
+        .await;
+    let someone = people["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| !p["id_number"].is_null())
+        .expect("a member with a 身份证号")
+        .clone();
+    let (_, whole) = app
+        .get(&format!("/api/v1/people/{}?reveal=true", someone["id"]), &t)
+        .await;
+    let number = whole["id_number"].as_str().unwrap().to_string();
+    let (s, v) = app
+        .post(
+            "/api/v1/people",
+            &t,
+            serde_json::json!({"name": member, "org": super::pages::XUNZHUANG}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let file = format!(
+        "{HEADER}\n寻庄村,{DAY2},致富能手,4,{number},0,\n李集村,{DAY2},致富能手,4,{member},0,\n"
+    );
+    let by_number = upload(&app, &t, "valid", "numbers.csv", file.as_bytes()).await;
+    run_worker(&app).await;
+    let r = import(&app, &t, &by_number["id"]).await;
+    assert_eq!(
+        (r["written"].as_i64(), r["rejected"].as_i64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    let (_, listed) = app
+        .get(
+            &format!("/api/v1/records?ledger_type=visit&from={DAY2}&to={DAY2}&limit=10"),
+            &t,
+        )
+        .await;
+    let rich = listed["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["fields"]["category"] == "致富能手")
+        .expect("the record of the row naming a 身份证号");
+    assert_eq!(
+        rich["fields"]["visitors"],
+        serde_json::json!([someone["id"]])
+    );
+    let (_, b) = download(
+        &app,
+        &format!("/api/v1/imports/{}/rejected.xlsx", by_number["id"]),
+        &t,
+    )
+    .await;
+    let rejected = sheet_rows(b);
+    assert!(
+        rejected[1][7]
+            .to_string()
+            .contains("有重名，请改填身份证号"),
+        "{rejected:?}"
+    );
     // Audited: the upload and the outcome, with the counts.
     let auditor = app.token("auditor").await;
     let (_, log) = app
@@ -190,7 +273,7 @@ async fn a_sheet_goes_in_and_importing_it_again_writes_nothing(app: TestApp) {
         .iter()
         .filter(|e| e["action"] == "import.upload")
         .count();
-    assert_eq!(uploads, 2);
+    assert_eq!(uploads, 3);
 }
 
 async fn one_bad_row_refuses_the_file_unless_the_valid_rows_are_asked_for(app: TestApp) {
@@ -466,6 +549,10 @@ async fn the_pages_upload_and_follow_an_import(app: TestApp) {
         "{done}"
     );
     assert!(done.contains("<dd id=\"rows-written\">3</dd>"), "{done}");
+    assert!(
+        done.contains("共3行：写入3行，已存在0行，错误0行"),
+        "{done}"
+    );
     let (_, list) = app.page("/imports", &cookie).await;
     assert!(list.contains("走访.csv"));
     // The blank template of a type: its header is what the import reads.
