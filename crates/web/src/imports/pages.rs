@@ -57,7 +57,6 @@ struct ImportPage {
     i: ImportLine,
     mode_label: &'static str,
     finished: bool,
-    percent: i64,
     accepted: i64,
     unchanged: i64,
     error: String,
@@ -227,19 +226,10 @@ async fn import_page(State(st): State<AppState>, u: PageUser, Path(id): Path<i64
     let i = st.store.import(actor, id).await?;
     let types = st.store.ledger_types(actor).await?;
     let finished = i.state.is_finished();
-    // Reading counts towards the first half, writing the second; all or nothing reads twice.
-    let percent = match i.state {
-        s if s.is_finished() => 100,
-        taizhang_domain::import::ImportState::Writing if i.mode == ImportMode::All => {
-            50 + (i.rows_read * 50 / i.accepted.max(1)).min(49)
-        }
-        _ => 0,
-    };
     html(ImportPage {
         nav: nav_for(&st, &u).await,
         mode_label: i.mode.label_cn(),
         finished,
-        percent,
         accepted: i.accepted,
         unchanged: i.unchanged,
         error: i.error.clone().unwrap_or_default(),

@@ -83,6 +83,7 @@ pub async fn run_import(
     let orgs = OrgIndex::load(store, &actor).await.map_err(store_error)?;
     let run = Run {
         store,
+        bytes: source.bytes.as_slice().into(),
         actor: &actor,
         source: &source,
         def: &def,
@@ -161,6 +162,8 @@ async fn finish_failed(
 
 struct Run<'a> {
     store: &'a Store,
+    /// The file, shared with each pass's reading thread without a copy.
+    bytes: std::sync::Arc<[u8]>,
     actor: &'a Actor,
     source: &'a ImportSource,
     def: &'a LedgerTypeDef,
@@ -225,7 +228,7 @@ impl Run<'_> {
     /// values.
     fn read(&self) -> mpsc::Receiver<Read> {
         let (tx, rx) = mpsc::channel(2);
-        let bytes = self.source.bytes.clone();
+        let bytes = self.bytes.clone();
         let def = self.def.clone();
         let mapping = self.mapping.cloned();
         tokio::task::spawn_blocking(move || {
