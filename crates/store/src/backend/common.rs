@@ -17,6 +17,18 @@ pub(crate) type Conn = <DB as sqlx::Database>::Connection;
 
 // ---- plumbing ----------------------------------------------------------------------------------
 
+/// The statement's text as this backend runs it: on SQLite, with anonymous placeholders where
+/// that is the same statement (see `anonymous_placeholders`).
+pub(crate) fn text_of(q: &Sql) -> std::borrow::Cow<'_, str> {
+    if IS_PG {
+        return std::borrow::Cow::Borrowed(q.text.as_str());
+    }
+    match crate::sqlbuild::anonymous_placeholders(&q.text, q.args.len()) {
+        Some(t) => std::borrow::Cow::Owned(t),
+        None => std::borrow::Cow::Borrowed(q.text.as_str()),
+    }
+}
+
 pub(crate) fn args_of(q: &Sql) -> StoreResult<<DB as sqlx::Database>::Arguments<'_>> {
     let mut args = <DB as sqlx::Database>::Arguments::default();
     for a in &q.args {
@@ -35,7 +47,7 @@ pub(crate) async fn fetch_all<O>(c: &mut Conn, q: &Sql) -> StoreResult<Vec<O>>
 where
     O: for<'r> sqlx::FromRow<'r, Row> + Send + Unpin,
 {
-    Ok(sqlx::query_as_with::<DB, O, _>(&q.text, args_of(q)?)
+    Ok(sqlx::query_as_with::<DB, O, _>(&text_of(q), args_of(q)?)
         .fetch_all(&mut *c)
         .await?)
 }
@@ -44,13 +56,13 @@ pub(crate) async fn fetch_optional<O>(c: &mut Conn, q: &Sql) -> StoreResult<Opti
 where
     O: for<'r> sqlx::FromRow<'r, Row> + Send + Unpin,
 {
-    Ok(sqlx::query_as_with::<DB, O, _>(&q.text, args_of(q)?)
+    Ok(sqlx::query_as_with::<DB, O, _>(&text_of(q), args_of(q)?)
         .fetch_optional(&mut *c)
         .await?)
 }
 
 pub(crate) async fn execute(c: &mut Conn, q: &Sql) -> StoreResult<u64> {
-    Ok(sqlx::query_with::<DB, _>(&q.text, args_of(q)?)
+    Ok(sqlx::query_with::<DB, _>(&text_of(q), args_of(q)?)
         .execute(&mut *c)
         .await?
         .rows_affected())
