@@ -16,10 +16,10 @@ use taizhang_domain::rollup::{
     month_of, next_month, CellKey, Coverage, RollupDelta, RollupInput, SumDelta,
 };
 
-/// Keys per multi-row statement (5 or 10 placeholders each). Kept small because SQLite finds
-/// a numbered placeholder by a linear search at every bind: a statement's cost grows with the
-/// square of its placeholders.
-const CHUNK: usize = 100;
+/// Keys per multi-row statement (3 to 10 placeholders each; SQLite binds them by position, see
+/// `sqlbuild::anonymous_placeholders`). Bounded by SQLite's expression depth of 1,000, which a
+/// chain of `OR`s of this many cells must stay under.
+const CHUNK: usize = 400;
 
 /// Appends `(org_id = … AND month = … AND ledger_type_id = …) OR … )`: the cells of a list,
 /// closing a parenthesis the caller opened. Written as equalities rather than a row-value
