@@ -154,7 +154,7 @@ impl FromStr for ImportTarget {
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 
 /// Rows checked and written together: one transaction each, and the progress the page shows.
-pub const IMPORT_BATCH_ROWS: usize = 5_000;
+pub const IMPORT_BATCH_ROWS: usize = 20_000;
 
 #[cfg(test)]
 mod tests {
