@@ -254,9 +254,143 @@ impl Coverage {
     }
 }
 
+/// Days of a list and how many of its records fall on them: a whole month counted by the
+/// rollups, or a ragged end of the period counted from the records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayCount {
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+    pub records: i64,
+}
+
+/// `[from, to]` cut at month boundaries, newest first: each stretch with whether it is a whole
+/// month (the rollups count it) or a ragged end (the records do). Empty when `to < from`.
+pub fn month_stretches(from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, NaiveDate, bool)> {
+    let mut out = Vec::new();
+    let mut first = from;
+    while first <= to {
+        let next = next_month(first);
+        let last = next.pred_opt().unwrap_or(next).min(to);
+        let whole = first.day() == 1 && last.succ_opt().is_some_and(|d| d == next);
+        out.push((first, last, whole));
+        if next <= first {
+            break;
+        }
+        first = next;
+    }
+    out.reverse();
+    out
+}
+
+/// Where records `offset .. offset + limit` of a list (newest first) lie, given how many it has
+/// on each stretch of days (newest first): the days to read and how many of their records, newer
+/// than the page, to pass over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageWindow {
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+    pub skip: i64,
+}
+
+/// The window of a page, or `None` when the page starts past the list's end. Its cost follows
+/// the stretches, not the records, however deep the page.
+pub fn page_window(counts: &[DayCount], offset: i64, limit: i64) -> Option<PageWindow> {
+    let (offset, limit) = (offset.max(0), limit.max(1));
+    let mut before = 0i64;
+    let mut start = None;
+    for (i, c) in counts.iter().enumerate() {
+        if c.records > 0 && before + c.records > offset {
+            start = Some(i);
+            break;
+        }
+        before += c.records;
+    }
+    let start = start?;
+    let mut seen = before;
+    let mut first = counts[start].first;
+    for c in &counts[start..] {
+        first = c.first;
+        seen += c.records;
+        if seen >= offset + limit {
+            break;
+        }
+    }
+    Some(PageWindow {
+        first,
+        last: counts[start].last,
+        skip: offset - before,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn on(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_period_is_cut_into_months_and_ragged_ends_newest_first() {
+        assert_eq!(
+            month_stretches(on("2025-01-15"), on("2025-03-10")),
+            vec![
+                (on("2025-03-01"), on("2025-03-10"), false),
+                (on("2025-02-01"), on("2025-02-28"), true),
+                (on("2025-01-15"), on("2025-01-31"), false),
+            ]
+        );
+        assert_eq!(
+            month_stretches(on("2024-02-01"), on("2024-02-29")),
+            vec![(on("2024-02-01"), on("2024-02-29"), true)]
+        );
+        assert_eq!(
+            month_stretches(on("2024-02-03"), on("2024-02-03")),
+            vec![(on("2024-02-03"), on("2024-02-03"), false)]
+        );
+        assert!(month_stretches(on("2024-02-03"), on("2024-02-02")).is_empty());
+    }
+
+    #[test]
+    fn a_page_is_found_from_the_counts_of_its_months() {
+        let c = |first: &str, last: &str, records| DayCount {
+            first: on(first),
+            last: on(last),
+            records,
+        };
+        // March 5 records, February none, January 30.
+        let counts = [
+            c("2025-03-01", "2025-03-31", 5),
+            c("2025-02-01", "2025-02-28", 0),
+            c("2025-01-01", "2025-01-31", 30),
+        ];
+        let w = |first: &str, last: &str, skip| {
+            Some(PageWindow {
+                first: on(first),
+                last: on(last),
+                skip,
+            })
+        };
+        // The first page of 10: the last 5 of March and 5 of January.
+        assert_eq!(
+            page_window(&counts, 0, 10),
+            w("2025-01-01", "2025-03-31", 0)
+        );
+        // A page inside March.
+        assert_eq!(page_window(&counts, 1, 3), w("2025-03-01", "2025-03-31", 1));
+        // A page that starts in January skips March and the empty February.
+        assert_eq!(
+            page_window(&counts, 15, 10),
+            w("2025-01-01", "2025-01-31", 10)
+        );
+        // The last record, then past the end.
+        assert_eq!(
+            page_window(&counts, 34, 10),
+            w("2025-01-01", "2025-01-31", 29)
+        );
+        assert_eq!(page_window(&counts, 35, 10), None);
+        assert_eq!(page_window(&[], 0, 10), None);
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

@@ -125,6 +125,8 @@ macro_rules! feature_queries {
         pub(crate) mod overdue;
         #[path = "../people/sql.rs"]
         pub(crate) mod people;
+        #[path = "../records/page_sql.rs"]
+        pub(crate) mod record_pages;
         #[path = "../records/sql.rs"]
         pub(crate) mod records;
         #[path = "../regions/sql.rs"]

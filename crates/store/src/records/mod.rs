@@ -71,8 +71,20 @@ forward! {
     pub async fn record(&self, actor: &Actor, id: RecordId) -> StoreResult<Record>
         => records::record(actor, id.get());
 
+    /// A page of the list with its total. A subtree's list is counted from its rollups and
+    /// reads only the days that hold the page, when the rollups give it exactly.
     pub async fn records(&self, actor: &Actor, q: &RecordQuery) -> StoreResult<RecordPage>
         => records::records(actor, q);
+
+    /// The page as the rollups give it, or `None` where they cannot give it exactly (a field,
+    /// option or person filter; a subtree not wholly in the caller's scope for the period).
+    pub async fn records_by_rollups(&self, actor: &Actor, q: &RecordQuery) -> StoreResult<Option<RecordPage>>
+        => records::records_by_rollups(actor, q);
+
+    /// The same page counted and read from the records alone: what the rollups' answer is
+    /// checked against.
+    pub async fn records_scanned(&self, actor: &Actor, q: &RecordQuery) -> StoreResult<RecordPage>
+        => records::records_scanned(actor, q);
 
     pub async fn void_record(&self, actor: &Actor, id: RecordId, reason: &str) -> StoreResult<Record>
         => records::void_record(actor, id.get(), reason);

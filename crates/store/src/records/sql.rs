@@ -580,7 +580,7 @@ pub(crate) fn subtree_on_record_date(q: &mut Sql, root: i64) -> String {
 
 /// The list's conditions (scope, subtree on the record's date, type, period, option, person),
 /// checked and appended to `q`'s arguments; shared by the page and the export.
-async fn record_filter(
+pub(crate) async fn record_filter(
     c: &mut Conn,
     actor: &Actor,
     rq: &RecordQuery,
@@ -634,11 +634,40 @@ pub(crate) async fn records(
 ) -> StoreResult<RecordPage> {
     require(actor, Action::ReadRecords)?;
     let mut c = report_conn(p).await?;
+    if let Some(page) = super::record_pages::page_from_rollups(&mut c, actor, rq).await? {
+        return Ok(page);
+    }
+    scanned(&mut c, actor, rq).await
+}
+
+/// The page from the rollups alone, `None` where they cannot give it exactly.
+pub(crate) async fn records_by_rollups(
+    p: &Pools<DB>,
+    actor: &Actor,
+    rq: &RecordQuery,
+) -> StoreResult<Option<RecordPage>> {
+    require(actor, Action::ReadRecords)?;
+    let mut c = report_conn(p).await?;
+    super::record_pages::page_from_rollups(&mut c, actor, rq).await
+}
+
+/// The page counted and read from the records alone, whatever the filters.
+pub(crate) async fn records_scanned(
+    p: &Pools<DB>,
+    actor: &Actor,
+    rq: &RecordQuery,
+) -> StoreResult<RecordPage> {
+    require(actor, Action::ReadRecords)?;
+    let mut c = report_conn(p).await?;
+    scanned(&mut c, actor, rq).await
+}
+
+async fn scanned(c: &mut Conn, actor: &Actor, rq: &RecordQuery) -> StoreResult<RecordPage> {
     let mut q = Sql::new("");
-    let cond = record_filter(&mut c, actor, rq, &mut q).await?;
+    let cond = record_filter(c, actor, rq, &mut q).await?;
     let mut count_q = q.clone();
     count_q.text = format!("SELECT COUNT(*) FROM ledger_records r JOIN ledger_types t ON t.id = r.ledger_type_id{cond}");
-    let (total,) = fetch_optional::<(i64,)>(&mut c, &count_q)
+    let (total,) = fetch_optional::<(i64,)>(c, &count_q)
         .await?
         .unwrap_or((0,));
     let lim = q.arg(rq.limit.unwrap_or(50).clamp(1, 1000));
@@ -646,10 +675,10 @@ pub(crate) async fn records(
     q.text = format!(
         "{RECORD_SELECT}{cond} ORDER BY r.occurred_on DESC, r.id DESC LIMIT {lim} OFFSET {off}"
     );
-    let rows = fetch_all::<RecordRow>(&mut c, &q).await?;
+    let rows = fetch_all::<RecordRow>(c, &q).await?;
     Ok(RecordPage {
         total,
-        records: records_from(&mut c, rows).await?,
+        records: records_from(c, rows).await?,
     })
 }
 
