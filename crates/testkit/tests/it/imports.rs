@@ -140,7 +140,7 @@ fn good_rows(member: &str) -> Vec<String> {
     ]
 }
 
-fn sheet_rows(bytes: Vec<u8>) -> Vec<Vec<Data>> {
+pub(super) fn sheet_rows(bytes: Vec<u8>) -> Vec<Vec<Data>> {
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("an xlsx");
     let name = book.sheet_names()[0].clone();
     let range = book.worksheet_range(&name).expect("the sheet");

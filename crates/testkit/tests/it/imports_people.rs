@@ -8,7 +8,10 @@
 //! may not import them (403, audited); a county's saved column mapping reads a sheet whose
 //! headers the matching does not know, and an unknown mapping's name is a clear error.
 
-use super::imports::{import, rejected_errors, run_worker, upload_target};
+use super::imports::{import, rejected_errors, run_worker, sheet_rows, upload_target};
+use super::pages::{multipart_body, Part, BOUNDARY};
+use reqwest::header::CONTENT_TYPE;
+use taizhang_testkit::send;
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -20,6 +23,7 @@ each_backend!(
     a_member_sheet_creates_refuses_and_updates_by_blind_index,
     who_may_not_create_may_not_import,
     a_saved_mapping_reads_a_sheet_of_its_own_headers,
+    the_page_imports_members_with_a_mapping_it_saves,
 );
 
 const ORG_HEADER: &str = "组织名称,组织代码,上级组织,所在路径,组织类别,成立日期";
@@ -396,4 +400,82 @@ async fn a_saved_mapping_reads_a_sheet_of_its_own_headers(app: TestApp) {
         .count_raw("SELECT COUNT(*) FROM audit_log WHERE action = 'import.mapping'")
         .await;
     assert_eq!(audited, 1);
+}
+
+async fn the_page_imports_members_with_a_mapping_it_saves(app: TestApp) {
+    let cookie = app.browser_login("jishu").await;
+    let (s, form) = app.page("/imports", &cookie).await;
+    assert_eq!(s, StatusCode::OK);
+    for words in [
+        "<option value=\"orgs\"",
+        "导入组织",
+        "导入党员",
+        "导入台账",
+        "保存列对应为",
+    ] {
+        assert!(form.contains(words), "{words}: {form}");
+    }
+    // The templates of the two sheets: the columns their imports read.
+    for (target, first) in [("orgs", "*组织名称"), ("people", "*姓名")] {
+        let r = app
+            .client
+            .get(app.url(&format!("/imports/template.xlsx?target={target}")))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{target}");
+        let rows = sheet_rows(r.bytes().await.unwrap().to_vec());
+        assert_eq!(rows[0][0].to_string(), first, "{target}");
+    }
+    let csrf = TestApp::csrf_of(&form);
+    let number = id_number("19920202", 141);
+    // "证件" and "单位" are headers the matching does not know: the mapping written on the form
+    // reads them, and is saved under a name for next time.
+    let file = format!("姓名,证件,单位\n页面党员,{number},寻庄村\n");
+    let r = send(
+        app.client
+            .post(app.url("/imports"))
+            .header("cookie", &cookie)
+            .header(
+                CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(multipart_body(&[
+                Part::Text("_csrf", &csrf),
+                Part::Text("target", "people"),
+                Part::Text("mode", "all"),
+                Part::Text("columns", "证件=公民身份号码\n单位=所在党支部"),
+                Part::Text("save_as", "村里的花名册"),
+                Part::File {
+                    name: "file",
+                    file_name: "花名册.csv",
+                    content_type: "text/csv",
+                    bytes: file.as_bytes(),
+                },
+            ])),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let at = r.location.expect("the import's page");
+    run_worker(&app).await;
+    let (_, done) = app.page(&at, &cookie).await;
+    assert!(done.contains("导入内容：党员"), "{done}");
+    assert!(
+        done.contains("共1行：写入1行，已存在0行，错误0行"),
+        "{done}"
+    );
+    let t = app.token("jishu").await;
+    let p = person_by_name(&app, &t, "页面党员").await;
+    assert_eq!(p["org"]["ref"], super::pages::XUNZHUANG);
+    let actor = app.actor("jishu").await;
+    let saved = app
+        .store
+        .import_mappings(&actor, Some("people"))
+        .await
+        .unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].name, "村里的花名册");
+    let (_, again) = app.page("/imports", &cookie).await;
+    assert!(again.contains("党员 · 村里的花名册"), "{again}");
 }
