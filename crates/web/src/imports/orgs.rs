@@ -291,3 +291,45 @@ fn names_row(text: &str, o: &OrgRow) -> bool {
         .trim();
     o.code.as_deref() == Some(text.trim()) || core_name(last) == core_name(&o.name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, parent: Option<&str>, path: Option<&[&str]>) -> OrgRow {
+        OrgRow {
+            name: name.into(),
+            code: Some("370828005988".into()),
+            parent: parent.map(String::from),
+            path: path.map(|p| p.iter().map(|s| s.to_string()).collect()),
+            kind: None,
+            founded_on: None,
+        }
+    }
+
+    #[test]
+    fn a_row_names_its_parent_by_the_parent_column_or_its_path() {
+        let by_parent = row("西李村", Some(" 鸡黍镇 "), Some(&["别处"]));
+        assert_eq!(
+            parent_text(&by_parent),
+            Ok(("鸡黍镇".to_string(), "parent"))
+        );
+        // The path may end with the organisation itself, or stop at its parent.
+        let own = row("西李村", None, Some(&["金乡县", "鸡黍镇", "西李村党支部"]));
+        assert_eq!(parent_text(&own), Ok(("金乡县/鸡黍镇".to_string(), "path")));
+        let up = row("西李村", None, Some(&["金乡县", "鸡黍镇"]));
+        assert_eq!(parent_text(&up), Ok(("金乡县/鸡黍镇".to_string(), "path")));
+        assert!(parent_text(&row("西李村", None, Some(&["西李村"]))).is_err());
+        assert!(parent_text(&row("西李村", None, None)).is_err());
+    }
+
+    #[test]
+    fn a_parent_text_names_a_row_by_code_or_by_its_last_name() {
+        let village = row("西李村党支部", None, None);
+        assert!(names_row("金乡县/鸡黍镇/西李村", &village));
+        assert!(names_row("西李村", &village));
+        assert!(names_row("370828005988", &village));
+        assert!(!names_row("西李村/第一党小组", &village));
+        assert!(!names_row("东李村", &village));
+    }
+}
