@@ -16,8 +16,8 @@ use taizhang_domain::ledger::FieldError;
 use taizhang_domain::person::{check_person, CheckedPerson, PersonInput};
 use taizhang_domain::{Action, PersonId};
 
-/// The most rows one call takes.
-const MAX_ROWS: usize = 10_000;
+/// The most rows one call takes: a few of the runner's batches (lookups go 1,000 at a time).
+const MAX_ROWS: usize = 50_000;
 /// Values per `IN (…)` list.
 const CHUNK: usize = 1_000;
 
