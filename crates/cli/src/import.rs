@@ -1,4 +1,4 @@
-//! `taizhang import`: a sheet of ledger records into a county, by the same code the server's
+//! `taizhang import`: a sheet of organisations, people or ledger records into a county, by the same code the server's
 //! jobs worker runs, with a progress line as it goes and the rejected rows written beside the
 //! file as a workbook with an 错误 column.
 
@@ -15,7 +15,9 @@ const REFUSED: i32 = 1;
 pub struct ImportArgs {
     pub db: String,
     pub county: Option<String>,
-    pub ledger: String,
+    pub target: ImportTarget,
+    /// The name of a saved column mapping.
+    pub mapping: Option<String>,
     pub file: PathBuf,
     pub valid_only: bool,
     pub rejected: Option<PathBuf>,
@@ -41,8 +43,12 @@ pub async fn run(args: ImportArgs) -> Result<()> {
         }
     };
     let actor = Actor::system(county.id, "import");
+    let mapping = match &args.mapping {
+        None => None,
+        Some(name) => Some(saved_mapping(&store, &actor, &args.target, name).await?),
+    };
     let new = NewImport {
-        target: ImportTarget::Ledger(args.ledger.clone()),
+        target: args.target.clone(),
         mode: if args.valid_only {
             ImportMode::Valid
         } else {
@@ -54,23 +60,25 @@ pub async fn run(args: ImportArgs) -> Result<()> {
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default(),
         bytes,
-        mapping: None,
+        mapping,
         enqueue: false,
     };
     let created = store
         .create_import(&actor, &new, chrono::Utc::now())
         .await
         .context("无法开始导入")?;
+    let people = args.target == ImportTarget::People;
     let started = std::time::Instant::now();
     let terminal = std::io::stderr().is_terminal();
     let progress = move |state: ImportState, n: &ImportCounts| {
         let secs = started.elapsed().as_secs_f64().max(0.001);
         let line = format!(
-            "{}：已读{}行，通过{}行，写入{}行，已存在{}行，错误{}行（{:.0}行/秒）",
+            "{}：已读{}行，通过{}行，写入{}行，{}已存在{}行，错误{}行（{:.0}行/秒）",
             state.label_cn(),
             n.rows_read,
             n.accepted,
             n.written,
+            updated_text(people, n.updated),
             n.unchanged,
             n.rejected,
             n.rows_read as f64 / secs
@@ -101,10 +109,11 @@ pub async fn run(args: ImportArgs) -> Result<()> {
         t.batches
     );
     println!(
-        "导入{}：共{}行，写入{}行，已存在{}行，错误{}行，用时{:.1}秒",
+        "导入{}：共{}行，写入{}行，{}已存在{}行，错误{}行，用时{:.1}秒",
         done.state_label,
         done.rows_read,
         done.written,
+        updated_text(people, done.updated),
         done.unchanged,
         done.rejected,
         started.elapsed().as_secs_f64()
@@ -125,6 +134,43 @@ pub async fn run(args: ImportArgs) -> Result<()> {
             std::process::exit(REFUSED)
         }
         _ => std::process::exit(REFUSED),
+    }
+}
+
+/// The county's saved mapping `name` for this target, or an error naming the ones there are.
+async fn saved_mapping(
+    store: &Store,
+    actor: &Actor,
+    target: &ImportTarget,
+    name: &str,
+) -> Result<serde_json::Value> {
+    match store.import_mapping(actor, &target.key(), name).await {
+        Ok(m) => Ok(m.mapping),
+        Err(taizhang_store::StoreError::NotFound) => {
+            let saved = store.import_mappings(actor, Some(&target.key())).await?;
+            let names: Vec<String> = saved.into_iter().map(|m| m.name).collect();
+            if names.is_empty() {
+                bail!(
+                    "没有名为“{name}”的列对应关系：本县还没有为{}保存过列对应关系",
+                    target.label_cn()
+                )
+            }
+            bail!(
+                "没有名为“{name}”的列对应关系（{}），已保存的有：{}",
+                target.label_cn(),
+                names.join("、")
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "更新N行，" for an import of people (whose rows may change people on file), else nothing.
+fn updated_text(people: bool, n: i64) -> String {
+    if people {
+        format!("更新{n}行，")
+    } else {
+        String::new()
     }
 }
 

@@ -173,9 +173,11 @@ enum Command {
         #[command(subcommand)]
         command: region::RegionCommand,
     },
-    /// Import ledger records from an .xlsx or .csv sheet (UTF-8 or GB18030): every row checked
-    /// as a cadre's entry; all or nothing unless `--valid-only`; the rejected rows written beside
-    /// the file with an added 错误 column.
+    /// Import organisations (`--orgs`), Party members (`--people`) or ledger records
+    /// (`--ledger KEY`) from an .xlsx or .csv sheet (UTF-8 or GB18030): every row checked as one
+    /// entry by hand would be; all or nothing unless `--valid-only`; the rejected rows written
+    /// beside the file with an added 错误 column.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["ledger", "orgs", "people"])))]
     Import {
         #[arg(long)]
         db: String,
@@ -184,7 +186,16 @@ enum Command {
         county: Option<String>,
         /// The ledger type's key (`visit`, `three_meetings` …).
         #[arg(long)]
-        ledger: String,
+        ledger: Option<String>,
+        /// Organisations, each under its parent (by name, code or path), whatever the row order.
+        #[arg(long)]
+        orgs: bool,
+        /// Party members in their branches, matched to the people on file by 身份证号.
+        #[arg(long)]
+        people: bool,
+        /// A column mapping the county saved for this kind of import (on the import page).
+        #[arg(long)]
+        mapping: Option<String>,
         /// Write the valid rows even when some rows are rejected.
         #[arg(long)]
         valid_only: bool,
@@ -373,14 +384,24 @@ async fn main() -> Result<()> {
             db,
             county,
             ledger,
+            orgs,
+            people,
+            mapping,
             valid_only,
             rejected,
             file,
         } => {
+            use taizhang_domain::import::ImportTarget;
+            let target = match (ledger, orgs, people) {
+                (Some(key), _, _) => ImportTarget::Ledger(key),
+                (None, true, _) => ImportTarget::Orgs,
+                (None, false, _) => ImportTarget::People,
+            };
             import::run(import::ImportArgs {
                 db,
                 county,
-                ledger,
+                target,
+                mapping,
                 file,
                 valid_only,
                 rejected,

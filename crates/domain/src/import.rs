@@ -123,17 +123,42 @@ impl fmt::Display for ImportState {
     }
 }
 
-/// What a sheet is imported into. Stored as `ledger:<type key>`.
+/// What a sheet is imported into. Stored as `ledger:<type key>`, `orgs` or `people`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ImportTarget {
     /// Records of one ledger type.
     Ledger(String),
+    /// Organisations, each placed under its parent (导入组织).
+    Orgs,
+    /// Party members, each in their branch (导入党员).
+    People,
 }
 
 impl ImportTarget {
     pub fn key(&self) -> String {
         match self {
             ImportTarget::Ledger(k) => format!("ledger:{k}"),
+            ImportTarget::Orgs => "orgs".to_string(),
+            ImportTarget::People => "people".to_string(),
+        }
+    }
+
+    /// What the pages call it: 导入组织, 导入党员, 导入台账.
+    pub fn label_cn(&self) -> &'static str {
+        match self {
+            ImportTarget::Ledger(_) => "导入台账",
+            ImportTarget::Orgs => "导入组织",
+            ImportTarget::People => "导入党员",
+        }
+    }
+
+    /// The kind of target alone (`ledger`, `orgs`, `people`): how saved mappings and the API's
+    /// `target` name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ImportTarget::Ledger(_) => "ledger",
+            ImportTarget::Orgs => "orgs",
+            ImportTarget::People => "people",
         }
     }
 }
@@ -145,6 +170,8 @@ impl FromStr for ImportTarget {
             Some(("ledger", k)) if !k.is_empty() && k.len() <= 64 => {
                 Ok(ImportTarget::Ledger(k.to_string()))
             }
+            None if s == "orgs" => Ok(ImportTarget::Orgs),
+            None if s == "people" => Ok(ImportTarget::People),
             _ => Err(crate::org::UnknownKey(s.to_string())),
         }
     }
@@ -172,7 +199,13 @@ mod tests {
         assert_eq!(t, ImportTarget::Ledger("visit".into()));
         assert_eq!(t.key(), "ledger:visit");
         assert!("ledger:".parse::<ImportTarget>().is_err());
-        assert!("orgs".parse::<ImportTarget>().is_err());
+        for t in [ImportTarget::Orgs, ImportTarget::People] {
+            assert_eq!(t.key().parse::<ImportTarget>().ok(), Some(t.clone()));
+        }
+        assert_eq!(ImportTarget::Orgs.key(), "orgs");
+        assert_eq!(ImportTarget::People.key(), "people");
+        assert!("orgs:x".parse::<ImportTarget>().is_err());
+        assert!("members".parse::<ImportTarget>().is_err());
         assert!("nonsense".parse::<ImportMode>().is_err());
     }
 

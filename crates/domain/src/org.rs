@@ -70,6 +70,39 @@ impl OrgKind {
     pub fn is_grouping(self) -> bool {
         matches!(self, OrgKind::CoverTeam | OrgKind::Alliance)
     }
+
+    /// Whether an organisation of kind `child` may be placed under one of this kind: a 县委 is
+    /// never placed under anything, 镇街 and the 机关工委 sit directly under the 县委, and a
+    /// 党小组 or 网格 holds no organisation. Everything else may go where a county puts it.
+    pub fn may_hold(self, child: OrgKind) -> bool {
+        match (self, child) {
+            (_, OrgKind::County) => false,
+            (OrgKind::PartyGroup | OrgKind::Grid, _) => false,
+            (parent, OrgKind::Township | OrgKind::OrganWorkCommittee) => parent == OrgKind::County,
+            _ => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::OrgKind;
+
+    #[test]
+    fn the_tree_keeps_its_levels() {
+        assert!(OrgKind::County.may_hold(OrgKind::Township));
+        assert!(OrgKind::Township.may_hold(OrgKind::ManagementArea));
+        assert!(OrgKind::ManagementArea.may_hold(OrgKind::Village));
+        assert!(OrgKind::Village.may_hold(OrgKind::PartyGroup));
+        assert!(OrgKind::Community.may_hold(OrgKind::Grid));
+        assert!(!OrgKind::Township.may_hold(OrgKind::Township));
+        assert!(!OrgKind::Village.may_hold(OrgKind::OrganWorkCommittee));
+        assert!(!OrgKind::PartyGroup.may_hold(OrgKind::Village));
+        assert!(!OrgKind::Grid.may_hold(OrgKind::PartyGroup));
+        for k in OrgKind::ALL {
+            assert!(!k.may_hold(OrgKind::County));
+        }
+    }
 }
 
 labelled_enum! {

@@ -103,7 +103,7 @@ pub use counties::County;
 pub use error::{StoreError, StoreResult};
 pub use ledgers::LedgerType;
 pub use links::{Link, NewLink, OrgName, PersonName};
-pub use orgs::{org_ref, NewOrg, Org, OrgEdge};
+pub use orgs::{org_ref, BulkOrg, BulkOrgOutcome, BulkParent, NewOrg, Org, OrgEdge};
 pub use overdue::OverdueItem;
 pub use people::{NewPerson, NewPosition, Person, Position};
 pub use records::{NewRecord, Record, RecordPage, RecordQuery};

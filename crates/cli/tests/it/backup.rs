@@ -137,7 +137,7 @@ fn visit(note: &str) -> Value {
 /// Every table of `store` has the count and checksum the manifest lists.
 async fn assert_matches_manifest(store: &Store, manifest: &[TableSum]) {
     let sums = store.table_sums().await.unwrap();
-    assert_eq!(sums.len(), 23);
+    assert_eq!(sums.len(), 24);
     for s in &sums {
         let m = manifest
             .iter()
@@ -240,7 +240,7 @@ async fn backup_under_load_then_restore(backend: Backend) {
     assert_eq!(names.len(), 1, "{names:?}");
 
     let manifest = manifest_of(&file).await;
-    assert_eq!(manifest.len(), 24);
+    assert_eq!(manifest.len(), 25);
     let files = manifest.iter().find(|m| m.table == "backup_files").unwrap();
     assert_eq!(files.rows, 1, "the attachment file is in the backup");
     let records = manifest

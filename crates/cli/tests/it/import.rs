@@ -191,3 +191,91 @@ async fn a_killed_import_leaves_whole_batches_and_finishes_when_run_again() {
     assert!(said.contains(&expected), "{said}");
     assert_eq!(visits_on(&url, day).await, before + rows as i64);
 }
+
+async fn count(url: &str, sql: &str) -> i64 {
+    let pool = sqlx::SqlitePool::connect(url).await.expect("connect");
+    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.expect("count");
+    pool.close().await;
+    n
+}
+
+/// `taizhang import --orgs` and `--people`: an organisation sheet whose child comes before its
+/// parent, then a member sheet in the new branch; run again, nothing is created twice; without
+/// a target the command is refused with its usage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organisations_and_members_are_imported_from_the_command_line() {
+    let (url, dir) = seeded_database(Backend::Sqlite).await;
+    let orgs = dir.path().join("组织.csv");
+    std::fs::write(
+        &orgs,
+        "组织名称,上级组织,组织类别\n命令行支部,命令行管区,村党组织\n命令行管区,鸡黍镇,管区\n",
+    )
+    .unwrap();
+    let orgs = orgs.display().to_string();
+    let out = taizhang(dir.path(), &["import", "--db", &url, "--orgs", &orgs]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout(&out).contains("共2行，写入2行，已存在0行，错误0行"),
+        "{}",
+        stdout(&out)
+    );
+    let out = taizhang(dir.path(), &["import", "--db", &url, "--orgs", &orgs]);
+    assert!(
+        stdout(&out).contains("共2行，写入0行，已存在2行，错误0行"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        count(&url, "SELECT COUNT(*) FROM orgs WHERE name LIKE '命令行%'").await,
+        2
+    );
+
+    let first17 = "37082819880808123";
+    let check = taizhang_domain::id_number::check_char(first17.as_bytes());
+    let people = dir.path().join("党员.csv");
+    std::fs::write(
+        &people,
+        format!("姓名,公民身份号码,所在党支部,联系电话\n命令行党员,{first17}{check},命令行支部,13812345678\n"),
+    )
+    .unwrap();
+    let people = people.display().to_string();
+    let out = taizhang(dir.path(), &["import", "--db", &url, "--people", &people]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout(&out).contains("共1行，写入1行，更新0行，已存在0行，错误0行"),
+        "{}",
+        stdout(&out)
+    );
+    let out = taizhang(dir.path(), &["import", "--db", &url, "--people", &people]);
+    assert!(
+        stdout(&out).contains("共1行，写入0行，更新0行，已存在1行，错误0行"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        count(
+            &url,
+            "SELECT COUNT(*) FROM people WHERE name = '命令行党员'"
+        )
+        .await,
+        1
+    );
+    // No target, or two: the usage, exit code 2.
+    let out = taizhang(dir.path(), &["import", "--db", &url, &people]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = taizhang(
+        dir.path(),
+        &["import", "--db", &url, "--orgs", "--people", &people],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}

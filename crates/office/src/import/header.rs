@@ -200,6 +200,44 @@ pub struct SavedMapping {
     pub columns: BTreeMap<String, String>,
 }
 
+impl SavedMapping {
+    /// A mapping as a user writes it, one column a line: "表头=字段", the field by its label,
+    /// an alias or its key ("身份证=公民身份号码", "备注=" leaves the column unread). Blank lines
+    /// are skipped; a line naming no field of `target` is refused with its line number.
+    pub fn from_lines(text: &str, target: &Target) -> Result<SavedMapping, String> {
+        let mut columns = BTreeMap::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let Some((header, field)) = line.split_once(['=', '＝']) else {
+                return Err(format!("第{}行应写作“表头=字段”", n + 1));
+            };
+            let (header, field) = (header.trim(), normalize_header(field));
+            if header.is_empty() {
+                return Err(format!("第{}行缺少表头", n + 1));
+            }
+            let key = if field.is_empty() {
+                String::new()
+            } else {
+                target
+                    .fields
+                    .iter()
+                    .find(|f| {
+                        f.key == field
+                            || normalize_header(&f.label) == field
+                            || f.aliases.iter().any(|a| normalize_header(a) == field)
+                    })
+                    .map(|f| f.key.clone())
+                    .ok_or_else(|| format!("第{}行的“{}”不是可导入的字段", n + 1, field))?
+            };
+            columns.insert(header.to_string(), key);
+        }
+        Ok(SavedMapping { columns })
+    }
+}
+
 /// The header row found, and which column each field is read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderMap {
@@ -229,6 +267,22 @@ impl HeaderMap {
     /// A column's header, for messages ("“身份证号”……").
     pub fn header(&self, column: usize) -> &str {
         self.headers.get(column).map_or("", String::as_str)
+    }
+
+    /// The header of field `key`'s column as the sheet writes it (the key when it has none):
+    /// how messages name the field.
+    pub fn label(&self, key: &str) -> String {
+        self.column(key)
+            .map_or(key, |c| self.header(c).trim())
+            .to_string()
+    }
+
+    /// `e` placed in field `key`'s column (left as it is when the sheet has none).
+    pub fn place(&self, e: super::normalize::CellError, key: &str) -> super::normalize::CellError {
+        match self.column(key) {
+            Some(c) => e.at(c),
+            None => e,
+        }
     }
 }
 
@@ -481,6 +535,43 @@ mod tests {
 
     fn columns(map: &HeaderMap) -> Vec<(&str, usize)> {
         map.columns.iter().map(|(k, c)| (k.as_str(), *c)).collect()
+    }
+
+    #[test]
+    fn a_mapping_is_written_as_lines_of_header_and_field() {
+        let m = SavedMapping::from_lines(
+            "身份证=公民身份号码\n\n 电话 ＝ phone\n备注=\n支部=所在党组织",
+            &Target::members(),
+        )
+        .expect("a mapping");
+        let got: Vec<(&str, &str)> = m
+            .columns
+            .iter()
+            .map(|(h, k)| (h.as_str(), k.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("备注", ""),
+                ("支部", "branch"),
+                ("电话", "phone"),
+                ("身份证", "id_number")
+            ]
+        );
+        let e = SavedMapping::from_lines("姓名=姓名\n籍贯=籍贯", &Target::members()).unwrap_err();
+        assert!(e.contains("第2行") && e.contains("籍贯"), "{e}");
+        assert!(SavedMapping::from_lines("姓名", &Target::members()).is_err());
+        // Used as saved: the mapped column wins over the matching.
+        let map = match_header(
+            &Target::members(),
+            &header_row(&["身份证", "名字", "支部"]),
+            Some(&m),
+        )
+        .expect("matched");
+        assert_eq!(
+            columns(&map),
+            [("branch", 2), ("id_number", 0), ("name", 1)]
+        );
     }
 
     #[test]

@@ -74,10 +74,7 @@ impl<'h> Problems<'h> {
     }
 
     fn label(&self, key: &str) -> String {
-        self.header
-            .column(key)
-            .map_or(key, |c| self.header.header(c).trim())
-            .to_string()
+        self.header.label(key)
     }
 
     /// The value, or none with its error noted under `key`'s column.
@@ -92,11 +89,7 @@ impl<'h> Problems<'h> {
     }
 
     fn push(&mut self, key: &str, e: CellError) {
-        let e = match self.header.column(key) {
-            Some(c) => e.at(c),
-            None => e,
-        };
-        self.errors.push(e);
+        self.errors.push(self.header.place(e, key));
     }
 
     fn required(&mut self, key: &str, value: Option<String>) -> String {

@@ -87,6 +87,24 @@ macro_rules! migrations {
                 "imports",
                 include_str!(concat!("../../migrations/", $dir, "/0011_imports.sql")),
             ),
+            (
+                12,
+                "import_updates",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $dir,
+                    "/0012_import_updates.sql"
+                )),
+            ),
+            (
+                13,
+                "import_mappings",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $dir,
+                    "/0013_import_mappings.sql"
+                )),
+            ),
         ]
     };
 }
@@ -111,6 +129,8 @@ macro_rules! feature_queries {
         pub(crate) mod copy;
         #[path = "../counties/sql.rs"]
         pub(crate) mod counties;
+        #[path = "../imports/people_sql.rs"]
+        pub(crate) mod import_people;
         #[path = "../imports/sql.rs"]
         pub(crate) mod imports;
         #[path = "../jobs/sql.rs"]
@@ -121,6 +141,8 @@ macro_rules! feature_queries {
         pub(crate) mod links;
         #[path = "../orgs/sql.rs"]
         pub(crate) mod orgs;
+        #[path = "../orgs/bulk_sql.rs"]
+        pub(crate) mod orgs_bulk;
         #[path = "../overdue/sql.rs"]
         pub(crate) mod overdue;
         #[path = "../people/sql.rs"]

@@ -224,6 +224,19 @@ pub(crate) const TABLES: &[TableSpec] = &[
         identity: None,
     },
     TableSpec {
+        name: "import_mappings",
+        columns: &[
+            ("county_id", I64),
+            ("target", Text),
+            ("name", Text),
+            ("mapping", Json),
+            ("updated_by", Text),
+            ("updated_at", Ts),
+        ],
+        order: "county_id, target, name",
+        identity: None,
+    },
+    TableSpec {
         name: "ledger_types",
         columns: &[
             ("id", I64),

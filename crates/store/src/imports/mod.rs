@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Import {
     pub id: i64,
-    /// `ledger:<type key>`.
+    /// `ledger:<type key>`, `orgs` or `people`.
     pub target: String,
     pub mode: ImportMode,
     pub file_name: String,
@@ -39,6 +39,8 @@ pub struct Import {
     /// Rows already written by an earlier import (or repeated in the file): nothing to write.
     pub unchanged: i64,
     pub written: i64,
+    /// People already on file whose changed fields a row rewrote (people imports only).
+    pub updated: i64,
     /// Why the file could not be read, or why the job gave up.
     pub error: Option<String>,
     /// Whether a workbook of the rejected rows can be downloaded.
@@ -85,6 +87,8 @@ pub struct ImportCounts {
     pub rejected: i64,
     pub unchanged: i64,
     pub written: i64,
+    /// People already on file that a row changed.
+    pub updated: i64,
 }
 
 /// How an import ended.
@@ -107,7 +111,67 @@ pub struct PersonRef {
     pub org_id: i64,
 }
 
+/// A county's saved column mapping (列对应关系) for one import target.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImportMapping {
+    /// `orgs`, `people` or `ledger:<type key>`.
+    pub target: String,
+    pub name: String,
+    /// `{"columns": {"表头": "field key", …}}`; an empty key leaves the column unread.
+    #[schema(value_type = Object)]
+    pub mapping: serde_json::Value,
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A member sheet's row for [`Store::import_people`]: the person as `create_person` takes them,
+/// in the organisation the importer found for their branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonImport {
+    pub org_id: taizhang_domain::OrgId,
+    pub name: String,
+    pub gender: Option<String>,
+    pub id_number: Option<String>,
+    pub phone: Option<String>,
+    pub party_member: bool,
+}
+
+/// What [`Store::import_people`] made of one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PersonImportOutcome {
+    /// A new person: written (with their id), or to be written (none) when only checking.
+    Created(Option<PersonId>),
+    /// A person on file (found by the blind index of their 身份证号, or without one by name in
+    /// the same organisation) whose changed fields were rewritten, or are to be.
+    Updated(PersonId),
+    /// A person on file, nothing changed.
+    Unchanged(PersonId),
+    Rejected(Vec<taizhang_domain::ledger::FieldError>),
+}
+
 forward! {
+    /// People from a sheet, checked as `create_person` checks them and matched to the people on
+    /// file: new ones created (one audit entry `import`), changed ones updated (audited `update`
+    /// each, the person's id kept), the same ones left alone, each bad row with its errors — a
+    /// 身份证号 registered outside the actor's scope among them. With `write` false nothing is
+    /// written. One transaction.
+    pub async fn import_people(&self, actor: &Actor, rows: &[PersonImport], write: bool) -> StoreResult<Vec<PersonImportOutcome>>
+        => import_people::import_people(actor, rows, write);
+
+    /// Saves (or replaces) the county's column mapping `name` for `target` (an
+    /// `ImportTarget::key`); audited as `import.mapping`. A name is 1–40 characters.
+    pub async fn save_import_mapping(&self, actor: &Actor, target: &str, name: &str, mapping: &serde_json::Value) -> StoreResult<ImportMapping>
+        => imports::save_mapping(actor, target, name, mapping);
+
+    /// The county's saved column mappings for `target` (every target's when none), by target
+    /// and name.
+    pub async fn import_mappings(&self, actor: &Actor, target: Option<&str>) -> StoreResult<Vec<ImportMapping>>
+        => imports::mappings(actor, target);
+
+    /// One saved mapping; not found when the county has none of that name for `target`.
+    pub async fn import_mapping(&self, actor: &Actor, target: &str, name: &str) -> StoreResult<ImportMapping>
+        => imports::mapping(actor, target, name);
+
     /// Keeps an uploaded file for import into a ledger type the actor may record, and (with
     /// `enqueue`) enqueues its job in the same transaction; audited as `import.upload`.
     pub async fn create_import(&self, actor: &Actor, new: &NewImport, now: DateTime<Utc>) -> StoreResult<Import>

@@ -2,7 +2,9 @@
 // documented in `crate::imports`.
 
 use super::*;
-use crate::imports::{Import, ImportCounts, ImportOutcome, ImportSource, NewImport, PersonRef};
+use crate::imports::{
+    Import, ImportCounts, ImportMapping, ImportOutcome, ImportSource, NewImport, PersonRef,
+};
 use crate::jobs::NewJob;
 use crate::sqlbuild::Sql;
 use crate::{Actor, Pools, StoreError, StoreResult};
@@ -28,6 +30,7 @@ struct ImportRow {
     rejected: i64,
     unchanged: i64,
     written: i64,
+    updated: i64,
     error: Option<String>,
     has_rejected_file: bool,
     created_at: DateTime<Utc>,
@@ -50,6 +53,7 @@ from_row!(ImportRow {
     rejected,
     unchanged,
     written,
+    updated,
     error,
     has_rejected_file,
     created_at,
@@ -57,7 +61,7 @@ from_row!(ImportRow {
     finished_at,
 });
 
-const COLUMNS: &str = "id, county_id, user_id, username, target, mode, file_name, mapping, state, rows_read, accepted, rejected, unchanged, written, error, (rejected_file IS NOT NULL) AS has_rejected_file, created_at, updated_at, finished_at";
+const COLUMNS: &str = "id, county_id, user_id, username, target, mode, file_name, mapping, state, rows_read, accepted, rejected, unchanged, written, updated, error, (rejected_file IS NOT NULL) AS has_rejected_file, created_at, updated_at, finished_at";
 
 /// The longest file name kept, in characters.
 const MAX_FILE_NAME: usize = 200;
@@ -88,6 +92,7 @@ fn import_from(r: ImportRow) -> StoreResult<(Import, i64, Option<i64>, Option<Va
         rejected: r.rejected,
         unchanged: r.unchanged,
         written: r.written,
+        updated: r.updated,
         error: r.error,
         has_rejected_file: r.has_rejected_file,
         created_at: r.created_at,
@@ -152,6 +157,9 @@ pub(crate) async fn create_import(
         ImportTarget::Ledger(key) => {
             super::ledgers::ledger_type(p, actor, key).await?;
         }
+        // Who may create organisations or people one at a time may import them.
+        ImportTarget::Orgs => require(actor, Action::EditOrg)?,
+        ImportTarget::People => require(actor, Action::EditPeople)?,
     }
     let now = crate::jobs::to_ms(now);
     let mut tx = begin_write(p).await?;
@@ -290,7 +298,7 @@ pub(crate) async fn update(
 ) -> StoreResult<()> {
     let mut tx = begin_write(p).await?;
     sqlx::query(
-        "UPDATE imports SET state = $2, rows_read = $3, accepted = $4, rejected = $5, unchanged = $6, written = $7, updated_at = $8
+        "UPDATE imports SET state = $2, rows_read = $3, accepted = $4, rejected = $5, unchanged = $6, written = $7, updated = $8, updated_at = $9
          WHERE id = $1",
     )
     .bind(id)
@@ -300,6 +308,7 @@ pub(crate) async fn update(
     .bind(n.rejected)
     .bind(n.unchanged)
     .bind(n.written)
+    .bind(n.updated)
     .bind(crate::jobs::to_ms(now))
     .execute(&mut *tx)
     .await?;
@@ -325,7 +334,7 @@ pub(crate) async fn finish(
     let mut tx = begin_write(p).await?;
     let changed = sqlx::query(
         "UPDATE imports SET state = $3, rows_read = $4, accepted = $5, rejected = $6, unchanged = $7, written = $8,
-             error = $9, rejected_file = $10, updated_at = $11, finished_at = $11
+             updated = $9, error = $10, rejected_file = $11, updated_at = $12, finished_at = $12
          WHERE county_id = $1 AND id = $2",
     )
     .bind(actor.county_id.get())
@@ -336,6 +345,7 @@ pub(crate) async fn finish(
     .bind(n.rejected)
     .bind(n.unchanged)
     .bind(n.written)
+    .bind(n.updated)
     .bind(error.as_deref())
     .bind(rejected_file)
     .bind(now)
@@ -360,6 +370,7 @@ pub(crate) async fn finish(
             "rejected": n.rejected,
             "unchanged": n.unchanged,
             "written": n.written,
+            "updated": n.updated,
             "error": error,
         })),
     )
@@ -444,4 +455,141 @@ pub(crate) async fn people_by_id_numbers(
         .into_iter()
         .filter_map(|(b, person)| Some((by_index.get(&b)?.clone(), person)))
         .collect())
+}
+
+// ---- saved column mappings ---------------------------------------------------------------------
+
+/// The longest mapping name, in characters.
+const MAX_MAPPING_NAME: usize = 40;
+
+fn check_mapping(target: &str, name: &str, mapping: &Value) -> StoreResult<String> {
+    if target.parse::<ImportTarget>().is_err() {
+        return Err(StoreError::invalid(
+            "target",
+            "import.bad_target",
+            "导入的目标应为 orgs（组织）、people（党员）或 ledger（台账）",
+        ));
+    }
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_MAPPING_NAME
+        || name.chars().any(char::is_control)
+    {
+        return Err(StoreError::invalid(
+            "name",
+            "import.bad_mapping_name",
+            format!("列对应关系的名称应为1到{MAX_MAPPING_NAME}个字，不含控制字符"),
+        ));
+    }
+    let columns_ok = mapping
+        .get("columns")
+        .and_then(Value::as_object)
+        .is_some_and(|c| c.values().all(Value::is_string));
+    if !columns_ok || mapping.to_string().len() > 64 * 1024 {
+        return Err(StoreError::invalid(
+            "mapping",
+            "import.bad_mapping",
+            "列对应关系应为不超过64KB的 JSON 对象：{\"columns\": {\"表头\": \"字段\"}}",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+type MappingRow = (String, String, Json<Value>, String, DateTime<Utc>);
+
+fn mapping_from((target, name, mapping, updated_by, updated_at): MappingRow) -> ImportMapping {
+    ImportMapping {
+        target,
+        name,
+        mapping: mapping.0,
+        updated_by,
+        updated_at,
+    }
+}
+
+pub(crate) async fn save_mapping(
+    p: &Pools<DB>,
+    actor: &Actor,
+    target: &str,
+    name: &str,
+    mapping: &Value,
+) -> StoreResult<ImportMapping> {
+    require(actor, Action::RecordEntry)?;
+    let name = check_mapping(target, name, mapping)?;
+    let now = now_ms();
+    let mut tx = begin_write(p).await?;
+    sqlx::query(
+        "INSERT INTO import_mappings (county_id, target, name, mapping, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (county_id, target, name) DO UPDATE SET mapping = excluded.mapping, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+    )
+    .bind(actor.county_id.get())
+    .bind(target)
+    .bind(&name)
+    .bind(Json(mapping.clone()))
+    .bind(&actor.username)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    audit_as(
+        &mut tx,
+        &p.audit_key,
+        actor,
+        "import.mapping",
+        "import_mapping",
+        format!("{target}/{name}"),
+        None,
+        Some(mapping.clone()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ImportMapping {
+        target: target.to_string(),
+        name,
+        mapping: mapping.clone(),
+        updated_by: actor.username.clone(),
+        updated_at: now,
+    })
+}
+
+pub(crate) async fn mappings(
+    p: &Pools<DB>,
+    actor: &Actor,
+    target: Option<&str>,
+) -> StoreResult<Vec<ImportMapping>> {
+    require(actor, Action::RecordEntry)?;
+    const SELECT: &str = "SELECT target, name, mapping, updated_by, updated_at FROM import_mappings WHERE county_id = $1";
+    let rows: Vec<MappingRow> = match target {
+        Some(t) => {
+            sqlx::query_as(&format!("{SELECT} AND target = $2 ORDER BY name"))
+                .bind(actor.county_id.get())
+                .bind(t)
+                .fetch_all(&p.read)
+                .await?
+        }
+        None => {
+            sqlx::query_as(&format!("{SELECT} ORDER BY target, name"))
+                .bind(actor.county_id.get())
+                .fetch_all(&p.read)
+                .await?
+        }
+    };
+    Ok(rows.into_iter().map(mapping_from).collect())
+}
+
+pub(crate) async fn mapping(
+    p: &Pools<DB>,
+    actor: &Actor,
+    target: &str,
+    name: &str,
+) -> StoreResult<ImportMapping> {
+    require(actor, Action::RecordEntry)?;
+    let row: Option<MappingRow> = sqlx::query_as(
+        "SELECT target, name, mapping, updated_by, updated_at FROM import_mappings WHERE county_id = $1 AND target = $2 AND name = $3",
+    )
+    .bind(actor.county_id.get())
+    .bind(target)
+    .bind(name.trim())
+    .fetch_optional(&p.read)
+    .await?;
+    row.map(mapping_from).ok_or(StoreError::NotFound)
 }

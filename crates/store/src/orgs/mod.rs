@@ -60,6 +60,33 @@ pub struct OrgEdge {
     pub valid_to: Option<NaiveDate>,
 }
 
+/// Where a row of [`Store::bulk_orgs`] goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkParent {
+    /// Under an organisation already on file.
+    Org(OrgId),
+    /// Under an earlier row of the same call (its index).
+    Row(usize),
+}
+
+/// One organisation of a [`Store::bulk_orgs`] call.
+#[derive(Debug, Clone)]
+pub struct BulkOrg {
+    pub parent: BulkParent,
+    pub org: NewOrg,
+}
+
+/// What became of one row of [`Store::bulk_orgs`].
+#[derive(Debug, Clone)]
+pub enum BulkOrgOutcome {
+    Written(Org),
+    /// Passed every check, but another row did not and the call was all or nothing: not
+    /// written (the id it had inside the rolled-back transaction means nothing).
+    Passed(Org),
+    /// Its errors (a row under a rejected row is rejected too).
+    Rejected(Vec<taizhang_domain::ledger::FieldError>),
+}
+
 pub fn org_ref(id: OrgId, code: Option<&str>) -> String {
     OrgRef::for_org(id, code)
 }
@@ -99,6 +126,13 @@ forward! {
 
     pub async fn create_org(&self, actor: &Actor, parent_ref: &str, new: NewOrg) -> StoreResult<Org>
         => orgs::create_org(actor, parent_ref, &new);
+
+    /// Many organisations in one transaction, each checked and written as `create_org` does
+    /// (audited `create` each), parents before children: a row names an organisation on file
+    /// or an earlier row. With `all_or_nothing`, one rejected row and nothing is written;
+    /// without `write`, nothing is written in any case (the rows are only checked).
+    pub async fn bulk_orgs(&self, actor: &Actor, rows: &[BulkOrg], write: bool, all_or_nothing: bool) -> StoreResult<Vec<BulkOrgOutcome>>
+        => orgs_bulk::bulk_orgs(actor, rows, write, all_or_nothing);
 
     pub async fn rename_org(&self, actor: &Actor, id: OrgId, name: &str) -> StoreResult<Org>
         => orgs::rename_org(actor, id.get(), name);

@@ -306,13 +306,17 @@ pub(crate) fn check_code(code: Option<&str>) -> StoreResult<Option<String>> {
     }
 }
 
-pub(crate) async fn create_org(
-    p: &Pools<DB>,
-    actor: &Actor,
-    parent_ref: &str,
-    new: &NewOrg,
-) -> StoreResult<Org> {
-    require(actor, Action::EditOrg)?;
+/// A new organisation's own values, checked: what `create_org` and `bulk_orgs` check before they
+/// look at the database.
+pub(crate) struct CheckedOrg {
+    pub(crate) kind: OrgKind,
+    pub(crate) name: String,
+    pub(crate) code: Option<String>,
+    pub(crate) established: NaiveDate,
+}
+
+/// The checks of a new organisation that need no database: name, code, kind and date.
+pub(crate) fn check_new_org(new: &NewOrg) -> StoreResult<CheckedOrg> {
     let name = validate_name(&new.name, "org.bad_name")?;
     let code = check_code(new.code.as_deref())?;
     if new.kind == OrgKind::County {
@@ -322,22 +326,41 @@ pub(crate) async fn create_org(
             "县委只能在创建县时建立",
         ));
     }
-    let established = taizhang_domain::check_date_field("established_on", new.established_on.unwrap_or_else(crate::today))?;
-    let mut tx = p.write.begin().await?;
-    let parent_id = resolve_org(&mut tx, actor, parent_ref).await?;
-    let parent = load_org(&mut tx, actor, parent_id).await?;
+    let established = taizhang_domain::check_date_field(
+        "established_on",
+        new.established_on.unwrap_or_else(crate::today),
+    )?;
+    Ok(CheckedOrg {
+        kind: new.kind,
+        name,
+        code,
+        established,
+    })
+}
+
+/// The checks of placing `new` under `parent_id` that read the database: the parent in the
+/// actor's scope, not dissolved and of a kind that may hold the new one; the code unused in the
+/// county.
+pub(crate) async fn check_placement(
+    c: &mut Conn,
+    actor: &Actor,
+    parent_id: i64,
+    new: &CheckedOrg,
+) -> StoreResult<Org> {
+    let parent = load_org(c, actor, parent_id).await?;
     if parent.dissolved_on.is_some() {
         return Err(StoreError::conflict(
             "org.parent_dissolved",
             format!("上级组织“{}”已撤销", parent.name),
         ));
     }
-    if let Some(code) = &code {
+    check_kind_under(parent.kind, &parent.name, new.kind)?;
+    if let Some(code) = &new.code {
         let used: Option<(i64,)> =
             sqlx::query_as("SELECT id FROM orgs WHERE county_id = $1 AND code = $2")
                 .bind(actor.county_id.get())
                 .bind(code)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut *c)
                 .await?;
         if used.is_some() {
             return Err(StoreError::conflict(
@@ -346,28 +369,63 @@ pub(crate) async fn create_org(
             ));
         }
     }
+    Ok(parent)
+}
+
+/// Whether an organisation of kind `child` may go under the parent (of kind `parent`, named
+/// `parent_name` in the message).
+pub(crate) fn check_kind_under(parent: OrgKind, parent_name: &str, child: OrgKind) -> StoreResult<()> {
+    if parent.may_hold(child) {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(
+            "kind",
+            "org.kind_not_allowed",
+            format!(
+                "“{parent_name}”（{}）下不能设立{}",
+                parent.label_cn(),
+                child.label_cn()
+            ),
+        ))
+    }
+}
+
+/// Writes a checked organisation under its parent (`check_placement` passed in the same
+/// transaction): the row, the edge and closure rows, and the audit entry `create`.
+pub(crate) async fn insert_checked_org(
+    c: &mut Conn,
+    audit_key: &crate::audit::AuditKey,
+    actor: &Actor,
+    parent_id: i64,
+    new: &CheckedOrg,
+) -> StoreResult<Org> {
     let id = insert_org_row(
-        &mut tx,
+        c,
         actor.county_id.get(),
         new.kind,
-        &name,
-        code.as_deref(),
-        established,
+        &new.name,
+        new.code.as_deref(),
+        new.established,
     )
     .await?;
-    attach(&mut tx, actor.county_id.get(), id, parent_id, established).await?;
-    let org = load_org_unscoped(&mut tx, id).await?;
-    audit_as(
-        &mut tx,
-        &p.audit_key,
-        actor,
-        "create",
-        "org",
-        id,
-        None,
-        Some(org_json(&org)),
-    )
-    .await?;
+    attach(c, actor.county_id.get(), id, parent_id, new.established).await?;
+    let org = load_org_unscoped(c, id).await?;
+    audit_as(c, audit_key, actor, "create", "org", id, None, Some(org_json(&org))).await?;
+    Ok(org)
+}
+
+pub(crate) async fn create_org(
+    p: &Pools<DB>,
+    actor: &Actor,
+    parent_ref: &str,
+    new: &NewOrg,
+) -> StoreResult<Org> {
+    require(actor, Action::EditOrg)?;
+    let checked = check_new_org(new)?;
+    let mut tx = p.write.begin().await?;
+    let parent_id = resolve_org(&mut tx, actor, parent_ref).await?;
+    check_placement(&mut tx, actor, parent_id, &checked).await?;
+    let org = insert_checked_org(&mut tx, &p.audit_key, actor, parent_id, &checked).await?;
     tx.commit().await?;
     Ok(org)
 }

@@ -201,12 +201,7 @@ pub(crate) async fn create_person(
     new: &NewPerson,
 ) -> StoreResult<Person> {
     require(actor, Action::EditPeople)?;
-    let CheckedPerson {
-        name,
-        gender,
-        id_number,
-        phone,
-    } = check_person(
+    let checked = check_person(
         PersonInput {
             name: &new.name,
             gender: new.gender.as_deref(),
@@ -218,7 +213,7 @@ pub(crate) async fn create_person(
     .map_err(StoreError::Invalid)?;
     let mut tx = p.write.begin().await?;
     let org_id = resolve_org(&mut tx, actor, &new.org).await?;
-    if let Some(id) = &id_number {
+    if let Some(id) = &checked.id_number {
         let dup: Option<(i64,)> =
             sqlx::query_as("SELECT id FROM people WHERE county_id = $1 AND id_number_bidx = $2")
                 .bind(actor.county_id.get())
@@ -234,24 +229,16 @@ pub(crate) async fn create_person(
             ));
         }
     }
-    let now = Utc::now();
-    let (pid,): (i64,) = sqlx::query_as(
-        "INSERT INTO people (county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, birth_date, party_member, retired, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+    let pid = insert_person(
+        &mut tx,
+        &p.field_key,
+        actor.county_id.get(),
+        org_id,
+        &checked,
+        new.party_member,
+        new.retired,
+        Utc::now(),
     )
-    .bind(actor.county_id.get())
-    .bind(org_id)
-    .bind(&name)
-    .bind(&gender)
-    .bind(id_number.as_ref().map(|i| p.field_key.encrypt("id_number", i.as_str())))
-    .bind(id_number.as_ref().map(|i| p.field_key.blind_index("id_number", i.as_str())))
-    .bind(phone.as_ref().map(|x| p.field_key.encrypt("phone", x.as_str())))
-    .bind(phone.as_ref().map(|x| p.field_key.blind_index("phone", x.as_str())))
-    .bind(id_number.as_ref().map(|i| i.birth_date()))
-    .bind(new.party_member)
-    .bind(new.retired)
-    .bind(now)
-    .fetch_one(&mut *tx)
     .await?;
     audit_as(
         &mut tx,
@@ -261,8 +248,7 @@ pub(crate) async fn create_person(
         "person",
         pid,
         None,
-        Some(json!({"name": name, "org_id": org_id, "gender": gender, "id_number": id_number.as_ref().map(|i| i.as_str()),
-                    "phone": phone.as_ref().map(|x| x.as_str()), "party_member": new.party_member, "retired": new.retired})),
+        Some(person_json(&checked, org_id, new.party_member, new.retired)),
     )
     .await?;
     let row: PersonRow = sqlx::query_as(&format!("{PERSON_SELECT} WHERE p.id = $1"))
@@ -272,6 +258,55 @@ pub(crate) async fn create_person(
     let person = person_from(&mut tx, &p.field_key, row, true, false).await?;
     tx.commit().await?;
     Ok(person)
+}
+
+/// Writes one checked person (personal data encrypted, with their blind indexes and the birth
+/// date of their 身份证号) and returns their id; the caller audits.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn insert_person(
+    c: &mut Conn,
+    key: &FieldKey,
+    county_id: i64,
+    org_id: i64,
+    person: &CheckedPerson,
+    party_member: bool,
+    retired: bool,
+    now: chrono::DateTime<Utc>,
+) -> StoreResult<i64> {
+    let id_number = person.id_number.as_ref();
+    let phone = person.phone.as_ref();
+    let (pid,): (i64,) = sqlx::query_as(
+        "INSERT INTO people (county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, birth_date, party_member, retired, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+    )
+    .bind(county_id)
+    .bind(org_id)
+    .bind(&person.name)
+    .bind(&person.gender)
+    .bind(id_number.map(|i| key.encrypt("id_number", i.as_str())))
+    .bind(id_number.map(|i| key.blind_index("id_number", i.as_str())))
+    .bind(phone.map(|x| key.encrypt("phone", x.as_str())))
+    .bind(phone.map(|x| key.blind_index("phone", x.as_str())))
+    .bind(id_number.map(|i| i.birth_date()))
+    .bind(party_member)
+    .bind(retired)
+    .bind(now)
+    .fetch_one(&mut *c)
+    .await?;
+    Ok(pid)
+}
+
+/// A person as the audit log keeps them.
+pub(crate) fn person_json(
+    person: &CheckedPerson,
+    org_id: i64,
+    party_member: bool,
+    retired: bool,
+) -> serde_json::Value {
+    json!({"name": person.name, "org_id": org_id, "gender": person.gender,
+           "id_number": person.id_number.as_ref().map(|i| i.as_str()),
+           "phone": person.phone.as_ref().map(|x| x.as_str()),
+           "party_member": party_member, "retired": retired})
 }
 
 pub(crate) async fn load_person(c: &mut Conn, actor: &Actor, id: i64) -> StoreResult<PersonRow> {

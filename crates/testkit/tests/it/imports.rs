@@ -28,11 +28,21 @@ const DAY1: &str = "2024-03-04";
 const DAY2: &str = "2024-03-05";
 
 async fn upload(app: &TestApp, token: &str, mode: &str, name: &str, bytes: &[u8]) -> Value {
+    upload_target(app, token, "ledger_type=visit", mode, name, bytes).await
+}
+
+/// Uploads a sheet for the target `what` names (`target=orgs`, `ledger_type=visit` …).
+pub(super) async fn upload_target(
+    app: &TestApp,
+    token: &str,
+    what: &str,
+    mode: &str,
+    name: &str,
+    bytes: &[u8],
+) -> Value {
     let r = app
         .client
-        .post(app.url(&format!(
-            "/api/v1/imports?ledger_type=visit&mode={mode}&name={name}"
-        )))
+        .post(app.url(&format!("/api/v1/imports?{what}&mode={mode}&name={name}")))
         .bearer_auth(token)
         .header(CONTENT_TYPE, "application/octet-stream")
         .body(bytes.to_vec())
@@ -47,13 +57,13 @@ async fn upload(app: &TestApp, token: &str, mode: &str, name: &str, bytes: &[u8]
 }
 
 /// Runs the due jobs, as the server's worker does.
-async fn run_worker(app: &TestApp) {
+pub(super) async fn run_worker(app: &TestApp) {
     let worker = Worker::with_options(app.store.clone(), WorkerOptions::default());
     let report = worker.run_once(Utc::now()).await.expect("worker");
     assert_eq!(report.dead + report.failed, 0, "{report:?}");
 }
 
-async fn import(app: &TestApp, token: &str, id: &Value) -> Value {
+pub(super) async fn import(app: &TestApp, token: &str, id: &Value) -> Value {
     let (s, v) = app.get(&format!("/api/v1/imports/{id}"), token).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     // No row is ever dropped: rows in = written or already there + rejected (all or nothing,
@@ -62,7 +72,7 @@ async fn import(app: &TestApp, token: &str, id: &Value) -> Value {
     match v["state"].as_str() {
         Some("done") => assert_eq!(
             n("rows_read"),
-            n("written") + n("unchanged") + n("rejected"),
+            n("written") + n("updated") + n("unchanged") + n("rejected"),
             "{v}"
         ),
         Some("refused") => assert_eq!(
@@ -130,7 +140,7 @@ fn good_rows(member: &str) -> Vec<String> {
     ]
 }
 
-fn sheet_rows(bytes: Vec<u8>) -> Vec<Vec<Data>> {
+pub(super) fn sheet_rows(bytes: Vec<u8>) -> Vec<Vec<Data>> {
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("an xlsx");
     let name = book.sheet_names()[0].clone();
     let range = book.worksheet_range(&name).expect("the sheet");
@@ -337,6 +347,21 @@ async fn one_bad_row_refuses_the_file_unless_the_valid_rows_are_asked_for(app: T
     assert_eq!(visits(&app, &t).await, before + 4);
 }
 
+/// The 错误 column of an import's rejected rows, in the sheet's order.
+pub(super) async fn rejected_errors(app: &TestApp, token: &str, id: &Value) -> Vec<String> {
+    let (s, bytes) = download(app, &format!("/api/v1/imports/{id}/rejected.xlsx"), token).await;
+    assert_eq!(s, StatusCode::OK);
+    let rows = sheet_rows(bytes);
+    assert_eq!(
+        rows[0].last().map(|c| c.to_string()).as_deref(),
+        Some("错误")
+    );
+    rows[1..]
+        .iter()
+        .map(|r| r.last().map(|c| c.to_string()).unwrap_or_default())
+        .collect()
+}
+
 async fn download(app: &TestApp, path: &str, token: &str) -> (StatusCode, Vec<u8>) {
     let r = app
         .client
@@ -489,7 +514,11 @@ async fn the_pages_upload_and_follow_an_import(app: TestApp) {
     let cookie = app.browser_login("jishu").await;
     let (s, form) = app.page("/imports", &cookie).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(form.contains("从表格导入台账") && form.contains("enctype=\"multipart/form-data\""));
+    assert!(
+        form.contains("从表格导入")
+            && form.contains("导入组织")
+            && form.contains("enctype=\"multipart/form-data\"")
+    );
     assert!(
         form.contains("<option value=\"visit\">走访</option>"),
         "{form}"

@@ -14,6 +14,7 @@ mod hardening_audit;
 mod hardening_input;
 mod hardening_writes;
 mod imports;
+mod imports_people;
 mod jobs;
 mod pages;
 mod personal_data;

@@ -4,7 +4,7 @@
 use crate::exports::xlsx_response;
 use crate::shared::prelude::*;
 use axum::extract::DefaultBodyLimit;
-use taizhang_domain::import::{ImportMode, ImportTarget, MAX_IMPORT_BYTES};
+use taizhang_domain::import::{ImportMode, MAX_IMPORT_BYTES};
 use taizhang_store::imports::{Import, NewImport};
 
 pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
@@ -20,11 +20,18 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct UploadQuery {
-    /// The ledger type the rows are records of.
+    /// What the rows are: `orgs` (organisations), `people` (Party members) or `ledger`
+    /// (records of `ledger_type`; the default).
+    #[param(max_length = 16)]
+    target: Option<String>,
+    /// The ledger type the rows are records of (for `target=ledger`).
     #[param(max_length = 64)]
-    ledger_type: String,
+    ledger_type: Option<String>,
     /// `all` (the default: one bad row and nothing is written) or `valid` (write the valid rows).
     mode: Option<ImportMode>,
+    /// The name of a column mapping the county saved for this target.
+    #[param(max_length = 40)]
+    mapping: Option<String>,
     /// The file's name (up to 200 characters).
     #[param(max_length = 200)]
     name: String,
@@ -38,7 +45,7 @@ pub struct SheetBytes(pub Vec<u8>);
 
 #[utoipa::path(post, path = "/api/v1/imports", params(UploadQuery),
     request_body(description = "The sheet", content((SheetBytes = "application/octet-stream"))),
-    responses((status = 202, body = Import), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
+    responses((status = 202, body = Import), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn upload_import(
     State(s): State<AppState>,
@@ -46,12 +53,14 @@ async fn upload_import(
     Query(q): Query<UploadQuery>,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Import>)> {
+    let target = super::target_of(q.target.as_deref(), q.ledger_type.as_deref())?;
+    let mapping = super::saved_mapping(&s.store, &u.actor, &target, q.mapping.as_deref()).await?;
     let new = NewImport {
-        target: ImportTarget::Ledger(q.ledger_type.trim().to_string()),
+        target,
         mode: q.mode.unwrap_or(ImportMode::All),
         file_name: q.name,
         bytes: body.to_vec(),
-        mapping: None,
+        mapping,
         enqueue: true,
     };
     let created = s

@@ -9,12 +9,16 @@ use taizhang_store::{Actor, Org, Store, StoreResult};
 /// Organisations read at a time while the index is built.
 const ORG_PAGE: i64 = 2_000;
 
-/// The organisations the importer may see, by code, by name and by path.
+/// The organisations the importer may see, by code, by name and by path. An organisation
+/// sheet's import adds the rows it is about to create (with ids below zero) as it places them.
+#[derive(Clone)]
 pub(crate) struct OrgIndex {
     by_code: HashMap<String, i64>,
     by_name: HashMap<String, Vec<i64>>,
     /// Each organisation's names from the root down to it.
     paths: HashMap<i64, Vec<String>>,
+    /// Each organisation's parent, where the importer sees it.
+    parents: HashMap<i64, i64>,
 }
 
 impl OrgIndex {
@@ -39,6 +43,10 @@ impl OrgIndex {
             by_code: HashMap::new(),
             by_name: HashMap::new(),
             paths: HashMap::new(),
+            parents: orgs
+                .iter()
+                .filter_map(|(o, _)| Some((o.id.get(), o.parent_id?.get())))
+                .collect(),
         };
         // The name of the parent of each organisation (the top one's parent may be out of sight).
         let parent_names: HashMap<i64, &str> = orgs
@@ -79,6 +87,36 @@ impl OrgIndex {
             index.paths.insert(id, path);
         }
         Ok(index)
+    }
+
+    /// Adds an organisation about to be created (`id`, below zero for one not yet written)
+    /// under `parent`, so that the rows below it can name it.
+    pub(crate) fn add(&mut self, id: i64, name: &str, code: Option<&str>, parent: i64) {
+        if let Some(code) = code {
+            self.by_code.insert(code.to_string(), id);
+        }
+        self.by_name
+            .entry(core_name(name).to_string())
+            .or_default()
+            .push(id);
+        let mut path = self.paths.get(&parent).cloned().unwrap_or_default();
+        path.push(name.to_string());
+        self.paths.insert(id, path);
+        self.parents.insert(id, parent);
+    }
+
+    /// The organisation with this code.
+    pub(crate) fn by_code(&self, code: &str) -> Option<i64> {
+        self.by_code.get(code).copied()
+    }
+
+    /// The organisation under `parent` with this name (compared by its core name).
+    pub(crate) fn child_named(&self, parent: i64, name: &str) -> Option<i64> {
+        self.by_name
+            .get(core_name(name))?
+            .iter()
+            .copied()
+            .find(|id| self.parents.get(id) == Some(&parent))
     }
 
     /// The organisation a cell names: `o{id}`, a code, a path ("鸡黍镇/西李村", levels between

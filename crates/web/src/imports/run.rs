@@ -1,4 +1,7 @@
-//! Runs an import: reads the sheet on a blocking thread a batch at a time, turns each row into a
+//! Runs an import: reads the sheet on a blocking thread a batch at a time and hands each batch
+//! to what the import is for ([`Rows`]: a ledger type's records here, people in
+//! [`super::people`], organisations in [`super::orgs`]), keeping the counts, the progress and
+//! the rejected rows' workbook for all three. For a ledger it turns each row into a
 //! record (the organisation and the people it names looked up in the importer's scope), has the
 //! store check each batch by the rules of a cadre's entry (`sort_records`) and writes the rows
 //! that pass (`write_records`: one transaction per batch, the rollups with it).
@@ -10,12 +13,14 @@
 //!
 //! Each record carries its row's key (the sheet's 编号 column, or a hash of its content), so a
 //! second attempt after a crash, or importing the same file again, writes nothing twice: the
-//! rows already written count as unchanged.
+//! rows already written count as unchanged. People are found again by their 身份证号, and
+//! organisations by their code or their name under their parent.
 
 use super::resolve::{OrgIndex, PeopleIndex};
 use chrono::{NaiveDate, Utc};
 use serde_json::Value;
 use std::io::Cursor;
+use std::sync::Arc;
 use taizhang_domain::import::{ImportMode, ImportState, ImportTarget, IMPORT_BATCH_ROWS};
 use taizhang_domain::ledger::{FieldKind, LedgerTypeDef};
 use taizhang_office::export::rejected_workbook;
@@ -28,11 +33,34 @@ use taizhang_store::{Actor, NewRecord, RowKeys, Store, StoreError};
 use tokio::sync::mpsc;
 
 /// What the reading thread sends.
-enum Read {
+pub(super) enum Read<T> {
     Header(HeaderMap),
-    Batch(Vec<(Row, Result<LedgerRow, Vec<CellError>>)>),
+    Batch(Vec<(Row, T)>),
     /// The file cannot be read further: the whole import fails with this message.
     Failed(String),
+}
+
+/// Reads one row of a sheet (its header map given), on the reading thread.
+pub(super) type Parser<T> = Box<dyn Fn(&HeaderMap, &Row) -> T + Send>;
+
+/// What one kind of import (records of a ledger type, organisations, people) does with a
+/// sheet's rows; [`Run::pass`] reads the sheet for it and keeps the counts and the progress.
+pub(super) trait Rows {
+    /// What the reading thread makes of each row.
+    type Parsed: Send + 'static;
+    /// The fields the header row is matched to.
+    fn target(&self) -> Target;
+    /// Reads one row, on the reading thread.
+    fn parser(&self) -> Parser<Self::Parsed>;
+    /// Checks a batch and, with `write`, writes the rows that pass; counts them in `pass`.
+    async fn batch(
+        &mut self,
+        run: &Run<'_>,
+        batch: Vec<(Row, Self::Parsed)>,
+        header: &HeaderMap,
+        write: bool,
+        pass: &mut Pass,
+    ) -> Result<(), StoreError>;
 }
 
 /// Why a run stopped before its outcome was recorded: the job tries again later.
@@ -62,16 +90,8 @@ pub async fn run_import(
             return finish_failed(store, &system, id, &message).await;
         }
     };
-    let key = match source.import.target() {
-        Some(ImportTarget::Ledger(key)) => key,
-        None => return finish_failed(store, &actor, id, "本程序不认识导入的目标").await,
-    };
-    let def = match store.ledger_type(&actor, &key).await {
-        Ok(t) => t.definition,
-        Err(e) => {
-            let message = format!("台账类型“{key}”不可用：{e}");
-            return finish_failed(store, &actor, id, &message).await;
-        }
+    let Some(target) = source.import.target() else {
+        return finish_failed(store, &actor, id, "本程序不认识导入的目标").await;
     };
     let mapping: Option<SavedMapping> = match &source.mapping {
         None => None,
@@ -86,23 +106,32 @@ pub async fn run_import(
         bytes: source.bytes.as_slice().into(),
         actor: &actor,
         source: &source,
-        def: &def,
         mapping: mapping.as_ref(),
         orgs: &orgs,
         today: taizhang_store::today(),
         progress,
     };
-    let first = match run.pass(source.import.mode == ImportMode::Valid).await? {
-        Ok(p) => p,
-        Err(message) => return finish_failed(store, &actor, id, &message).await,
+    let ran = match target {
+        ImportTarget::Ledger(key) => {
+            let def = match store.ledger_type(&actor, &key).await {
+                Ok(t) => t.definition,
+                Err(e) => {
+                    let message = format!("台账类型“{key}”不可用：{e}");
+                    return finish_failed(store, &actor, id, &message).await;
+                }
+            };
+            run.checked_then_written(&mut LedgerRows { def: &def, key })
+                .await?
+        }
+        ImportTarget::People => {
+            run.checked_then_written(&mut super::people::PeopleRows::default())
+                .await?
+        }
+        ImportTarget::Orgs => super::orgs::run(&run).await?,
     };
-    let (state, outcome) = match source.import.mode {
-        ImportMode::Valid => (ImportState::Done, first),
-        ImportMode::All if first.counts.rejected > 0 => (ImportState::Refused, first),
-        ImportMode::All => match run.pass(true).await? {
-            Ok(second) => (ImportState::Done, second),
-            Err(message) => return finish_failed(store, &actor, id, &message).await,
-        },
+    let (state, outcome) = match ran {
+        Ok(r) => r,
+        Err(message) => return finish_failed(store, &actor, id, &message).await,
     };
     let file = if outcome.rejected.is_empty() {
         None
@@ -160,47 +189,87 @@ async fn finish_failed(
         .map_err(store_error)
 }
 
-struct Run<'a> {
-    store: &'a Store,
+pub(super) struct Run<'a> {
+    pub(super) store: &'a Store,
     /// The file, shared with each pass's reading thread without a copy.
-    bytes: std::sync::Arc<[u8]>,
-    actor: &'a Actor,
-    source: &'a ImportSource,
-    def: &'a LedgerTypeDef,
+    bytes: Arc<[u8]>,
+    pub(super) actor: &'a Actor,
+    pub(super) source: &'a ImportSource,
     mapping: Option<&'a SavedMapping>,
-    orgs: &'a OrgIndex,
-    today: NaiveDate,
+    pub(super) orgs: &'a OrgIndex,
+    pub(super) today: NaiveDate,
     progress: &'a (dyn Fn(ImportState, &ImportCounts) + Sync),
 }
 
 /// What one pass over the sheet found.
-struct Pass {
-    counts: ImportCounts,
-    headers: Vec<String>,
+pub(super) struct Pass {
+    pub(super) counts: ImportCounts,
+    pub(super) headers: Vec<String>,
     /// Each rejected row as read, with its errors.
-    rejected: Vec<(Row, String)>,
+    pub(super) rejected: Vec<(Row, String)>,
+}
+
+impl Pass {
+    /// A row rejected with its errors.
+    pub(super) fn reject(&mut self, row: Row, errors: String) {
+        self.counts.rejected += 1;
+        self.rejected.push((row, errors));
+    }
+}
+
+/// How a run ended, or the message of a file that cannot be read (the import fails).
+pub(super) type Ran = Result<(ImportState, Pass), String>;
+
+/// A ledger type's sheet: each row a record.
+struct LedgerRows<'d> {
+    def: &'d LedgerTypeDef,
+    key: String,
 }
 
 /// A row made into a record, or its errors.
 type Prepared = Result<(NewRecord, Option<String>), Vec<CellError>>;
 
 impl Run<'_> {
+    /// All or nothing: a first pass checks every row and, with none rejected, a second writes
+    /// them. Only the valid rows: one pass that writes each batch's good rows as it goes.
+    pub(super) async fn checked_then_written<R: Rows>(
+        &self,
+        rows: &mut R,
+    ) -> Result<Ran, RunError> {
+        let valid = self.source.import.mode == ImportMode::Valid;
+        let first = match self.pass(rows, valid).await? {
+            Ok(p) => p,
+            Err(m) => return Ok(Err(m)),
+        };
+        Ok(Ok(match self.source.import.mode {
+            ImportMode::Valid => (ImportState::Done, first),
+            ImportMode::All if first.counts.rejected > 0 => (ImportState::Refused, first),
+            ImportMode::All => match self.pass(rows, true).await? {
+                Ok(second) => (ImportState::Done, second),
+                Err(m) => return Ok(Err(m)),
+            },
+        }))
+    }
+
     /// One pass over the sheet, writing the rows that pass when `write`. The inner error is a
     /// file that cannot be read (the import fails); the outer one a store error (the job
     /// tries again).
-    async fn pass(&self, write: bool) -> Result<Result<Pass, String>, RunError> {
+    pub(super) async fn pass<R: Rows>(
+        &self,
+        rows: &mut R,
+        write: bool,
+    ) -> Result<Result<Pass, String>, RunError> {
         let state = if write {
             ImportState::Writing
         } else {
             ImportState::Checking
         };
-        let mut rx = self.read();
+        let mut rx = self.read(rows.target(), rows.parser());
         let header = match rx.recv().await {
             Some(Read::Header(h)) => h,
             Some(Read::Failed(m)) => return Ok(Err(m)),
             _ => return Ok(Err("文件读取意外结束".into())),
         };
-        let declared = header.column(LEDGER_KEY).is_some();
         let mut pass = Pass {
             counts: ImportCounts::default(),
             headers: header.headers.clone(),
@@ -212,24 +281,33 @@ impl Run<'_> {
                 Read::Failed(m) => return Ok(Err(m)),
                 Read::Header(_) => continue,
             };
-            self.batch(batch, &header, declared, write, &mut pass)
+            rows.batch(self, batch, &header, write, &mut pass)
                 .await
                 .map_err(store_error)?;
-            self.store
-                .update_import(self.source.import.id, state, pass.counts, Utc::now())
-                .await
-                .map_err(store_error)?;
-            (self.progress)(state, &pass.counts);
+            self.report(state, &pass.counts).await?;
         }
         Ok(Ok(pass))
     }
 
-    /// Starts the reading thread: the header, then batches of rows each read into a record's
-    /// values.
-    fn read(&self) -> mpsc::Receiver<Read> {
+    /// Records how far the import has got, for its page and the command line's progress line.
+    pub(super) async fn report(
+        &self,
+        state: ImportState,
+        counts: &ImportCounts,
+    ) -> Result<(), RunError> {
+        self.store
+            .update_import(self.source.import.id, state, *counts, Utc::now())
+            .await
+            .map_err(store_error)?;
+        (self.progress)(state, counts);
+        Ok(())
+    }
+
+    /// Starts the reading thread: the header matched to `target`, then batches of rows each
+    /// read by `parse`.
+    fn read<T: Send + 'static>(&self, target: Target, parse: Parser<T>) -> mpsc::Receiver<Read<T>> {
         let (tx, rx) = mpsc::channel(2);
         let bytes = self.bytes.clone();
-        let def = self.def.clone();
         let mapping = self.mapping.cloned();
         tokio::task::spawn_blocking(move || {
             let fail = |m: String| {
@@ -239,7 +317,6 @@ impl Run<'_> {
                 Ok(b) => b,
                 Err(e) => return fail(e.to_string()),
             };
-            let target = Target::ledger(&def);
             let mut table = match book.table(&target, mapping.as_ref()) {
                 Ok(t) => t,
                 Err(e) => return fail(e.to_string()),
@@ -254,7 +331,7 @@ impl Run<'_> {
                     Ok(r) => r,
                     Err(e) => return fail(e.to_string()),
                 };
-                let parsed = ledger_row(&def, &header, &row);
+                let parsed = parse(&header, &row);
                 batch.push((row, parsed));
                 if batch.len() == IMPORT_BATCH_ROWS {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH_ROWS));
@@ -269,7 +346,54 @@ impl Run<'_> {
         });
         rx
     }
+}
 
+impl Rows for LedgerRows<'_> {
+    type Parsed = Result<LedgerRow, Vec<CellError>>;
+
+    fn target(&self) -> Target {
+        Target::ledger(self.def)
+    }
+
+    fn parser(&self) -> Parser<Self::Parsed> {
+        let def = self.def.clone();
+        Box::new(move |header: &HeaderMap, row: &Row| ledger_row(&def, header, row))
+    }
+
+    async fn batch(
+        &mut self,
+        run: &Run<'_>,
+        batch: Vec<(Row, Self::Parsed)>,
+        header: &HeaderMap,
+        write: bool,
+        pass: &mut Pass,
+    ) -> Result<(), StoreError> {
+        let declared = header.column(LEDGER_KEY).is_some();
+        LedgerBatch {
+            store: run.store,
+            actor: run.actor,
+            orgs: run.orgs,
+            today: run.today,
+            def: self.def,
+            key: &self.key,
+        }
+        .batch(batch, header, declared, write, pass)
+        .await
+    }
+}
+
+/// One batch of a ledger sheet, with what it is checked against.
+struct LedgerBatch<'r> {
+    store: &'r Store,
+    actor: &'r Actor,
+    orgs: &'r OrgIndex,
+    today: NaiveDate,
+    def: &'r LedgerTypeDef,
+    /// The ledger type's key.
+    key: &'r str,
+}
+
+impl LedgerBatch<'_> {
     async fn batch(
         &self,
         batch: Vec<(Row, Result<LedgerRow, Vec<CellError>>)>,
@@ -342,8 +466,7 @@ impl Run<'_> {
         }
         for (i, (row, _)) in batch.into_iter().enumerate() {
             if let Some(e) = errors[i].take() {
-                pass.counts.rejected += 1;
-                pass.rejected.push((row, e));
+                pass.reject(row, e);
             }
         }
         Ok(())
@@ -389,16 +512,8 @@ impl Run<'_> {
         people: &PeopleIndex,
     ) -> Prepared {
         let mut errors = Vec::new();
-        let label = |key: &str| {
-            header
-                .column(key)
-                .map(|c| header.header(c).trim().to_string())
-                .unwrap_or_else(|| key.to_string())
-        };
-        let at = |e: CellError, key: &str| match header.column(key) {
-            Some(c) => e.at(c),
-            None => e,
-        };
+        let label = |key: &str| header.label(key);
+        let at = |e: CellError, key: &str| header.place(e, key);
         let org_key = taizhang_office::import::header::LEDGER_ORG;
         let org = match self.orgs.find(&r.org, &label(org_key)) {
             Ok(id) => Some(id),
@@ -438,12 +553,7 @@ impl Run<'_> {
         match (org, errors.is_empty()) {
             (Some(org), true) => Ok((
                 NewRecord {
-                    ledger_type: self
-                        .source
-                        .import
-                        .target
-                        .trim_start_matches("ledger:")
-                        .to_string(),
+                    ledger_type: self.key.to_string(),
                     org: format!("o{org}"),
                     occurred_on: r.occurred_on,
                     fields,
