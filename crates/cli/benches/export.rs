@@ -1,8 +1,8 @@
 //! Benchmark: export to .xlsx. First the writer alone (`taizhang_office::export`, constant-memory
 //! mode) over generated rows shaped like a ledger's records — a date, CJK organisation names,
 //! a code, a choice, a topic, an integer, money and a date-time — then, with `BENCH_EXPORT_STORE`,
-//! the records of a generated county read a page at a time from the store (`Store::records_after`,
-//! as the web export reads them) and written the same way, beside the database's own bare read
+//! the records of a generated county, one ledger type after another, read a page at a time from
+//! the store (`Store::records_after`, as the web export reads them) and written the same way, beside the database's own bare read
 //! of the same rows (`SELECT … FROM ledger_records` through sqlx, nothing decoded but the row).
 //! Prints rows/s, the workbook's size and the process's peak RSS (`VmHWM`).
 //!
@@ -130,7 +130,8 @@ async fn through_the_store(backend: Backend) {
     );
     let county = store.county_by_code("370828").await.expect("county");
     let actor = Actor::system(county.id, "bench");
-    let q = RecordQuery::default();
+    // One ledger type at a time, as the records page's export asks.
+    let types = store.ledger_types(&actor).await.expect("types");
     let t = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Vec<Cell>>>(2);
     let writer = tokio::task::spawn_blocking(move || {
@@ -142,17 +143,23 @@ async fn through_the_store(backend: Backend) {
         }
         w.finish().expect("finish")
     });
-    let mut after = None;
-    loop {
-        let page = store
-            .records_after(&actor, &q, after, 2_000)
-            .await
-            .expect("page");
-        let Some(last) = page.last() else { break };
-        after = Some((last.occurred_on, last.id));
-        tx.send(page.iter().map(record_cells).collect())
-            .await
-            .expect("send");
+    for ty in &types {
+        let q = RecordQuery {
+            ledger_type: Some(ty.key.clone()),
+            ..Default::default()
+        };
+        let mut after = None;
+        loop {
+            let page = store
+                .records_after(&actor, &q, after, 2_000)
+                .await
+                .expect("page");
+            let Some(last) = page.last() else { break };
+            after = Some((last.occurred_on, last.id));
+            tx.send(page.iter().map(record_cells).collect())
+                .await
+                .expect("send");
+        }
     }
     drop(tx);
     let out = writer.await.expect("writer");
@@ -172,9 +179,9 @@ async fn through_the_store(backend: Backend) {
 }
 
 /// The database's own read of the rows the export reads (the records with their type and
-/// organisation), in the export's order, every column fetched.
+/// organisation), type by type in the export's order, every column fetched.
 async fn bare_read(_store: &Store, url: &str) -> f64 {
-    let sql = "SELECT r.id, r.occurred_on, r.fields, o.name, o.code, t.key, r.created_at FROM ledger_records r JOIN orgs o ON o.id = r.org_id JOIN ledger_types t ON t.id = r.ledger_type_id ORDER BY r.occurred_on DESC, r.id DESC";
+    let sql = "SELECT r.id, r.occurred_on, r.fields, o.name, o.code, t.key, r.created_at FROM ledger_records r JOIN orgs o ON o.id = r.org_id JOIN ledger_types t ON t.id = r.ledger_type_id ORDER BY t.key, r.occurred_on DESC, r.id DESC";
     let t = Instant::now();
     let n = if url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(url).await.expect("pg");

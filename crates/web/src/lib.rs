@@ -235,12 +235,20 @@ async fn humane_rejections(
     if !res.status().is_client_error() || !plain {
         return res;
     }
-    let status = res.status();
+    let mut status = res.status();
     let detail = axum::body::to_bytes(res.into_body(), 16 * 1024)
         .await
         .unwrap_or_default();
     let detail = String::from_utf8_lossy(&detail).to_string();
+    // A path whose id is not a number (`/people/abc`) names nothing: not found, as an id that
+    // is a number but names no one.
+    let no_such_path =
+        status == axum::http::StatusCode::BAD_REQUEST && detail.starts_with("Invalid URL");
+    if no_such_path {
+        status = axum::http::StatusCode::NOT_FOUND;
+    }
     let (code, message) = match status.as_u16() {
+        404 => ("not_found", "未找到：地址中的编号无效"),
         413 => ("too_large", "提交的内容过大"),
         415 => (
             "unsupported_media_type",

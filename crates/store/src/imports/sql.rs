@@ -462,6 +462,15 @@ pub(crate) async fn people_by_id_numbers(
 /// The longest mapping name, in characters.
 const MAX_MAPPING_NAME: usize = 40;
 
+/// The name trimmed, if it can name a mapping: 1 to 40 characters, no control characters.
+fn mapping_name(name: &str) -> Option<&str> {
+    let name = name.trim();
+    let fits = !name.is_empty()
+        && name.chars().count() <= MAX_MAPPING_NAME
+        && !name.chars().any(char::is_control);
+    fits.then_some(name)
+}
+
 fn check_mapping(target: &str, name: &str, mapping: &Value) -> StoreResult<String> {
     if target.parse::<ImportTarget>().is_err() {
         return Err(StoreError::invalid(
@@ -470,17 +479,13 @@ fn check_mapping(target: &str, name: &str, mapping: &Value) -> StoreResult<Strin
             "导入的目标应为 orgs（组织）、people（党员）或 ledger（台账）",
         ));
     }
-    let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_MAPPING_NAME
-        || name.chars().any(char::is_control)
-    {
+    let Some(name) = mapping_name(name) else {
         return Err(StoreError::invalid(
             "name",
             "import.bad_mapping_name",
             format!("列对应关系的名称应为1到{MAX_MAPPING_NAME}个字，不含控制字符"),
         ));
-    }
+    };
     let columns_ok = mapping
         .get("columns")
         .and_then(Value::as_object)
@@ -583,12 +588,16 @@ pub(crate) async fn mapping(
     name: &str,
 ) -> StoreResult<ImportMapping> {
     require(actor, Action::RecordEntry)?;
+    // A name no mapping can have (a NUL, say, which PostgreSQL cannot even compare) is none.
+    let Some(name) = mapping_name(name) else {
+        return Err(StoreError::NotFound);
+    };
     let row: Option<MappingRow> = sqlx::query_as(
         "SELECT target, name, mapping, updated_by, updated_at FROM import_mappings WHERE county_id = $1 AND target = $2 AND name = $3",
     )
     .bind(actor.county_id.get())
     .bind(target)
-    .bind(name.trim())
+    .bind(name)
     .fetch_optional(&p.read)
     .await?;
     row.map(mapping_from).ok_or(StoreError::NotFound)

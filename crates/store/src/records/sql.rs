@@ -603,9 +603,23 @@ pub(crate) async fn record_filter(
         let sub = subtree_on_record_date(q, id);
         cond.push_str(&format!(" AND {sub}"));
     }
-    if let Some(t) = rq.ledger_type.as_deref().filter(|t| !t.is_empty()) {
-        let t = q.arg(t);
-        cond.push_str(&format!(" AND t.key = {t}"));
+    if let Some(key) = rq.ledger_type.as_deref().filter(|t| !t.is_empty()) {
+        // By id, not by a join on the key: with the type known, the planner walks
+        // `ledger_records_type_date` in the list's order and stops at the page's end; joined on
+        // the key it sorted every record of the type for each page.
+        let found: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM ledger_types WHERE county_id = $1 AND key = $2")
+                .bind(actor.county_id.get())
+                .bind(key)
+                .fetch_optional(&mut *c)
+                .await?;
+        match found {
+            Some((id,)) => {
+                let t = q.arg(id);
+                cond.push_str(&format!(" AND r.ledger_type_id = {t}"));
+            }
+            None => cond.push_str(" AND 1 = 0"),
+        }
     }
     if let Some(f) = rq.from {
         let f = q.arg(f);
@@ -695,12 +709,9 @@ pub(crate) async fn records_after(
     let mut q = Sql::new("");
     let mut cond = record_filter(&mut c, actor, rq, &mut q).await?;
     if let Some((on, id)) = after {
-        let d1 = q.arg(on);
-        let d2 = q.arg(on);
+        let d = q.arg(on);
         let i = q.arg(id);
-        cond.push_str(&format!(
-            " AND (r.occurred_on < {d1} OR (r.occurred_on = {d2} AND r.id < {i}))"
-        ));
+        cond.push_str(&format!(" AND (r.occurred_on, r.id) < ({d}, {i})"));
     }
     let lim = q.arg(limit.clamp(1, 5000));
     q.text = format!("{RECORD_SELECT}{cond} ORDER BY r.occurred_on DESC, r.id DESC LIMIT {lim}");

@@ -46,6 +46,14 @@ fn target_of(
 ) -> Result<taizhang_domain::import::ImportTarget, taizhang_store::StoreError> {
     use taizhang_domain::import::ImportTarget;
     let ledger_type = ledger_type.map(str::trim).filter(|t| !t.is_empty());
+    // A key no ledger type can have (control characters, an overlong text) names none.
+    if ledger_type.is_some_and(|t| t.chars().count() > 64 || t.chars().any(char::is_control)) {
+        return Err(taizhang_store::StoreError::invalid(
+            "ledger_type",
+            "import.unknown_ledger_type",
+            "没有这种台账类型",
+        ));
+    }
     match target.map(str::trim).filter(|t| !t.is_empty()) {
         Some("orgs") => Ok(ImportTarget::Orgs),
         Some("people") => Ok(ImportTarget::People),
