@@ -5,7 +5,7 @@
 //! the period. Lists the rollups cannot count exactly (a field, option or person filter, or a
 //! scope the subtree has not sat wholly inside for the whole period) are left to the records.
 
-use super::records::{record_filter, records_from, RecordRow, RECORD_SELECT};
+use super::records::{ledger_type_id, record_filter, records_from, RecordRow, RECORD_SELECT};
 use super::*;
 use crate::sqlbuild::Sql;
 use crate::{Actor, RecordPage, RecordQuery, StoreResult};
@@ -26,19 +26,17 @@ pub(crate) async fn page_from_rollups(
     let Some(org) = rq.org.as_deref().filter(|o| !o.is_empty()) else {
         return Ok(None);
     };
+    // The list's own filter, built (and its dates checked) once: the counts of the ragged ends
+    // and the page narrow it to their days.
+    let mut list = Sql::new("");
+    let cond = record_filter(c, actor, rq, &mut list).await?;
     let root = super::orgs::resolve_org(c, actor, org).await?;
     let type_id = match rq.ledger_type.as_deref().filter(|t| !t.is_empty()) {
         None => None,
-        Some(key) => {
-            let mut q = Sql::new("SELECT id FROM ledger_types WHERE county_id = ");
-            let county = q.arg(actor.county_id);
-            let k = q.arg(key);
-            q.push(&format!("{county} AND key = {k}"));
-            match fetch_optional::<(i64,)>(c, &q).await? {
-                Some((id,)) => Some(id),
-                None => return Ok(None),
-            }
-        }
+        Some(key) => match ledger_type_id(c, actor, key).await? {
+            Some(id) => Some(id),
+            None => return Ok(None),
+        },
     };
     let type_cond = |q: &mut Sql| match type_id {
         Some(t) => format!(" AND ledger_type_id = {}", q.arg(t)),
@@ -101,7 +99,10 @@ pub(crate) async fn page_from_rollups(
         let records = if whole {
             monthly.get(&first).copied().unwrap_or(0)
         } else {
-            count_days(c, actor, rq, first, last).await?
+            let mut q = list.clone();
+            let days = days_cond(&mut q, first, last);
+            q.text = format!("SELECT COUNT(*) FROM ledger_records r JOIN ledger_types t ON t.id = r.ledger_type_id{cond}{days}");
+            fetch_optional::<(i64,)>(c, &q).await?.map_or(0, |r| r.0)
         };
         counts.push(DayCount {
             first,
@@ -117,12 +118,12 @@ pub(crate) async fn page_from_rollups(
             records: Vec::new(),
         }));
     };
-    let mut q = Sql::new("");
-    let cond = record_filter(c, actor, &days(rq, w.first, w.last), &mut q).await?;
+    let mut q = list;
+    let days = days_cond(&mut q, w.first, w.last);
     let lim = q.arg(limit);
     let off = q.arg(w.skip);
     q.text = format!(
-        "{RECORD_SELECT}{cond} ORDER BY r.occurred_on DESC, r.id DESC LIMIT {lim} OFFSET {off}"
+        "{RECORD_SELECT}{cond}{days} ORDER BY r.occurred_on DESC, r.id DESC LIMIT {lim} OFFSET {off}"
     );
     let rows = fetch_all::<RecordRow>(c, &q).await?;
     Ok(Some(RecordPage {
@@ -138,26 +139,9 @@ fn empty() -> RecordPage {
     }
 }
 
-/// The list's query narrowed to `[first, last]`.
-fn days(rq: &RecordQuery, first: NaiveDate, last: NaiveDate) -> RecordQuery {
-    RecordQuery {
-        from: Some(first),
-        to: Some(last),
-        ..rq.clone()
-    }
-}
-
-async fn count_days(
-    c: &mut Conn,
-    actor: &Actor,
-    rq: &RecordQuery,
-    first: NaiveDate,
-    last: NaiveDate,
-) -> StoreResult<i64> {
-    let mut q = Sql::new("");
-    let cond = record_filter(c, actor, &days(rq, first, last), &mut q).await?;
-    q.text = format!(
-        "SELECT COUNT(*) FROM ledger_records r JOIN ledger_types t ON t.id = r.ledger_type_id{cond}"
-    );
-    Ok(fetch_optional::<(i64,)>(c, &q).await?.map_or(0, |r| r.0))
+/// The list narrowed to the days `[first, last]`.
+fn days_cond(q: &mut Sql, first: NaiveDate, last: NaiveDate) -> String {
+    let a = q.arg(first);
+    let b = q.arg(last);
+    format!(" AND r.occurred_on >= {a} AND r.occurred_on <= {b}")
 }

@@ -578,6 +578,21 @@ pub(crate) fn subtree_on_record_date(q: &mut Sql, root: i64) -> String {
     format!("r.org_id IN (SELECT descendant_id FROM org_closure WHERE ancestor_id = {a}) AND EXISTS (SELECT 1 FROM org_closure cl WHERE cl.ancestor_id = {a} AND cl.descendant_id = r.org_id AND cl.valid_from <= r.occurred_on AND (cl.valid_to IS NULL OR r.occurred_on < cl.valid_to))")
 }
 
+/// The id of the caller's county's ledger type `key`, if it has one.
+pub(crate) async fn ledger_type_id(
+    c: &mut Conn,
+    actor: &Actor,
+    key: &str,
+) -> StoreResult<Option<i64>> {
+    let found: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM ledger_types WHERE county_id = $1 AND key = $2")
+            .bind(actor.county_id.get())
+            .bind(key)
+            .fetch_optional(&mut *c)
+            .await?;
+    Ok(found.map(|r| r.0))
+}
+
 /// The list's conditions (scope, subtree on the record's date, type, period, option, person),
 /// checked and appended to `q`'s arguments; shared by the page and the export.
 pub(crate) async fn record_filter(
@@ -607,14 +622,8 @@ pub(crate) async fn record_filter(
         // By id, not by a join on the key: with the type known, the planner walks
         // `ledger_records_type_date` in the list's order and stops at the page's end; joined on
         // the key it sorted every record of the type for each page.
-        let found: Option<(i64,)> =
-            sqlx::query_as("SELECT id FROM ledger_types WHERE county_id = $1 AND key = $2")
-                .bind(actor.county_id.get())
-                .bind(key)
-                .fetch_optional(&mut *c)
-                .await?;
-        match found {
-            Some((id,)) => {
+        match ledger_type_id(c, actor, key).await? {
+            Some(id) => {
                 let t = q.arg(id);
                 cond.push_str(&format!(" AND r.ledger_type_id = {t}"));
             }
