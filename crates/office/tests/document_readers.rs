@@ -1,8 +1,7 @@
 //! The documents read back by real readers: python-docx opens the .docx (the section's page
 //! size and margins, the title run's East-Asian font and size), openpyxl opens the .xlsx (the
-//! header and a number cell). CI installs both (`.ci/run`); a missing one fails the test. When
-//! LibreOffice is present, it converts the .docx to PDF as a further check (CI does not install
-//! it).
+//! header and a number cell), LibreOffice headless lays the .docx out as a PDF whose text is the
+//! bulletin's and opens the .xlsx. CI installs all three (`.ci/run`); a missing one fails the test.
 
 use chrono::NaiveDate;
 use std::path::PathBuf;
@@ -127,16 +126,33 @@ fn openpyxl_reads_the_headers_and_numbers() {
     );
 }
 
-/// LibreOffice, where installed, lays the .docx out and prints it; a 12-unit bulletin is more
-/// than one page.
+/// Converts `file` with LibreOffice headless into `to` (a format such as `pdf` or `csv`) in
+/// `dir`. CI installs LibreOffice (`.ci/run`); a missing one fails the test.
+fn libreoffice(file: &std::path::Path, to: &str, dir: &std::path::Path) {
+    // A profile of its own, so a LibreOffice the user has open does not take the conversion.
+    let profile = format!(
+        "-env:UserInstallation=file://{}",
+        dir.join("profile").display()
+    );
+    let out = Command::new("libreoffice")
+        .arg(profile)
+        .args(["--headless", "--convert-to", to, "--outdir"])
+        .arg(dir)
+        .arg(file)
+        .output()
+        .expect("libreoffice is installed (.ci/run installs libreoffice-writer-nogui)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// LibreOffice lays the .docx out and prints it: a 12-unit bulletin is more than one page, and
+/// the text it prints is the bulletin's.
 #[test]
-fn libreoffice_converts_the_docx_where_present() {
-    let Ok(probe) = Command::new("libreoffice").arg("--version").output() else {
-        eprintln!("libreoffice is not installed: the conversion check is not run here");
-        return;
-    };
-    assert!(probe.status.success());
-    let dir = out_dir().join("libreoffice");
+fn libreoffice_lays_out_the_docx_with_its_sentences() {
+    let dir = out_dir().join("libreoffice-docx");
     std::fs::create_dir_all(&dir).unwrap();
     let docx = dir.join("bulletin.docx");
     std::fs::write(
@@ -144,17 +160,50 @@ fn libreoffice_converts_the_docx_where_present() {
         bulletin_docx(&sample_bulletin(12), &masthead()).unwrap(),
     )
     .unwrap();
-    let out = Command::new("libreoffice")
-        .args(["--headless", "--convert-to", "pdf", "--outdir"])
-        .arg(&dir)
-        .arg(&docx)
+    libreoffice(&docx, "pdf", &dir);
+    let pdf = dir.join("bulletin.pdf");
+    let info = Command::new("pdfinfo").arg(&pdf).output().unwrap();
+    let info = String::from_utf8_lossy(&info.stdout).to_string();
+    let pages: u32 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(pages >= 2, "{info}");
+    let text = Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&pdf)
+        .arg("-")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pdf = std::fs::read(dir.join("bulletin.pdf")).unwrap();
-    assert!(pdf.starts_with(b"%PDF"));
+    let text: String = String::from_utf8_lossy(&text.stdout)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    for sentence in [
+        "金乡县2026年台账工作统计通报",
+        "中共金乡县委组织部",
+        "2026年12月1日",
+        "鸡黍镇12",
+    ] {
+        assert!(text.contains(sentence), "{sentence} not in {text}");
+    }
+}
+
+/// LibreOffice opens the bulletin's workbook and writes its units' sheet as CSV: the header and
+/// the first unit's figures come out as written.
+#[test]
+fn libreoffice_reads_the_xlsx() {
+    let dir = out_dir().join("libreoffice-xlsx");
+    std::fs::create_dir_all(&dir).unwrap();
+    let xlsx = dir.join("bulletin.xlsx");
+    std::fs::write(&xlsx, bulletin_xlsx(&sample_bulletin(12)).unwrap().bytes).unwrap();
+    // LibreOffice's CSV filter: comma, double quote, UTF-8 (76), the second sheet (各单位情况),
+    // which it writes to a file named after the sheet.
+    let filter = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,2";
+    libreoffice(&xlsx, filter, &dir);
+    let text = std::fs::read_to_string(dir.join("bulletin-各单位情况.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().take(2).collect();
+    assert_eq!(lines[0], "排名,单位,三会一课,走访,合计,占比", "{text}");
+    assert!(lines[1].starts_with("1,鸡黍镇1,0,120,120,"), "{text}");
 }
