@@ -90,8 +90,26 @@ fn a_member_row_is_read_into_checked_particulars() {
             birth_date: Some(d(1985, 7, 9)),
             joined_on: Some(d(2008, 7, 1)),
             confirmed_on: Some(d(2009, 7, 1)),
+            party_member: None,
+            retired: None,
         })
     );
+}
+
+#[test]
+fn a_member_rows_yes_no_columns_are_read_or_refused() {
+    let headers = ["姓名", "所在组织", "是否党员", "退休"];
+    let header = match_header(&Target::members(), &texts(1, &headers), None).unwrap();
+    let read = |cells: &[&str]| member_row(&header, &texts(2, cells), today());
+    let row = read(&["张三", "西李村党支部", "否", "是"]).unwrap();
+    assert_eq!((row.party_member, row.retired), (Some(false), Some(true)));
+    let row = read(&["张三", "西李村党支部", "Ｙ", ""]).unwrap();
+    assert_eq!((row.party_member, row.retired), (Some(true), None));
+    let errors = read(&["张三", "西李村党支部", "也许", "是"]).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].code, "import.bad_yes_no");
+    assert_eq!(errors[0].message, "“是否党员”应为“是”或“否”");
+    assert_eq!(errors[0].column, Some(2));
 }
 
 #[test]

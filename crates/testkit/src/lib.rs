@@ -165,10 +165,62 @@ pub async fn try_spawn_app_with(backend: Backend, opts: AppOptions) -> Result<Te
         Some(bound) => store.with_write_bound(bound),
         None => store,
     };
+    serve_store(store, db_url, dir, backend, opts.web).await
+}
+
+/// A server over a fresh database holding one new county founded on `founded` (as `taizhang
+/// init` makes it: its 县委 and the built-in ledger types, nothing else) with the accounts `admin` (系统管理员 at the
+/// 县委) and `anquan` (安全管理员), each with the password `PASSWORD` and no second factor.
+pub async fn spawn_fresh_county(
+    backend: Backend,
+    code: &str,
+    name: &str,
+    founded: chrono::NaiveDate,
+) -> Result<TestApp> {
+    use taizhang_domain::Role;
+    let (store, db_url, dir) = fresh_store(backend).await?;
+    let county = store.create_county(code, name, founded).await?;
+    let actor = Actor::system(county.id, "test");
+    for (username, display, role) in [
+        ("admin", "系统管理员", Role::Admin),
+        ("anquan", "安全管理员", Role::SecAdmin),
+    ] {
+        let user = taizhang_store::NewUser {
+            username: username.into(),
+            display_name: format!("{name}{display}"),
+            password: PASSWORD.into(),
+            role,
+            org_id: county.root_org_id,
+            person_id: None,
+            must_change_password: false,
+        };
+        store.create_user(&actor, user).await?;
+    }
+    let settings = taizhang_store::SecuritySettings {
+        totp_required_for_admins: false,
+        ..taizhang_store::SecuritySettings::default()
+    };
+    store.update_security_settings(&actor, &settings).await?;
+    serve_store(
+        store,
+        db_url,
+        dir,
+        backend,
+        taizhang_web::WebOptions::default(),
+    )
+    .await
+}
+
+async fn serve_store(
+    store: Store,
+    db_url: String,
+    dir: tempfile::TempDir,
+    backend: Backend,
+    web: taizhang_web::WebOptions,
+) -> Result<TestApp> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let served = store.clone();
-    let web = opts.web;
     tokio::spawn(async move {
         let _ = taizhang_web::serve_with(served, listener, web).await;
     });

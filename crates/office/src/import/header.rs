@@ -85,9 +85,12 @@ impl Target {
                         "所在支部",
                         "党支部",
                         "党组织",
+                        "所在组织",
                     ],
                     true,
                 ),
+                field("party_member", "党员", &["是否党员"], false),
+                field("retired", "退休", &["是否退休"], false),
                 field(
                     "phone",
                     "联系电话",

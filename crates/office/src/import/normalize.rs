@@ -408,6 +408,21 @@ pub fn gender(cell: &Cell, label: &str) -> Read<Gender> {
     }
 }
 
+/// 是 or 否 (Y/N, √/×, true/false, 1/0 too).
+pub fn yes_no(cell: &Cell, label: &str) -> Read<bool> {
+    let Some(s) = text(cell) else {
+        return Ok(None);
+    };
+    match fold_width(&s).to_lowercase().as_str() {
+        "是" | "y" | "yes" | "√" | "true" | "1" => Ok(Some(true)),
+        "否" | "n" | "no" | "×" | "false" | "0" => Ok(Some(false)),
+        _ => Err(CellError::new(
+            "import.bad_yes_no",
+            format!("“{label}”应为“是”或“否”"),
+        )),
+    }
+}
+
 /// An organisation path, "金乡县/鸡黍镇/西李村": its names from the top, split at "/", "／",
 /// ">" or "＞", each a valid organisation name.
 pub fn org_path(cell: &Cell, label: &str) -> Read<Vec<String>> {

@@ -31,6 +31,10 @@ pub struct MemberRow {
     pub birth_date: Option<NaiveDate>,
     pub joined_on: Option<NaiveDate>,
     pub confirmed_on: Option<NaiveDate>,
+    /// 党员: whether the person is a Party member (a member sheet's rows are, unless it says 否).
+    pub party_member: Option<bool>,
+    /// 退休: none where the sheet does not say.
+    pub retired: Option<bool>,
 }
 
 /// An organisation sheet's row, checked.
@@ -211,6 +215,14 @@ pub fn member_row(
         }
     }
     let branch = p.required("branch", n::text(cell("branch")));
+    let party_member = {
+        let label = p.label("party_member");
+        p.take("party_member", n::yes_no(cell("party_member"), &label))
+    };
+    let retired = {
+        let label = p.label("retired");
+        p.take("retired", n::yes_no(cell("retired"), &label))
+    };
     let ethnicity = short_text(&mut p, header, row, "ethnicity");
     let education = short_text(&mut p, header, row, "education");
     let category = short_text(&mut p, header, row, "category");
@@ -229,6 +241,8 @@ pub fn member_row(
         birth_date,
         joined_on,
         confirmed_on,
+        party_member,
+        retired,
     })
 }
 

@@ -134,6 +134,8 @@ pub struct PersonImport {
     pub id_number: Option<String>,
     pub phone: Option<String>,
     pub party_member: bool,
+    /// 退休: none leaves a person on file as they are (and a new one not retired).
+    pub retired: Option<bool>,
 }
 
 /// What [`Store::import_people`] made of one row.

@@ -30,12 +30,22 @@ struct OnFile {
     gender: Option<String>,
     phone_bidx: Option<String>,
     party_member: bool,
+    retired: bool,
 }
 
-type OnFileRow = (i64, i64, String, Option<String>, Option<String>, bool, Option<String>);
+type OnFileRow = (
+    i64,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    bool,
+    bool,
+    Option<String>,
+);
 
 fn on_file(r: OnFileRow) -> (Option<String>, OnFile) {
-    let (id, org_id, name, gender, phone_bidx, party_member, id_bidx) = r;
+    let (id, org_id, name, gender, phone_bidx, party_member, retired, id_bidx) = r;
     (
         id_bidx,
         OnFile {
@@ -45,18 +55,20 @@ fn on_file(r: OnFileRow) -> (Option<String>, OnFile) {
             gender,
             phone_bidx,
             party_member,
+            retired,
         },
     )
 }
 
 const ON_FILE: &str =
-    "SELECT p.id, p.org_id, p.name, p.gender, p.phone_bidx, p.party_member, p.id_number_bidx FROM people p";
+    "SELECT p.id, p.org_id, p.name, p.gender, p.phone_bidx, p.party_member, p.retired, p.id_number_bidx FROM people p";
 
 /// A row checked, before it is matched.
 struct Ready {
     person: CheckedPerson,
     org_id: i64,
     party_member: bool,
+    retired: Option<bool>,
     id_bidx: Option<String>,
     phone_bidx: Option<String>,
 }
@@ -135,6 +147,7 @@ pub(crate) async fn import_people(
                         person,
                         org_id: r.org_id.get(),
                         party_member: r.party_member,
+                        retired: r.retired,
                         id_bidx,
                         phone_bidx,
                     }),
@@ -271,7 +284,7 @@ pub(crate) async fn import_people(
                     r.org_id,
                     &r.person,
                     r.party_member,
-                    false,
+                    r.retired.unwrap_or(false),
                     now,
                 )
                 .await?;
@@ -334,6 +347,9 @@ fn changes(o: &OnFile, r: &Ready) -> Vec<&'static str> {
     if r.party_member && !o.party_member {
         out.push("party_member");
     }
+    if r.retired.is_some_and(|x| x != o.retired) {
+        out.push("retired");
+    }
     out
 }
 
@@ -357,9 +373,11 @@ async fn update_person(
         None => (None, None),
     };
     let party_member = o.party_member || r.party_member;
+    let retired = r.retired.unwrap_or(o.retired);
     sqlx::query(
         "UPDATE people SET name = $2, gender = $3, org_id = $4, party_member = $5,
-             phone_enc = COALESCE($6, phone_enc), phone_bidx = COALESCE($7, phone_bidx), updated_at = $8
+             phone_enc = COALESCE($6, phone_enc), phone_bidx = COALESCE($7, phone_bidx), updated_at = $8,
+             retired = $9
          WHERE id = $1",
     )
     .bind(o.id)
@@ -370,10 +388,11 @@ async fn update_person(
     .bind(phone_enc)
     .bind(phone_bidx)
     .bind(now)
+    .bind(retired)
     .execute(&mut *c)
     .await?;
-    let before = json!({"name": o.name, "org_id": o.org_id, "gender": o.gender, "party_member": o.party_member});
-    let all = person_json(&r.person, r.org_id, party_member, false);
+    let before = json!({"name": o.name, "org_id": o.org_id, "gender": o.gender, "party_member": o.party_member, "retired": o.retired});
+    let all = person_json(&r.person, r.org_id, party_member, retired);
     let mut after = Map::new();
     for k in &changed {
         after.insert((*k).to_string(), all.get(*k).cloned().unwrap_or(Value::Null));

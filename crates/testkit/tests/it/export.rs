@@ -25,7 +25,7 @@ each_backend!(
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// GETs an export with a bearer token: the status and the body's bytes.
-async fn fetch(app: &TestApp, path: &str, token: &str) -> (StatusCode, Vec<u8>) {
+pub(super) async fn fetch(app: &TestApp, path: &str, token: &str) -> (StatusCode, Vec<u8>) {
     let r = app
         .client
         .get(app.url(path))
@@ -47,7 +47,7 @@ async fn fetch(app: &TestApp, path: &str, token: &str) -> (StatusCode, Vec<u8>) 
 }
 
 /// The export's only sheet, read back: its name and its rows (the header first).
-async fn sheet(app: &TestApp, path: &str, token: &str) -> (String, Vec<Vec<Data>>) {
+pub(super) async fn sheet(app: &TestApp, path: &str, token: &str) -> (String, Vec<Vec<Data>>) {
     let (status, bytes) = fetch(app, path, token).await;
     assert_eq!(
         status,
@@ -144,6 +144,11 @@ async fn organisations_are_the_callers_subtree(app: TestApp) {
         serial(org["established_on"].as_str().unwrap())
     );
     assert_eq!(row[5], Data::Empty);
+    // Every other row names its parent by its path from the town down, which imports back.
+    for r in rows[1..].iter().filter(|r| *r != row) {
+        let parent = text(&r[3]);
+        assert!(parent == "鸡黍镇" || parent.starts_with("鸡黍镇/"), "{r:?}");
+    }
     // Nothing outside the town: no other town's code.
     assert!(rows
         .iter()
@@ -274,7 +279,9 @@ async fn records_have_a_column_of_its_type_per_field(app: TestApp) {
             date_cell(&row[0]),
             serial(r["occurred_on"].as_str().unwrap())
         );
-        assert_eq!(text(&row[1]), r["org"]["name"].as_str().unwrap());
+        // The organisation by its path, which ends with its name.
+        let path: Vec<&str> = text(&row[1]).split('/').collect();
+        assert_eq!(path.last().copied(), r["org"]["name"].as_str());
         assert_eq!(text(&row[3]), r["fields"]["meeting_kind"].as_str().unwrap());
         match r["fields"].get("attendance").and_then(Value::as_i64) {
             Some(n) => assert_eq!(row[6], Data::Float(n as f64)),

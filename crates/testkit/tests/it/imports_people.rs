@@ -38,7 +38,7 @@ fn sheet(header: &str, rows: &[&str]) -> Vec<u8> {
 }
 
 /// Uploads a sheet, runs the worker and returns the finished import.
-async fn imported(
+pub(super) async fn imported(
     app: &TestApp,
     token: &str,
     what: &str,

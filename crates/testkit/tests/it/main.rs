@@ -22,6 +22,7 @@ mod record_pages;
 mod regions;
 mod replica;
 mod rollups;
+mod round_trip;
 mod scope;
 mod scope_writes;
 mod security;

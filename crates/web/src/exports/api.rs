@@ -124,14 +124,36 @@ export!(
     "The organisations of the caller's scope, dissolved ones included."
 );
 
+/// The organisations of the caller's scope, to name them by path: their names, codes and
+/// parents, a few thousand rows for a county.
+async fn org_paths(s: &AppState, actor: &Actor) -> ApiResult<OrgPaths> {
+    let mut tree = OrgPaths::default();
+    let mut after = 0;
+    loop {
+        let page = s.store.orgs_after(actor, after, PAGE_ROWS).await?;
+        let Some((last, _)) = page.last() else { break };
+        after = last.id.get();
+        for (o, parent) in &page {
+            tree.add(o, parent.as_deref());
+        }
+        check_bound(tree.len() as i64)?;
+    }
+    Ok(tree)
+}
+
 async fn orgs(s: &AppState, actor: &Actor, _: &NoFilters) -> ApiResult<Response> {
+    // Each row names its parent by its path, so that the sheet imports back as the same tree.
+    let tree = org_paths(s, actor).await?;
     let feed = Feed::start(orgs_sheet())?;
     let mut after = 0;
     loop {
         let page = s.store.orgs_after(actor, after, PAGE_ROWS).await?;
         let Some((last, _)) = page.last() else { break };
         after = last.id.get();
-        let rows = page.iter().map(|(o, p)| org_row(o, p.as_deref())).collect();
+        let rows = page
+            .iter()
+            .map(|(o, _)| org_row(o, tree.parent_path(o).as_deref()))
+            .collect();
         if !feed.send(rows).await {
             break;
         }
@@ -165,11 +187,15 @@ async fn people(s: &AppState, actor: &Actor, q: &PeopleFilters) -> ApiResult<Res
         .store
         .people_after(actor, org, whole, 0, PAGE_ROWS)
         .await?;
+    let tree = org_paths(s, actor).await?;
     let feed = Feed::start(people_sheet(whole))?;
     let mut page = first;
     while let Some(last) = page.last() {
         let after = last.id.get();
-        if !feed.send(page.iter().map(person_row).collect()).await {
+        if !feed
+            .send(page.iter().map(|p| person_row(p, &tree)).collect())
+            .await
+        {
             break;
         }
         page = s
@@ -295,6 +321,7 @@ async fn records(s: &AppState, actor: &Actor, f: &RecordFilters) -> ApiResult<Re
     // The list's count: scope and filters checked, and a list longer than a sheet refused
     // before anything is written.
     check_bound(s.store.records(actor, &q).await?.total)?;
+    let tree = org_paths(s, actor).await?;
     let feed = Feed::start(records_sheet(&t))?;
     let mut after = None;
     loop {
@@ -302,7 +329,7 @@ async fn records(s: &AppState, actor: &Actor, f: &RecordFilters) -> ApiResult<Re
         let Some(last) = page.last() else { break };
         after = Some((last.occurred_on, last.id));
         if !feed
-            .send(page.iter().map(|r| record_row(&t, r)).collect())
+            .send(page.iter().map(|r| record_row(&t, r, &tree)).collect())
             .await
         {
             break;

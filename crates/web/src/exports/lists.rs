@@ -1,6 +1,7 @@
 //! The sheets of the plain lists: their columns (Chinese headers, typed) and each row's cells.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use std::collections::HashMap;
 use taizhang_office::export::{Cell, Column, ColumnKind, Sheet};
 use taizhang_store::{AuditEntry, Link, Org, OverdueItem, Person, Position};
 
@@ -36,9 +37,91 @@ pub(crate) fn orgs_sheet() -> Sheet {
     )
 }
 
+/// The names, codes and parents of the organisations an export covers, to name an
+/// organisation by its path from the top of the caller's scope ("中共金乡县委员会/鸡黍镇党委/…"),
+/// which two organisations of one name under different parents do not share.
+#[derive(Default)]
+pub(crate) struct OrgPaths {
+    orgs: HashMap<i64, PathNode>,
+    by_code: HashMap<String, i64>,
+    /// The name of the parent above the scope's top, which the caller does not see.
+    above_top: HashMap<i64, String>,
+}
+
+struct PathNode {
+    name: String,
+    code: Option<String>,
+    parent: Option<i64>,
+}
+
+impl OrgPaths {
+    pub(crate) fn add(&mut self, o: &Org, parent_name: Option<&str>) {
+        let node = PathNode {
+            name: o.name.clone(),
+            code: o.code.clone(),
+            parent: o.parent_id.map(|p| p.get()),
+        };
+        self.orgs.insert(o.id.get(), node);
+        if let Some(code) = &o.code {
+            self.by_code.insert(code.clone(), o.id.get());
+        }
+        if let Some(n) = parent_name {
+            self.above_top.insert(o.id.get(), n.to_string());
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.orgs.len()
+    }
+
+    /// The organisation's path from the top of the scope down to itself; none for one the
+    /// export does not cover.
+    pub(crate) fn path(&self, id: i64) -> Option<String> {
+        let mut path = Vec::new();
+        let mut at = Some(id);
+        // A tree has no cycles; the bound keeps a damaged one from looping.
+        while let Some(id) = at.filter(|_| path.len() <= self.orgs.len()) {
+            let Some(node) = self.orgs.get(&id) else {
+                break;
+            };
+            path.push(node.name.as_str());
+            at = node.parent;
+        }
+        path.reverse();
+        (!path.is_empty()).then(|| path.join("/"))
+    }
+
+    /// The parent's path; for the top of the scope, the name of the parent it has outside the
+    /// scope; none for the county's 县委.
+    pub(crate) fn parent_path(&self, o: &Org) -> Option<String> {
+        let parent = o.parent_id?.get();
+        if self.orgs.contains_key(&parent) {
+            self.path(parent)
+        } else {
+            self.above_top.get(&o.id.get()).cloned()
+        }
+    }
+
+    /// The path of the organisation a stored reference names (its code, or `o{id}`).
+    pub(crate) fn path_of_ref(&self, r: &str) -> Option<String> {
+        let id = match r.strip_prefix('o').and_then(|n| n.parse().ok()) {
+            Some(id) => id,
+            None => *self.by_code.get(r)?,
+        };
+        self.path(id)
+    }
+
+    /// The organisation's official code, where it has one.
+    pub(crate) fn code(&self, id: i64) -> Option<&str> {
+        self.orgs.get(&id)?.code.as_deref()
+    }
+}
+
+/// 组织编码 is the official code, empty where there is none (the `o…` reference is this
+/// installation's own and would mean nothing to another).
 pub(crate) fn org_row(o: &Org, parent: Option<&str>) -> Vec<Cell> {
     vec![
-        text(&o.org_ref),
+        Cell::text_opt(o.code.as_deref()),
         text(&o.name),
         text(&o.kind_label),
         Cell::text_opt(parent),
@@ -71,12 +154,15 @@ fn yes_no(b: bool) -> Cell {
     text(if b { "是" } else { "否" })
 }
 
-pub(crate) fn person_row(p: &Person) -> Vec<Cell> {
+/// 所在组织 is the organisation's path and 组织编码 its official code, so that the sheet
+/// imports back into the same organisations (of an installation with other ids).
+pub(crate) fn person_row(p: &Person, tree: &OrgPaths) -> Vec<Cell> {
+    let org = p.org.id.get();
     vec![
         text(&p.name),
         Cell::text_opt(p.gender.map(|g| g.to_string())),
-        text(&p.org.name),
-        text(&p.org.org_ref),
+        text(&tree.path(org).unwrap_or_else(|| p.org.name.clone())),
+        Cell::text_opt(tree.code(org)),
         Cell::text_opt(p.id_number.as_deref()),
         Cell::text_opt(p.phone.as_deref()),
         Cell::date_opt(p.birth_date),

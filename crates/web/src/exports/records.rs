@@ -1,7 +1,7 @@
 //! The sheet of a ledger type's records: the record's date and organisation, then each of the
 //! type's fields as a column of its kind, then who entered it and when.
 
-use super::lists::beijing;
+use super::lists::{beijing, OrgPaths};
 use serde_json::Value;
 use std::collections::HashMap;
 use taizhang_domain::ledger::{FieldDef, FieldKind};
@@ -63,7 +63,12 @@ fn scaled(v: &Value, scale: u32) -> Option<i64> {
     taizhang_domain::ledger::parse_scaled(&text, scale)
 }
 
-fn field_cell(f: &FieldDef, v: Option<&Value>, names: &HashMap<i64, &str>) -> Cell {
+fn field_cell(
+    f: &FieldDef,
+    v: Option<&Value>,
+    names: &HashMap<i64, &str>,
+    tree: &OrgPaths,
+) -> Cell {
     let Some(v) = v.filter(|v| !v.is_null()) else {
         return Cell::Empty;
     };
@@ -93,6 +98,12 @@ fn field_cell(f: &FieldDef, v: Option<&Value>, names: &HashMap<i64, &str>) -> Ce
                 .collect();
             Cell::Text(named.join("、"))
         }
+        // By its path, as the 组织 column: the stored code or `o{id}` would not import into
+        // another installation.
+        (FieldKind::Organisation, _) => match v.as_str() {
+            Some(r) => Cell::Text(tree.path_of_ref(r).unwrap_or_else(|| r.to_string())),
+            None => Cell::Text(v.to_string()),
+        },
         (FieldKind::MultiChoice { .. }, _) => Cell::Text(
             v.as_array()
                 .map(|a| {
@@ -110,7 +121,9 @@ fn field_cell(f: &FieldDef, v: Option<&Value>, names: &HashMap<i64, &str>) -> Ce
     }
 }
 
-pub(crate) fn record_row(t: &LedgerType, r: &Record) -> Vec<Cell> {
+/// 组织 is the organisation's path and 组织编码 its official code (as in the people's sheet),
+/// so that the sheet imports back into the same organisations.
+pub(crate) fn record_row(t: &LedgerType, r: &Record, tree: &OrgPaths) -> Vec<Cell> {
     let names: HashMap<i64, &str> = r
         .people
         .iter()
@@ -118,14 +131,17 @@ pub(crate) fn record_row(t: &LedgerType, r: &Record) -> Vec<Cell> {
         .collect();
     let mut row = vec![
         Cell::Date(r.occurred_on),
-        Cell::Text(r.org.name.clone()),
-        Cell::Text(r.org.org_ref.clone()),
+        Cell::Text(
+            tree.path(r.org.id.get())
+                .unwrap_or_else(|| r.org.name.clone()),
+        ),
+        Cell::text_opt(tree.code(r.org.id.get())),
     ];
     row.extend(
         t.definition
             .fields
             .iter()
-            .map(|f| field_cell(f, r.fields.get(&f.key), &names)),
+            .map(|f| field_cell(f, r.fields.get(&f.key), &names, tree)),
     );
     row.push(Cell::text_opt(r.created_by.clone()));
     row.push(Cell::DateTime(beijing(r.created_at)));

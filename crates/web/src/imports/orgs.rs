@@ -101,6 +101,17 @@ pub(super) async fn run(run: &Run<'_>) -> Result<Ran, RunError> {
                 parents.push(p);
                 placed.push(Placed::Pending);
             }
+            // The county's 县委 (or any organisation already there by its code) needs no
+            // parent to be found: it is unchanged.
+            Err(_)
+                if o.code
+                    .as_deref()
+                    .and_then(|c| run.orgs.by_code(c))
+                    .is_some() =>
+            {
+                parents.push((String::new(), "parent"));
+                placed.push(Placed::Existing);
+            }
             Err(message) => {
                 parents.push((String::new(), "parent"));
                 let key = if header.column("parent").is_some() {

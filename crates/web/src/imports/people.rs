@@ -92,7 +92,8 @@ impl Rows for PeopleRows {
                         gender: m.gender.clone(),
                         id_number: m.id_number.as_ref().map(|n| n.as_str().to_string()),
                         phone: m.phone.as_ref().map(|x| x.as_str().to_string()),
-                        party_member: true,
+                        party_member: m.party_member.unwrap_or(true),
+                        retired: m.retired,
                     });
                 }
                 _ => errors[i] = Some(problems),
