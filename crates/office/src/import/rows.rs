@@ -4,7 +4,7 @@
 //! already on file — is left as text for the importer to look up; the store checks the rest
 //! again when it writes.
 
-use super::cell::Row;
+use super::cell::{Cell, Row};
 use super::header::{HeaderMap, LEDGER_DATE, LEDGER_KEY, LEDGER_ORG};
 use super::normalize::{self as n, CellError};
 use chrono::NaiveDate;
@@ -92,6 +92,18 @@ impl<'h> Problems<'h> {
         }
     }
 
+    /// `key`'s cell read by `reader` (given the column's header for its messages), or none
+    /// with its error noted.
+    fn read<T>(
+        &mut self,
+        row: &Row,
+        key: &str,
+        reader: impl FnOnce(&Cell, &str) -> Result<Option<T>, CellError>,
+    ) -> Option<T> {
+        let read = reader(self.header.cell(row, key), &self.label(key));
+        self.take(key, read)
+    }
+
     fn push(&mut self, key: &str, e: CellError) {
         self.errors.push(self.header.place(e, key));
     }
@@ -133,18 +145,9 @@ pub fn member_row(
     let mut p = Problems::new(header);
     let cell = |key: &str| header.cell(row, key);
     let name_text = n::text(cell("name"));
-    let id = {
-        let label = p.label("id_number");
-        p.take("id_number", n::id_number(cell("id_number"), &label, today))
-    };
-    let phone = {
-        let label = p.label("phone");
-        p.take("phone", n::phone(cell("phone"), &label))
-    };
-    let gender = {
-        let label = p.label("gender");
-        p.take("gender", n::gender(cell("gender"), &label))
-    };
+    let id = p.read(row, "id_number", |c, l| n::id_number(c, l, today));
+    let phone = p.read(row, "phone", n::phone);
+    let gender = p.read(row, "gender", n::gender);
     let checked = check_person(
         PersonInput {
             name: name_text.as_deref().unwrap_or(""),
@@ -173,10 +176,7 @@ pub fn member_row(
             None
         }
     };
-    let birth_date = {
-        let label = p.label("birth_date");
-        p.take("birth_date", n::calendar_date(cell("birth_date"), &label))
-    };
+    let birth_date = p.read(row, "birth_date", n::calendar_date);
     if let (Some(b), Some(id)) = (birth_date, &id) {
         if b != id.birth_date() {
             let message = format!(
@@ -190,17 +190,8 @@ pub fn member_row(
             );
         }
     }
-    let joined_on = {
-        let label = p.label("joined_on");
-        p.take("joined_on", n::calendar_date(cell("joined_on"), &label))
-    };
-    let confirmed_on = {
-        let label = p.label("confirmed_on");
-        p.take(
-            "confirmed_on",
-            n::calendar_date(cell("confirmed_on"), &label),
-        )
-    };
+    let joined_on = p.read(row, "joined_on", n::calendar_date);
+    let confirmed_on = p.read(row, "confirmed_on", n::calendar_date);
     if let (Some(j), Some(c)) = (joined_on, confirmed_on) {
         if c < j {
             let message = format!(
@@ -215,14 +206,8 @@ pub fn member_row(
         }
     }
     let branch = p.required("branch", n::text(cell("branch")));
-    let party_member = {
-        let label = p.label("party_member");
-        p.take("party_member", n::yes_no(cell("party_member"), &label))
-    };
-    let retired = {
-        let label = p.label("retired");
-        p.take("retired", n::yes_no(cell("retired"), &label))
-    };
+    let party_member = p.read(row, "party_member", n::yes_no);
+    let retired = p.read(row, "retired", n::yes_no);
     let ethnicity = short_text(&mut p, header, row, "ethnicity");
     let education = short_text(&mut p, header, row, "education");
     let category = short_text(&mut p, header, row, "category");
@@ -274,18 +259,9 @@ pub fn org_row(header: &HeaderMap, row: &Row) -> Result<OrgRow, Vec<CellError>> 
         }
     }
     let parent = n::text(cell("parent"));
-    let path = {
-        let label = p.label("path");
-        p.take("path", n::org_path(cell("path"), &label))
-    };
-    let kind = {
-        let label = p.label("kind");
-        p.take("kind", n::org_kind(cell("kind"), &label))
-    };
-    let founded_on = {
-        let label = p.label("founded_on");
-        p.take("founded_on", n::date(cell("founded_on"), &label))
-    };
+    let path = p.read(row, "path", n::org_path);
+    let kind = p.read(row, "kind", n::org_kind);
+    let founded_on = p.read(row, "founded_on", n::date);
     p.finish(OrgRow {
         name,
         code,
@@ -313,10 +289,7 @@ pub fn ledger_row(
 ) -> Result<LedgerRow, Vec<CellError>> {
     let mut p = Problems::new(header);
     let org = p.required(LEDGER_ORG, n::text(header.cell(row, LEDGER_ORG)));
-    let occurred_on = {
-        let label = p.label(LEDGER_DATE);
-        p.take(LEDGER_DATE, n::date(header.cell(row, LEDGER_DATE), &label))
-    };
+    let occurred_on = p.read(row, LEDGER_DATE, n::date);
     if occurred_on.is_none()
         && !p
             .errors

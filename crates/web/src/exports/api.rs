@@ -145,6 +145,8 @@ async fn orgs(s: &AppState, actor: &Actor, _: &NoFilters) -> ApiResult<Response>
     // Each row names its parent by its path, so that the sheet imports back as the same tree.
     let tree = org_paths(s, actor).await?;
     let feed = Feed::start(orgs_sheet())?;
+    // The rows are read again a page at a time rather than kept whole with the tree: the tree
+    // holds names and codes only.
     let mut after = 0;
     loop {
         let page = s.store.orgs_after(actor, after, PAGE_ROWS).await?;
