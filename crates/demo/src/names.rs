@@ -320,3 +320,35 @@ pub fn unique_place(rng: &mut Rng, community: bool, taken: &mut HashSet<String>)
     taken.insert(numbered.clone());
     numbered
 }
+
+/// The schooling a cohort of members typically has, most common first, with weights in
+/// hundredths.
+pub type Schooling = &'static [(&'static str, u64)];
+
+/// A member's profile (民族, 学历, 人员类别, 入党 and 转正 dates) as the national system keeps it:
+/// mostly 汉族 with some 回族, as in 济宁, the 学历 drawn from `schooling`, 转正 a year after
+/// joining.
+pub fn profile(
+    rng: &mut Rng,
+    schooling: Schooling,
+    joined: Option<chrono::NaiveDate>,
+) -> taizhang_store::NewPerson {
+    let ethnicity = if rng.chance(0.03) { "回族" } else { "汉族" };
+    let mut roll = rng.below(100);
+    let education = schooling
+        .iter()
+        .find(|(_, w)| {
+            let hit = roll < *w;
+            roll = roll.saturating_sub(*w);
+            hit
+        })
+        .map_or(schooling[0].0, |(e, _)| e);
+    taizhang_store::NewPerson {
+        ethnicity: Some(ethnicity.to_string()),
+        education: Some(education.to_string()),
+        member_category: Some("full".to_string()),
+        joined_on: joined,
+        confirmed_on: joined.and_then(|j| j.checked_add_days(chrono::Days::new(365))),
+        ..Default::default()
+    }
+}

@@ -4,7 +4,7 @@
 use crate::names;
 use crate::rng::Rng;
 use crate::{ymd, Plan, World, COUNTY_CODE, ELECTED, JOINED_BY};
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use std::collections::HashSet;
 use taizhang_domain::org::{OrgKind, PositionTitle};
 use taizhang_domain::{IdNumber, PersonId};
@@ -23,6 +23,19 @@ pub(crate) enum Cohort {
     TownStaff,
     FirstSecretary,
     Retiree,
+}
+
+impl Cohort {
+    /// The 学历 of the cohort's members, with weights in hundredths.
+    fn schooling(self) -> names::Schooling {
+        match self {
+            Cohort::Villager => &[("初中", 50), ("高中", 25), ("小学", 15), ("大专", 10)],
+            Cohort::Retiree => &[("初中", 40), ("小学", 30), ("高中", 20), ("中专", 10)],
+            Cohort::VillageCadre => &[("高中", 40), ("大专", 35), ("初中", 15), ("本科", 10)],
+            Cohort::Cadre | Cohort::TownStaff => &[("本科", 60), ("大专", 25), ("硕士", 15)],
+            Cohort::FirstSecretary => &[("本科", 70), ("硕士", 30)],
+        }
+    }
 }
 
 pub(crate) struct Seeder<'a> {
@@ -123,12 +136,14 @@ impl Seeder<'_> {
         ))
     }
 
-    /// Creates a Party member of `org`; returns the id, name and birth date.
+    /// Creates a Party member of `org`; returns the id, name and birth date. With `joined_by`,
+    /// the date they joined the Party (no later than it) is drawn and kept in their profile.
     pub(crate) async fn person(
         &mut self,
         org: &Org,
         cohort: Cohort,
-    ) -> StoreResult<(PersonId, String, NaiveDate)> {
+        joined_by: Option<NaiveDate>,
+    ) -> StoreResult<(PersonId, String, NaiveDate, Option<NaiveDate>)> {
         let retired = match cohort {
             Cohort::Villager => self.rng.chance(0.1),
             Cohort::Retiree => true,
@@ -147,18 +162,28 @@ impl Seeder<'_> {
         let male = self.rng.chance(men);
         let id_number = self.id_number(birth, male)?;
         let name = names::person_name(&mut self.rng, male);
+        let phone = names::phone(&mut self.rng);
+        let joined = joined_by.map(|by| self.joined(birth, by));
+        // The rest of the profile from its own generator, seeded by the person's number, so
+        // that the county's other data stays as it was.
+        let profile = names::profile(
+            &mut Rng::new(birth.num_days_from_ce() as u64 ^ self.people as u64),
+            cohort.schooling(),
+            joined,
+        );
         let new = NewPerson {
             name: name.clone(),
             org: org.org_ref.clone(),
             gender: None, // derived from the ID number
             id_number: Some(id_number),
-            phone: Some(names::phone(&mut self.rng)),
+            phone: Some(phone),
             party_member: true,
             retired,
+            ..profile
         };
         let person = self.store.create_person(&self.actor, new).await?;
         self.people += 1;
-        Ok((person.id, name, birth))
+        Ok((person.id, name, birth, joined))
     }
 
     /// When someone joined the Party: in their twenties or thirties, and no later than `by`
@@ -179,13 +204,13 @@ impl Seeder<'_> {
         branch: &Org,
         cohort: Cohort,
     ) -> StoreResult<(PersonId, String, NaiveDate)> {
-        let (id, name, birth) = self.person(branch, cohort).await?;
         let by = match cohort {
             Cohort::VillageCadre => ELECTED - Days::new(366),
             Cohort::FirstSecretary => ymd(2022, 12, 31),
             _ => JOINED_BY,
         };
-        let joined = self.joined(birth, by);
+        let (id, name, _, joined) = self.person(branch, cohort, Some(by)).await?;
+        let joined = joined.unwrap_or(by);
         self.position(id, branch, PositionTitle::Member, joined)
             .await?;
         Ok((id, name, joined))
@@ -196,7 +221,7 @@ impl Seeder<'_> {
     pub(crate) async fn members(&mut self, plan: &Plan, world: &mut World) -> StoreResult<()> {
         for town in &mut world.towns {
             for _ in 0..3 {
-                let (id, _, birth) = self.person(&town.org, Cohort::TownStaff).await?;
+                let (id, _, birth, _) = self.person(&town.org, Cohort::TownStaff, None).await?;
                 let from = self
                     .date_between(ymd(2018, 1, 1), ymd(2023, 12, 31))
                     .max(birth + Days::new(365 * 22));

@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use serde_json::json;
 use taizhang_domain::org::OrgKind;
+use taizhang_domain::person::{Education, Ethnicity, MemberCategory, PartyProfile};
 use taizhang_domain::{IdNumber, Phone};
 use taizhang_office::import::header::{match_header, Target};
 use taizhang_office::import::normalize::{join_errors, CellError};
@@ -84,12 +85,14 @@ fn a_member_row_is_read_into_checked_particulars() {
             id_number: Some(id),
             phone: Some(Phone::parse("13800138000").unwrap()),
             branch: "西李村党支部".into(),
-            ethnicity: Some("汉族".into()),
-            education: Some("大学本科".into()),
-            category: Some("正式党员".into()),
             birth_date: Some(d(1985, 7, 9)),
-            joined_on: Some(d(2008, 7, 1)),
-            confirmed_on: Some(d(2009, 7, 1)),
+            profile: PartyProfile {
+                ethnicity: Ethnicity::parse("汉族"),
+                education: Some(Education::Bachelor),
+                category: Some(MemberCategory::Full),
+                joined_on: Some(d(2008, 7, 1)),
+                confirmed_on: Some(d(2009, 7, 1)),
+            },
             party_member: None,
             retired: None,
         })
@@ -110,6 +113,52 @@ fn a_member_rows_yes_no_columns_are_read_or_refused() {
     assert_eq!(errors[0].code, "import.bad_yes_no");
     assert_eq!(errors[0].message, "“是否党员”应为“是”或“否”");
     assert_eq!(errors[0].column, Some(2));
+}
+
+#[test]
+fn a_member_rows_profile_is_read_as_the_national_system_writes_it_or_refused_on_its_column() {
+    let header = match_header(&Target::members(), &texts(1, MEMBER_HEADERS), None).unwrap();
+    let id = man();
+    let row = |ethnic: &str, school: &str, category: &str, joined: &str, confirmed: &str| {
+        let cells = [
+            "张三",
+            "男",
+            id.as_str(),
+            ethnic,
+            "",
+            school,
+            category,
+            joined,
+            confirmed,
+            "西李村党支部",
+            "",
+        ];
+        member_row(&header, &texts(2, &cells), today())
+    };
+    let read = row("回", "大专", "预备", "2025.7.1", "").unwrap().profile;
+    assert_eq!(read.ethnicity.map(|e| e.as_str()), Some("回族"));
+    assert_eq!(read.education, Some(Education::College));
+    assert_eq!(read.category, Some(MemberCategory::Probationary));
+    assert_eq!(read.joined_on, Some(d(2025, 7, 1)));
+    assert_eq!(read.confirmed_on, None);
+    let errors = row("火星族", "幼儿园", "预备党员", "2001.7.1", "2026.5.1").unwrap_err();
+    let codes: Vec<(Option<usize>, &str)> =
+        errors.iter().map(|e| (e.column, e.code.as_str())).collect();
+    assert_eq!(
+        codes,
+        vec![
+            (Some(3), "profile.bad_ethnicity"),
+            (Some(5), "profile.bad_education"),
+            (Some(7), "profile.joined_under_18"),
+            (Some(8), "profile.probationary_confirmed"),
+        ]
+    );
+    assert_eq!(
+        errors[2].message,
+        "入党时未满十八周岁（出生日期1985-07-09）"
+    );
+    let errors = row("", "", "", "2027.1.1", "").unwrap_err();
+    assert_eq!(errors[0].message, "“入党日期”不能晚于今天");
 }
 
 #[test]
@@ -141,7 +190,7 @@ fn a_member_rows_problems_are_each_reported_on_their_column() {
             (Some(10), "phone.invalid"),
             (Some(1), "person.gender_mismatch"),
             (Some(4), "import.birth_date_mismatch"),
-            (Some(8), "import.confirmed_before_joined"),
+            (Some(8), "profile.confirmed_before_joined"),
             (Some(9), "field.required"),
         ]
     );

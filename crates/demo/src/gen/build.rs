@@ -7,7 +7,7 @@
 use super::{sub_seed, Plan};
 use crate::names;
 use crate::rng::Rng;
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use std::collections::HashSet;
 use taizhang_domain::org::{LinkKind, OrgKind, PositionTitle};
 use taizhang_domain::{IdNumber, PersonId};
@@ -146,11 +146,26 @@ impl Builder<'_> {
                 phone: Some(names::phone(&mut self.rng)),
                 party_member: true,
                 retired: born.0 < 1960,
+                // Seeded apart, so that the generated county's other data stays as it was.
+                ..names::profile(
+                    &mut Rng::new(birth.num_days_from_ce() as u64 ^ self.id_numbers.len() as u64),
+                    GEN_SCHOOLING,
+                    Some(joined),
+                )
             },
             joined,
         ))
     }
 }
+
+/// The 学历 of generated members, with weights in hundredths.
+const GEN_SCHOOLING: names::Schooling = &[
+    ("初中", 35),
+    ("高中", 25),
+    ("大专", 20),
+    ("本科", 15),
+    ("小学", 5),
+];
 
 pub(crate) async fn county(
     store: &Store,

@@ -11,7 +11,9 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 use taizhang_domain::ledger::{FieldKind, LedgerTypeDef};
 use taizhang_domain::org::{is_valid_code, validate_name, OrgKind};
-use taizhang_domain::person::{check_person, PersonInput};
+use taizhang_domain::person::{
+    check_person, check_profile, PartyProfile, PersonInput, ProfileInput,
+};
 use taizhang_domain::phrasing::scaled;
 use taizhang_domain::{IdNumber, Phone};
 
@@ -25,12 +27,9 @@ pub struct MemberRow {
     pub phone: Option<Phone>,
     /// The branch as the sheet names it (a name, a code or a path), for the importer to find.
     pub branch: String,
-    pub ethnicity: Option<String>,
-    pub education: Option<String>,
-    pub category: Option<String>,
     pub birth_date: Option<NaiveDate>,
-    pub joined_on: Option<NaiveDate>,
-    pub confirmed_on: Option<NaiveDate>,
+    /// 民族, 学历, 人员类别, 入党日期, 转正日期, checked by the domain's profile rules.
+    pub profile: PartyProfile,
     /// 党员: whether the person is a Party member (a member sheet's rows are, unless it says 否).
     pub party_member: Option<bool>,
     /// 退休: none where the sheet does not say.
@@ -125,17 +124,6 @@ impl<'h> Problems<'h> {
     }
 }
 
-/// A short free text (民族, 学历, 人员类别): at most 40 characters.
-fn short_text(p: &mut Problems<'_>, header: &HeaderMap, row: &Row, key: &str) -> Option<String> {
-    let value = n::text(header.cell(row, key))?;
-    if value.chars().count() > 40 || value.chars().any(char::is_control) {
-        let message = format!("“{}”不能超过40个字，也不能含控制字符", p.label(key));
-        p.push(key, CellError::new("too_long", message));
-        return None;
-    }
-    Some(value)
-}
-
 /// Reads a member row; `today` is the day 身份证号 birth dates are checked against.
 pub fn member_row(
     header: &HeaderMap,
@@ -190,27 +178,35 @@ pub fn member_row(
             );
         }
     }
-    let joined_on = p.read(row, "joined_on", n::calendar_date);
-    let confirmed_on = p.read(row, "confirmed_on", n::calendar_date);
-    if let (Some(j), Some(c)) = (joined_on, confirmed_on) {
-        if c < j {
-            let message = format!(
-                "“{}”早于“{}”",
-                p.label("confirmed_on"),
-                p.label("joined_on")
-            );
-            p.push(
-                "confirmed_on",
-                CellError::new("import.confirmed_before_joined", message),
-            );
-        }
-    }
-    let branch = p.required("branch", n::text(cell("branch")));
     let party_member = p.read(row, "party_member", n::yes_no);
     let retired = p.read(row, "retired", n::yes_no);
-    let ethnicity = short_text(&mut p, header, row, "ethnicity");
-    let education = short_text(&mut p, header, row, "education");
-    let category = short_text(&mut p, header, row, "category");
+    let joined_on = p.read(row, "joined_on", n::calendar_date);
+    let confirmed_on = p.read(row, "confirmed_on", n::calendar_date);
+    let [ethnicity, education, category] =
+        ["ethnicity", "education", "category"].map(|key| n::text(cell(key)));
+    let checked_profile = check_profile(
+        ProfileInput {
+            ethnicity: ethnicity.as_deref(),
+            education: education.as_deref(),
+            category: category.as_deref(),
+            joined_on,
+            confirmed_on,
+        },
+        id.as_ref().map(IdNumber::birth_date).or(birth_date),
+        party_member.unwrap_or(true),
+        today,
+    );
+    let profile = match checked_profile {
+        Ok(profile) => profile,
+        Err(errors) => {
+            for e in errors {
+                let message = in_sheet_terms(&p, e.message);
+                p.push(&e.field, CellError::new(&e.code, message));
+            }
+            PartyProfile::default()
+        }
+    };
+    let branch = p.required("branch", n::text(cell("branch")));
     let Some(person) = person else {
         return Err(p.errors);
     };
@@ -220,14 +216,26 @@ pub fn member_row(
         id_number: person.id_number,
         phone: person.phone,
         branch,
-        ethnicity,
-        education,
-        category,
         birth_date,
-        joined_on,
-        confirmed_on,
+        profile,
         party_member,
         retired,
+    })
+}
+
+/// A domain message about a profile, naming each column as the sheet's header does.
+fn in_sheet_terms(p: &Problems<'_>, message: String) -> String {
+    [
+        ("ethnicity", "民族"),
+        ("education", "学历"),
+        ("category", "人员类别"),
+        ("joined_on", "入党日期"),
+        ("confirmed_on", "转正日期"),
+    ]
+    .iter()
+    .filter(|(key, _)| p.header.column(key).is_some())
+    .fold(message, |m, (key, standard)| {
+        m.replace(&format!("“{standard}”"), &format!("“{}”", p.label(key)))
     })
 }
 

@@ -105,6 +105,15 @@ macro_rules! migrations {
                     "/0013_import_mappings.sql"
                 )),
             ),
+            (
+                14,
+                "people_profile",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $dir,
+                    "/0014_people_profile.sql"
+                )),
+            ),
         ]
     };
 }

@@ -22,9 +22,11 @@ use sqlx::Arguments;
 use std::collections::{HashMap, HashSet};
 use taizhang_domain::ledger::{check_record_bounds, Fact, FieldError, FieldKind, ValidatedRecord};
 use taizhang_domain::org::OrgRef;
-use taizhang_domain::person::{check_person, CheckedPerson, PersonInput};
+use taizhang_domain::person::{
+    check_person, check_profile, CheckedPerson, Education, MemberCategory, PartyProfile, PersonInput,
+};
 use taizhang_domain::rollup::RollupInput;
-use taizhang_domain::{Action, PersonId};
+use taizhang_domain::{Action, IdNumber, PersonId};
 
 type Args<'q> = <DB as sqlx::Database>::Arguments<'q>;
 
@@ -739,6 +741,7 @@ pub(crate) async fn write_records(
 struct CheckedRow {
     org_id: i64,
     person: CheckedPerson,
+    profile: PartyProfile,
     id_bidx: Option<String>,
 }
 
@@ -769,6 +772,13 @@ pub(crate) async fn bulk_people(
             today,
         )
         .map_err(|e| in_row(i, StoreError::Invalid(e)))?;
+        let profile = check_profile(
+            n.profile_input(),
+            person.id_number.as_ref().map(IdNumber::birth_date),
+            n.party_member,
+            today,
+        )
+        .map_err(|e| in_row(i, StoreError::Invalid(e)))?;
         let org_id = orgs.resolve_in_scope(&n.org).ok_or_else(|| {
             row_error(i, "org", "person.unknown_org", "组织不存在或不在您的管理范围内")
         })?;
@@ -784,6 +794,7 @@ pub(crate) async fn bulk_people(
         rows.push(CheckedRow {
             org_id,
             person,
+            profile,
             id_bidx,
         });
     }
@@ -811,11 +822,11 @@ pub(crate) async fn bulk_people(
     }
     let ids = allocate_ids(&mut tx, "people", rows.len()).await?;
     let now = Utc::now();
-    let per = rows_per_statement(14);
+    let per = rows_per_statement(19);
     for (k, chunk) in rows.chunks(per).enumerate() {
         let text = values_sql(
-            "INSERT INTO people (id, county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, birth_date, party_member, retired, created_at, updated_at) VALUES ",
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO people (id, county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, birth_date, party_member, retired, ethnicity, education, member_category, joined_on, confirmed_on, created_at, updated_at) VALUES ",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             chunk.len(),
         );
         let mut a = Args::default();
@@ -850,6 +861,12 @@ pub(crate) async fn bulk_people(
             add(&mut a, c.id_number.as_ref().map(|i| i.birth_date()))?;
             add(&mut a, n.party_member)?;
             add(&mut a, n.retired)?;
+            let pr = &r.profile;
+            add(&mut a, pr.ethnicity.map(|e| e.as_str()))?;
+            add(&mut a, pr.education.map(Education::key))?;
+            add(&mut a, pr.category.map(MemberCategory::key))?;
+            add(&mut a, pr.joined_on)?;
+            add(&mut a, pr.confirmed_on)?;
             add(&mut a, now)?;
             add(&mut a, now)?;
         }

@@ -136,6 +136,9 @@ pub struct PersonImport {
     pub party_member: bool,
     /// 退休: none leaves a person on file as they are (and a new one not retired).
     pub retired: Option<bool>,
+    /// 民族, 学历, 人员类别, 入党日期, 转正日期 as the sheet gives them; each one it leaves blank
+    /// leaves what is on file.
+    pub profile: taizhang_domain::person::PartyProfile,
 }
 
 /// What [`Store::import_people`] made of one row.

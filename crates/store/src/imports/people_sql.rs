@@ -4,17 +4,19 @@
 // person is written by its `insert_person`.
 
 use super::orgs::org_in_scope;
-use super::people::{insert_person, person_json, person_scope_cond};
+use super::people::{insert_person, person_json, person_scope_cond, stored_profile, Standing};
 use super::*;
 use crate::imports::{PersonImport, PersonImportOutcome};
 use crate::sqlbuild::Sql;
 use crate::{Actor, Pools, StoreError, StoreResult};
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
 use taizhang_domain::ledger::FieldError;
-use taizhang_domain::person::{check_person, CheckedPerson, PersonInput};
-use taizhang_domain::{Action, PersonId};
+use taizhang_domain::person::{
+    check_person, check_rules, CheckedPerson, Education, MemberCategory, PartyProfile, PersonInput,
+};
+use taizhang_domain::{Action, IdNumber, PersonId};
 
 /// The most rows one call takes: a few of the runner's batches (lookups go 1,000 at a time).
 const MAX_ROWS: usize = 50_000;
@@ -31,37 +33,70 @@ struct OnFile {
     phone_bidx: Option<String>,
     party_member: bool,
     retired: bool,
+    birth_date: Option<NaiveDate>,
+    profile: PartyProfile,
 }
 
-type OnFileRow = (
-    i64,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    bool,
-    bool,
-    Option<String>,
-);
+/// A person on file as `ON_FILE` reads them.
+struct OnFileRow {
+    id: i64,
+    org_id: i64,
+    name: String,
+    gender: Option<String>,
+    phone_bidx: Option<String>,
+    party_member: bool,
+    retired: bool,
+    id_number_bidx: Option<String>,
+    birth_date: Option<NaiveDate>,
+    ethnicity: Option<String>,
+    education: Option<String>,
+    member_category: Option<String>,
+    joined_on: Option<NaiveDate>,
+    confirmed_on: Option<NaiveDate>,
+}
+from_row!(OnFileRow {
+    id,
+    org_id,
+    name,
+    gender,
+    phone_bidx,
+    party_member,
+    retired,
+    id_number_bidx,
+    birth_date,
+    ethnicity,
+    education,
+    member_category,
+    joined_on,
+    confirmed_on,
+});
 
-fn on_file(r: OnFileRow) -> (Option<String>, OnFile) {
-    let (id, org_id, name, gender, phone_bidx, party_member, retired, id_bidx) = r;
-    (
-        id_bidx,
+fn on_file(r: OnFileRow) -> StoreResult<(Option<String>, OnFile)> {
+    let profile = stored_profile(
+        r.ethnicity.as_deref(),
+        r.education.as_deref(),
+        r.member_category.as_deref(),
+        r.joined_on,
+        r.confirmed_on,
+    )?;
+    Ok((
+        r.id_number_bidx,
         OnFile {
-            id,
-            org_id,
-            name,
-            gender,
-            phone_bidx,
-            party_member,
-            retired,
+            id: r.id,
+            org_id: r.org_id,
+            name: r.name,
+            gender: r.gender,
+            phone_bidx: r.phone_bidx,
+            party_member: r.party_member,
+            retired: r.retired,
+            birth_date: r.birth_date,
+            profile,
         },
-    )
+    ))
 }
 
 const ON_FILE: &str =
-    "SELECT p.id, p.org_id, p.name, p.gender, p.phone_bidx, p.party_member, p.retired, p.id_number_bidx FROM people p";
+    "SELECT p.id, p.org_id, p.name, p.gender, p.phone_bidx, p.party_member, p.retired, p.id_number_bidx, p.birth_date, p.ethnicity, p.education, p.member_category, p.joined_on, p.confirmed_on FROM people p";
 
 /// A row checked, before it is matched.
 struct Ready {
@@ -69,6 +104,8 @@ struct Ready {
     org_id: i64,
     party_member: bool,
     retired: Option<bool>,
+    /// The sheet's profile values; a blank one leaves what is on file.
+    profile: PartyProfile,
     id_bidx: Option<String>,
     phone_bidx: Option<String>,
 }
@@ -148,6 +185,7 @@ pub(crate) async fn import_people(
                         org_id: r.org_id.get(),
                         party_member: r.party_member,
                         retired: r.retired,
+                        profile: r.profile,
                         id_bidx,
                         phone_bidx,
                     }),
@@ -172,7 +210,7 @@ pub(crate) async fn import_people(
             list.join(", ")
         ));
         for r in fetch_all::<OnFileRow>(&mut c, &q).await? {
-            if let (Some(b), person) = on_file(r) {
+            if let (Some(b), person) = on_file(r)? {
                 by_bidx.insert(b, person);
             }
         }
@@ -201,7 +239,7 @@ pub(crate) async fn import_people(
             names.join(", ")
         ));
         for r in fetch_all::<OnFileRow>(&mut c, &q).await? {
-            let (_, person) = on_file(r);
+            let (_, person) = on_file(r)?;
             by_name
                 .entry((person.org_id, person.name.clone()))
                 .or_default()
@@ -248,6 +286,21 @@ pub(crate) async fn import_people(
                     }
                 }
             };
+            // The profile's rules over what the person will have: the sheet's values over
+            // those on file.
+            let birth = r.person.id_number.as_ref().map(IdNumber::birth_date);
+            let (profile, member, birth) = match &known {
+                None => (r.profile, r.party_member, birth),
+                Some(o) => (
+                    o.profile.updated_by(r.profile),
+                    o.party_member || r.party_member,
+                    birth.or(o.birth_date),
+                ),
+            };
+            let broken = check_rules(&profile, birth, member, today);
+            if !broken.is_empty() {
+                return Err(broken);
+            }
             Ok(match known {
                 None => Plan::Create(r),
                 Some(o) if changes(&o, &r).is_empty() => Plan::Same(o.id),
@@ -283,8 +336,11 @@ pub(crate) async fn import_people(
                     county_id,
                     r.org_id,
                     &r.person,
-                    r.party_member,
-                    r.retired.unwrap_or(false),
+                    &Standing {
+                        party_member: r.party_member,
+                        retired: r.retired.unwrap_or(false),
+                        profile: r.profile,
+                    },
                     now,
                 )
                 .await?;
@@ -350,6 +406,18 @@ fn changes(o: &OnFile, r: &Ready) -> Vec<&'static str> {
     if r.retired.is_some_and(|x| x != o.retired) {
         out.push("retired");
     }
+    let (was, new) = (&o.profile, &r.profile);
+    for (key, changed) in [
+        ("ethnicity", new.ethnicity.is_some_and(|v| was.ethnicity != Some(v))),
+        ("education", new.education.is_some_and(|v| was.education != Some(v))),
+        ("member_category", new.category.is_some_and(|v| was.category != Some(v))),
+        ("joined_on", new.joined_on.is_some_and(|v| was.joined_on != Some(v))),
+        ("confirmed_on", new.confirmed_on.is_some_and(|v| was.confirmed_on != Some(v))),
+    ] {
+        if changed {
+            out.push(key);
+        }
+    }
     out
 }
 
@@ -374,10 +442,17 @@ async fn update_person(
     };
     let party_member = o.party_member || r.party_member;
     let retired = r.retired.unwrap_or(o.retired);
+    let standing = Standing {
+        party_member,
+        retired,
+        profile: o.profile.updated_by(r.profile),
+    };
+    let pr = &standing.profile;
     sqlx::query(
         "UPDATE people SET name = $2, gender = $3, org_id = $4, party_member = $5,
              phone_enc = COALESCE($6, phone_enc), phone_bidx = COALESCE($7, phone_bidx), updated_at = $8,
-             retired = $9
+             retired = $9, ethnicity = $10, education = $11, member_category = $12, joined_on = $13,
+             confirmed_on = $14
          WHERE id = $1",
     )
     .bind(o.id)
@@ -389,10 +464,18 @@ async fn update_person(
     .bind(phone_bidx)
     .bind(now)
     .bind(retired)
+    .bind(pr.ethnicity.map(|e| e.as_str()))
+    .bind(pr.education.map(Education::key))
+    .bind(pr.category.map(MemberCategory::key))
+    .bind(pr.joined_on)
+    .bind(pr.confirmed_on)
     .execute(&mut *c)
     .await?;
-    let before = json!({"name": o.name, "org_id": o.org_id, "gender": o.gender, "party_member": o.party_member, "retired": o.retired});
-    let all = person_json(&r.person, r.org_id, party_member, retired);
+    let was = &o.profile;
+    let before = json!({"name": o.name, "org_id": o.org_id, "gender": o.gender, "party_member": o.party_member, "retired": o.retired,
+        "ethnicity": was.ethnicity.map(|e| e.as_str()), "education": was.education.map(Education::key),
+        "member_category": was.category.map(MemberCategory::key), "joined_on": was.joined_on, "confirmed_on": was.confirmed_on});
+    let all = person_json(&r.person, r.org_id, &standing);
     let mut after = Map::new();
     for k in &changed {
         after.insert((*k).to_string(), all.get(*k).cloned().unwrap_or(Value::Null));

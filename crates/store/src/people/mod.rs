@@ -5,6 +5,7 @@ use crate::{crypto, Actor, OrgName, PersonName, Store, StoreResult};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use taizhang_domain::org::PositionTitle;
+use taizhang_domain::person::{PartyProfile, ProfileInput};
 use taizhang_domain::{Gender, OrgId, PersonId, PositionId};
 use utoipa::ToSchema;
 
@@ -24,10 +25,13 @@ pub struct Person {
     pub birth_date: Option<NaiveDate>,
     pub party_member: bool,
     pub retired: bool,
+    /// 民族, 学历, 人员类别, 入党日期, 转正日期.
+    #[serde(flatten)]
+    pub profile: PartyProfile,
     pub positions: Vec<Position>,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct NewPerson {
     /// 1–30 characters, without control or bidirectional characters.
     #[schema(max_length = 30)]
@@ -44,6 +48,33 @@ pub struct NewPerson {
     pub party_member: bool,
     #[serde(default)]
     pub retired: bool,
+    /// 民族: a full name (汉族) or without its final 族 (汉).
+    #[serde(default)]
+    pub ethnicity: Option<String>,
+    /// 学历: a key (`bachelor`) or its name (大学本科, 本科).
+    #[serde(default)]
+    pub education: Option<String>,
+    /// 人员类别: `full` / `probationary` (正式党员 / 预备党员); only for a Party member.
+    #[serde(default)]
+    pub member_category: Option<String>,
+    /// 入党日期: at eighteen or older, not after today; only for a Party member.
+    #[serde(default)]
+    pub joined_on: Option<NaiveDate>,
+    /// 转正日期: not before 入党日期; none for a 预备党员.
+    #[serde(default)]
+    pub confirmed_on: Option<NaiveDate>,
+}
+
+impl NewPerson {
+    pub(crate) fn profile_input(&self) -> ProfileInput<'_> {
+        ProfileInput {
+            ethnicity: self.ethnicity.as_deref(),
+            education: self.education.as_deref(),
+            category: self.member_category.as_deref(),
+            joined_on: self.joined_on,
+            confirmed_on: self.confirmed_on,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -13,7 +13,10 @@ use chrono::{NaiveDate, Utc};
 use serde_json::json;
 use std::str::FromStr;
 use taizhang_domain::org::PositionTitle;
-use taizhang_domain::person::{check_person, CheckedPerson, PersonInput};
+use taizhang_domain::person::{
+    check_person, check_profile, CheckedPerson, Education, Ethnicity, MemberCategory, PartyProfile,
+    PersonInput,
+};
 use taizhang_domain::{Action, Gender, IdNumber, OrgId, PersonId, Phone, PositionId, Scope};
 
 // ---- people and positions ----------------------------------------------------------------------
@@ -29,6 +32,11 @@ pub(crate) struct PersonRow {
     birth_date: Option<NaiveDate>,
     party_member: bool,
     retired: bool,
+    ethnicity: Option<String>,
+    education: Option<String>,
+    member_category: Option<String>,
+    joined_on: Option<NaiveDate>,
+    confirmed_on: Option<NaiveDate>,
     org_name: String,
     org_code: Option<String>,
 }
@@ -42,11 +50,16 @@ from_row!(PersonRow {
     birth_date,
     party_member,
     retired,
+    ethnicity,
+    education,
+    member_category,
+    joined_on,
+    confirmed_on,
     org_name,
     org_code,
 });
 pub(crate) const PERSON_SELECT: &str =
-    "SELECT p.id, p.name, p.gender, p.org_id, p.id_number_enc, p.phone_enc, p.birth_date, p.party_member, p.retired, po.name AS org_name, po.code AS org_code FROM people p JOIN orgs po ON po.id = p.org_id";
+    "SELECT p.id, p.name, p.gender, p.org_id, p.id_number_enc, p.phone_enc, p.birth_date, p.party_member, p.retired, p.ethnicity, p.education, p.member_category, p.joined_on, p.confirmed_on, po.name AS org_name, po.code AS org_code FROM people p JOIN orgs po ON po.id = p.org_id";
 
 /// A person is visible when their organisation, or one where they hold an active position, is
 /// in scope.
@@ -123,6 +136,13 @@ pub(crate) async fn person_from(
         .transpose()
         .map_err(|e| StoreError::Internal(e.to_string()))?;
     let org_id = OrgId::new(r.org_id);
+    let profile = stored_profile(
+        r.ethnicity.as_deref(),
+        r.education.as_deref(),
+        r.member_category.as_deref(),
+        r.joined_on,
+        r.confirmed_on,
+    )?;
     Ok(Person {
         id: PersonId::new(r.id),
         name: r.name,
@@ -137,8 +157,39 @@ pub(crate) async fn person_from(
         birth_date: r.birth_date,
         party_member: r.party_member,
         retired: r.retired,
+        profile,
         positions,
     })
+}
+
+/// A profile as stored: the values were checked when written, so one that does not read is a
+/// defect, not input.
+pub(crate) fn stored_profile(
+    ethnicity: Option<&str>,
+    education: Option<&str>,
+    category: Option<&str>,
+    joined_on: Option<NaiveDate>,
+    confirmed_on: Option<NaiveDate>,
+) -> StoreResult<PartyProfile> {
+    fn read<T>(v: Option<&str>, parse: impl Fn(&str) -> Option<T>, what: &str) -> StoreResult<Option<T>> {
+        v.map(|s| parse(s).ok_or_else(|| StoreError::Internal(format!("stored {what} {s:?} does not read"))))
+            .transpose()
+    }
+    Ok(PartyProfile {
+        ethnicity: read(ethnicity, Ethnicity::parse, "ethnicity")?,
+        education: read(education, Education::parse, "education")?,
+        category: read(category, MemberCategory::parse, "member category")?,
+        joined_on,
+        confirmed_on,
+    })
+}
+
+/// What is kept of a person beside their particulars.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Standing {
+    pub party_member: bool,
+    pub retired: bool,
+    pub profile: PartyProfile,
 }
 
 /// Encrypts the plaintext personal data written before migration 3 (run inside its transaction)
@@ -211,6 +262,18 @@ pub(crate) async fn create_person(
         crate::today(),
     )
     .map_err(StoreError::Invalid)?;
+    let profile = check_profile(
+        new.profile_input(),
+        checked.id_number.as_ref().map(IdNumber::birth_date),
+        new.party_member,
+        crate::today(),
+    )
+    .map_err(StoreError::Invalid)?;
+    let standing = Standing {
+        party_member: new.party_member,
+        retired: new.retired,
+        profile,
+    };
     let mut tx = p.write.begin().await?;
     let org_id = resolve_org(&mut tx, actor, &new.org).await?;
     if let Some(id) = &checked.id_number {
@@ -235,8 +298,7 @@ pub(crate) async fn create_person(
         actor.county_id.get(),
         org_id,
         &checked,
-        new.party_member,
-        new.retired,
+        &standing,
         Utc::now(),
     )
     .await?;
@@ -248,7 +310,7 @@ pub(crate) async fn create_person(
         "person",
         pid,
         None,
-        Some(person_json(&checked, org_id, new.party_member, new.retired)),
+        Some(person_json(&checked, org_id, &standing)),
     )
     .await?;
     let row: PersonRow = sqlx::query_as(&format!("{PERSON_SELECT} WHERE p.id = $1"))
@@ -269,15 +331,14 @@ pub(crate) async fn insert_person(
     county_id: i64,
     org_id: i64,
     person: &CheckedPerson,
-    party_member: bool,
-    retired: bool,
+    standing: &Standing,
     now: chrono::DateTime<Utc>,
 ) -> StoreResult<i64> {
     let id_number = person.id_number.as_ref();
     let phone = person.phone.as_ref();
     let (pid,): (i64,) = sqlx::query_as(
-        "INSERT INTO people (county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, birth_date, party_member, retired, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+        "INSERT INTO people (county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, birth_date, party_member, retired, ethnicity, education, member_category, joined_on, confirmed_on, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id",
     )
     .bind(county_id)
     .bind(org_id)
@@ -288,8 +349,13 @@ pub(crate) async fn insert_person(
     .bind(phone.map(|x| key.encrypt("phone", x.as_str())))
     .bind(phone.map(|x| key.blind_index("phone", x.as_str())))
     .bind(id_number.map(|i| i.birth_date()))
-    .bind(party_member)
-    .bind(retired)
+    .bind(standing.party_member)
+    .bind(standing.retired)
+    .bind(standing.profile.ethnicity.map(|e| e.as_str()))
+    .bind(standing.profile.education.map(Education::key))
+    .bind(standing.profile.category.map(MemberCategory::key))
+    .bind(standing.profile.joined_on)
+    .bind(standing.profile.confirmed_on)
     .bind(now)
     .fetch_one(&mut *c)
     .await?;
@@ -300,13 +366,16 @@ pub(crate) async fn insert_person(
 pub(crate) fn person_json(
     person: &CheckedPerson,
     org_id: i64,
-    party_member: bool,
-    retired: bool,
+    standing: &Standing,
 ) -> serde_json::Value {
+    let p = &standing.profile;
     json!({"name": person.name, "org_id": org_id, "gender": person.gender,
            "id_number": person.id_number.as_ref().map(|i| i.as_str()),
            "phone": person.phone.as_ref().map(|x| x.as_str()),
-           "party_member": party_member, "retired": retired})
+           "party_member": standing.party_member, "retired": standing.retired,
+           "ethnicity": p.ethnicity.map(|e| e.as_str()), "education": p.education.map(Education::key),
+           "member_category": p.category.map(MemberCategory::key),
+           "joined_on": p.joined_on, "confirmed_on": p.confirmed_on})
 }
 
 pub(crate) async fn load_person(c: &mut Conn, actor: &Actor, id: i64) -> StoreResult<PersonRow> {

@@ -509,6 +509,7 @@ async fn bulk_writes_stay_in_the_callers_scope(app: TestApp) {
                 phone: None,
                 party_member: true,
                 retired: false,
+                ..Default::default()
             }],
         )
         .await
@@ -541,11 +542,22 @@ async fn people_and_positions_in_bulk(app: TestApp) {
                 phone: Some(format!("1390000{i:04}")),
                 party_member: true,
                 retired: false,
+                // Every third one with a profile, kept as the domain reads it.
+                ethnicity: (i % 3 == 0).then(|| "汉".to_string()),
+                education: (i % 3 == 0).then(|| "大专".to_string()),
+                member_category: (i % 3 == 0).then(|| "正式党员".to_string()),
+                joined_on: (i % 3 == 0).then(|| birth + chrono::Days::new(365 * 25)),
+                confirmed_on: None,
             }
         })
         .collect();
     let ids = app.store.bulk_people(&admin, &new).await.expect("people");
     assert_eq!(ids.len(), 3000);
+    assert_eq!(
+        app.count_raw("SELECT COUNT(*) FROM people WHERE name LIKE '批量%' AND ethnicity = '汉族' AND education = 'college' AND member_category = 'full' AND joined_on IS NOT NULL")
+            .await,
+        1000
+    );
     assert_eq!(
         app.count_raw("SELECT COUNT(*) FROM people").await,
         people_before + 3000

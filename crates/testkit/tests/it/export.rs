@@ -177,7 +177,12 @@ async fn people_are_masked_unless_asked_whole_by_an_allowed_role(app: TestApp) {
             "联系电话",
             "出生日期",
             "党员",
-            "退休"
+            "退休",
+            "民族",
+            "学历",
+            "人员类别",
+            "入党日期",
+            "转正日期"
         ]
     );
     assert_eq!(masked.len() as i64 - 1, total);
@@ -209,6 +214,31 @@ async fn people_are_masked_unless_asked_whole_by_an_allowed_role(app: TestApp) {
     if let Some(b) = revealed["birth_date"].as_str() {
         assert_eq!(date_cell(&whole[i][6]), serial(b));
     }
+    // The member profile in the national system's words, its dates as date cells.
+    let member = (1..whole.len())
+        .find(|&i| whole[i][12] != Data::Empty)
+        .expect("a member with a 入党日期");
+    let m = &shown["people"][member - 1];
+    assert_eq!(text(&whole[member][9]), m["ethnicity"].as_str().unwrap());
+    let label = |k: &str, labels: &[(&str, &str)]| {
+        let key = m[k].as_str().unwrap_or("");
+        labels
+            .iter()
+            .find(|(a, _)| *a == key)
+            .map(|(_, b)| b.to_string())
+    };
+    assert_eq!(
+        Some(text(&whole[member][11]).to_string()),
+        label(
+            "member_category",
+            &[("full", "正式党员"), ("probationary", "预备党员")]
+        ),
+        "{m}"
+    );
+    assert_eq!(
+        date_cell(&whole[member][12]),
+        serial(m["joined_on"].as_str().unwrap())
+    );
     // No whole number anywhere in the masked sheet.
     assert!(masked[1..]
         .iter()

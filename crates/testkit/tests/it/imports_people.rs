@@ -241,8 +241,29 @@ async fn a_member_sheet_creates_refuses_and_updates_by_blind_index(app: TestApp)
     assert_eq!(zhang["gender"], "男");
     assert_eq!(zhang["org"]["ref"], super::pages::XUNZHUANG);
     assert_eq!(zhang["party_member"], true);
+    // The national system's profile columns are kept as the sheet gives them.
+    let profile = |p: &Value| {
+        [
+            "ethnicity",
+            "education",
+            "member_category",
+            "joined_on",
+            "confirmed_on",
+        ]
+        .map(|k| p[k].as_str().unwrap_or("").to_string())
+    };
+    assert_eq!(
+        profile(&zhang),
+        ["汉族", "bachelor", "full", "2010-07-01", "2011-07-01"],
+        "{zhang}"
+    );
     let li = person_by_name(&app, &t, "李测二").await;
     assert_eq!(li["org"]["name"], "李集村");
+    assert_eq!(
+        profile(&li),
+        ["汉族", "high_school", "full", "2015-07-01", "2016-07-01"],
+        "{li}"
+    );
     // Encrypted as usual: neither the number nor the phone is stored in the clear.
     let clear = app
         .count_raw(&format!("SELECT COUNT(*) FROM people WHERE id_number_enc LIKE '%{one}%' OR phone_enc LIKE '%13800001111%'"))
@@ -285,6 +306,33 @@ async fn a_member_sheet_creates_refuses_and_updates_by_blind_index(app: TestApp)
         ))
         .await;
     assert_eq!(updates, 1);
+    // A sheet whose profile columns are blank keeps the profile on file; one that makes the
+    // member 预备党员 after their 转正 is refused on its row and changes nothing.
+    let blank = sheet(
+        MEMBER_HEADER,
+        &[&format!("张测一,男,{one},,,,,,,寻庄村,13700003333")],
+    );
+    let b = imported(&app, &t, "target=people", "valid", "blank.csv", &blank).await;
+    assert_eq!(counts(&b), (1, 0, 1, 0), "{b}");
+    assert_eq!(
+        profile(&person_by_name(&app, &t, "张测一").await),
+        ["汉族", "bachelor", "full", "2010-07-01", "2011-07-01"]
+    );
+    let back = sheet(
+        MEMBER_HEADER,
+        &[&format!(
+            "张测一,男,{one},回族,,,预备党员,,,寻庄村,13700003333"
+        )],
+    );
+    let r = imported(&app, &t, "target=people", "valid", "back.csv", &back).await;
+    assert_eq!(counts(&r), (1, 0, 0, 1), "{r}");
+    let errors = rejected_errors(&app, &t, &r["id"]).await;
+    assert!(errors[0].contains("人员类别"), "{errors:?}");
+    assert_eq!(
+        profile(&person_by_name(&app, &t, "张测一").await)[0],
+        "汉族",
+        "a refused row wrote its 民族"
+    );
     // A number registered outside the importer's scope: refused, saying neither who nor where.
     let gaohe = app.token("gaohe").await;
     let (_, me) = app.get("/api/v1/me", &gaohe).await;

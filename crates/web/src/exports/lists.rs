@@ -144,6 +144,11 @@ pub(crate) fn people_sheet(whole: bool) -> Sheet {
             ("出生日期", Date),
             ("党员", Text),
             ("退休", Text),
+            ("民族", Text),
+            ("学历", Text),
+            ("人员类别", Text),
+            ("入党日期", Date),
+            ("转正日期", Date),
         ],
     );
     s.whole = whole;
@@ -158,6 +163,7 @@ fn yes_no(b: bool) -> Cell {
 /// imports back into the same organisations (of an installation with other ids).
 pub(crate) fn person_row(p: &Person, tree: &OrgPaths) -> Vec<Cell> {
     let org = p.org.id.get();
+    let pr = &p.profile;
     vec![
         text(&p.name),
         Cell::text_opt(p.gender.map(|g| g.to_string())),
@@ -168,6 +174,11 @@ pub(crate) fn person_row(p: &Person, tree: &OrgPaths) -> Vec<Cell> {
         Cell::date_opt(p.birth_date),
         yes_no(p.party_member),
         yes_no(p.retired),
+        Cell::text_opt(pr.ethnicity.map(|e| e.as_str())),
+        Cell::text_opt(pr.education.map(|e| e.label_cn())),
+        Cell::text_opt(pr.category.map(|c| c.label_cn())),
+        Cell::date_opt(pr.joined_on),
+        Cell::date_opt(pr.confirmed_on),
     ]
 }
 

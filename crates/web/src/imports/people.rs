@@ -94,6 +94,7 @@ impl Rows for PeopleRows {
                         phone: m.phone.as_ref().map(|x| x.as_str().to_string()),
                         party_member: m.party_member.unwrap_or(true),
                         retired: m.retired,
+                        profile: m.profile,
                     });
                 }
                 _ => errors[i] = Some(problems),

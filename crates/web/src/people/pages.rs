@@ -2,6 +2,7 @@
 
 use crate::records::{record_lines, RecordLine};
 use crate::shared::prelude::*;
+use taizhang_domain::person::{Education, Ethnicity, MemberCategory, PartyProfile};
 
 pub(crate) fn page_routes() -> Router<AppState> {
     Router::new()
@@ -35,6 +36,9 @@ struct PeoplePage {
     errors: Vec<String>,
     can_edit: bool,
     csrf: String,
+    ethnicities: Vec<&'static str>,
+    educations: Vec<(&'static str, &'static str)>,
+    categories: Vec<(&'static str, &'static str)>,
 }
 
 #[derive(Deserialize, Default)]
@@ -95,6 +99,15 @@ async fn render_people(
         errors,
         can_edit: a.role.allows(Action::EditPeople),
         csrf: u.session.csrf_token.clone(),
+        ethnicities: Ethnicity::all().map(|e| e.as_str()).collect(),
+        educations: Education::ALL
+            .iter()
+            .map(|e| (e.key(), e.label_cn()))
+            .collect(),
+        categories: MemberCategory::ALL
+            .iter()
+            .map(|c| (c.key(), c.label_cn()))
+            .collect(),
     })
 }
 
@@ -120,6 +133,16 @@ struct PersonForm {
     party_member: Option<String>,
     #[serde(default)]
     retired: Option<String>,
+    #[serde(default)]
+    ethnicity: String,
+    #[serde(default)]
+    education: String,
+    #[serde(default)]
+    member_category: String,
+    #[serde(default)]
+    joined_on: String,
+    #[serde(default)]
+    confirmed_on: String,
 }
 
 async fn people_create(
@@ -127,7 +150,7 @@ async fn people_create(
     u: PageUser,
     CsrfForm(f): CsrfForm<PersonForm>,
 ) -> PageResult {
-    let new = NewPerson {
+    let new = |joined_on, confirmed_on| NewPerson {
         name: f.name.clone(),
         org: f.org.trim().to_string(),
         gender: non_empty(&f.gender),
@@ -135,8 +158,19 @@ async fn people_create(
         phone: non_empty(&f.phone),
         party_member: f.party_member.is_some(),
         retired: f.retired.is_some(),
+        ethnicity: non_empty(&f.ethnicity),
+        education: non_empty(&f.education),
+        member_category: non_empty(&f.member_category),
+        joined_on,
+        confirmed_on,
     };
-    let r = st.store.create_person(&u.session.actor, new).await;
+    let r = match (
+        parse_opt_date(&f.joined_on, "joined_on"),
+        parse_opt_date(&f.confirmed_on, "confirmed_on"),
+    ) {
+        (Ok(j), Ok(c)) => st.store.create_person(&u.session.actor, new(j, c)).await,
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
     finish_form(
         r,
         |p| redirect_to(&format!("/people/{}", p.id)),
@@ -156,6 +190,28 @@ async fn people_create(
     .await
 }
 
+/// 民族, 学历, 人员类别, 入党日期, 转正日期 as the person's page shows them (blank when not on file).
+pub struct ProfileLines {
+    ethnicity: &'static str,
+    education: &'static str,
+    category: &'static str,
+    joined_on: String,
+    confirmed_on: String,
+}
+
+impl ProfileLines {
+    fn of(p: &PartyProfile) -> Self {
+        let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+        ProfileLines {
+            ethnicity: p.ethnicity.map_or("", |e| e.as_str()),
+            education: p.education.map_or("", Education::label_cn),
+            category: p.category.map_or("", MemberCategory::label_cn),
+            joined_on: date(p.joined_on),
+            confirmed_on: date(p.confirmed_on),
+        }
+    }
+}
+
 pub struct PersonPosition {
     org_ref: String,
     org: String,
@@ -170,6 +226,7 @@ struct PersonPage {
     p: Person,
     gender: String,
     birth: String,
+    profile: ProfileLines,
     id_number: String,
     phone: String,
     positions: Vec<PersonPosition>,
@@ -215,6 +272,7 @@ async fn render_person(
             .map(|g| g.label_cn().to_string())
             .unwrap_or_default(),
         birth: p.birth_date.map(|d| d.to_string()).unwrap_or_default(),
+        profile: ProfileLines::of(&p.profile),
         id_number: p.id_number.clone().unwrap_or_default(),
         phone: p.phone.clone().unwrap_or_default(),
         positions: p

@@ -2,6 +2,12 @@
 //! without control or bidirectional characters (`text::PERSON_NAME`), a well-formed 身份证号 and phone number when given, and a gender (男 or 女) that agrees with the
 //! 身份证号, from which it is taken when not given.
 
+pub mod profile;
+
+pub use profile::{
+    check_profile, check_rules, Education, Ethnicity, MemberCategory, PartyProfile, ProfileInput,
+};
+
 use crate::ledger::FieldError;
 use crate::text::PERSON_NAME;
 use crate::{IdNumber, Phone};
