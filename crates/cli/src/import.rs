@@ -67,6 +67,8 @@ pub async fn run(args: ImportArgs) -> Result<()> {
         .create_import(&actor, &new, chrono::Utc::now())
         .await
         .context("无法开始导入")?;
+    // The file is stored with the import, and the run reads it back from there.
+    drop(new);
     let people = args.target == ImportTarget::People;
     let started = std::time::Instant::now();
     let terminal = std::io::stderr().is_terminal();
