@@ -23,10 +23,10 @@ use std::collections::{HashMap, HashSet};
 use taizhang_domain::ledger::{check_record_bounds, Fact, FieldError, FieldKind, ValidatedRecord};
 use taizhang_domain::org::OrgRef;
 use taizhang_domain::person::{
-    check_person, check_profile, CheckedPerson, Education, MemberCategory, PartyProfile, PersonInput,
+    check_person, CheckedPerson, Education, MemberCategory, PartyProfile, PersonInput,
 };
 use taizhang_domain::rollup::RollupInput;
-use taizhang_domain::{Action, IdNumber, PersonId};
+use taizhang_domain::{Action, PersonId};
 
 type Args<'q> = <DB as sqlx::Database>::Arguments<'q>;
 
@@ -772,13 +772,9 @@ pub(crate) async fn bulk_people(
             today,
         )
         .map_err(|e| in_row(i, StoreError::Invalid(e)))?;
-        let profile = check_profile(
-            n.profile_input(),
-            person.id_number.as_ref().map(IdNumber::birth_date),
-            n.party_member,
-            today,
-        )
-        .map_err(|e| in_row(i, StoreError::Invalid(e)))?;
+        let profile = n
+            .checked_profile(&person, today)
+            .map_err(|e| in_row(i, StoreError::Invalid(e)))?;
         let org_id = orgs.resolve_in_scope(&n.org).ok_or_else(|| {
             row_error(i, "org", "person.unknown_org", "组织不存在或不在您的管理范围内")
         })?;

@@ -4,9 +4,10 @@
 use crate::{crypto, Actor, OrgName, PersonName, Store, StoreResult};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use taizhang_domain::ledger::FieldError;
 use taizhang_domain::org::PositionTitle;
-use taizhang_domain::person::{PartyProfile, ProfileInput};
-use taizhang_domain::{Gender, OrgId, PersonId, PositionId};
+use taizhang_domain::person::{check_profile, CheckedPerson, PartyProfile, ProfileInput};
+use taizhang_domain::{Gender, IdNumber, OrgId, PersonId, PositionId};
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -66,14 +67,22 @@ pub struct NewPerson {
 }
 
 impl NewPerson {
-    pub(crate) fn profile_input(&self) -> ProfileInput<'_> {
-        ProfileInput {
+    /// The profile as given, checked against the person it belongs to: their birth date from
+    /// the 身份证号 bounds 入党日期, and only a member has a member's dates and category.
+    pub(crate) fn checked_profile(
+        &self,
+        person: &CheckedPerson,
+        today: NaiveDate,
+    ) -> Result<PartyProfile, Vec<FieldError>> {
+        let input = ProfileInput {
             ethnicity: self.ethnicity.as_deref(),
             education: self.education.as_deref(),
             category: self.member_category.as_deref(),
             joined_on: self.joined_on,
             confirmed_on: self.confirmed_on,
-        }
+        };
+        let birth = person.id_number.as_ref().map(IdNumber::birth_date);
+        check_profile(input, birth, self.party_member, today)
     }
 }
 

@@ -14,7 +14,7 @@ use serde_json::json;
 use std::str::FromStr;
 use taizhang_domain::org::PositionTitle;
 use taizhang_domain::person::{
-    check_person, check_profile, CheckedPerson, Education, Ethnicity, MemberCategory, PartyProfile,
+    check_person, CheckedPerson, Education, Ethnicity, MemberCategory, PartyProfile,
     PersonInput,
 };
 use taizhang_domain::{Action, Gender, IdNumber, OrgId, PersonId, Phone, PositionId, Scope};
@@ -262,13 +262,9 @@ pub(crate) async fn create_person(
         crate::today(),
     )
     .map_err(StoreError::Invalid)?;
-    let profile = check_profile(
-        new.profile_input(),
-        checked.id_number.as_ref().map(IdNumber::birth_date),
-        new.party_member,
-        crate::today(),
-    )
-    .map_err(StoreError::Invalid)?;
+    let profile = new
+        .checked_profile(&checked, crate::today())
+        .map_err(StoreError::Invalid)?;
     let standing = Standing {
         party_member: new.party_member,
         retired: new.retired,
