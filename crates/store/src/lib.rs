@@ -42,12 +42,14 @@ macro_rules! forward {
 /// Implements `sqlx::FromRow` for a struct of named columns, for the backend in scope (its
 /// `Row`): `from_row!(LoginFacts { county_id, role, … })` in a feature's `sql.rs`.
 macro_rules! from_row {
-    ($row:ty { $($field:ident),* $(,)? }) => {
+    ($row:ty { $($field:ident),* $(,)? } $(with { $($part:ident),* $(,)? })?) => {
         impl<'r> sqlx::FromRow<'r, Row> for $row {
             fn from_row(row: &'r Row) -> Result<Self, sqlx::Error> {
                 use sqlx::Row as _;
                 Ok(Self {
                     $($field: row.try_get(stringify!($field))?,)*
+                    // A part is a struct of columns of the same row, read by its own `FromRow`.
+                    $($($part: sqlx::FromRow::from_row(row)?,)*)?
                 })
             }
         }

@@ -14,6 +14,15 @@ use std::collections::HashSet;
 use taizhang_domain::{Action, Scope};
 
 pub(crate) type Conn = <DB as sqlx::Database>::Connection;
+pub(crate) type Args<'q> = <DB as sqlx::Database>::Arguments<'q>;
+
+/// Appends one bound value to a statement's arguments.
+pub(crate) fn add<'q, T>(a: &mut Args<'q>, v: T) -> StoreResult<()>
+where
+    T: 'q + sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    a.add(v).map_err(|e| StoreError::Internal(e.to_string()))
+}
 
 // ---- plumbing ----------------------------------------------------------------------------------
 

@@ -132,6 +132,8 @@ macro_rules! feature_queries {
         pub(crate) mod audit;
         #[path = "../bulk/sql.rs"]
         pub(crate) mod bulk;
+        #[path = "../bulk/people_sql.rs"]
+        pub(crate) mod bulk_people;
         #[path = "../bulletin/sql.rs"]
         pub(crate) mod bulletin;
         #[path = "../copy/sql.rs"]

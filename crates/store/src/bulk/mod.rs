@@ -199,12 +199,12 @@ forward! {
     /// county or in the batch, is refused), then writes them in one transaction; returns their
     /// ids in the order given.
     pub async fn bulk_people(&self, actor: &Actor, new: &[NewPerson]) -> StoreResult<Vec<PersonId>>
-        => bulk::bulk_people(actor, new);
+        => bulk_people::bulk_people(actor, new);
 
     /// Positions of people in scope, in organisations in scope, as `add_position` checks them,
     /// in one transaction.
     pub async fn bulk_positions(&self, actor: &Actor, new: &[NewPosition]) -> StoreResult<usize>
-        => bulk::bulk_positions(actor, new);
+        => bulk_people::bulk_positions(actor, new);
 
     /// The digest of the records of the actor's county (see [`RecordDigest`]).
     pub async fn record_digest(&self, actor: &Actor) -> StoreResult<RecordDigest>

@@ -13,38 +13,25 @@ use crate::bulk::{
     SortedRecords,
 };
 use crate::sqlbuild::Sql;
-use crate::{Actor, LedgerType, NewPerson, NewPosition, NewRecord, Pools, StoreError, StoreResult};
+use crate::{Actor, LedgerType, NewRecord, Pools, StoreError, StoreResult};
 use chrono::{NaiveDate, Utc};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use sqlx::types::Json;
-use sqlx::Arguments;
 use std::collections::{HashMap, HashSet};
 use taizhang_domain::ledger::{check_record_bounds, Fact, FieldError, FieldKind, ValidatedRecord};
 use taizhang_domain::org::OrgRef;
-use taizhang_domain::person::{
-    check_person, CheckedPerson, Education, MemberCategory, PartyProfile, PersonInput,
-};
 use taizhang_domain::rollup::RollupInput;
-use taizhang_domain::{Action, PersonId};
-
-type Args<'q> = <DB as sqlx::Database>::Arguments<'q>;
+use taizhang_domain::Action;
 
 /// Most placeholders in one statement: below SQLite's 32,766 and PostgreSQL's 65,535.
 const MAX_PARAMS: usize = 30_000;
-
-fn add<'q, T>(a: &mut Args<'q>, v: T) -> StoreResult<()>
-where
-    T: 'q + sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    a.add(v).map_err(|e| StoreError::Internal(e.to_string()))
-}
 
 /// `rows` copies of `pattern` joined by commas, each `?` a placeholder of its own: numbered in
 /// turn (`$1`, `$2` …) on PostgreSQL, left anonymous on SQLite — whose numbered parameters are
 /// named ones, looked up by a linear search on every prepare and bind, which made a statement of
 /// 20,000 of them take seconds.
-fn values_sql(head: &str, pattern: &str, rows: usize) -> String {
+pub(super) fn values_sql(head: &str, pattern: &str, rows: usize) -> String {
     let per_row = pattern.matches('?').count();
     let mut out = String::with_capacity(head.len() + rows * (pattern.len() + per_row * 6));
     out.push_str(head);
@@ -71,11 +58,11 @@ fn values_sql(head: &str, pattern: &str, rows: usize) -> String {
 }
 
 /// Rows per statement for `per_row` placeholders each.
-fn rows_per_statement(per_row: usize) -> usize {
+pub(super) fn rows_per_statement(per_row: usize) -> usize {
     (MAX_PARAMS / per_row.max(1)).min(5000)
 }
 
-async fn run(c: &mut Conn, text: &str, args: Args<'_>) -> StoreResult<()> {
+pub(super) async fn run(c: &mut Conn, text: &str, args: Args<'_>) -> StoreResult<()> {
     sqlx::query_with::<DB, _>(text, args).execute(&mut *c).await?;
     Ok(())
 }
@@ -89,7 +76,7 @@ fn int_list(ids: &[i64]) -> String {
         .join(", ")
 }
 
-fn row_error(i: usize, field: &str, code: &str, message: impl Into<String>) -> StoreError {
+pub(super) fn row_error(i: usize, field: &str, code: &str, message: impl Into<String>) -> StoreError {
     in_row(i, StoreError::invalid(field, code, message))
 }
 
@@ -103,7 +90,7 @@ struct OrgFact {
 
 /// Every organisation of the county, by id and by code, and which of them the caller's scope
 /// holds today (`None`: all of them).
-struct OrgIndex {
+pub(super) struct OrgIndex {
     facts: HashMap<i64, OrgFact>,
     codes: HashMap<String, i64>,
     scope: Option<HashSet<i64>>,
@@ -123,7 +110,7 @@ impl OrgIndex {
     }
 
     /// The organisation a reference names, if the caller's scope holds it.
-    fn resolve_in_scope(&self, r: &str) -> Option<i64> {
+    pub(super) fn resolve_in_scope(&self, r: &str) -> Option<i64> {
         self.resolve(r).filter(|id| self.in_scope(*id))
     }
 }
@@ -131,7 +118,7 @@ impl OrgIndex {
 /// id, code, name, established, dissolved.
 type OrgRow = (i64, Option<String>, String, NaiveDate, Option<NaiveDate>);
 
-async fn load_orgs(c: &mut Conn, actor: &Actor) -> StoreResult<OrgIndex> {
+pub(super) async fn load_orgs(c: &mut Conn, actor: &Actor) -> StoreResult<OrgIndex> {
     let rows: Vec<OrgRow> = sqlx::query_as(
         "SELECT id, code, name, established_on, dissolved_on FROM orgs WHERE county_id = $1",
     )
@@ -179,7 +166,7 @@ async fn load_orgs(c: &mut Conn, actor: &Actor) -> StoreResult<OrgIndex> {
 }
 
 /// Which of these people exist in the county and are in the caller's scope.
-async fn people_in_scope(c: &mut Conn, actor: &Actor, ids: &[i64]) -> StoreResult<HashSet<i64>> {
+pub(super) async fn people_in_scope(c: &mut Conn, actor: &Actor, ids: &[i64]) -> StoreResult<HashSet<i64>> {
     let mut found = HashSet::with_capacity(ids.len());
     for chunk in ids.chunks(10_000) {
         let mut q = Sql::new("SELECT p.id FROM people p WHERE p.county_id = ");
@@ -194,7 +181,7 @@ async fn people_in_scope(c: &mut Conn, actor: &Actor, ids: &[i64]) -> StoreResul
 
 /// `n` fresh ids of `table`: after the largest on SQLite (the caller holds the write lock), from
 /// the identity's sequence on PostgreSQL.
-async fn allocate_ids(c: &mut Conn, table: &str, n: usize) -> StoreResult<Vec<i64>> {
+pub(super) async fn allocate_ids(c: &mut Conn, table: &str, n: usize) -> StoreResult<Vec<i64>> {
     if IS_PG {
         let rows: Vec<(i64,)> = sqlx::query_as(&format!(
             "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, $1)"
@@ -734,240 +721,6 @@ pub(crate) async fn write_records(
         first_id,
         last_id,
     })
-}
-
-// ---- people and positions ----------------------------------------------------------------------
-
-struct CheckedRow {
-    org_id: i64,
-    person: CheckedPerson,
-    profile: PartyProfile,
-    id_bidx: Option<String>,
-}
-
-pub(crate) async fn bulk_people(
-    p: &Pools<DB>,
-    actor: &Actor,
-    new: &[NewPerson],
-) -> StoreResult<Vec<PersonId>> {
-    require(actor, Action::EditPeople)?;
-    if new.is_empty() {
-        return Ok(Vec::new());
-    }
-    let today = crate::today();
-    let mut rows = Vec::with_capacity(new.len());
-    let mut bidx_seen: HashSet<String> = HashSet::new();
-    let orgs = {
-        let mut c = p.read.acquire().await?;
-        load_orgs(&mut c, actor).await?
-    };
-    for (i, n) in new.iter().enumerate() {
-        let person = check_person(
-            PersonInput {
-                name: &n.name,
-                gender: n.gender.as_deref(),
-                id_number: n.id_number.as_deref(),
-                phone: n.phone.as_deref(),
-            },
-            today,
-        )
-        .map_err(|e| in_row(i, StoreError::Invalid(e)))?;
-        let profile = n
-            .checked_profile(&person, today)
-            .map_err(|e| in_row(i, StoreError::Invalid(e)))?;
-        let org_id = orgs.resolve_in_scope(&n.org).ok_or_else(|| {
-            row_error(i, "org", "person.unknown_org", "组织不存在或不在您的管理范围内")
-        })?;
-        let id_bidx = person
-            .id_number
-            .as_ref()
-            .map(|id| p.field_key.blind_index("id_number", id.as_str()));
-        if let Some(b) = &id_bidx {
-            if !bidx_seen.insert(b.clone()) {
-                return Err(duplicate(i));
-            }
-        }
-        rows.push(CheckedRow {
-            org_id,
-            person,
-            profile,
-            id_bidx,
-        });
-    }
-    let county_id = actor.county_id.get();
-    let mut tx = begin_write(p).await?;
-    // A 身份证号 already registered in the county: neither the number nor where.
-    let wanted: Vec<(usize, &str)> = rows
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| r.id_bidx.as_deref().map(|b| (i, b)))
-        .collect();
-    for chunk in wanted.chunks(10_000) {
-        let mut q = Sql::new("SELECT id_number_bidx FROM people WHERE county_id = ");
-        let cty = q.arg(county_id);
-        let l: Vec<String> = chunk.iter().map(|(_, b)| q.arg(*b)).collect();
-        q.push(&format!("{cty} AND id_number_bidx IN ({})", l.join(", ")));
-        let taken: HashSet<String> = fetch_all::<(String,)>(&mut tx, &q)
-            .await?
-            .into_iter()
-            .map(|x| x.0)
-            .collect();
-        if let Some((i, _)) = chunk.iter().find(|(_, b)| taken.contains(*b)) {
-            return Err(duplicate(*i));
-        }
-    }
-    let ids = allocate_ids(&mut tx, "people", rows.len()).await?;
-    let now = Utc::now();
-    let per = rows_per_statement(19);
-    for (k, chunk) in rows.chunks(per).enumerate() {
-        let text = values_sql(
-            "INSERT INTO people (id, county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, birth_date, party_member, retired, ethnicity, education, member_category, joined_on, confirmed_on, created_at, updated_at) VALUES ",
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            chunk.len(),
-        );
-        let mut a = Args::default();
-        for (j, r) in chunk.iter().enumerate() {
-            let at = k * per + j;
-            let n = &new[at];
-            let c = &r.person;
-            add(&mut a, ids[at])?;
-            add(&mut a, county_id)?;
-            add(&mut a, r.org_id)?;
-            add(&mut a, c.name.clone())?;
-            add(&mut a, c.gender.clone())?;
-            add(
-                &mut a,
-                c.id_number
-                    .as_ref()
-                    .map(|i| p.field_key.encrypt("id_number", i.as_str())),
-            )?;
-            add(&mut a, r.id_bidx.clone())?;
-            add(
-                &mut a,
-                c.phone
-                    .as_ref()
-                    .map(|x| p.field_key.encrypt("phone", x.as_str())),
-            )?;
-            add(
-                &mut a,
-                c.phone
-                    .as_ref()
-                    .map(|x| p.field_key.blind_index("phone", x.as_str())),
-            )?;
-            add(&mut a, c.id_number.as_ref().map(|i| i.birth_date()))?;
-            add(&mut a, n.party_member)?;
-            add(&mut a, n.retired)?;
-            let pr = &r.profile;
-            add(&mut a, pr.ethnicity.map(|e| e.as_str()))?;
-            add(&mut a, pr.education.map(Education::key))?;
-            add(&mut a, pr.category.map(MemberCategory::key))?;
-            add(&mut a, pr.joined_on)?;
-            add(&mut a, pr.confirmed_on)?;
-            add(&mut a, now)?;
-            add(&mut a, now)?;
-        }
-        run(&mut tx, &text, a).await?;
-    }
-    let first = ids.first().copied().unwrap_or(0);
-    let last = ids.last().copied().unwrap_or(0);
-    audit_as(
-        &mut tx,
-        &p.audit_key,
-        actor,
-        "import",
-        "person",
-        format!("{first}..{last}"),
-        None,
-        Some(json!({"count": ids.len()})),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(ids.into_iter().map(PersonId::new).collect())
-}
-
-fn duplicate(i: usize) -> StoreError {
-    row_error(i, "id_number", "person.duplicate_id_number", "该身份证号已登记")
-}
-
-pub(crate) async fn bulk_positions(
-    p: &Pools<DB>,
-    actor: &Actor,
-    new: &[NewPosition],
-) -> StoreResult<usize> {
-    require(actor, Action::EditPeople)?;
-    if new.is_empty() {
-        return Ok(0);
-    }
-    let mut c = p.read.acquire().await?;
-    let orgs = load_orgs(&mut c, actor).await?;
-    let mut wanted: Vec<i64> = new.iter().map(|n| n.person_id.get()).collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let found = people_in_scope(&mut c, actor, &wanted).await?;
-    drop(c);
-    let mut org_ids = Vec::with_capacity(new.len());
-    for (i, n) in new.iter().enumerate() {
-        taizhang_domain::check_date_field("valid_from", n.valid_from)
-            .map_err(|e| in_row(i, e.into()))?;
-        if let Some(to) = n.valid_to {
-            taizhang_domain::check_date_field("valid_to", to).map_err(|e| in_row(i, e.into()))?;
-            if to < n.valid_from {
-                return Err(row_error(
-                    i,
-                    "valid_to",
-                    "position.dates",
-                    "任职结束日期不能早于开始日期",
-                ));
-            }
-        }
-        let org = orgs.resolve_in_scope(&n.org).ok_or_else(|| {
-            row_error(i, "org", "position.org", "组织不存在或不在您的管理范围内")
-        })?;
-        if !found.contains(&n.person_id.get()) {
-            return Err(row_error(
-                i,
-                "person_id",
-                "position.person",
-                "人员不存在或不在您的管理范围内",
-            ));
-        }
-        org_ids.push(org);
-    }
-    let county_id = actor.county_id.get();
-    let mut tx = begin_write(p).await?;
-    let now = Utc::now();
-    let per = rows_per_statement(7);
-    for (k, chunk) in new.chunks(per).enumerate() {
-        let text = values_sql(
-            "INSERT INTO positions (county_id, person_id, org_id, title, valid_from, valid_to, created_at) VALUES ",
-            "(?, ?, ?, ?, ?, ?, ?)",
-            chunk.len(),
-        );
-        let mut a = Args::default();
-        for (j, n) in chunk.iter().enumerate() {
-            add(&mut a, county_id)?;
-            add(&mut a, n.person_id.get())?;
-            add(&mut a, org_ids[k * per + j])?;
-            add(&mut a, n.title.key())?;
-            add(&mut a, n.valid_from)?;
-            add(&mut a, n.valid_to)?;
-            add(&mut a, now)?;
-        }
-        run(&mut tx, &text, a).await?;
-    }
-    audit_as(
-        &mut tx,
-        &p.audit_key,
-        actor,
-        "import",
-        "position",
-        format!("{}", new.len()),
-        None,
-        Some(json!({"count": new.len()})),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(new.len())
 }
 
 // ---- the digest --------------------------------------------------------------------------------

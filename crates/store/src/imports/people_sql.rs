@@ -4,7 +4,10 @@
 // person is written by its `insert_person`.
 
 use super::orgs::org_in_scope;
-use super::people::{insert_person, person_json, person_scope_cond, stored_profile, Standing};
+use super::people::{
+    add_profile, insert_person, person_json, person_scope_cond, profile_json, Standing,
+    StoredProfile, PROFILE_COLUMNS,
+};
 use super::*;
 use crate::imports::{PersonImport, PersonImportOutcome};
 use crate::sqlbuild::Sql;
@@ -14,7 +17,7 @@ use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
 use taizhang_domain::ledger::FieldError;
 use taizhang_domain::person::{
-    check_person, check_rules, CheckedPerson, Education, MemberCategory, PartyProfile, PersonInput,
+    check_person, check_rules, CheckedPerson, PartyProfile, PersonInput,
 };
 use taizhang_domain::{Action, IdNumber, PersonId};
 
@@ -48,11 +51,7 @@ struct OnFileRow {
     retired: bool,
     id_number_bidx: Option<String>,
     birth_date: Option<NaiveDate>,
-    ethnicity: Option<String>,
-    education: Option<String>,
-    member_category: Option<String>,
-    joined_on: Option<NaiveDate>,
-    confirmed_on: Option<NaiveDate>,
+    profile: StoredProfile,
 }
 from_row!(OnFileRow {
     id,
@@ -64,21 +63,10 @@ from_row!(OnFileRow {
     retired,
     id_number_bidx,
     birth_date,
-    ethnicity,
-    education,
-    member_category,
-    joined_on,
-    confirmed_on,
-});
+} with { profile });
 
 fn on_file(r: OnFileRow) -> StoreResult<(Option<String>, OnFile)> {
-    let profile = stored_profile(
-        r.ethnicity.as_deref(),
-        r.education.as_deref(),
-        r.member_category.as_deref(),
-        r.joined_on,
-        r.confirmed_on,
-    )?;
+    let profile = r.profile.read()?;
     Ok((
         r.id_number_bidx,
         OnFile {
@@ -447,34 +435,28 @@ async fn update_person(
         retired,
         profile: o.profile.updated_by(r.profile),
     };
-    let pr = &standing.profile;
-    sqlx::query(
+    let mut a = Args::default();
+    add(&mut a, o.id)?;
+    add(&mut a, r.person.name.clone())?;
+    add(&mut a, gender.clone())?;
+    add(&mut a, r.org_id)?;
+    add(&mut a, party_member)?;
+    add(&mut a, phone_enc)?;
+    add(&mut a, phone_bidx)?;
+    add(&mut a, now)?;
+    add(&mut a, retired)?;
+    add_profile(&mut a, &standing.profile)?;
+    let text = format!(
         "UPDATE people SET name = $2, gender = $3, org_id = $4, party_member = $5,
              phone_enc = COALESCE($6, phone_enc), phone_bidx = COALESCE($7, phone_bidx), updated_at = $8,
-             retired = $9, ethnicity = $10, education = $11, member_category = $12, joined_on = $13,
-             confirmed_on = $14
-         WHERE id = $1",
-    )
-    .bind(o.id)
-    .bind(&r.person.name)
-    .bind(&gender)
-    .bind(r.org_id)
-    .bind(party_member)
-    .bind(phone_enc)
-    .bind(phone_bidx)
-    .bind(now)
-    .bind(retired)
-    .bind(pr.ethnicity.map(|e| e.as_str()))
-    .bind(pr.education.map(Education::key))
-    .bind(pr.category.map(MemberCategory::key))
-    .bind(pr.joined_on)
-    .bind(pr.confirmed_on)
-    .execute(&mut *c)
-    .await?;
-    let was = &o.profile;
-    let before = json!({"name": o.name, "org_id": o.org_id, "gender": o.gender, "party_member": o.party_member, "retired": o.retired,
-        "ethnicity": was.ethnicity.map(|e| e.as_str()), "education": was.education.map(Education::key),
-        "member_category": was.category.map(MemberCategory::key), "joined_on": was.joined_on, "confirmed_on": was.confirmed_on});
+             retired = $9, ({PROFILE_COLUMNS}) = ($10, $11, $12, $13, $14)
+         WHERE id = $1"
+    );
+    sqlx::query_with(&text, a).execute(&mut *c).await?;
+    let mut before = json!({"name": o.name, "org_id": o.org_id, "gender": o.gender, "party_member": o.party_member, "retired": o.retired});
+    if let Some(m) = before.as_object_mut() {
+        m.extend(profile_json(&o.profile));
+    }
     let all = person_json(&r.person, r.org_id, &standing);
     let mut after = Map::new();
     for k in &changed {

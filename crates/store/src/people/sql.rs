@@ -32,11 +32,7 @@ pub(crate) struct PersonRow {
     birth_date: Option<NaiveDate>,
     party_member: bool,
     retired: bool,
-    ethnicity: Option<String>,
-    education: Option<String>,
-    member_category: Option<String>,
-    joined_on: Option<NaiveDate>,
-    confirmed_on: Option<NaiveDate>,
+    profile: StoredProfile,
     org_name: String,
     org_code: Option<String>,
 }
@@ -50,14 +46,9 @@ from_row!(PersonRow {
     birth_date,
     party_member,
     retired,
-    ethnicity,
-    education,
-    member_category,
-    joined_on,
-    confirmed_on,
     org_name,
     org_code,
-});
+} with { profile });
 pub(crate) const PERSON_SELECT: &str =
     "SELECT p.id, p.name, p.gender, p.org_id, p.id_number_enc, p.phone_enc, p.birth_date, p.party_member, p.retired, p.ethnicity, p.education, p.member_category, p.joined_on, p.confirmed_on, po.name AS org_name, po.code AS org_code FROM people p JOIN orgs po ON po.id = p.org_id";
 
@@ -136,13 +127,7 @@ pub(crate) async fn person_from(
         .transpose()
         .map_err(|e| StoreError::Internal(e.to_string()))?;
     let org_id = OrgId::new(r.org_id);
-    let profile = stored_profile(
-        r.ethnicity.as_deref(),
-        r.education.as_deref(),
-        r.member_category.as_deref(),
-        r.joined_on,
-        r.confirmed_on,
-    )?;
+    let profile = r.profile.read()?;
     Ok(Person {
         id: PersonId::new(r.id),
         name: r.name,
@@ -162,26 +147,50 @@ pub(crate) async fn person_from(
     })
 }
 
-/// A profile as stored: the values were checked when written, so one that does not read is a
-/// defect, not input.
-pub(crate) fn stored_profile(
-    ethnicity: Option<&str>,
-    education: Option<&str>,
-    category: Option<&str>,
+/// The five profile columns of `people`, in the order [`add_profile`] binds them.
+pub(crate) const PROFILE_COLUMNS: &str =
+    "ethnicity, education, member_category, joined_on, confirmed_on";
+
+/// A profile's columns as stored.
+pub(crate) struct StoredProfile {
+    ethnicity: Option<String>,
+    education: Option<String>,
+    member_category: Option<String>,
     joined_on: Option<NaiveDate>,
     confirmed_on: Option<NaiveDate>,
-) -> StoreResult<PartyProfile> {
-    fn read<T>(v: Option<&str>, parse: impl Fn(&str) -> Option<T>, what: &str) -> StoreResult<Option<T>> {
-        v.map(|s| parse(s).ok_or_else(|| StoreError::Internal(format!("stored {what} {s:?} does not read"))))
-            .transpose()
+}
+from_row!(StoredProfile {
+    ethnicity,
+    education,
+    member_category,
+    joined_on,
+    confirmed_on,
+});
+
+impl StoredProfile {
+    /// The values were checked when written, so one that does not read is a defect, not input.
+    pub(crate) fn read(self) -> StoreResult<PartyProfile> {
+        fn read<T>(v: Option<String>, parse: impl Fn(&str) -> Option<T>, what: &str) -> StoreResult<Option<T>> {
+            v.map(|s| parse(&s).ok_or_else(|| StoreError::Internal(format!("stored {what} {s:?} does not read"))))
+                .transpose()
+        }
+        Ok(PartyProfile {
+            ethnicity: read(self.ethnicity, Ethnicity::parse, "ethnicity")?,
+            education: read(self.education, Education::parse, "education")?,
+            category: read(self.member_category, MemberCategory::parse, "member category")?,
+            joined_on: self.joined_on,
+            confirmed_on: self.confirmed_on,
+        })
     }
-    Ok(PartyProfile {
-        ethnicity: read(ethnicity, Ethnicity::parse, "ethnicity")?,
-        education: read(education, Education::parse, "education")?,
-        category: read(category, MemberCategory::parse, "member category")?,
-        joined_on,
-        confirmed_on,
-    })
+}
+
+/// Binds a profile's five values, in the order of [`PROFILE_COLUMNS`].
+pub(crate) fn add_profile<'q>(a: &mut Args<'q>, p: &PartyProfile) -> StoreResult<()> {
+    add(a, p.ethnicity.map(|e| e.as_str()))?;
+    add(a, p.education.map(Education::key))?;
+    add(a, p.category.map(MemberCategory::key))?;
+    add(a, p.joined_on)?;
+    add(a, p.confirmed_on)
 }
 
 /// What is kept of a person beside their particulars.
@@ -332,29 +341,25 @@ pub(crate) async fn insert_person(
 ) -> StoreResult<i64> {
     let id_number = person.id_number.as_ref();
     let phone = person.phone.as_ref();
-    let (pid,): (i64,) = sqlx::query_as(
-        "INSERT INTO people (county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, birth_date, party_member, retired, ethnicity, education, member_category, joined_on, confirmed_on, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id",
-    )
-    .bind(county_id)
-    .bind(org_id)
-    .bind(&person.name)
-    .bind(&person.gender)
-    .bind(id_number.map(|i| key.encrypt("id_number", i.as_str())))
-    .bind(id_number.map(|i| key.blind_index("id_number", i.as_str())))
-    .bind(phone.map(|x| key.encrypt("phone", x.as_str())))
-    .bind(phone.map(|x| key.blind_index("phone", x.as_str())))
-    .bind(id_number.map(|i| i.birth_date()))
-    .bind(standing.party_member)
-    .bind(standing.retired)
-    .bind(standing.profile.ethnicity.map(|e| e.as_str()))
-    .bind(standing.profile.education.map(Education::key))
-    .bind(standing.profile.category.map(MemberCategory::key))
-    .bind(standing.profile.joined_on)
-    .bind(standing.profile.confirmed_on)
-    .bind(now)
-    .fetch_one(&mut *c)
-    .await?;
+    let mut a = Args::default();
+    add(&mut a, county_id)?;
+    add(&mut a, org_id)?;
+    add(&mut a, person.name.clone())?;
+    add(&mut a, person.gender.clone())?;
+    add(&mut a, id_number.map(|i| key.encrypt("id_number", i.as_str())))?;
+    add(&mut a, id_number.map(|i| key.blind_index("id_number", i.as_str())))?;
+    add(&mut a, phone.map(|x| key.encrypt("phone", x.as_str())))?;
+    add(&mut a, phone.map(|x| key.blind_index("phone", x.as_str())))?;
+    add(&mut a, id_number.map(|i| i.birth_date()))?;
+    add(&mut a, standing.party_member)?;
+    add(&mut a, standing.retired)?;
+    add_profile(&mut a, &standing.profile)?;
+    add(&mut a, now)?;
+    let text = format!(
+        "INSERT INTO people (county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, birth_date, party_member, retired, {PROFILE_COLUMNS}, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id"
+    );
+    let (pid,): (i64,) = sqlx::query_as_with(&text, a).fetch_one(&mut *c).await?;
     Ok(pid)
 }
 
@@ -364,14 +369,25 @@ pub(crate) fn person_json(
     org_id: i64,
     standing: &Standing,
 ) -> serde_json::Value {
-    let p = &standing.profile;
-    json!({"name": person.name, "org_id": org_id, "gender": person.gender,
+    let mut out = json!({"name": person.name, "org_id": org_id, "gender": person.gender,
            "id_number": person.id_number.as_ref().map(|i| i.as_str()),
            "phone": person.phone.as_ref().map(|x| x.as_str()),
-           "party_member": standing.party_member, "retired": standing.retired,
-           "ethnicity": p.ethnicity.map(|e| e.as_str()), "education": p.education.map(Education::key),
-           "member_category": p.category.map(MemberCategory::key),
-           "joined_on": p.joined_on, "confirmed_on": p.confirmed_on})
+           "party_member": standing.party_member, "retired": standing.retired});
+    if let Some(m) = out.as_object_mut() {
+        m.extend(profile_json(&standing.profile));
+    }
+    out
+}
+
+/// A profile as the audit log keeps it: its columns' names and stored values.
+pub(crate) fn profile_json(p: &PartyProfile) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("ethnicity".into(), json!(p.ethnicity.map(|e| e.as_str())));
+    m.insert("education".into(), json!(p.education.map(Education::key)));
+    m.insert("member_category".into(), json!(p.category.map(MemberCategory::key)));
+    m.insert("joined_on".into(), json!(p.joined_on));
+    m.insert("confirmed_on".into(), json!(p.confirmed_on));
+    m
 }
 
 pub(crate) async fn load_person(c: &mut Conn, actor: &Actor, id: i64) -> StoreResult<PersonRow> {
