@@ -306,7 +306,9 @@ impl Run<'_> {
     /// Starts the reading thread: the header matched to `target`, then batches of rows each
     /// read by `parse`.
     fn read<T: Send + 'static>(&self, target: Target, parse: Parser<T>) -> mpsc::Receiver<Read<T>> {
-        let (tx, rx) = mpsc::channel(2);
+        // One batch waits read while one is written: a third would only hold memory, since
+        // reading is several times faster than writing.
+        let (tx, rx) = mpsc::channel(1);
         let bytes = self.bytes.clone();
         let mapping = self.mapping.cloned();
         tokio::task::spawn_blocking(move || {
@@ -418,11 +420,14 @@ impl LedgerBatch<'_> {
             self.today,
         )
         .await?;
-        let prepared: Vec<Prepared> = batch
-            .iter()
-            .map(|(row, parsed)| match parsed {
+        // Each parsed row is made into its record by move: a batch holds one copy of its values.
+        let (rows, parsed): (Vec<Row>, Vec<_>) = batch.into_iter().unzip();
+        let prepared: Vec<Prepared> = parsed
+            .into_iter()
+            .zip(&rows)
+            .map(|(parsed, row)| match parsed {
                 Ok(r) => self.record(r, header, declared, &people),
-                Err(e) => Err(self.with_org_error(e, row, header)),
+                Err(e) => Err(self.with_org_error(&e, row, header)),
             })
             .collect();
         // The rows that became records go to the store's checks; their place in the batch is
@@ -430,7 +435,7 @@ impl LedgerBatch<'_> {
         let mut places = Vec::new();
         let mut records = Vec::new();
         let mut keys = Vec::new();
-        let mut errors: Vec<Option<String>> = vec![None; batch.len()];
+        let mut errors: Vec<Option<String>> = vec![None; rows.len()];
         for (i, p) in prepared.into_iter().enumerate() {
             match p {
                 Ok((record, key)) => {
@@ -450,11 +455,14 @@ impl LedgerBatch<'_> {
             .store
             .sort_records(self.actor, &records, row_keys, self.today)
             .await?;
+        // The checked rows carry what is written; the batch's other copies go before it is.
+        drop(records);
+        drop(keys);
         for r in &sorted.rejected {
             let messages: Vec<&str> = r.errors.iter().map(|e| e.message.as_str()).collect();
             errors[places[r.index]] = Some(messages.join("；"));
         }
-        pass.counts.rows_read += batch.len() as i64;
+        pass.counts.rows_read += rows.len() as i64;
         pass.counts.accepted += sorted.accepted.len() as i64;
         pass.counts.unchanged += sorted.unchanged.len() as i64;
         if write && !sorted.prepared.is_empty() {
@@ -464,7 +472,7 @@ impl LedgerBatch<'_> {
                 .await?;
             pass.counts.written += report.records as i64;
         }
-        for (i, (row, _)) in batch.into_iter().enumerate() {
+        for (i, row) in rows.into_iter().enumerate() {
             if let Some(e) = errors[i].take() {
                 pass.reject(row, e);
             }
@@ -506,7 +514,7 @@ impl LedgerBatch<'_> {
     /// A checked row as the store's `NewRecord`, with its declared key.
     fn record(
         &self,
-        r: &LedgerRow,
+        r: LedgerRow,
         header: &HeaderMap,
         declared: bool,
         people: &PeopleIndex,
@@ -522,7 +530,7 @@ impl LedgerBatch<'_> {
                 None
             }
         };
-        let mut fields = r.values.clone();
+        let mut fields = r.values;
         for (key, words) in &r.references {
             let l = label(key);
             if self.is_people(key) {
@@ -558,7 +566,7 @@ impl LedgerBatch<'_> {
                     occurred_on: r.occurred_on,
                     fields,
                 },
-                r.key.clone(),
+                r.key,
             )),
             _ => Err(errors),
         }
