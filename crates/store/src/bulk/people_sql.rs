@@ -5,7 +5,7 @@
 use super::bulk::{
     allocate_ids, load_orgs, people_in_scope, row_error, rows_per_statement, run, values_sql,
 };
-use super::people::{add_profile, PROFILE_COLUMNS};
+use super::people::{add_person, Standing, PERSON_COLUMNS};
 use super::records::in_row;
 use super::*;
 use crate::sqlbuild::Sql;
@@ -13,13 +13,13 @@ use crate::{Actor, NewPerson, NewPosition, Pools, StoreError, StoreResult};
 use chrono::Utc;
 use serde_json::json;
 use std::collections::HashSet;
-use taizhang_domain::person::{check_person, CheckedPerson, PartyProfile, PersonInput};
+use taizhang_domain::person::{check_person, CheckedPerson, PersonInput};
 use taizhang_domain::{Action, PersonId};
 
 struct CheckedRow {
     org_id: i64,
     person: CheckedPerson,
-    profile: PartyProfile,
+    standing: Standing,
     id_bidx: Option<String>,
 }
 
@@ -68,7 +68,11 @@ pub(crate) async fn bulk_people(
         rows.push(CheckedRow {
             org_id,
             person,
-            profile,
+            standing: Standing {
+                party_member: n.party_member,
+                retired: n.retired,
+                profile,
+            },
             id_bidx,
         });
     }
@@ -99,43 +103,15 @@ pub(crate) async fn bulk_people(
     let per = rows_per_statement(19);
     for (k, chunk) in rows.chunks(per).enumerate() {
         let text = values_sql(
-            &format!("INSERT INTO people (id, county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, birth_date, party_member, retired, {PROFILE_COLUMNS}, created_at, updated_at) VALUES "),
+            &format!("INSERT INTO people (id, {PERSON_COLUMNS}, created_at, updated_at) VALUES "),
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             chunk.len(),
         );
         let mut a = Args::default();
         for (j, r) in chunk.iter().enumerate() {
-            let at = k * per + j;
-            let n = &new[at];
-            let c = &r.person;
-            add(&mut a, ids[at])?;
-            add(&mut a, county_id)?;
-            add(&mut a, r.org_id)?;
-            add(&mut a, c.name.clone())?;
-            add(&mut a, c.gender.clone())?;
-            add(
-                &mut a,
-                c.id_number
-                    .as_ref()
-                    .map(|i| p.field_key.encrypt("id_number", i.as_str())),
-            )?;
-            add(&mut a, r.id_bidx.clone())?;
-            add(
-                &mut a,
-                c.phone
-                    .as_ref()
-                    .map(|x| p.field_key.encrypt("phone", x.as_str())),
-            )?;
-            add(
-                &mut a,
-                c.phone
-                    .as_ref()
-                    .map(|x| p.field_key.blind_index("phone", x.as_str())),
-            )?;
-            add(&mut a, c.id_number.as_ref().map(|i| i.birth_date()))?;
-            add(&mut a, n.party_member)?;
-            add(&mut a, n.retired)?;
-            add_profile(&mut a, &r.profile)?;
+            add(&mut a, ids[k * per + j])?;
+            let bidx = r.id_bidx.clone();
+            add_person(&mut a, &p.field_key, county_id, r.org_id, &r.person, bidx, &r.standing)?;
             add(&mut a, now)?;
             add(&mut a, now)?;
         }

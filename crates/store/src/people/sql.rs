@@ -339,28 +339,52 @@ pub(crate) async fn insert_person(
     standing: &Standing,
     now: chrono::DateTime<Utc>,
 ) -> StoreResult<i64> {
-    let id_number = person.id_number.as_ref();
-    let phone = person.phone.as_ref();
     let mut a = Args::default();
-    add(&mut a, county_id)?;
-    add(&mut a, org_id)?;
-    add(&mut a, person.name.clone())?;
-    add(&mut a, person.gender.clone())?;
-    add(&mut a, id_number.map(|i| key.encrypt("id_number", i.as_str())))?;
-    add(&mut a, id_number.map(|i| key.blind_index("id_number", i.as_str())))?;
-    add(&mut a, phone.map(|x| key.encrypt("phone", x.as_str())))?;
-    add(&mut a, phone.map(|x| key.blind_index("phone", x.as_str())))?;
-    add(&mut a, id_number.map(|i| i.birth_date()))?;
-    add(&mut a, standing.party_member)?;
-    add(&mut a, standing.retired)?;
-    add_profile(&mut a, &standing.profile)?;
+    let id_bidx = person
+        .id_number
+        .as_ref()
+        .map(|i| key.blind_index("id_number", i.as_str()));
+    add_person(&mut a, key, county_id, org_id, person, id_bidx, standing)?;
     add(&mut a, now)?;
     let text = format!(
-        "INSERT INTO people (county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, birth_date, party_member, retired, {PROFILE_COLUMNS}, created_at, updated_at)
+        "INSERT INTO people ({PERSON_COLUMNS}, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id"
     );
     let (pid,): (i64,) = sqlx::query_as_with(&text, a).fetch_one(&mut *c).await?;
     Ok(pid)
+}
+
+/// The columns of a new person's row that [`add_person`] binds, in its order.
+pub(crate) const PERSON_COLUMNS: &str = concat!(
+    "county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, ",
+    "birth_date, party_member, retired, ethnicity, education, member_category, joined_on, confirmed_on"
+);
+
+/// Binds a new person's values in the order of [`PERSON_COLUMNS`]: personal data encrypted,
+/// with the 身份证号's blind index `id_bidx` as the caller computed it.
+pub(crate) fn add_person<'q>(
+    a: &mut Args<'q>,
+    key: &FieldKey,
+    county_id: i64,
+    org_id: i64,
+    person: &CheckedPerson,
+    id_bidx: Option<String>,
+    standing: &Standing,
+) -> StoreResult<()> {
+    let id_number = person.id_number.as_ref();
+    let phone = person.phone.as_ref();
+    add(a, county_id)?;
+    add(a, org_id)?;
+    add(a, person.name.clone())?;
+    add(a, person.gender.clone())?;
+    add(a, id_number.map(|i| key.encrypt("id_number", i.as_str())))?;
+    add(a, id_bidx)?;
+    add(a, phone.map(|x| key.encrypt("phone", x.as_str())))?;
+    add(a, phone.map(|x| key.blind_index("phone", x.as_str())))?;
+    add(a, id_number.map(|i| i.birth_date()))?;
+    add(a, standing.party_member)?;
+    add(a, standing.retired)?;
+    add_profile(a, &standing.profile)
 }
 
 /// A person as the audit log keeps them.
