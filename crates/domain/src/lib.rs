@@ -20,6 +20,7 @@ pub mod phone;
 pub mod phrasing;
 pub mod region;
 pub mod rollup;
+pub mod search;
 pub mod text;
 
 pub use access::{Action, Role, Scope};
