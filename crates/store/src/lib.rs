@@ -82,6 +82,7 @@ mod records;
 mod regions;
 mod replica;
 mod rollups;
+mod search;
 mod sessions;
 mod sqlbuild;
 pub mod totp;
@@ -114,6 +115,7 @@ pub use replica::{
     ReadTarget, ReplicaOptions, ReplicaStatus, DEFAULT_CHECK_EVERY, DEFAULT_MAX_LAG,
 };
 pub use rollups::{CellFigures, RollupDump};
+pub use search::{OrgPick, PersonPick, MAX_PICKS};
 pub use sessions::{Session, SessionStage};
 
 use chrono::NaiveDate;

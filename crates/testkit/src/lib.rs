@@ -4,6 +4,7 @@
 //! names — holding the small demo county. The county is seeded once per backend and copied for
 //! each test (see `template`). Tests talk to the server over HTTP like any client.
 
+pub mod browser;
 mod postgres;
 mod replica;
 mod template;

@@ -30,6 +30,7 @@ mod overdue;
 mod people;
 mod records;
 mod regions;
+mod search;
 mod shared;
 
 /// Who issues a bulletin as a document (发文机关): the CLI names it as the web layer does.
@@ -101,6 +102,10 @@ const FEATURES: &[Feature] = &[
     Feature {
         pages: regions::page_routes,
         api: regions::api_routes,
+    },
+    Feature {
+        pages: search::page_routes,
+        api: search::api_routes,
     },
     Feature {
         pages: exports::page_routes,
@@ -188,6 +193,7 @@ pub fn router_with(store: Store, opts: WebOptions) -> Router {
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .merge(api_router)
         .merge(pages)
+        .merge(shared::assets::routes())
         .fallback(unknown_path)
         .layer(axum::middleware::from_fn(humane_rejections))
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit::answers::private_answers))

@@ -335,6 +335,10 @@ pub(crate) async fn migrate(p: &Pools<DB>) -> StoreResult<()> {
             let n = super::rollups::fill_all(&mut tx).await?;
             tracing::info!(records = n, "rollups filled from the records");
         }
+        if *version == 15 {
+            let n = super::search::fill_keys(&mut tx).await?;
+            tracing::info!(names = n, "search keys filled from the names");
+        }
         sqlx::query(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
         )

@@ -114,6 +114,11 @@ macro_rules! migrations {
                     "/0014_people_profile.sql"
                 )),
             ),
+            (
+                15,
+                "search_keys",
+                include_str!(concat!("../../migrations/", $dir, "/0015_search_keys.sql")),
+            ),
         ]
     };
 }
@@ -168,6 +173,8 @@ macro_rules! feature_queries {
         pub(crate) mod rollup_reads;
         #[path = "../rollups/sql.rs"]
         pub(crate) mod rollups;
+        #[path = "../search/sql.rs"]
+        pub(crate) mod search;
         #[path = "../sessions/sql.rs"]
         pub(crate) mod sessions;
     };

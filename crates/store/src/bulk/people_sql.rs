@@ -100,11 +100,11 @@ pub(crate) async fn bulk_people(
     }
     let ids = allocate_ids(&mut tx, "people", rows.len()).await?;
     let now = Utc::now();
-    let per = rows_per_statement(19);
+    let per = rows_per_statement(20);
     for (k, chunk) in rows.chunks(per).enumerate() {
         let text = values_sql(
             &format!("INSERT INTO people (id, {PERSON_COLUMNS}, created_at, updated_at) VALUES "),
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             chunk.len(),
         );
         let mut a = Args::default();

@@ -446,8 +446,9 @@ async fn update_person(
     add(&mut a, now)?;
     add(&mut a, retired)?;
     add_profile(&mut a, &standing.profile)?;
+    add(&mut a, taizhang_domain::search::search_key(&r.person.name))?;
     let text = format!(
-        "UPDATE people SET name = $2, gender = $3, org_id = $4, party_member = $5,
+        "UPDATE people SET name = $2, search_key = $15, gender = $3, org_id = $4, party_member = $5,
              phone_enc = COALESCE($6, phone_enc), phone_bidx = COALESCE($7, phone_bidx), updated_at = $8,
              retired = $9, ({PROFILE_COLUMNS}) = ($10, $11, $12, $13, $14)
          WHERE id = $1"

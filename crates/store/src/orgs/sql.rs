@@ -9,18 +9,19 @@ use serde_json::{json, Value};
 use std::str::FromStr;
 use std::collections::HashSet;
 use taizhang_domain::org::{validate_name, OrgKind, OrgRef};
+use taizhang_domain::search::search_key;
 use taizhang_domain::{Action, OrgId, Scope};
 
 // ---- organisations -----------------------------------------------------------------------------
 
 /// An organisation as stored, with its current parent.
 pub(crate) struct OrgRow {
-    id: i64,
+    pub(crate) id: i64,
     kind: String,
-    name: String,
-    code: Option<String>,
+    pub(crate) name: String,
+    pub(crate) code: Option<String>,
     established_on: NaiveDate,
-    dissolved_on: Option<NaiveDate>,
+    pub(crate) dissolved_on: Option<NaiveDate>,
     parent_id: Option<i64>,
 }
 from_row!(OrgRow {
@@ -59,7 +60,7 @@ pub(crate) async fn insert_org_row(
     established: NaiveDate,
 ) -> StoreResult<i64> {
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO orgs (county_id, kind, name, code, established_on, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO orgs (county_id, kind, name, code, established_on, created_at, search_key) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(county_id)
     .bind(kind.key())
@@ -67,6 +68,7 @@ pub(crate) async fn insert_org_row(
     .bind(code)
     .bind(established)
     .bind(Utc::now())
+    .bind(search_key(name))
     .fetch_one(&mut *c)
     .await?;
     Ok(id)
@@ -103,9 +105,13 @@ pub(crate) async fn load_org(c: &mut Conn, actor: &Actor, id: i64) -> StoreResul
     org_from(r)
 }
 
-/// Resolves a code or `o{id}` within the actor's county and scope.
+/// Resolves a code or `o{id}` within the actor's county and scope; also a picker's
+/// `名称（编码）`, and a name that one organisation in scope has (`search::org_by_name`).
 pub(crate) async fn resolve_org(c: &mut Conn, actor: &Actor, r: &str) -> StoreResult<i64> {
-    let parsed: OrgRef = r.parse().map_err(|_| StoreError::NotFound)?;
+    let r = super::search::picked_ref(r).unwrap_or(r);
+    let Ok(parsed) = r.parse::<OrgRef>() else {
+        return super::search::org_by_name(c, actor, r).await;
+    };
     let id = match parsed {
         OrgRef::Id(id) => id.get(),
         OrgRef::Code(code) => {
@@ -502,8 +508,9 @@ pub(crate) async fn rename_org(
     let name = validate_name(name, "org.bad_name")?;
     let mut tx = p.write.begin().await?;
     let before = load_org(&mut tx, actor, id).await?;
-    sqlx::query("UPDATE orgs SET name = $1 WHERE id = $2")
+    sqlx::query("UPDATE orgs SET name = $1, search_key = $2 WHERE id = $3")
         .bind(&name)
+        .bind(search_key(&name))
         .bind(id)
         .execute(&mut *tx)
         .await?;

@@ -13,6 +13,7 @@ use chrono::{NaiveDate, Utc};
 use serde_json::json;
 use std::str::FromStr;
 use taizhang_domain::org::PositionTitle;
+use taizhang_domain::search::{search_key, Query};
 use taizhang_domain::person::{
     check_person, CheckedPerson, Education, Ethnicity, MemberCategory, PartyProfile,
     PersonInput,
@@ -348,7 +349,7 @@ pub(crate) async fn insert_person(
     add(&mut a, now)?;
     let text = format!(
         "INSERT INTO people ({PERSON_COLUMNS}, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) RETURNING id"
     );
     let (pid,): (i64,) = sqlx::query_as_with(&text, a).fetch_one(&mut *c).await?;
     Ok(pid)
@@ -357,7 +358,8 @@ pub(crate) async fn insert_person(
 /// The columns of a new person's row that [`add_person`] binds, in its order.
 pub(crate) const PERSON_COLUMNS: &str = concat!(
     "county_id, org_id, name, gender, id_number_enc, id_number_bidx, phone_enc, phone_bidx, ",
-    "birth_date, party_member, retired, ethnicity, education, member_category, joined_on, confirmed_on"
+    "birth_date, party_member, retired, ethnicity, education, member_category, joined_on, confirmed_on, ",
+    "search_key"
 );
 
 /// Binds a new person's values in the order of [`PERSON_COLUMNS`]: personal data encrypted,
@@ -384,7 +386,8 @@ pub(crate) fn add_person<'q>(
     add(a, id_number.map(|i| i.birth_date()))?;
     add(a, standing.party_member)?;
     add(a, standing.retired)?;
-    add_profile(a, &standing.profile)
+    add_profile(a, &standing.profile)?;
+    add(a, search_key(&person.name))
 }
 
 /// A person as the audit log keeps them.
@@ -488,6 +491,9 @@ pub(crate) async fn people(
     } else if let Ok(phone) = Phone::parse(text) {
         let b = q.arg(p.field_key.blind_index("phone", phone.as_str()));
         cond.push_str(&format!(" AND p.phone_bidx = {b}"));
+    } else if let Query::Pinyin(py) = Query::parse(text) {
+        let pat = q.arg(format!("%{py}%"));
+        cond.push_str(&format!(" AND p.search_key LIKE {pat}"));
     } else if !text.is_empty() {
         let pat = q.arg(format!("%{}%", text.replace(['%', '_'], "")));
         cond.push_str(&format!(" AND p.name LIKE {pat}"));

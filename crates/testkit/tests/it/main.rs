@@ -5,6 +5,7 @@
 mod accounts;
 mod api;
 mod backends;
+mod browser;
 mod bulk;
 mod bulk_atomic;
 mod bulletin_documents;

@@ -92,14 +92,22 @@ async fn bulletin(
     ApiUser(u): ApiUser,
     Query(q): Query<ApiBulletinQuery>,
 ) -> ApiResult<Json<Bulletin>> {
+    Ok(Json(bulletin_for(&s, &u.actor, q).await?))
+}
+
+/// The bulletin a query asks for, in its turn at the report gate: for the API's bearer and for
+/// the bulletin page's JSON link, which a logged-in browser follows with its session.
+pub(crate) async fn bulletin_for(
+    s: &AppState,
+    actor: &Actor,
+    q: ApiBulletinQuery,
+) -> Result<Bulletin, WebError> {
     let q = BulletinQuery::from(q);
     let (range, grouping) = bulletin_params(&q)?;
     let org = match q.org.clone() {
         Some(o) => o,
-        None => home_ref(&s, &u.actor).await?,
+        None => home_ref(s, actor).await?,
     };
     let _turn = s.reports.enter().await?;
-    Ok(Json(
-        s.store.bulletin(&u.actor, &org, range, grouping).await?,
-    ))
+    Ok(s.store.bulletin(actor, &org, range, grouping).await?)
 }

@@ -1,12 +1,13 @@
 //! The pages of the bulletin (统计通报).
 
-use super::api::{bulletin_params, BulletinQuery};
+use super::api::{bulletin_for, bulletin_params, ApiBulletinQuery, BulletinQuery};
 use super::chart;
 use crate::shared::prelude::*;
 
 pub(crate) fn page_routes() -> Router<AppState> {
     Router::new()
         .route("/bulletin", get(bulletin_page))
+        .route("/bulletin.json", get(bulletin_json))
         .merge(super::documents::page_routes())
 }
 
@@ -178,7 +179,7 @@ async fn bulletin_page(
         range.to,
         url_encode(&by)
     );
-    let json_url = format!("/api/v1/bulletin?{query}");
+    let json_url = format!("/bulletin.json?{query}");
     html(BulletinPage {
         nav: nav_for(&st, &u).await,
         by,
@@ -194,4 +195,15 @@ async fn bulletin_page(
         query,
         b,
     })
+}
+
+/// The bulletin as the API gives it, for a logged-in browser (the page's JSON link); never
+/// cached, since it follows the caller's scope.
+async fn bulletin_json(
+    State(st): State<AppState>,
+    u: PageUser,
+    Query(q): Query<ApiBulletinQuery>,
+) -> PageResult {
+    let b = bulletin_for(&st, &u.session.actor, q).await?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(b)).into_response())
 }

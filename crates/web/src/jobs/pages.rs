@@ -124,5 +124,5 @@ async fn retry(
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> PageResult {
     st.store.retry_job(&u.session.actor, id, Utc::now()).await?;
-    Ok(Redirect::to("/jobs").into_response())
+    redirect_done("/jobs", Done::Queued)
 }

@@ -108,7 +108,7 @@ async fn save_type(
     };
     finish_form(
         result,
-        |_| redirect_to("/ledger-types"),
+        |_| redirect_done("/ledger-types", Done::Saved),
         NotFound::Say("未找到，或不在您的管理范围内"),
         |errors| async {
             let nav = nav_for(st, u).await;

@@ -123,7 +123,7 @@ async fn links_create(
     .await;
     finish_form(
         r,
-        |l| redirect_to(&format!("/links?kind={}", l.kind.key())),
+        |l| redirect_done(&format!("/links?kind={}", l.kind.key()), Done::Saved),
         NotFound::Say("目标组织不存在或不在您的管理范围内"),
         |errors| render_links(&st, &u, None, errors),
     )
@@ -138,5 +138,5 @@ async fn links_end(
 ) -> PageResult {
     let on = parse_opt_date(&f.on, "on")?.unwrap_or_else(today);
     let l = st.store.end_link(&u.session.actor, id, on).await?;
-    Ok(Redirect::to(&format!("/links?kind={}", l.kind.key())).into_response())
+    redirect_done(&format!("/links?kind={}", l.kind.key()), Done::Ended)
 }

@@ -122,7 +122,7 @@ async fn after_org_form(
 ) -> PageResult {
     finish_form(
         r,
-        |target| redirect_to(&format!("/orgs/{target}")),
+        |target| redirect_done(&format!("/orgs/{target}"), Done::Saved),
         NotFound::Page,
         |errors| render_org(st, u, org_ref, errors),
     )

@@ -173,7 +173,7 @@ async fn people_create(
     };
     finish_form(
         r,
-        |p| redirect_to(&format!("/people/{}", p.id)),
+        |p| redirect_done(&format!("/people/{}", p.id), Done::Saved),
         NotFound::Say("所在组织不存在或不在您的管理范围内"),
         |errors| async {
             // The list is shown again for the organisation typed in, when it is a known one.
@@ -358,7 +358,7 @@ async fn person_add_position(
     .await;
     finish_form(
         r,
-        |_| redirect_to(&format!("/people/{id}")),
+        |_| redirect_done(&format!("/people/{id}"), Done::Saved),
         NotFound::Say("组织不存在或不在您的管理范围内"),
         |errors| render_person(&st, &u, id, errors, false),
     )

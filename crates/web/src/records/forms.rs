@@ -311,7 +311,7 @@ pub(super) async fn record_submit(
                 fields: values.clone(),
             };
             match st.store.create_record(a, new).await {
-                Ok(r) => return Ok(Redirect::to(&format!("/records/{}", r.id)).into_response()),
+                Ok(r) => return redirect_done(&format!("/records/{}", r.id), Done::Saved),
                 Err(StoreError::Invalid(errs)) => errors = errs,
                 Err(e) => return Err(e.into()),
             }

@@ -205,7 +205,7 @@ async fn record_void(
     st.store
         .void_record(&u.session.actor, id, &f.reason)
         .await?;
-    Ok(Redirect::to(&format!("/records/{id}")).into_response())
+    redirect_done(&format!("/records/{id}"), Done::Voided)
 }
 
 async fn attachment(

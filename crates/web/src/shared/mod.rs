@@ -3,6 +3,7 @@
 //! on what one request may cost ([`load`]), and a [`prelude`] of the names handlers need.
 
 pub(crate) mod api;
+pub(crate) mod assets;
 pub(crate) mod forms;
 pub(crate) mod load;
 pub(crate) mod page;

@@ -25,6 +25,52 @@ pub struct Nav {
     pub(crate) can_users: bool,
     pub(crate) can_review: bool,
     pub(crate) can_record: bool,
+    /// What the last action did (已保存 …), said once at the top of the page it led to.
+    pub(crate) done: Option<&'static str>,
+}
+
+/// What a successful form did, said on the page it leads to: the redirect carries its key
+/// (`?done=saved`), never free text, so a link cannot make the page say anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Done {
+    Saved,
+    Voided,
+    Ended,
+    Queued,
+}
+
+impl Done {
+    const ALL: [Done; 4] = [Done::Saved, Done::Voided, Done::Ended, Done::Queued];
+
+    fn key(self) -> &'static str {
+        match self {
+            Done::Saved => "saved",
+            Done::Voided => "voided",
+            Done::Ended => "ended",
+            Done::Queued => "queued",
+        }
+    }
+
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            Done::Saved => "已保存",
+            Done::Voided => "已作废，不再计入统计",
+            Done::Ended => "已结束",
+            Done::Queued => "已重新排队，稍后执行",
+        }
+    }
+
+    /// The `done` of a request's query, if it names one.
+    pub(crate) fn from_query(query: Option<&str>) -> Option<Done> {
+        let value = query?.split('&').find_map(|kv| kv.strip_prefix("done="))?;
+        Done::ALL.into_iter().find(|d| d.key() == value)
+    }
+}
+
+/// Goes on to `target`, saying there what was done.
+pub(crate) fn redirect_done(target: &str, done: Done) -> PageResult {
+    let sep = if target.contains('?') { '&' } else { '?' };
+    Ok(Redirect::to(&format!("{target}{sep}done={}", done.key())).into_response())
 }
 
 pub(crate) fn nav(s: &Session, home_ref: String) -> Option<Nav> {
@@ -40,12 +86,17 @@ pub(crate) fn nav(s: &Session, home_ref: String) -> Option<Nav> {
         can_users: s.actor.role.allows(Action::ManageUsers),
         can_review: s.actor.role.allows(Action::ReviewAccountRequests),
         can_record: s.actor.role.allows(Action::RecordEntry),
+        done: None,
     })
 }
 
 pub(crate) async fn nav_for(st: &AppState, u: &PageUser) -> Option<Nav> {
     let home = home_ref(st, &u.session.actor).await.unwrap_or_default();
-    nav(&u.session, home)
+    let mut n = nav(&u.session, home);
+    if let Some(n) = n.as_mut() {
+        n.done = u.done.map(Done::message);
+    }
+    n
 }
 
 /// A page-level error, shown as a page.
@@ -174,7 +225,7 @@ pub(crate) fn form_outcome<T>(
 }
 
 /// The end of a form handler. On success, `on_ok` answers (usually a redirect, see
-/// [`redirect_to`]); when the store refuses in a way the form can explain (validation, a
+/// [`redirect_done`]); when the store refuses in a way the form can explain (validation, a
 /// conflict, an unknown reference) the form is shown again by `show_again` with the messages and
 /// status 422; anything else becomes an error page.
 pub(crate) async fn finish_form<T, Fut>(
@@ -196,9 +247,4 @@ where
     };
     let page = show_again(errors).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
-}
-
-/// A redirect after a form that worked.
-pub(crate) fn redirect_to(target: &str) -> PageResult {
-    Ok(Redirect::to(target).into_response())
 }

@@ -6,8 +6,8 @@ pub(crate) use crate::shared::forms::{
     non_empty, parse_opt_date, url_encode, CsrfForm, DateForm, NoFields,
 };
 pub(crate) use crate::shared::page::{
-    finish_form, form_outcome, html, html_with, nav, nav_for, period_text, redirect_to, Nav,
-    NotFound, PageError, PageResult, Shown, PAGE,
+    finish_form, form_outcome, html, html_with, nav, nav_for, period_text, redirect_done, Done,
+    Nav, NotFound, PageError, PageResult, Shown, PAGE,
 };
 pub(crate) use crate::shared::session::{
     clear_cookie, same_origin, session_cookie, stage_page, AccountUser, ApiUser, PageUser,

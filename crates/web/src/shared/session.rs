@@ -70,6 +70,8 @@ impl FromRequestParts<AppState> for ApiUser {
 pub struct PageUser {
     pub session: Session,
     pub token: String,
+    /// What the action before this page did (`?done=`), to say at its top.
+    pub(crate) done: Option<crate::shared::page::Done>,
 }
 
 /// The session's CSRF token, left in the request's extensions by the page user extractors so that
@@ -119,7 +121,12 @@ impl FromRequestParts<AppState> for AccountUser {
                 parts
                     .extensions
                     .insert(SessionCsrf(session.csrf_token.clone()));
-                Ok(AccountUser(PageUser { session, token }))
+                let done = crate::shared::page::Done::from_query(parts.uri.query());
+                Ok(AccountUser(PageUser {
+                    session,
+                    token,
+                    done,
+                }))
             }
             Err(taizhang_store::StoreError::SessionExpired) => Err(ToLogin.into_response()),
             // A busy store is a short wait (503 with Retry-After), not a server fault.
