@@ -150,6 +150,18 @@ async fn the_search_page_finds_by_pinyin_without_javascript_and_desk_pages_fit()
         .await
         .expect("pick people");
     b.find("main").await.expect("page");
+    // The bulletin page's JSON link answers a logged-in browser (with its session, no token).
+    b.goto(&format!("{}/bulletin", app.base))
+        .await
+        .expect("bulletin");
+    b.click("a[href^='/bulletin.json']")
+        .await
+        .expect("JSON link");
+    let org = b
+        .wait_for("try { return JSON.parse(document.body.innerText).org.name; } catch (e) { return null; }")
+        .await
+        .expect("the bulletin as JSON");
+    assert_eq!(org, json!("鸡黍镇"));
     for path in ["/", "/records", "/bulletin", "/overdue", "/people"] {
         b.goto(&format!("{}{path}", app.base)).await.expect("goto");
         b.find("main").await.expect("page");

@@ -26,5 +26,6 @@ mod rollups;
 mod round_trip;
 mod scope;
 mod scope_writes;
+mod search;
 mod security;
 mod streaming;

@@ -293,6 +293,7 @@ pub(super) fn road_type_form(key: &str) -> Vec<(&str, &str)> {
 pub(super) fn record_id(location: Option<&str>) -> i64 {
     location
         .and_then(|l| l.strip_prefix("/records/"))
+        .and_then(|l| l.strip_suffix("?done=saved"))
         .and_then(|id| id.parse().ok())
         .unwrap_or_else(|| panic!("a record page, not {location:?}"))
 }
@@ -425,8 +426,12 @@ async fn forms_need_the_csrf_token(app: TestApp) {
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(r.location.as_deref(), Some("/orgs/370828005"));
-    let (s, html) = app.page("/orgs/370828005", &cookie).await;
+    assert_eq!(r.location.as_deref(), Some("/orgs/370828005?done=saved"));
+    let (s, html) = app.page("/orgs/370828005?done=saved", &cookie).await;
+    assert!(
+        html.contains("<p class=\"notice\" role=\"status\">✓ 已保存</p>"),
+        "the page says it was saved"
+    );
     assert_eq!(s, StatusCode::OK);
     assert!(h1(&html).starts_with("鸡黍乡 "), "renamed: {}", h1(&html));
 
@@ -479,7 +484,8 @@ async fn org_page_forms_create_and_refuse(app: TestApp) {
     let location = r.location.expect("a redirect");
     let new_ref = location
         .strip_prefix("/orgs/")
-        .expect("to the new organisation's page")
+        .and_then(|l| l.strip_suffix("?done=saved"))
+        .expect("to the new organisation's page, saying it was saved")
         .to_string();
     let (s, html) = app.page(&location, &cookie).await;
     assert_eq!(s, StatusCode::OK);
@@ -719,7 +725,7 @@ async fn ledger_types_are_defined_on_a_page(app: TestApp) {
     form.push(("_csrf", &token));
     let r = post_form(&app, "/ledger-types", &cookie, &form).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(r.location.as_deref(), Some("/ledger-types"));
+    assert_eq!(r.location.as_deref(), Some("/ledger-types?done=saved"));
     let (_, html) = app.page("/ledger-types", &cookie).await;
     assert!(html.contains("道路里程"));
     assert!(html.contains("道路、里程"), "its fields listed");

@@ -14,8 +14,8 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 struct PeopleQuery {
     org: Option<String>,
-    /// Part of a name, or a whole 身份证号 or phone number (found exactly, through its blind
-    /// index); up to 60 characters.
+    /// Part of a name, its pinyin or initials (`zs` finds 张三), or a whole 身份证号 or phone
+    /// number (found exactly, through its blind index); up to 60 characters.
     #[param(max_length = 60)]
     q: Option<String>,
     limit: Option<i64>,

@@ -11,10 +11,10 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct PickQuery {
-    /// Part of the name, its pinyin (`jishu`) or initials (`jsz`), or an official code; up to 40
+    /// Part of the name, its pinyin (`jishu`) or initials (`jsz`), or an official code; up to 60
     /// characters. Nothing typed finds nothing.
     #[serde(default)]
-    #[param(max_length = 40)]
+    #[param(max_length = 60)]
     pub q: String,
     /// How many to list, 1–50 (default 20).
     #[serde(default)]
