@@ -10,6 +10,7 @@ use taizhang_domain::id_number::IdNumber;
 use taizhang_testkit::{each_backend, post_form, send, Reply, TestApp, PASSWORD};
 
 each_backend!(
+    the_new_account_form_has_no_default_role_and_keeps_what_was_typed,
     a_lone_security_administrator_cannot_become_the_auditor,
     administrator_accounts_are_created_under_two_person_review,
     a_privileged_grant_needs_review_and_a_fresh_activation,
@@ -122,6 +123,53 @@ async fn audit_actions_as(app: &TestApp, aud: &str, entity: &str) -> Vec<Value> 
         .await;
     assert_eq!(s, StatusCode::OK, "{log}");
     log["entries"].as_array().cloned().unwrap_or_default()
+}
+
+async fn the_new_account_form_has_no_default_role_and_keeps_what_was_typed(app: TestApp) {
+    let cookie = app.browser_login("anquan").await;
+    let (_, page) = app.page("/users", &cookie).await;
+    assert!(
+        page.contains(
+            "<select id=\"nr\" name=\"role\" required><option value=\"\">请选择角色</option>"
+        ),
+        "{page}"
+    );
+    let form = &page[page.find("<select id=\"nr\"").expect("role select")..];
+    let form = &form[..form.find("</select>").expect("end of select")];
+    assert!(
+        !form.contains("selected"),
+        "no role is chosen for the user: {form}"
+    );
+    let csrf = TestApp::csrf_of(&page);
+    let typed = [
+        ("_csrf", csrf.as_str()),
+        ("username", "newclerk"),
+        ("display_name", "新文员"),
+        ("role", "recorder"),
+        ("org", "不存在的村"),
+    ];
+    let r = post_form(&app, "/users", &cookie, &typed).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body.contains("所属组织不存在或不在您的管理范围内"),
+        "{}",
+        r.body
+    );
+    for kept in [
+        "value=\"newclerk\"",
+        "value=\"新文员\"",
+        "<option value=\"recorder\" selected>",
+        "value=\"不存在的村\"",
+    ] {
+        assert!(r.body.contains(kept), "kept {kept}");
+    }
+    // A form without a role is refused beside it, not given one.
+    let mut no_role = typed;
+    no_role[3] = ("role", "");
+    no_role[4] = ("org", "370828005");
+    let r = post_form(&app, "/users", &cookie, &no_role).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("<li>请选择角色</li>"), "said in the errors: {}", r.body);
 }
 
 async fn a_lone_security_administrator_cannot_become_the_auditor(app: TestApp) {

@@ -285,6 +285,8 @@ struct UsersPage {
     users: Vec<UserLine>,
     roles: Vec<(&'static str, &'static str)>,
     self_id: UserId,
+    /// The new account's fields as typed, kept when the form is refused.
+    typed: NewUserForm,
 }
 
 /// What the accounts page says above its table.
@@ -292,13 +294,15 @@ struct UsersPage {
 struct Said {
     notice: Option<String>,
     half: Option<String>,
+    /// A refused new account's fields, shown again.
+    typed: Option<NewUserForm>,
 }
 
 impl Said {
     fn notice(text: String) -> Said {
         Said {
             notice: Some(text),
-            half: None,
+            ..Said::default()
         }
     }
 
@@ -312,6 +316,7 @@ impl Said {
                     code_half.is_some(),
                 )),
                 half: code_half,
+                typed: None,
             },
         }
     }
@@ -345,6 +350,7 @@ async fn render_users(
             .map(|r| (r.key(), r.label_cn()))
             .collect(),
         self_id: u.session.actor.user_id.unwrap_or(UserId::new(0)),
+        typed: said.typed.unwrap_or_default(),
     };
     html_with(status, page)
 }
@@ -353,7 +359,7 @@ async fn users_page(State(st): State<AppState>, u: PageUser) -> PageResult {
     render_users(&st, &u, Vec::new(), Said::default(), StatusCode::OK).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default, Clone)]
 struct NewUserForm {
     username: String,
     display_name: String,
@@ -405,14 +411,11 @@ async fn users_create(
             render_users(&st, &u, Vec::new(), said, StatusCode::OK).await
         }
         Err(errors) => {
-            render_users(
-                &st,
-                &u,
-                errors,
-                Said::default(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let said = Said {
+                typed: Some(f),
+                ..Said::default()
+            };
+            render_users(&st, &u, errors, said, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
 }
