@@ -169,7 +169,11 @@ async fn the_new_account_form_has_no_default_role_and_keeps_what_was_typed(app: 
     no_role[4] = ("org", "370828005");
     let r = post_form(&app, "/users", &cookie, &no_role).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
-    assert!(r.body.contains("<li>请选择角色</li>"), "said in the errors: {}", r.body);
+    assert!(
+        r.body.contains("<li>请选择角色</li>"),
+        "said in the errors: {}",
+        r.body
+    );
 }
 
 async fn a_lone_security_administrator_cannot_become_the_auditor(app: TestApp) {
