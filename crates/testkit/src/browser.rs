@@ -14,6 +14,10 @@ use std::time::Duration;
 /// axe-core, vendored (see `vendor/axe-core/README.md`).
 const AXE: &str = include_str!("../vendor/axe-core/axe.min.js");
 
+/// How often a wait looks again, 100 ms apart: 15 s, for a machine that runs the other tests
+/// at the same time.
+const WAIT_TRIES: usize = 150;
+
 /// The W3C name of an element reference in a WebDriver answer.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -177,11 +181,11 @@ impl Browser {
         Ok(v.as_str().unwrap_or_default().to_string())
     }
 
-    /// The first element matching a CSS selector, waiting up to 5 s for it to appear.
+    /// The first element matching a CSS selector, waiting up to 15 s for it to appear.
     pub async fn find(&self, css: &str) -> Result<String> {
         let body = json!({"using": "css selector", "value": css});
         let mut last = String::new();
-        for _ in 0..50 {
+        for _ in 0..WAIT_TRIES {
             match self
                 .session_call(reqwest::Method::POST, "/element", Some(body.clone()))
                 .await
@@ -234,10 +238,10 @@ impl Browser {
         Ok(v.as_str().unwrap_or_default().to_string())
     }
 
-    /// The text of the dialog the page opened (`confirm`), waiting up to 5 s for it.
+    /// The text of the dialog the page opened (`confirm`), waiting up to 15 s for it.
     pub async fn dialog_text(&self) -> Result<String> {
         let mut last = String::new();
-        for _ in 0..50 {
+        for _ in 0..WAIT_TRIES {
             match self
                 .session_call(reqwest::Method::GET, "/alert/text", None)
                 .await
@@ -272,16 +276,16 @@ impl Browser {
         .await
     }
 
-    /// Waits up to 5 s for a script to return something other than null, false or "".
+    /// Waits up to 15 s for a script to return something other than null, false or "".
     pub async fn wait_for(&self, js: &str) -> Result<Value> {
-        for _ in 0..50 {
+        for _ in 0..WAIT_TRIES {
             let v = self.script(js, json!([])).await?;
             if !(v.is_null() || v == json!(false) || v == json!("")) {
                 return Ok(v);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        bail!("waited 5 s for {js}")
+        bail!("waited 15 s for {js}")
     }
 
     /// How many CSS pixels the page is wider than the screen: 0 when nothing scrolls sideways.
