@@ -148,6 +148,15 @@ impl Store {
         Ok(id)
     }
 
+    /// An attachment's file name and media type, if a record the caller may see references it
+    /// (or the caller uploaded it): what a page needs to show it as a thumbnail or a link.
+    pub async fn attachment_info(&self, actor: &Actor, id: &str) -> StoreResult<(String, String)> {
+        if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(StoreError::NotFound);
+        }
+        dispatch!(self, records::attachment_meta(actor, id))
+    }
+
     /// An attachment's metadata and bytes, if a record the caller may see references it (or the
     /// caller uploaded it).
     pub async fn attachment(
@@ -155,10 +164,7 @@ impl Store {
         actor: &Actor,
         id: &str,
     ) -> StoreResult<(String, String, Vec<u8>)> {
-        if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(StoreError::NotFound);
-        }
-        let (name, ctype): (String, String) = dispatch!(self, records::attachment_meta(actor, id))?;
+        let (name, ctype) = self.attachment_info(actor, id).await?;
         let bytes =
             tokio::fs::read(self.data_dir.join("attachments").join(&id[..2]).join(id)).await?;
         Ok((name, ctype, bytes))

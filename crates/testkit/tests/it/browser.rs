@@ -231,6 +231,21 @@ async fn a_village_secretary_records_a_theme_day_with_a_photo_corrects_an_error_
     b.wait_for("return /\\/records\\/\\d+/.test(location.pathname)")
         .await
         .expect("record page");
+    // The photo shows as a thumbnail that loaded, named in its text alternative.
+    let thumb = b
+        .wait_for("const i = document.querySelector('img.thumb'); return i && i.complete && i.naturalWidth > 0 ? i.alt : null;")
+        .await
+        .expect("a thumbnail");
+    assert!(
+        thumb
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("照片/附件1："),
+        "{thumb}"
+    );
+    assert_eq!(b.sideways_overflow().await.expect("overflow"), 0);
+    let axe = b.axe_violations().await.expect("axe");
+    assert!(axe.is_empty(), "the record's page: {axe:#?}");
     b.screenshot("record-saved").await.expect("shot");
     let id: i64 = b
         .current_url()

@@ -108,8 +108,8 @@ async fn records_page(
 struct RecordPage {
     nav: Option<Nav>,
     r: Record,
-    /// (label, text, attachment ids)
-    fields: Vec<(String, String, Vec<String>)>,
+    /// (label, text, attachments)
+    fields: Vec<(String, String, Vec<AttachmentView>)>,
     created: String,
     errors: Vec<String>,
     can_void: bool,
@@ -131,7 +131,7 @@ async fn record_page(
         let Some(v) = r.fields.get(&f.key) else {
             continue;
         };
-        let (text, atts) = match (&f.kind, v) {
+        let (text, atts): (String, Vec<String>) = match (&f.kind, v) {
             (FieldKind::Attachment { .. }, Value::Array(a)) => (
                 String::new(),
                 a.iter()
@@ -173,7 +173,11 @@ async fn record_page(
                 Vec::new(),
             ),
         };
-        fields.push((f.label.clone(), text, atts));
+        let mut shown = Vec::with_capacity(atts.len());
+        for id in atts {
+            shown.push(shown_attachment(&st, a, id).await?);
+        }
+        fields.push((f.label.clone(), text, shown));
     }
     let created = format!(
         "{} 于 {}",
@@ -216,4 +220,25 @@ async fn attachment(
     Ok(attachment_response(&st, &u.session.actor, &id)
         .await?
         .into_response())
+}
+
+/// An attachment as the record's page shows it: a photo as a thumbnail, anything else as a link
+/// with its file name.
+pub struct AttachmentView {
+    id: String,
+    name: String,
+    image: bool,
+}
+
+async fn shown_attachment(
+    st: &AppState,
+    a: &Actor,
+    id: String,
+) -> Result<AttachmentView, PageError> {
+    let (name, ctype) = st.store.attachment_info(a, &id).await?;
+    Ok(AttachmentView {
+        image: ctype.starts_with("image/"),
+        id,
+        name,
+    })
 }
