@@ -47,12 +47,6 @@ pub struct Browser {
     screen: Screen,
 }
 
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 /// Where screenshots go: `browser-shots` under the target directory, kept as CI artefacts.
 pub fn shots_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -67,7 +61,7 @@ impl Browser {
             .unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let chromium =
             std::env::var("TAIZHANG_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let port = free_port()?;
+        let port = crate::postgres::free_port()?;
         let driver = Command::new(&driver_bin)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")

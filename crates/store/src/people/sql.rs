@@ -13,7 +13,7 @@ use chrono::{NaiveDate, Utc};
 use serde_json::json;
 use std::str::FromStr;
 use taizhang_domain::org::PositionTitle;
-use taizhang_domain::search::{search_key, Query};
+use taizhang_domain::search::search_key;
 use taizhang_domain::person::{
     check_person, CheckedPerson, Education, Ethnicity, MemberCategory, PartyProfile,
     PersonInput,
@@ -491,12 +491,8 @@ pub(crate) async fn people(
     } else if let Ok(phone) = Phone::parse(text) {
         let b = q.arg(p.field_key.blind_index("phone", phone.as_str()));
         cond.push_str(&format!(" AND p.phone_bidx = {b}"));
-    } else if let Query::Pinyin(py) = Query::parse(text) {
-        let pat = q.arg(format!("%{py}%"));
-        cond.push_str(&format!(" AND p.search_key LIKE {pat}"));
-    } else if !text.is_empty() {
-        let pat = q.arg(format!("%{}%", text.replace(['%', '_'], "")));
-        cond.push_str(&format!(" AND p.name LIKE {pat}"));
+    } else if let Some(m) = super::search::match_cond(&mut q, text, "p", false)? {
+        cond.push_str(&format!(" AND {m}"));
     }
     let mut count_q = q.clone();
     count_q.text = format!("SELECT COUNT(*) FROM people p{cond}");

@@ -44,7 +44,7 @@ pub(crate) async fn fill_keys(c: &mut Conn) -> StoreResult<u64> {
 
 /// The condition a query puts on a table's name, key and code (`alias.name` …), or `None` for
 /// an empty query, which matches nothing.
-fn match_cond(q: &mut Sql, text: &str, alias: &str, code: bool) -> StoreResult<Option<String>> {
+pub(crate) fn match_cond(q: &mut Sql, text: &str, alias: &str, code: bool) -> StoreResult<Option<String>> {
     taizhang_domain::text::SEARCH.check(text)?;
     Ok(match Query::parse(text) {
         Query::Empty => None,
@@ -76,6 +76,9 @@ fn best_first(q: &mut Sql, text: &str, alias: &str) -> String {
     )
 }
 
+/// An organisation with its current parent's name, as a [`PickRow`].
+const PICK_SELECT: &str = "SELECT o.id, o.kind, o.name, o.code, o.established_on, o.dissolved_on, e.parent_id, po.name AS parent_name FROM orgs o LEFT JOIN org_edges e ON e.child_id = o.id AND e.valid_to IS NULL LEFT JOIN orgs po ON po.id = e.parent_id";
+
 pub(crate) struct PickRow {
     org: OrgRow,
     parent_name: Option<String>,
@@ -89,7 +92,7 @@ pub(crate) async fn pick_orgs(
     limit: i64,
 ) -> StoreResult<Vec<OrgPick>> {
     require(actor, Action::ReadOrg)?;
-    let mut q = Sql::new("SELECT o.id, o.kind, o.name, o.code, o.established_on, o.dissolved_on, e.parent_id, po.name AS parent_name FROM orgs o LEFT JOIN org_edges e ON e.child_id = o.id AND e.valid_to IS NULL LEFT JOIN orgs po ON po.id = e.parent_id");
+    let mut q = Sql::new(PICK_SELECT);
     let Some(m) = match_cond(&mut q, text, "o", true)? else {
         return Ok(Vec::new());
     };
@@ -158,7 +161,7 @@ pub(crate) async fn org_by_name(c: &mut Conn, actor: &Actor, text: &str) -> Stor
     if t.is_empty() || t.chars().count() > taizhang_domain::text::ORG_NAME.max {
         return Err(StoreError::NotFound);
     }
-    let mut q = Sql::new("SELECT o.id, o.kind, o.name, o.code, o.established_on, o.dissolved_on, e.parent_id, po.name AS parent_name FROM orgs o LEFT JOIN org_edges e ON e.child_id = o.id AND e.valid_to IS NULL LEFT JOIN orgs po ON po.id = e.parent_id");
+    let mut q = Sql::new(PICK_SELECT);
     let county = q.arg(actor.county_id);
     let name = q.arg(t);
     let s = scope_cond(&mut q, &actor.scope, "o.id");
