@@ -929,3 +929,6 @@ mod bounds_tests;
 
 #[cfg(test)]
 mod tests;
+
+mod changes;
+pub use changes::{changed_fields, MAX_RECORD_VERSIONS};

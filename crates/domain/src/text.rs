@@ -57,6 +57,7 @@ pub const USERNAME: TextRule = single("username", "用户名", 40);
 pub const ORG_CODE: TextRule = single("code", "组织编码", 18);
 pub const LINK_NOTE: TextRule = multi("note", "备注", 500);
 pub const VOID_REASON: TextRule = multi("reason", "作废原因", 200);
+pub const EDIT_REASON: TextRule = multi("reason", "修改原因", 200);
 /// What a search box takes: part of a name, a code, a 身份证号 or a phone number.
 pub const SEARCH: TextRule = single("q", "搜索内容", 60);
 pub const FILE_NAME: TextRule = single("name", "文件名", 200);

@@ -109,7 +109,7 @@ pub use links::{Link, NewLink, OrgName, PersonName};
 pub use orgs::{org_ref, BulkOrg, BulkOrgOutcome, BulkParent, NewOrg, Org, OrgEdge};
 pub use overdue::OverdueItem;
 pub use people::{NewPerson, NewPosition, Person, Position};
-pub use records::{NewRecord, Record, RecordPage, RecordQuery};
+pub use records::{NewRecord, Record, RecordEdit, RecordPage, RecordQuery, RecordVersion};
 pub use regions::Region;
 pub use replica::{
     ReadTarget, ReplicaOptions, ReplicaStatus, DEFAULT_CHECK_EVERY, DEFAULT_MAX_LAG,

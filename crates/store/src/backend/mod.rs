@@ -119,6 +119,15 @@ macro_rules! migrations {
                 "search_keys",
                 include_str!(concat!("../../migrations/", $dir, "/0015_search_keys.sql")),
             ),
+            (
+                16,
+                "record_versions",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $dir,
+                    "/0016_record_versions.sql"
+                )),
+            ),
         ]
     };
 }
@@ -163,6 +172,8 @@ macro_rules! feature_queries {
         pub(crate) mod overdue;
         #[path = "../people/sql.rs"]
         pub(crate) mod people;
+        #[path = "../records/edit_sql.rs"]
+        pub(crate) mod record_edits;
         #[path = "../records/page_sql.rs"]
         pub(crate) mod record_pages;
         #[path = "../records/sql.rs"]

@@ -22,6 +22,10 @@ pub struct Record {
     pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub voided_at: Option<DateTime<Utc>>,
+    /// 1 as entered; each correction adds one. An edit names the version it was made from.
+    pub version: i64,
+    pub edited_by: Option<String>,
+    pub edited_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -31,6 +35,38 @@ pub struct NewRecord {
     pub occurred_on: NaiveDate,
     #[schema(value_type = Object)]
     pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A correction of a record: its organisation, date and fields as they should be, the version
+/// the form was opened on (an edit of an older version is refused as stale) and why.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct RecordEdit {
+    /// The version the correction was made from (the record's `version` when the form opened).
+    pub version: i64,
+    pub org: String,
+    pub occurred_on: NaiveDate,
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+    /// Why it is corrected (1–200 characters): shown in the history and the audit log.
+    pub reason: String,
+}
+
+/// One version of a record, as it was written: the first as entered, each later one by a
+/// correction with its reason.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecordVersion {
+    pub version: i64,
+    pub org: OrgName,
+    pub occurred_on: NaiveDate,
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Value,
+    pub type_version: i64,
+    pub written_by: Option<String>,
+    pub written_at: DateTime<Utc>,
+    /// Why this version replaced the one before it; `None` for the first.
+    pub reason: Option<String>,
+    /// The people its people fields name, with their names.
+    pub people: Vec<PersonName>,
 }
 
 /// Which records to list: the ones behind a bulletin figure, or a ledger's page.
@@ -86,6 +122,10 @@ forward! {
     pub async fn records_scanned(&self, actor: &Actor, q: &RecordQuery) -> StoreResult<RecordPage>
         => records::records_scanned(actor, q);
 
+    /// Every version of a record the caller may see, oldest first, the current one last.
+    pub async fn record_history(&self, actor: &Actor, id: RecordId) -> StoreResult<Vec<RecordVersion>>
+        => record_edits::record_history(actor, id.get());
+
     pub async fn void_record(&self, actor: &Actor, id: RecordId, reason: &str) -> StoreResult<Record>
         => records::void_record(actor, id.get(), reason);
 
@@ -106,6 +146,21 @@ impl Store {
         dispatch!(
             self,
             records::create_record(actor, &new, today(), self.write_bound)
+        )
+    }
+
+    /// Corrects a record: the current version is kept in its history, the record takes the new
+    /// values as its next version, and its rollups move from the old values to the new in the
+    /// same transaction. Checked like a new record, on a read connection first.
+    pub async fn edit_record(
+        &self,
+        actor: &Actor,
+        id: RecordId,
+        edit: RecordEdit,
+    ) -> StoreResult<Record> {
+        dispatch!(
+            self,
+            record_edits::edit_record(actor, id.get(), &edit, today(), self.write_bound)
         )
     }
 

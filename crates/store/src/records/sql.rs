@@ -35,6 +35,9 @@ pub(crate) struct RecordRow {
     created_by: Option<String>,
     created_at: DateTime<Utc>,
     voided_at: Option<DateTime<Utc>>,
+    version: i64,
+    edited_by: Option<String>,
+    edited_at: Option<DateTime<Utc>>,
 }
 from_row!(RecordRow {
     id,
@@ -49,9 +52,12 @@ from_row!(RecordRow {
     created_by,
     created_at,
     voided_at,
+    version,
+    edited_by,
+    edited_at,
 });
-pub(crate) const RECORD_SELECT: &str = "SELECT r.id, t.key AS type_key, t.name AS type_name, r.type_version, r.org_id, o.name AS org_name, o.code AS org_code, r.occurred_on, r.fields, u.username AS created_by, r.created_at, r.voided_at
-     FROM ledger_records r JOIN ledger_types t ON t.id = r.ledger_type_id JOIN orgs o ON o.id = r.org_id LEFT JOIN users u ON u.id = r.created_by";
+pub(crate) const RECORD_SELECT: &str = "SELECT r.id, t.key AS type_key, t.name AS type_name, r.type_version, r.org_id, o.name AS org_name, o.code AS org_code, r.occurred_on, r.fields, u.username AS created_by, r.created_at, r.voided_at, r.version, ue.username AS edited_by, r.edited_at
+     FROM ledger_records r JOIN ledger_types t ON t.id = r.ledger_type_id JOIN orgs o ON o.id = r.org_id LEFT JOIN users u ON u.id = r.created_by LEFT JOIN users ue ON ue.id = r.edited_by";
 
 /// Records are visible where their organisation is in scope today, or was under a scope root on
 /// the record's date (so a bulletin's figures and the records behind them always agree).
@@ -101,17 +107,20 @@ pub(crate) async fn records_from(c: &mut Conn, rows: Vec<RecordRow>) -> StoreRes
             created_by: r.created_by,
             created_at: r.created_at,
             voided_at: r.voided_at,
+            version: r.version,
+            edited_by: r.edited_by,
+            edited_at: r.edited_at,
         })
         .collect())
 }
 
 pub(crate) struct PreparedRecord {
-    type_id: i64,
-    version: i64,
-    org_id: i64,
+    pub(crate) type_id: i64,
+    pub(crate) version: i64,
+    pub(crate) org_id: i64,
     org_name: String,
-    occurred_on: NaiveDate,
-    validated: taizhang_domain::ledger::ValidatedRecord,
+    pub(crate) occurred_on: NaiveDate,
+    pub(crate) validated: taizhang_domain::ledger::ValidatedRecord,
 }
 
 impl PreparedRecord {
@@ -280,7 +289,7 @@ pub(crate) async fn prepare_record(
 ///   were written); a new version of the ledger type (a record keeps the version it was
 ///   validated against, and versions only add or retire fields); people, attachments and
 ///   organisations are never deleted, so what was found still exists.
-async fn recheck_prepared(c: &mut Conn, r: &PreparedRecord) -> StoreResult<()> {
+pub(crate) async fn recheck_prepared(c: &mut Conn, r: &PreparedRecord) -> StoreResult<()> {
     let (established, dissolved): (NaiveDate, Option<NaiveDate>) =
         sqlx::query_as("SELECT established_on, dissolved_on FROM orgs WHERE id = $1")
             .bind(r.org_id)
@@ -478,16 +487,21 @@ async fn insert_record(
         Some(json!({"ledger_type": new.ledger_type, "org_id": prepared.org_id, "occurred_on": new.occurred_on, "fields": prepared.validated.values})),
     )
     .await?;
-    let row: RecordRow = sqlx::query_as(&format!("{RECORD_SELECT} WHERE r.id = $1"))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let rec = records_from(&mut tx, vec![row])
-        .await?
-        .pop()
-        .ok_or(StoreError::NotFound)?;
+    let rec = written_record(&mut tx, id).await?;
     tx.commit().await?;
     Ok(rec)
+}
+
+/// A record just written, read back in the writing transaction, with its people's names.
+pub(crate) async fn written_record(c: &mut Conn, id: i64) -> StoreResult<Record> {
+    let row: RecordRow = sqlx::query_as(&format!("{RECORD_SELECT} WHERE r.id = $1"))
+        .bind(id)
+        .fetch_one(&mut *c)
+        .await?;
+    records_from(c, vec![row])
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound)
 }
 
 pub(crate) async fn create_records(
@@ -775,14 +789,7 @@ pub(crate) async fn void_record(
         Some(json!({"void_reason": reason})),
     )
     .await?;
-    let row: RecordRow = sqlx::query_as(&format!("{RECORD_SELECT} WHERE r.id = $1"))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let rec = records_from(&mut tx, vec![row])
-        .await?
-        .pop()
-        .ok_or(StoreError::NotFound)?;
+    let rec = written_record(&mut tx, id).await?;
     tx.commit().await?;
     Ok(rec)
 }

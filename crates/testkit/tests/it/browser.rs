@@ -217,7 +217,7 @@ async fn a_village_secretary_records_a_theme_day_with_a_photo_corrects_an_error_
         "the first field with an error has the focus"
     );
     let kept = b
-        .script("return [document.querySelector('#f_attendance').value, document.querySelector('#f_content').value, document.querySelectorAll('input[type=hidden][name=photos]').length];", json!([]))
+        .script("return [document.querySelector('#f_attendance').value, document.querySelector('#f_content').value, document.querySelectorAll('input[type=checkbox][name=photos]:checked').length];", json!([]))
         .await
         .expect("kept");
     assert_eq!(kept, json!(["12", "重温入党誓词", 1]));
@@ -263,6 +263,42 @@ async fn a_village_secretary_records_a_theme_day_with_a_photo_corrects_an_error_
     let (status, rec) = app.get(&format!("/api/v1/records/{id}"), &token).await;
     assert_eq!(status, 200, "{rec}");
     assert_eq!(rec["fields"]["theme"], json!("学习党的二十届四中全会精神"));
+    assert_eq!(
+        rec["fields"]["photos"].as_array().map(Vec::len),
+        Some(1),
+        "{rec}"
+    );
+
+    // Corrected on the phone: the attendance, with a reason; the history shows the change and
+    // the photo is still attached once.
+    b.click("a[href$='/edit']").await.expect("edit");
+    b.find("#f_reason").await.expect("the correction form");
+    b.clear("#f_attendance").await.expect("clear");
+    b.type_into("#f_attendance", "15")
+        .await
+        .expect("attendance");
+    b.type_into("#f_reason", "实到人数记错")
+        .await
+        .expect("reason");
+    assert_eq!(b.sideways_overflow().await.expect("overflow"), 0);
+    let axe = b.axe_violations().await.expect("axe");
+    assert!(axe.is_empty(), "the correction form: {axe:#?}");
+    b.click("form.card button")
+        .await
+        .expect("save the correction");
+    b.wait_for("return document.querySelector('ol.history') ? true : null;")
+        .await
+        .expect("the history");
+    let history = b.text("ol.history").await.expect("history text");
+    assert!(history.contains("实到人数记错"), "{history}");
+    assert!(
+        history.contains("12") && history.contains("15"),
+        "{history}"
+    );
+    b.screenshot("record-corrected").await.expect("shot");
+    let (_, rec) = app.get(&format!("/api/v1/records/{id}"), &token).await;
+    assert_eq!(rec["version"], json!(2));
+    assert_eq!(rec["fields"]["attendance"], json!(15));
     assert_eq!(
         rec["fields"]["photos"].as_array().map(Vec::len),
         Some(1),

@@ -19,6 +19,7 @@ mod imports_people;
 mod jobs;
 mod pages;
 mod personal_data;
+mod record_edits;
 mod record_pages;
 mod regions;
 mod replica;

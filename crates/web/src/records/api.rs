@@ -11,7 +11,8 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .layer(DefaultBodyLimit::max(FILE_BODY_LIMIT));
     OpenApiRouter::new()
         .routes(routes!(list_records, create_record))
-        .routes(routes!(get_record))
+        .routes(routes!(get_record, edit_record))
+        .routes(routes!(record_history))
         .routes(routes!(void_record))
         .merge(upload)
         .routes(routes!(download_attachment))
@@ -46,6 +47,29 @@ async fn get_record(
     Path(id): Path<RecordId>,
 ) -> ApiResult<Json<Record>> {
     Ok(Json(s.store.record(&u.actor, id).await?))
+}
+
+/// A correction: the whole record as it should be, the `version` it was made from and why. An
+/// edit of a version that is no longer current answers 409 `record.stale`.
+#[utoipa::path(put, path = "/api/v1/records/{id}", params(("id" = i64, Path)), request_body = RecordEdit,
+    responses((status = 200, body = Record), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn edit_record(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<RecordId>,
+    Json(req): Json<RecordEdit>,
+) -> ApiResult<Json<Record>> {
+    Ok(Json(s.store.edit_record(&u.actor, id, req).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/records/{id}/history", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<RecordVersion>), (status = 404, body = ErrorBody)))]
+async fn record_history(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<RecordId>,
+) -> ApiResult<Json<Vec<RecordVersion>>> {
+    Ok(Json(s.store.record_history(&u.actor, id).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

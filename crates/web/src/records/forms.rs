@@ -19,8 +19,9 @@ pub struct FormField {
     options: Vec<(String, bool, String)>,
     min_attr: String,
     max_attr: String,
-    /// Attachments already uploaded with an earlier, refused submission.
-    uploaded: Vec<String>,
+    /// Attachments already uploaded (with an earlier, refused submission, or kept by the record
+    /// being corrected): (id, file name), each a checked box that can be unticked.
+    uploaded: Vec<(String, String)>,
     error: Option<String>,
 }
 
@@ -41,6 +42,35 @@ struct RecordForm {
     errors: Vec<String>,
     csrf: String,
     today: NaiveDate,
+    /// Where the form posts: a new record's or a correction's address.
+    action: String,
+    editing: Option<Editing>,
+}
+
+/// A correction's own parts of the form: which record and version, and why.
+pub struct Editing {
+    id: RecordId,
+    version: i64,
+    reason: String,
+    reason_error: Option<String>,
+}
+
+/// What the form says beyond its values: where it posts and, for a correction, its record.
+pub(super) struct FormMode<'a> {
+    action: String,
+    editing: Option<Editing>,
+    /// People already named by the record, offered even if no longer members.
+    known_people: &'a [PersonName],
+}
+
+impl FormMode<'_> {
+    fn new_record(type_key: &str) -> FormMode<'static> {
+        FormMode {
+            action: format!("/records/new?type={}", url_encode(type_key)),
+            editing: None,
+            known_people: &[],
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -51,6 +81,7 @@ pub(super) struct NewRecordQuery {
 }
 
 /// Builds the generated form of a ledger type, filled with `values` and annotated with `errors`.
+#[allow(clippy::too_many_arguments)]
 async fn record_form(
     st: &AppState,
     u: &PageUser,
@@ -59,6 +90,7 @@ async fn record_form(
     values: &Map<String, Value>,
     date: &str,
     errors: &[FieldError],
+    mode: FormMode<'_>,
 ) -> Result<RecordForm, PageError> {
     let a = &u.session.actor;
     let types = st.store.ledger_types(a).await?;
@@ -95,10 +127,22 @@ async fn record_form(
         }
     }
     // People fields offer the members of the chosen organisation.
-    let members = match st.store.org(a, &org_value).await {
-        Ok(o) => st.store.people(a, Some(o.id), "", 200, 0).await?.1,
+    let mut members: Vec<(PersonId, String)> = match st.store.org(a, &org_value).await {
+        Ok(o) => st
+            .store
+            .people(a, Some(o.id), "", 200, 0)
+            .await?
+            .1
+            .into_iter()
+            .map(|p| (p.id, p.name))
+            .collect(),
         Err(_) => Vec::new(),
     };
+    for p in mode.known_people {
+        if !members.iter().any(|m| m.0 == p.id) {
+            members.push((p.id, p.name.clone()));
+        }
+    }
     let err_for = |key: &str| {
         errors
             .iter()
@@ -133,11 +177,11 @@ async fn record_form(
                     .collect(),
                 FieldKind::People { .. } => members
                     .iter()
-                    .map(|p| {
+                    .map(|(id, name)| {
                         (
-                            p.name.clone(),
-                            is_chosen.contains(p.id.to_string().as_str()),
-                            p.id.to_string(),
+                            name.clone(),
+                            is_chosen.contains(id.to_string().as_str()),
+                            id.to_string(),
                         )
                     })
                     .collect(),
@@ -161,14 +205,30 @@ async fn record_form(
                 min_attr,
                 max_attr,
                 uploaded: if matches!(f.kind, FieldKind::Attachment { .. }) {
-                    chosen.clone()
+                    chosen
+                        .iter()
+                        .map(|id| (id.clone(), String::new()))
+                        .collect()
                 } else {
                     Vec::new()
                 },
                 error: err_for(&f.key),
             }
         })
-        .collect();
+        .collect::<Vec<FormField>>();
+    let mut fields = fields;
+    for f in &mut fields {
+        for (id, name) in &mut f.uploaded {
+            *name = match st.store.attachment_info(a, id).await {
+                Ok((n, _)) => n,
+                Err(_) => "附件".into(),
+            };
+        }
+    }
+    let mut editing = mode.editing;
+    if let Some(e) = &mut editing {
+        e.reason_error = err_for("reason");
+    }
     Ok(RecordForm {
         nav: nav_for(st, u).await,
         types: types
@@ -193,11 +253,14 @@ async fn record_form(
                     || !fields_by_key.contains_key(e.field.as_str())
                         && e.field != "org"
                         && e.field != "occurred_on"
+                        && e.field != "reason"
             })
             .map(|e| e.message.clone())
             .collect(),
         csrf: u.session.csrf_token.clone(),
         today: today(),
+        action: mode.action,
+        editing,
     })
 }
 
@@ -217,25 +280,37 @@ pub(super) async fn record_new(
         &Map::new(),
         &today().to_string(),
         &[],
+        FormMode::new_record(q.ledger_type.as_deref().unwrap_or("")),
     )
     .await?;
     html(form)
 }
 
+/// A submitted form, read: its organisation, date, values (uploads saved and named by id), the
+/// correction's version and reason, and what was already wrong.
+pub(super) struct Submitted {
+    org: String,
+    date: String,
+    values: Map<String, Value>,
+    version: String,
+    reason: String,
+    occurred_on: Option<NaiveDate>,
+    errors: Vec<FieldError>,
+}
+
 /// Reads the generated form: repeated names become lists, files become attachments. Nothing is
 /// stored before the CSRF token and the role are checked; every problem is reported at once.
-pub(super) async fn record_submit(
-    State(st): State<AppState>,
-    u: PageUser,
-    Query(q): Query<NewRecordQuery>,
-    CsrfMultipart(parts): CsrfMultipart,
-) -> PageResult {
-    let a = &u.session.actor;
-    let type_key = q.ledger_type.clone().unwrap_or_default();
-    let t = st.store.ledger_type(a, &type_key).await?;
+async fn read_submission(
+    st: &AppState,
+    a: &Actor,
+    t: &LedgerType,
+    parts: Vec<FormPart>,
+) -> Result<Submitted, PageError> {
     let fields_by_key = t.definition.field_index();
     let mut org = String::new();
     let mut date = String::new();
+    let mut version = String::new();
+    let mut reason = String::new();
     let mut values: Map<String, Value> = Map::new();
     let mut files: Vec<(String, String, String, axum::body::Bytes)> = Vec::new();
     for part in parts {
@@ -245,9 +320,12 @@ pub(super) async fn record_submit(
             content_type: ctype,
             bytes,
         } = part;
+        let text = || String::from_utf8_lossy(&bytes).trim().to_string();
         match name.as_str() {
-            "org" => org = String::from_utf8_lossy(&bytes).trim().to_string(),
-            "occurred_on" => date = String::from_utf8_lossy(&bytes).trim().to_string(),
+            "org" => org = text(),
+            "occurred_on" => date = text(),
+            "_version" => version = text(),
+            "_reason" => reason = text(),
             key => {
                 let Some(def) = fields_by_key.get(key) else {
                     continue;
@@ -287,7 +365,8 @@ pub(super) async fn record_submit(
             ));
             continue;
         }
-        // Kept even if another field is wrong: the re-shown form carries its id.
+        // Kept even if another field is wrong: the re-shown form carries its id. The same file
+        // chosen again after a refusal has the same id and is attached once (`push_value`).
         let id = st.store.save_attachment(a, &fname, &ctype, &bytes).await?;
         push_value(&mut values, &key, Value::String(id), true);
     }
@@ -302,52 +381,180 @@ pub(super) async fn record_submit(
             None
         }
     };
-    match occurred_on {
-        Some(d) if errors.is_empty() => {
-            let new = NewRecord {
-                ledger_type: type_key.clone(),
-                org: org.clone(),
-                occurred_on: d,
-                fields: values.clone(),
-            };
-            match st.store.create_record(a, new).await {
-                Ok(r) => return redirect_done(&format!("/records/{}", r.id), Done::Saved),
-                Err(StoreError::Invalid(errs)) => errors = errs,
-                Err(e) => return Err(e.into()),
-            }
-        }
+    if occurred_on.is_none() || !errors.is_empty() {
         // The date or an upload is wrong: still tell about every field in the same answer.
-        _ => {
-            if let Err(field_errors) = t.definition.validate_record(&values) {
-                let told: HashSet<String> = errors.iter().map(|e| e.field.clone()).collect();
-                let fresh: Vec<FieldError> = field_errors
+        if let Err(field_errors) = t.definition.validate_record(&values) {
+            let told: HashSet<String> = errors.iter().map(|e| e.field.clone()).collect();
+            errors.extend(
+                field_errors
                     .into_iter()
-                    .filter(|e| !told.contains(&e.field))
-                    .collect();
-                errors.extend(fresh);
-            }
+                    .filter(|e| !told.contains(&e.field)),
+            );
+        }
+    }
+    Ok(Submitted {
+        org,
+        date,
+        values,
+        version,
+        reason,
+        occurred_on,
+        errors,
+    })
+}
+
+pub(super) async fn record_submit(
+    State(st): State<AppState>,
+    u: PageUser,
+    Query(q): Query<NewRecordQuery>,
+    CsrfMultipart(parts): CsrfMultipart,
+) -> PageResult {
+    let a = &u.session.actor;
+    let type_key = q.ledger_type.clone().unwrap_or_default();
+    let t = st.store.ledger_type(a, &type_key).await?;
+    let mut sub = read_submission(&st, a, &t, parts).await?;
+    if let (Some(d), true) = (sub.occurred_on, sub.errors.is_empty()) {
+        let new = NewRecord {
+            ledger_type: type_key.clone(),
+            org: sub.org.clone(),
+            occurred_on: d,
+            fields: sub.values.clone(),
+        };
+        match st.store.create_record(a, new).await {
+            Ok(r) => return redirect_done(&format!("/records/{}", r.id), Done::Saved),
+            Err(StoreError::Invalid(errs)) => sub.errors = errs,
+            Err(e) => return Err(e.into()),
         }
     }
     let form = record_form(
         &st,
         &u,
         Some(&type_key),
-        Some(&org),
-        &values,
-        &date,
-        &errors,
+        Some(&sub.org),
+        &sub.values,
+        &sub.date,
+        &sub.errors,
+        FormMode::new_record(&type_key),
     )
     .await?;
     html_with(StatusCode::UNPROCESSABLE_ENTITY, form)
 }
 
+/// The correction form: the record's current version, filled in, with a box for the reason.
+pub(super) async fn record_edit(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<RecordId>,
+) -> PageResult {
+    let a = &u.session.actor;
+    if !a.role.allows(Action::RecordEntry) {
+        return Err(StoreError::Forbidden.into());
+    }
+    let r = st.store.record(a, id).await?;
+    if r.voided_at.is_some() {
+        return Err(StoreError::conflict("record.voided", "该记录已作废，不能修改").into());
+    }
+    let values = r.fields.as_object().cloned().unwrap_or_default();
+    let form = record_form(
+        &st,
+        &u,
+        Some(&r.ledger_type),
+        Some(&r.org.org_ref),
+        &values,
+        &r.occurred_on.to_string(),
+        &[],
+        FormMode {
+            action: format!("/records/{id}/edit"),
+            editing: Some(Editing {
+                id,
+                version: r.version,
+                reason: String::new(),
+                reason_error: None,
+            }),
+            known_people: &r.people,
+        },
+    )
+    .await?;
+    html(form)
+}
+
+pub(super) async fn record_edit_submit(
+    State(st): State<AppState>,
+    u: PageUser,
+    Path(id): Path<RecordId>,
+    CsrfMultipart(parts): CsrfMultipart,
+) -> PageResult {
+    let a = &u.session.actor;
+    let r = st.store.record(a, id).await?;
+    let t = st.store.ledger_type(a, &r.ledger_type).await?;
+    let mut sub = read_submission(&st, a, &t, parts).await?;
+    let version: i64 = sub.version.parse().unwrap_or(0);
+    if sub.reason.is_empty() {
+        sub.errors.push(FieldError::new(
+            "reason",
+            "record.edit_reason",
+            "请填写修改原因（不超过200字）",
+        ));
+    }
+    if let (Some(d), true) = (sub.occurred_on, sub.errors.is_empty()) {
+        let edit = RecordEdit {
+            version,
+            org: sub.org.clone(),
+            occurred_on: d,
+            fields: sub.values.clone(),
+            reason: sub.reason.clone(),
+        };
+        match st.store.edit_record(a, id, edit).await {
+            Ok(r) => return redirect_done(&format!("/records/{}", r.id), Done::Corrected),
+            Err(StoreError::Invalid(errs)) => sub.errors = errs,
+            // Stale or voided meanwhile: said at the top, with everything typed kept.
+            Err(StoreError::Conflict { code, message }) => {
+                sub.errors = vec![FieldError::new("record", code, message)]
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let form = record_form(
+        &st,
+        &u,
+        Some(&r.ledger_type),
+        Some(&sub.org),
+        &sub.values,
+        &sub.date,
+        &sub.errors,
+        FormMode {
+            action: format!("/records/{id}/edit"),
+            editing: Some(Editing {
+                id,
+                version,
+                reason: sub.reason.clone(),
+                reason_error: None,
+            }),
+            known_people: &r.people,
+        },
+    )
+    .await?;
+    let status = if sub.errors.iter().any(|e| e.field == "record") {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    html_with(status, form)
+}
+
+/// Adds a submitted value; a list takes each value once (a photo chosen again after a refusal
+/// has the id of the one kept, and is attached once).
 fn push_value(values: &mut Map<String, Value>, key: &str, v: Value, multi: bool) {
     if !multi {
         values.insert(key.to_string(), v);
         return;
     }
     match values.get_mut(key) {
-        Some(Value::Array(a)) => a.push(v),
+        Some(Value::Array(a)) => {
+            if !a.contains(&v) {
+                a.push(v)
+            }
+        }
         _ => {
             values.insert(key.to_string(), Value::Array(vec![v]));
         }

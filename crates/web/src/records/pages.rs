@@ -19,6 +19,12 @@ pub(crate) fn page_routes() -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(FILE_BODY_LIMIT)),
         )
         .route("/records/{id}", get(record_page))
+        .route(
+            "/records/{id}/edit",
+            get(forms::record_edit)
+                .post(forms::record_edit_submit)
+                .layer(DefaultBodyLimit::max(FILE_BODY_LIMIT)),
+        )
         .route("/records/{id}/void", post(record_void))
         .route("/attachments/{id}", get(attachment))
 }
@@ -111,6 +117,8 @@ struct RecordPage {
     /// (label, text, attachments)
     fields: Vec<(String, String, Vec<AttachmentView>)>,
     created: String,
+    /// The record's versions, newest first, each with what it changed.
+    versions: Vec<VersionLine>,
     errors: Vec<String>,
     can_void: bool,
     csrf: String,
@@ -131,64 +139,25 @@ async fn record_page(
         let Some(v) = r.fields.get(&f.key) else {
             continue;
         };
-        let (text, atts): (String, Vec<String>) = match (&f.kind, v) {
-            (FieldKind::Attachment { .. }, Value::Array(a)) => (
-                String::new(),
-                a.iter()
-                    .filter_map(|x| x.as_str().map(String::from))
-                    .collect(),
-            ),
-            (FieldKind::People { .. }, Value::Array(a)) => (
-                a.iter()
-                    .filter_map(Value::as_i64)
-                    .map(PersonId::new)
-                    .map(|i| names.get(&i).cloned().unwrap_or_else(|| i.to_string()))
-                    .collect::<Vec<_>>()
-                    .join("、"),
-                Vec::new(),
-            ),
-            (_, Value::Array(a)) => (
-                a.iter()
-                    .map(|x| {
-                        x.as_str()
-                            .map(String::from)
-                            .unwrap_or_else(|| x.to_string())
-                    })
-                    .collect::<Vec<_>>()
-                    .join("、"),
-                Vec::new(),
-            ),
-            (_, Value::String(s)) => (
-                format!(
-                    "{s}{}",
-                    f.unit
-                        .as_deref()
-                        .filter(|_| f.kind.numeric_scale().is_some())
-                        .unwrap_or("")
-                ),
-                Vec::new(),
-            ),
-            (_, other) => (
-                format!("{other}{}", f.unit.clone().unwrap_or_default()),
-                Vec::new(),
-            ),
-        };
+        let (text, atts) = field_text(f, v, &names);
         let mut shown = Vec::with_capacity(atts.len());
         for id in atts {
             shown.push(shown_attachment(&st, a, id).await?);
         }
         fields.push((f.label.clone(), text, shown));
     }
+    let history = st.store.record_history(a, id).await?;
     let created = format!(
         "{} 于 {}",
         r.created_by.clone().unwrap_or_else(|| "系统".into()),
-        (r.created_at + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M")
+        china_time(r.created_at)
     );
     html(RecordPage {
         nav: nav_for(&st, &u).await,
         r,
         fields,
         created,
+        versions: version_lines(&t.definition, &history),
         errors: Vec::new(),
         can_void: a.role.allows(Action::RecordEntry),
         csrf: u.session.csrf_token.clone(),
@@ -241,4 +210,118 @@ async fn shown_attachment(
         id,
         name,
     })
+}
+
+fn china_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    (t + chrono::Duration::hours(8))
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// A field's value as the record's page shows it: text, or the attachments' ids.
+fn field_text(f: &FieldDef, v: &Value, names: &HashMap<PersonId, String>) -> (String, Vec<String>) {
+    let joined = |a: &[Value], each: &dyn Fn(&Value) -> String| {
+        a.iter().map(each).collect::<Vec<_>>().join("、")
+    };
+    match (&f.kind, v) {
+        (FieldKind::Attachment { .. }, Value::Array(a)) => (
+            String::new(),
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect(),
+        ),
+        (FieldKind::People { .. }, Value::Array(a)) => (
+            joined(a, &|x| {
+                let id = x.as_i64().map(PersonId::new);
+                id.and_then(|i| names.get(&i).cloned())
+                    .unwrap_or_else(|| x.to_string())
+            }),
+            Vec::new(),
+        ),
+        (_, Value::Array(a)) => (
+            joined(a, &|x| {
+                x.as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| x.to_string())
+            }),
+            Vec::new(),
+        ),
+        (_, Value::String(s)) => (
+            format!(
+                "{s}{}",
+                f.unit
+                    .as_deref()
+                    .filter(|_| f.kind.numeric_scale().is_some())
+                    .unwrap_or("")
+            ),
+            Vec::new(),
+        ),
+        (_, other) => (
+            format!("{other}{}", f.unit.clone().unwrap_or_default()),
+            Vec::new(),
+        ),
+    }
+}
+
+/// One version in the record's history: who wrote it, when, why, and each change it made.
+pub struct VersionLine {
+    version: i64,
+    written: String,
+    reason: String,
+    /// (what, before, after)
+    changes: Vec<(String, String, String)>,
+}
+
+/// The history newest first; each version after the first lists what changed from the one
+/// before it (organisation, date, then the fields in the type's order).
+fn version_lines(def: &LedgerTypeDef, history: &[RecordVersion]) -> Vec<VersionLine> {
+    let text = |v: &RecordVersion, f: &FieldDef| -> String {
+        let names: HashMap<PersonId, String> =
+            v.people.iter().map(|p| (p.id, p.name.clone())).collect();
+        match v.fields.get(&f.key) {
+            None => "（空）".into(),
+            Some(x) => match field_text(f, x, &names) {
+                (_, atts) if !atts.is_empty() => format!("{}个附件", atts.len()),
+                (t, _) if t.is_empty() => "（空）".into(),
+                (t, _) => t,
+            },
+        }
+    };
+    let empty = serde_json::Map::new();
+    let mut out: Vec<VersionLine> = history
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let mut changes = Vec::new();
+            if let Some(prev) = i.checked_sub(1).and_then(|j| history.get(j)) {
+                if prev.org.id != v.org.id {
+                    changes.push(("组织".into(), prev.org.name.clone(), v.org.name.clone()));
+                }
+                if prev.occurred_on != v.occurred_on {
+                    changes.push((
+                        "日期".into(),
+                        prev.occurred_on.to_string(),
+                        v.occurred_on.to_string(),
+                    ));
+                }
+                let before = prev.fields.as_object().unwrap_or(&empty);
+                let after = v.fields.as_object().unwrap_or(&empty);
+                for f in taizhang_domain::ledger::changed_fields(def, before, after) {
+                    changes.push((f.label.clone(), text(prev, f), text(v, f)));
+                }
+            }
+            VersionLine {
+                version: v.version,
+                written: format!(
+                    "{} 于 {}",
+                    v.written_by.clone().unwrap_or_else(|| "系统".into()),
+                    china_time(v.written_at)
+                ),
+                reason: v.reason.clone().unwrap_or_default(),
+                changes,
+            }
+        })
+        .collect();
+    out.reverse();
+    out
 }

@@ -34,17 +34,25 @@ pub struct Nav {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Done {
     Saved,
+    Corrected,
     Voided,
     Ended,
     Queued,
 }
 
 impl Done {
-    const ALL: [Done; 4] = [Done::Saved, Done::Voided, Done::Ended, Done::Queued];
+    const ALL: [Done; 5] = [
+        Done::Saved,
+        Done::Corrected,
+        Done::Voided,
+        Done::Ended,
+        Done::Queued,
+    ];
 
     fn key(self) -> &'static str {
         match self {
             Done::Saved => "saved",
+            Done::Corrected => "corrected",
             Done::Voided => "voided",
             Done::Ended => "ended",
             Done::Queued => "queued",
@@ -54,6 +62,7 @@ impl Done {
     pub(crate) fn message(self) -> &'static str {
         match self {
             Done::Saved => "已保存",
+            Done::Corrected => "已保存修改，统计按新版本计算",
             Done::Voided => "已作废，不再计入统计",
             Done::Ended => "已结束",
             Done::Queued => "已重新排队，稍后执行",
