@@ -2,6 +2,7 @@
 //! bulletins. Nothing here does I/O, so every rule is unit-tested in microseconds.
 
 pub mod access;
+pub mod audit;
 pub mod builtin;
 pub mod bulletin;
 pub mod clock;

@@ -74,6 +74,11 @@ pub const CADENCE_LABEL: TextRule = single("label", "周期要求名称", 40);
 pub const FILTER: TextRule = single("field", "筛选条件", 40);
 /// An audit-log filter (`/api/v1/audit?entity=…`).
 pub const AUDIT_ENTITY: TextRule = single("entity", "对象类型", 40);
+/// The audit log's other filters: who acted (a user name, exactly), the action, the object's id
+/// (a refusal's is its method and path, up to 200 characters).
+pub const AUDIT_ACTOR: TextRule = single("actor", "操作人", 40);
+pub const AUDIT_ACTION: TextRule = single("action", "操作", 40);
+pub const AUDIT_ENTITY_ID: TextRule = single("entity_id", "对象编号", 210);
 
 /// Whether `c` may never appear in text of this kind.
 pub fn is_forbidden(c: char, lines: Lines) -> bool {

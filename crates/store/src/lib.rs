@@ -93,7 +93,7 @@ pub use accounts::{
 };
 pub use actor::Actor;
 pub use audit::refusals::Refusal;
-pub use audit::{AuditEntry, ChainCheck};
+pub use audit::{AuditEntry, AuditPage, AuditQuery, ChainCheck};
 pub use backup::{BackupReport, RestoreReport, TableSum};
 pub use bulk::{
     take_bulk_timings, BulkReport, BulkTimings, PreparedRecords, RecordDigest, RejectedRow,

@@ -1,12 +1,13 @@
 //! Dynamic SQL with numbered placeholders (`$1`, `$2` …), which both SQLite and PostgreSQL accept.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
     I64(i64),
     Str(String),
     Date(NaiveDate),
+    Time(DateTime<Utc>),
     Bytes(Vec<u8>),
 }
 
@@ -55,6 +56,11 @@ impl From<Vec<u8>> for Arg {
 impl From<NaiveDate> for Arg {
     fn from(v: NaiveDate) -> Self {
         Arg::Date(v)
+    }
+}
+impl From<DateTime<Utc>> for Arg {
+    fn from(v: DateTime<Utc>) -> Self {
+        Arg::Time(v)
     }
 }
 

@@ -8,6 +8,7 @@ use crate::{Actor, StoreResult};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use taizhang_domain::audit::AuditFilterInput;
 use taizhang_domain::{AuditSeq, CountyId};
 use utoipa::ToSchema;
 
@@ -290,14 +291,35 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+/// One page of the audit log as asked for: the filters as typed (checked by the store, see
+/// [`taizhang_domain::audit::AuditFilter::parse`]), where the page starts, and its length (1
+/// to [`taizhang_domain::audit::MAX_PAGE`]).
+/// `offset` counts only from the newest entries (no `before` or `after`).
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub filter: AuditFilterInput,
+    pub before: Option<i64>,
+    pub after: Option<i64>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// A page of the audit log, newest first, with the cursors of the pages either side.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditPage {
+    /// Entries matching the filters, on every page.
+    pub total: i64,
+    pub entries: Vec<AuditEntry>,
+    /// `after` for the page of newer entries; absent (null) on the newest page.
+    pub newer: Option<i64>,
+    /// `before` for the page of older entries; absent (null) on the oldest page.
+    pub older: Option<i64>,
+}
+
 forward! {
-    pub async fn audit_entries(
-        &self,
-        actor: &Actor,
-        entity: Option<&str>,
-        limit: i64,
-        offset: i64,
-    ) -> StoreResult<(i64, Vec<AuditEntry>)> => audit::audit_entries(actor, entity, limit, offset);
+    /// A page of the county's log matching the filters (审计管理员 only).
+    pub async fn audit_page(&self, actor: &Actor, q: &AuditQuery) -> StoreResult<AuditPage>
+        => audit::audit_page(actor, q);
 
     /// Entries older than `before` (a `seq`), newest first: the export's pages.
     pub async fn audit_entries_before(
@@ -371,6 +393,28 @@ impl ChainCheck {
 }
 
 impl crate::Store {
+    /// The newest entries about one kind of object, `limit` from `offset`, and how many there
+    /// are: [`Store::audit_page`] with that filter alone.
+    pub async fn audit_entries(
+        &self,
+        actor: &Actor,
+        entity: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(i64, Vec<AuditEntry>)> {
+        let q = AuditQuery {
+            filter: AuditFilterInput {
+                entity: entity.map(String::from),
+                ..AuditFilterInput::default()
+            },
+            offset,
+            limit,
+            ..AuditQuery::default()
+        };
+        let page = self.audit_page(actor, &q).await?;
+        Ok((page.total, page.entries))
+    }
+
     fn audit_key(&self) -> &AuditKey {
         match &self.backend {
             crate::Backend::Sqlite(p) => &p.audit_key,

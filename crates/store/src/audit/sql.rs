@@ -5,10 +5,12 @@ use super::*;
 use crate::audit::refusals::{Refusal, Summary};
 use crate::audit::{canonical_json, ChainWalk, EntryParts};
 use crate::sqlbuild::Sql;
-use crate::{Actor, AuditEntry, Pools, StoreResult};
+use crate::audit::{AuditPage, AuditQuery};
+use crate::{Actor, AuditEntry, Pools, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::types::Json;
+use taizhang_domain::audit::{AuditCursor, AuditFilter, MAX_PAGE};
 use taizhang_domain::Action;
 
 // ---- audit -------------------------------------------------------------------------------------
@@ -42,31 +44,116 @@ from_row!(AuditRow {
 });
 pub(crate) const AUDIT_SELECT: &str = "SELECT seq, at, actor_user_id, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash FROM audit_log";
 
-pub(crate) async fn audit_entries(
-    p: &Pools<DB>,
-    actor: &Actor,
-    entity: Option<&str>,
-    limit: i64,
-    offset: i64,
-) -> StoreResult<(i64, Vec<AuditEntry>)> {
-    require(actor, Action::ReadAudit)?;
-    taizhang_domain::text::AUDIT_ENTITY.check(entity.unwrap_or(""))?;
-    let mut q = Sql::new("");
+/// The condition of the county's entries that match `f`, its values bound in `q`.
+fn audit_cond(q: &mut Sql, actor: &Actor, f: &AuditFilter) -> String {
     let county = q.arg(actor.county_id);
     let mut cond = format!(" WHERE county_id = {county}");
-    if let Some(e) = entity.filter(|e| !e.is_empty()) {
-        let e = q.arg(e);
-        cond.push_str(&format!(" AND entity = {e}"));
+    let columns = [
+        ("actor", &f.actor),
+        ("action", &f.action),
+        ("entity", &f.entity),
+        ("entity_id", &f.entity_id),
+    ];
+    for (column, value) in columns {
+        if let Some(v) = value {
+            let v = q.arg(v.as_str());
+            cond.push_str(&format!(" AND {column} = {v}"));
+        }
     }
+    if let Some(t) = f.since() {
+        let t = q.arg(t);
+        cond.push_str(&format!(" AND at >= {t}"));
+    }
+    if let Some(t) = f.until() {
+        let t = q.arg(t);
+        cond.push_str(&format!(" AND at < {t}"));
+    }
+    cond
+}
+
+/// A page of the entries matching the filters, newest first; the cursors either side are given
+/// only where an entry lies beyond the page.
+pub(crate) async fn audit_page(
+    p: &Pools<DB>,
+    actor: &Actor,
+    aq: &AuditQuery,
+) -> StoreResult<AuditPage> {
+    require(actor, Action::ReadAudit)?;
+    let filter = AuditFilter::parse(&aq.filter);
+    let cursor = AuditCursor::new(aq.before, aq.after).map_err(|e| vec![e]);
+    let (filter, cursor) = match (filter, cursor) {
+        (Ok(f), Ok(c)) => (f, c),
+        (f, c) => {
+            let errors = [f.err(), c.err()].into_iter().flatten().flatten();
+            return Err(StoreError::Invalid(errors.collect()));
+        }
+    };
+    let mut q = Sql::new("");
+    let cond = audit_cond(&mut q, actor, &filter);
     let mut c = p.read.acquire().await?;
-    let mut cq = q.clone();
-    cq.text = format!("SELECT COUNT(*) FROM audit_log{cond}");
-    let (total,) = fetch_optional::<(i64,)>(&mut c, &cq).await?.unwrap_or((0,));
-    let lim = q.arg(limit.clamp(1, 500));
-    let off = q.arg(offset.max(0));
-    q.text = format!("{AUDIT_SELECT}{cond} ORDER BY seq DESC LIMIT {lim} OFFSET {off}");
-    let rows = fetch_all::<AuditRow>(&mut c, &q).await?;
-    Ok((total, rows.into_iter().map(audit_entry).collect()))
+    let mut count = q.clone();
+    count.text = format!("SELECT COUNT(*) FROM audit_log{cond}");
+    let (total,) = fetch_optional::<(i64,)>(&mut c, &count)
+        .await?
+        .unwrap_or((0,));
+    let lim = q.arg(aq.limit.clamp(1, MAX_PAGE));
+    let order = match cursor {
+        AuditCursor::Newest => {
+            let off = q.arg(aq.offset.max(0));
+            format!("ORDER BY seq DESC LIMIT {lim} OFFSET {off}")
+        }
+        AuditCursor::Before(b) => {
+            let b = q.arg(b);
+            format!("AND seq < {b} ORDER BY seq DESC LIMIT {lim}")
+        }
+        // The next entries upwards, turned newest first below.
+        AuditCursor::After(a) => {
+            let a = q.arg(a);
+            format!("AND seq > {a} ORDER BY seq LIMIT {lim}")
+        }
+    };
+    let mut page = q.clone();
+    page.text = format!("{AUDIT_SELECT}{cond} {order}");
+    let mut rows = fetch_all::<AuditRow>(&mut c, &page).await?;
+    if matches!(cursor, AuditCursor::After(_)) {
+        rows.reverse();
+    }
+    // The page's bounds: an empty page past a cursor is bounded by the cursor itself.
+    let (top, bottom) = match (rows.first(), rows.last(), cursor) {
+        (Some(f), Some(l), _) => (Some(f.seq), Some(l.seq)),
+        (_, _, AuditCursor::Before(b)) => (Some(b - 1), None),
+        (_, _, AuditCursor::After(a)) => (None, Some(a + 1)),
+        _ => (None, None),
+    };
+    let newer = match top {
+        Some(s) => any_beyond(&mut c, actor, &filter, ">", s).await?.then_some(s),
+        None => None,
+    };
+    let older = match bottom {
+        Some(s) => any_beyond(&mut c, actor, &filter, "<", s).await?.then_some(s),
+        None => None,
+    };
+    Ok(AuditPage {
+        total,
+        entries: rows.into_iter().map(audit_entry).collect(),
+        newer,
+        older,
+    })
+}
+
+/// Whether an entry matching `f` lies beyond `seq` (`op` is `>` or `<`).
+async fn any_beyond(
+    c: &mut Conn,
+    actor: &Actor,
+    f: &AuditFilter,
+    op: &str,
+    seq: i64,
+) -> StoreResult<bool> {
+    let mut q = Sql::new("");
+    let cond = audit_cond(&mut q, actor, f);
+    let seq = q.arg(seq);
+    q.text = format!("SELECT seq FROM audit_log{cond} AND seq {op} {seq} LIMIT 1");
+    Ok(fetch_optional::<(i64,)>(c, &q).await?.is_some())
 }
 
 /// Entries of the county's log older than `before` (a `seq`), newest first, `limit` at a time:
@@ -79,14 +166,13 @@ pub(crate) async fn audit_entries_before(
     limit: i64,
 ) -> StoreResult<Vec<AuditEntry>> {
     require(actor, Action::ReadAudit)?;
-    taizhang_domain::text::AUDIT_ENTITY.check(entity.unwrap_or(""))?;
+    let entity = taizhang_domain::text::AUDIT_ENTITY.check(entity.unwrap_or(""))?;
+    let filter = AuditFilter {
+        entity: (!entity.is_empty()).then_some(entity),
+        ..AuditFilter::default()
+    };
     let mut q = Sql::new("");
-    let county = q.arg(actor.county_id);
-    let mut cond = format!(" WHERE county_id = {county}");
-    if let Some(e) = entity.filter(|e| !e.is_empty()) {
-        let e = q.arg(e);
-        cond.push_str(&format!(" AND entity = {e}"));
-    }
+    let mut cond = audit_cond(&mut q, actor, &filter);
     if let Some(b) = before {
         let b = q.arg(b);
         cond.push_str(&format!(" AND seq < {b}"));

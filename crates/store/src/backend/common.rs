@@ -45,6 +45,7 @@ pub(crate) fn args_of(q: &Sql) -> StoreResult<<DB as sqlx::Database>::Arguments<
             Arg::I64(v) => args.add(*v),
             Arg::Str(s) => args.add(s.as_str()),
             Arg::Date(d) => args.add(*d),
+            Arg::Time(t) => args.add(*t),
             Arg::Bytes(b) => args.add(b.as_slice()),
         };
         r.map_err(|e| StoreError::Internal(e.to_string()))?;

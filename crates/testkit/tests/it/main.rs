@@ -4,6 +4,8 @@
 
 mod accounts;
 mod api;
+mod audit_log;
+mod audit_names;
 mod backends;
 mod browser;
 mod bulk;

@@ -822,7 +822,7 @@ async fn audit_page_is_for_the_auditor(app: TestApp) {
     let (s, html) = app.page("/audit", &auditor).await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("审计日志"));
-    assert!(html.contains("<td>login</td>"), "logins are audited");
+    assert!(html.contains("<td>登录</td>"), "logins are audited");
     let r = send(app.client.get(app.url("/")).header("cookie", &auditor)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.location.as_deref(), Some("/audit"));
