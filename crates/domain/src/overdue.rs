@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::str::FromStr;
 
 /// Ordered as the overdue list shows them: 已逾期 before 待完成.
 #[derive(
@@ -60,6 +61,19 @@ impl fmt::Display for OverdueStatus {
     }
 }
 
+impl FromStr for OverdueStatus {
+    type Err = crate::org::UnknownKey;
+
+    /// Reads the JSON and URL form back, as a filter of the overdue list takes it.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OverdueStatus::ALL
+            .iter()
+            .copied()
+            .find(|status| status.key() == s)
+            .ok_or_else(|| crate::org::UnknownKey(s.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +115,14 @@ mod tests {
         assert_eq!(OverdueStatus::Overdue.label_cn(), "已逾期");
         assert_eq!(OverdueStatus::Due.label_cn(), "待完成");
         assert_eq!(OverdueStatus::Due.to_string(), "due");
+    }
+
+    #[test]
+    fn url_keys_read_back() {
+        for s in OverdueStatus::ALL {
+            assert_eq!(s.key().parse::<OverdueStatus>(), Ok(*s));
+        }
+        assert!("已逾期".parse::<OverdueStatus>().is_err());
+        assert!("".parse::<OverdueStatus>().is_err());
     }
 }

@@ -108,6 +108,7 @@ const BUSY: &[&str] = &[
     "api_pdf",
     "api_xlsx",
     "overdue",
+    "overdue_towns",
     "create_record",
 ];
 

@@ -19,6 +19,7 @@ mod hardening_writes;
 mod imports;
 mod imports_people;
 mod jobs;
+mod overdue;
 mod pages;
 mod personal_data;
 mod record_edits;
