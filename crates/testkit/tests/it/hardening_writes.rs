@@ -51,6 +51,34 @@ async fn post_raw(
     (status, v, started.elapsed())
 }
 
+/// The oversized POST: the server refuses it after its first mebibyte, and when it closes the
+/// connection before the client has sent the rest, the client sees the send cut off (broken
+/// pipe or reset) instead of the 413 — that is `None`, a refusal all the same.
+async fn post_oversized(
+    app: &TestApp,
+    token: &str,
+    body: String,
+) -> (Option<StatusCode>, Value, Duration) {
+    let started = Instant::now();
+    let sent = app
+        .client
+        .post(app.url("/api/v1/records"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(r) => {
+            let status = r.status();
+            let v = r.json::<Value>().await.unwrap_or(Value::Null);
+            (Some(status), v, started.elapsed())
+        }
+        Err(e) if e.is_request() || e.is_body() => (None, Value::Null, started.elapsed()),
+        Err(e) => panic!("oversized request: {e:?}"),
+    }
+}
+
 /// The probe's body: 寻庄村's 填报员 naming 550,000 attendees (4.3 MB). It used to be validated
 /// inside the write transaction, in time growing with the square of the list (50 s), while every
 /// other write waited for the single write connection and failed with 500 "pool timed out".
@@ -67,7 +95,7 @@ async fn an_oversized_record_stalls_no_other_write(app: TestApp) {
     let app = Arc::new(app);
     let oversized = {
         let app = app.clone();
-        tokio::spawn(async move { post_raw(&app, "/api/v1/records", &recorder, huge).await })
+        tokio::spawn(async move { post_oversized(&app, &recorder, huge).await })
     };
     // Meanwhile another township writes, again and again while the oversized one is sent, read
     // and refused (it used to hold the write connection from its first second for minutes).
@@ -91,8 +119,10 @@ async fn an_oversized_record_stalls_no_other_write(app: TestApp) {
         .await
         .expect("the oversized record is answered within 10 s")
         .expect("oversized request task");
-    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
-    assert_eq!(v["code"], "too_large");
+    if let Some(s) = s {
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+        assert_eq!(v["code"], "too_large");
+    }
     assert!(
         took < Duration::from_secs(5),
         "the oversized one took {took:?}"
@@ -103,8 +133,8 @@ async fn an_oversized_record_stalls_no_other_write(app: TestApp) {
         "nothing stored"
     );
     println!(
-        "[{:?}] oversized record: {} in {took:?}; concurrent write: 201 in {otook:?}",
-        app.backend, s
+        "[{:?}] oversized record: {s:?} in {took:?}; concurrent write: 201 in {otook:?}",
+        app.backend
     );
 }
 
