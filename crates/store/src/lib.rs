@@ -108,7 +108,7 @@ pub use ledgers::LedgerType;
 pub use links::{Link, NewLink, OrgName, PersonName};
 pub use orgs::{org_ref, BulkOrg, BulkOrgOutcome, BulkParent, NewOrg, Org, OrgEdge};
 pub use overdue::{OverdueFilter, OverdueItem, OverduePage, TownCount, MAX_OVERDUE_PAGE};
-pub use people::{NewPerson, NewPosition, Person, Position};
+pub use people::{NewPerson, NewPosition, Person, PersonEdit, PersonVersion, Position};
 pub use records::{NewRecord, Record, RecordEdit, RecordPage, RecordQuery, RecordVersion};
 pub use regions::Region;
 pub use replica::{

@@ -240,7 +240,7 @@ async fn backup_under_load_then_restore(backend: Backend) {
     assert_eq!(names.len(), 1, "{names:?}");
 
     let manifest = manifest_of(&file).await;
-    assert_eq!(manifest.len(), 26);
+    assert_eq!(manifest.len(), 27);
     let files = manifest.iter().find(|m| m.table == "backup_files").unwrap();
     assert_eq!(files.rows, 1, "the attachment file is in the backup");
     let records = manifest

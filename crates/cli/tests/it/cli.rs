@@ -33,7 +33,7 @@ async fn the_binary_copies_and_reports() {
     );
     assert!(stdout.contains("ledger_records"));
     assert!(!stdout.contains("MISMATCH"));
-    assert!(stdout.contains("25张表的行数与校验和一致"));
+    assert!(stdout.contains("26张表的行数与校验和一致"));
 
     let to = taizhang_store::today();
     let from = to - chrono::Duration::days(364);

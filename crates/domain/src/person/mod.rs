@@ -16,6 +16,9 @@ use chrono::NaiveDate;
 /// The longest name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = PERSON_NAME.max;
 
+/// The most versions a person's particulars may have (the first as registered, then each edit).
+pub const MAX_PERSON_VERSIONS: i64 = 100;
+
 /// A person's particulars as typed; empty or blank optional fields count as not given.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PersonInput<'a> {

@@ -128,6 +128,15 @@ macro_rules! migrations {
                     "/0016_record_versions.sql"
                 )),
             ),
+            (
+                17,
+                "person_versions",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $dir,
+                    "/0017_person_versions.sql"
+                )),
+            ),
         ]
     };
 }
@@ -172,6 +181,8 @@ macro_rules! feature_queries {
         pub(crate) mod overdue;
         #[path = "../people/sql.rs"]
         pub(crate) mod people;
+        #[path = "../people/edit_sql.rs"]
+        pub(crate) mod person_edits;
         #[path = "../records/edit_sql.rs"]
         pub(crate) mod record_edits;
         #[path = "../records/page_sql.rs"]

@@ -2,7 +2,7 @@
 //! unless a role that may see them asks (audited).
 
 use crate::{crypto, Actor, OrgName, PersonName, Store, StoreResult};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use taizhang_domain::ledger::FieldError;
 use taizhang_domain::org::PositionTitle;
@@ -30,6 +30,8 @@ pub struct Person {
     #[serde(flatten)]
     pub profile: PartyProfile,
     pub positions: Vec<Position>,
+    /// 1 as registered; each edit adds one (an edit names the version it was made from).
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -86,6 +88,66 @@ impl NewPerson {
     }
 }
 
+/// An edit of a person: their particulars as they should be, the version the form was opened on
+/// (an edit of an older version is refused as stale) and why.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct PersonEdit {
+    /// The version the edit was made from (the person's `version` when the form opened).
+    pub version: i64,
+    #[schema(max_length = 30)]
+    pub name: String,
+    /// The organisation the person belongs to, as a code or `o{id}`.
+    pub org: String,
+    #[serde(default)]
+    pub gender: Option<String>,
+    /// Absent or null: kept as it is; empty: removed; else the new 身份证号.
+    #[serde(default)]
+    pub id_number: Option<String>,
+    /// Absent or null: kept as it is; empty: removed; else the new phone number.
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub party_member: bool,
+    #[serde(default)]
+    pub retired: bool,
+    #[serde(default)]
+    pub ethnicity: Option<String>,
+    #[serde(default)]
+    pub education: Option<String>,
+    #[serde(default)]
+    pub member_category: Option<String>,
+    #[serde(default)]
+    pub joined_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub confirmed_on: Option<NaiveDate>,
+    /// Why it is edited (1–200 characters): shown in the history and the audit log.
+    pub reason: String,
+}
+
+/// One version of a person's particulars as written: the first as registered, each later one
+/// by an edit with its reason. 身份证号 and phone are always masked here.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PersonVersion {
+    pub version: i64,
+    pub name: String,
+    pub org: OrgName,
+    #[schema(value_type = Option<String>)]
+    pub gender: Option<Gender>,
+    /// Masked (3708**********123X).
+    pub id_number: Option<String>,
+    /// Masked (138****5678).
+    pub phone: Option<String>,
+    pub party_member: bool,
+    pub retired: bool,
+    #[serde(flatten)]
+    pub profile: PartyProfile,
+    /// Who wrote it; `None` for the version as first registered or imported.
+    pub written_by: Option<String>,
+    pub written_at: DateTime<Utc>,
+    /// Why this version replaced the one before it; `None` for the first.
+    pub reason: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Position {
     #[schema(value_type = i64)]
@@ -120,6 +182,16 @@ forward! {
     /// A person with 身份证号 and phone whole, for a role that may see them; the view is audited.
     pub async fn person_revealed(&self, actor: &Actor, id: PersonId) -> StoreResult<Person>
         => people::person(actor, id.get(), true);
+
+    /// Edits a person in the caller's scope as a new version (stale, unchanged and reasonless
+    /// edits refused); the replaced version is kept and the edit audited, personal data masked.
+    pub async fn edit_person(&self, actor: &Actor, id: PersonId, edit: PersonEdit) -> StoreResult<Person>
+        => person_edits::edit_person(actor, id.get(), &edit);
+
+    /// Every version of a person the caller may see, oldest first, the current one last;
+    /// 身份证号 and phone masked.
+    pub async fn person_history(&self, actor: &Actor, id: PersonId) -> StoreResult<Vec<PersonVersion>>
+        => person_edits::person_history(actor, id.get());
 
     pub async fn people(
         &self,

@@ -36,6 +36,7 @@ pub(crate) struct PersonRow {
     profile: StoredProfile,
     org_name: String,
     org_code: Option<String>,
+    version: i64,
 }
 from_row!(PersonRow {
     id,
@@ -49,9 +50,10 @@ from_row!(PersonRow {
     retired,
     org_name,
     org_code,
+    version,
 } with { profile });
 pub(crate) const PERSON_SELECT: &str =
-    "SELECT p.id, p.name, p.gender, p.org_id, p.id_number_enc, p.phone_enc, p.birth_date, p.party_member, p.retired, p.ethnicity, p.education, p.member_category, p.joined_on, p.confirmed_on, po.name AS org_name, po.code AS org_code FROM people p JOIN orgs po ON po.id = p.org_id";
+    "SELECT p.id, p.name, p.gender, p.org_id, p.id_number_enc, p.phone_enc, p.birth_date, p.party_member, p.retired, p.ethnicity, p.education, p.member_category, p.joined_on, p.confirmed_on, p.version, po.name AS org_name, po.code AS org_code FROM people p JOIN orgs po ON po.id = p.org_id";
 
 /// A person is visible when their organisation, or one where they hold an active position, is
 /// in scope.
@@ -145,6 +147,7 @@ pub(crate) async fn person_from(
         retired: r.retired,
         profile,
         positions,
+        version: r.version,
     })
 }
 
