@@ -5,7 +5,8 @@ use crate::shared::prelude::*;
 pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_people, create_person))
-        .routes(routes!(get_person))
+        .routes(routes!(get_person, edit_person))
+        .routes(routes!(person_history))
         .routes(routes!(add_position))
         .routes(routes!(end_position))
 }
@@ -83,6 +84,31 @@ async fn get_person(
         return Ok(Json(s.store.person_revealed(&u.actor, id).await?));
     }
     Ok(Json(s.store.person(&u.actor, id).await?))
+}
+
+/// An edit: the person's particulars as they should be, the `version` it was made from and why.
+/// An edit of a version that is no longer current answers 409 `person.stale`; one that changes
+/// nothing answers 422 `person.unchanged`.
+#[utoipa::path(put, path = "/api/v1/people/{id}", params(("id" = i64, Path)), request_body = PersonEdit,
+    responses((status = 200, body = Person), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn edit_person(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<PersonId>,
+    Json(req): Json<PersonEdit>,
+) -> ApiResult<Json<Person>> {
+    Ok(Json(s.store.edit_person(&u.actor, id, req).await?))
+}
+
+/// Every version of the person, oldest first, the current one last; 身份证号 and phone masked.
+#[utoipa::path(get, path = "/api/v1/people/{id}/history", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<PersonVersion>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn person_history(
+    State(s): State<AppState>,
+    ApiUser(u): ApiUser,
+    Path(id): Path<PersonId>,
+) -> ApiResult<Json<Vec<PersonVersion>>> {
+    Ok(Json(s.store.person_history(&u.actor, id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/positions", request_body = NewPosition,

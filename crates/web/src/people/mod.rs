@@ -1,6 +1,7 @@
 //! People and their positions.
 
 mod api;
+mod forms;
 mod pages;
 
 pub(crate) use api::api_routes;

@@ -1,6 +1,6 @@
 //! The pages of people and their positions.
 
-use crate::records::{record_lines, RecordLine};
+use crate::records::{china_time, record_lines, RecordLine};
 use crate::shared::prelude::*;
 use taizhang_domain::person::{Education, Ethnicity, MemberCategory, PartyProfile};
 
@@ -10,6 +10,14 @@ pub(crate) fn page_routes() -> Router<AppState> {
         .route("/people/{id}", get(person_page))
         .route("/people/{id}/positions", post(person_add_position))
         .route("/people/{id}/reveal", post(person_reveal))
+        .route(
+            "/people/{id}/edit",
+            get(super::forms::person_edit).post(super::forms::person_edit_submit),
+        )
+        .route(
+            "/people/{id}/positions/{pos}/end",
+            get(super::forms::position_end).post(super::forms::position_end_submit),
+        )
 }
 
 pub struct PersonLine {
@@ -213,6 +221,9 @@ impl ProfileLines {
 }
 
 pub struct PersonPosition {
+    id: PositionId,
+    /// Still held: it can be ended.
+    held: bool,
     org_ref: String,
     org: String,
     title: String,
@@ -231,6 +242,8 @@ struct PersonPage {
     phone: String,
     positions: Vec<PersonPosition>,
     records: Vec<RecordLine>,
+    /// The history newest first, when the person was edited.
+    versions: Vec<VersionLine>,
     titles: Vec<(&'static str, &'static str)>,
     errors: Vec<String>,
     can_edit: bool,
@@ -254,6 +267,11 @@ async fn render_person(
         st.store.person(a, id).await?
     };
     let has_personal = p.id_number.is_some() || p.phone.is_some();
+    let versions = if p.version > 1 {
+        version_lines(&st.store.person_history(a, id).await?)
+    } else {
+        Vec::new()
+    };
     let recs = st
         .store
         .records(
@@ -279,6 +297,8 @@ async fn render_person(
             .positions
             .iter()
             .map(|x| PersonPosition {
+                id: x.id,
+                held: x.valid_to.is_none(),
                 org_ref: x.org.org_ref.clone(),
                 org: x.org.name.clone(),
                 title: x.title_label.clone(),
@@ -287,6 +307,7 @@ async fn render_person(
             .collect(),
         p,
         records: record_lines(&recs.records),
+        versions,
         titles: PositionTitle::ALL
             .iter()
             .map(|t| (t.key(), t.label_cn()))
@@ -363,4 +384,86 @@ async fn person_add_position(
         |errors| render_person(&st, &u, id, errors, false),
     )
     .await
+}
+
+/// One version in the person's history: who wrote it, when, why, and each change it made
+/// (身份证号 and phone masked, as the history has them).
+pub struct VersionLine {
+    version: i64,
+    written: String,
+    reason: String,
+    /// (what, before, after)
+    changes: Vec<(&'static str, String, String)>,
+}
+
+/// What the history shows of a version, field by field, in the page's order.
+fn version_values(v: &PersonVersion) -> [(&'static str, String); 12] {
+    let opt = |s: &Option<String>| s.clone().unwrap_or_else(|| "（空）".into());
+    let date = |d: Option<NaiveDate>| d.map_or_else(|| "（空）".into(), |d| d.to_string());
+    let yes = |b: bool| if b { "是" } else { "否" }.to_string();
+    [
+        ("姓名", v.name.clone()),
+        ("所在组织", v.org.name.clone()),
+        (
+            "性别",
+            v.gender
+                .map_or_else(|| "（空）".into(), |g| g.label_cn().to_string()),
+        ),
+        ("身份证号", opt(&v.id_number)),
+        ("电话", opt(&v.phone)),
+        ("中共党员", yes(v.party_member)),
+        ("离退休", yes(v.retired)),
+        (
+            "民族",
+            v.profile
+                .ethnicity
+                .map_or_else(|| "（空）".into(), |e| e.as_str().to_string()),
+        ),
+        (
+            "学历",
+            v.profile
+                .education
+                .map_or_else(|| "（空）".into(), |e| e.label_cn().to_string()),
+        ),
+        (
+            "人员类别",
+            v.profile
+                .category
+                .map_or_else(|| "（空）".into(), |c| c.label_cn().to_string()),
+        ),
+        ("入党日期", date(v.profile.joined_on)),
+        ("转正日期", date(v.profile.confirmed_on)),
+    ]
+}
+
+/// The history newest first; each version after the first lists what changed from the one
+/// before it.
+fn version_lines(history: &[PersonVersion]) -> Vec<VersionLine> {
+    let mut out: Vec<VersionLine> = history
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let now = version_values(v);
+            let changes = match i.checked_sub(1).and_then(|j| history.get(j)) {
+                Some(prev) => version_values(prev)
+                    .into_iter()
+                    .zip(now)
+                    .filter(|(b, a)| b.1 != a.1)
+                    .map(|(b, a)| (b.0, b.1, a.1))
+                    .collect(),
+                None => Vec::new(),
+            };
+            VersionLine {
+                version: v.version,
+                written: match &v.written_by {
+                    Some(by) => format!("{by} 于 {}", china_time(v.written_at)),
+                    None => format!("登记于 {}", china_time(v.written_at)),
+                },
+                reason: v.reason.clone().unwrap_or_default(),
+                changes,
+            }
+        })
+        .collect();
+    out.reverse();
+    out
 }

@@ -5,7 +5,7 @@ mod forms;
 mod pages;
 
 pub(crate) use api::api_routes;
-pub(crate) use pages::page_routes;
+pub(crate) use pages::{china_time, page_routes};
 
 use serde_json::Value;
 use taizhang_domain::RecordId;

@@ -212,7 +212,7 @@ async fn shown_attachment(
     })
 }
 
-fn china_time(t: chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn china_time(t: chrono::DateTime<chrono::Utc>) -> String {
     (t + chrono::Duration::hours(8))
         .format("%Y-%m-%d %H:%M")
         .to_string()
