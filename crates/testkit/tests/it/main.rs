@@ -21,6 +21,7 @@ mod imports_people;
 mod jobs;
 mod overdue;
 mod pages;
+mod people_edits;
 mod personal_data;
 mod record_edits;
 mod record_pages;
