@@ -6,6 +6,7 @@ pub mod audit;
 pub mod builtin;
 pub mod bulletin;
 pub mod clock;
+pub mod dashboard;
 pub mod gender;
 pub mod id_number;
 pub mod ids;

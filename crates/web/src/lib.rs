@@ -16,6 +16,7 @@ mod accounts;
 mod audit;
 mod bulletin;
 mod client_ip;
+mod dashboard;
 pub mod error;
 mod exports;
 mod home;
@@ -58,6 +59,10 @@ const FEATURES: &[Feature] = &[
     Feature {
         pages: home::page_routes,
         api: home::api_routes,
+    },
+    Feature {
+        pages: dashboard::page_routes,
+        api: dashboard::api_routes,
     },
     Feature {
         pages: orgs::page_routes,

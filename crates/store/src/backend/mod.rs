@@ -163,6 +163,8 @@ macro_rules! feature_queries {
         pub(crate) mod copy;
         #[path = "../counties/sql.rs"]
         pub(crate) mod counties;
+        #[path = "../dashboard/sql.rs"]
+        pub(crate) mod dashboard;
         #[path = "../imports/people_sql.rs"]
         pub(crate) mod import_people;
         #[path = "../imports/sql.rs"]

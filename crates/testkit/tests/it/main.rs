@@ -11,6 +11,7 @@ mod browser;
 mod bulk;
 mod bulk_atomic;
 mod bulletin_documents;
+mod dashboard;
 mod export;
 mod hardening_accounts;
 mod hardening_audit;

@@ -1,11 +1,6 @@
 //! Charts drawn on the server as SVG: no script, prints well, scales on a phone.
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use taizhang_domain::dashboard::svg::escape as esc;
 
 /// A horizontal bar chart: one bar per (label, value), largest first as given.
 pub fn bars(title: &str, items: &[(String, i64)]) -> String {

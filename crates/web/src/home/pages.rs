@@ -100,8 +100,18 @@ struct HomePage {
     can_record: bool,
     types: Vec<(String, String)>,
     records: Vec<RecordLine>,
+    /// What the caller's own organisation (a village's secretary, say) has to record: overdue
+    /// first, then what is due this period.
+    todo: Vec<DueLine>,
     /// A region user's city or province.
     region: Option<RegionCard>,
+}
+
+/// A ledger type the caller's own organisation still has to record (this period, or overdue from
+/// the last), with the entry form preset with the type and the organisation.
+pub struct DueLine {
+    item: OverdueItem,
+    record_link: String,
 }
 
 /// A region user's city or province on the home page, with the counties below as (code, name).
@@ -123,6 +133,8 @@ async fn home(State(st): State<AppState>, u: PageUser) -> PageResult {
     let mut cards = Vec::new();
     let mut overdue = 0;
     let mut due = 0;
+    let can_record = a.role.allows(Action::RecordEntry);
+    let mut todo = Vec::new();
     for r in &roots {
         let children = st.store.children(a, r.id, false).await?.len();
         cards.push(RootCard {
@@ -136,6 +148,16 @@ async fn home(State(st): State<AppState>, u: PageUser) -> PageResult {
                 overdue += 1;
             } else {
                 due += 1;
+            }
+            if can_record && i.org.id == a.org_id {
+                todo.push(DueLine {
+                    record_link: format!(
+                        "/records/new?type={}&org={}",
+                        url_encode(&i.ledger_type),
+                        url_encode(&i.org.org_ref)
+                    ),
+                    item: i,
+                });
             }
         }
     }
@@ -167,7 +189,8 @@ async fn home(State(st): State<AppState>, u: PageUser) -> PageResult {
         roots: cards,
         overdue,
         due,
-        can_record: a.role.allows(Action::RecordEntry),
+        can_record,
+        todo,
         types: type_choices(&st, a).await?,
         records: record_lines(&recent.records),
     })

@@ -9,6 +9,7 @@ use axum::Router;
 
 const PICKER_JS: &str = include_str!("../../assets/picker.js");
 const FORM_JS: &str = include_str!("../../assets/form.js");
+const DASHBOARD_JS: &str = include_str!("../../assets/dashboard.js");
 const ICON_SVG: &str = include_str!("../../assets/icon.svg");
 const MANIFEST: &str = include_str!("../../assets/manifest.webmanifest");
 
@@ -21,6 +22,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/assets/form.js",
             get(|| file("text/javascript; charset=utf-8", FORM_JS)),
+        )
+        .route(
+            "/assets/dashboard.js",
+            get(|| file("text/javascript; charset=utf-8", DASHBOARD_JS)),
         )
         .route("/assets/icon.svg", get(|| file("image/svg+xml", ICON_SVG)))
         // Browsers ask for /favicon.ico whatever the page says; an SVG answers it.
