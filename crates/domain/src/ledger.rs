@@ -267,10 +267,13 @@ pub enum Fact {
     Choice { field: String, option: String },
 }
 
+/// The longest key of a ledger type or field.
+pub const MAX_KEY: usize = 40;
+
 fn is_key(s: &str) -> bool {
     let mut c = s.chars();
     matches!(c.next(), Some('a'..='z'))
-        && s.len() <= 40
+        && s.len() <= MAX_KEY
         && c.all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
 }
 

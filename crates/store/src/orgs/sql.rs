@@ -108,6 +108,10 @@ pub(crate) async fn load_org(c: &mut Conn, actor: &Actor, id: i64) -> StoreResul
 /// Resolves a code or `o{id}` within the actor's county and scope; also a picker's
 /// `名称（编码）`, and a name that one organisation in scope has (`search::org_by_name`).
 pub(crate) async fn resolve_org(c: &mut Conn, actor: &Actor, r: &str) -> StoreResult<i64> {
+    // No name or code holds a control character, and PostgreSQL refuses NUL in text.
+    if r.chars().any(char::is_control) {
+        return Err(StoreError::NotFound);
+    }
     let r = super::search::picked_ref(r).unwrap_or(r);
     let Ok(parsed) = r.parse::<OrgRef>() else {
         return super::search::org_by_name(c, actor, r).await;

@@ -6,12 +6,13 @@ use super::orgs::resolve_org;
 use super::*;
 use crate::sqlbuild::Sql;
 use crate::overdue::page_of;
-use crate::{org_ref, Actor, OrgName, OverdueFilter, OverdueItem, OverduePage, Pools, StoreResult};
+use crate::{org_ref, Actor, OrgName, OverdueFilter, OverdueItem, OverduePage, Pools, StoreError, StoreResult};
 use std::collections::HashMap;
 use taizhang_domain::org::OrgKind;
 use taizhang_domain::OrgId;
 use chrono::NaiveDate;
 use taizhang_domain::rollup::{month_of, next_month};
+use taizhang_domain::ledger::MAX_KEY;
 use taizhang_domain::Action;
 
 // ---- overdue -----------------------------------------------------------------------------------
@@ -56,6 +57,13 @@ pub(crate) async fn overdue_page(
         root = town;
     }
     let ledger_type = filter.ledger_type.as_deref().filter(|t| !t.is_empty());
+    if ledger_type.is_some_and(|t| t.chars().count() > MAX_KEY) {
+        return Err(StoreError::invalid(
+            "ledger_type",
+            "too_long",
+            format!("台账类型键不能超过{MAX_KEY}个字符"),
+        ));
+    }
     let items = sorted_items(&mut c, actor, root, as_of, ledger_type).await?;
     Ok(page_of(items, filter))
 }

@@ -50,6 +50,16 @@ async fn audit(
     ApiUser(u): ApiUser,
     Query(q): Query<AuditQueryParams>,
 ) -> ApiResult<Json<AuditPage>> {
+    // The page's form sends blank days for "any"; in the API a day given is a day.
+    for (field, day) in [("from", &q.from), ("to", &q.to)] {
+        if day.as_deref().is_some_and(|d| d.trim().is_empty()) {
+            return Err(WebError::Store(StoreError::invalid(
+                field,
+                "date.invalid",
+                "日期格式应为 YYYY-MM-DD",
+            )));
+        }
+    }
     let query = AuditQuery {
         filter: AuditFilterInput {
             actor: q.actor,
