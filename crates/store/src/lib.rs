@@ -70,6 +70,7 @@ mod counties;
 pub mod crypto;
 mod error;
 mod files;
+pub mod idempotency;
 pub mod imports;
 pub mod jobs;
 mod keys;

@@ -19,6 +19,7 @@ mod client_ip;
 pub mod error;
 mod exports;
 mod home;
+mod idempotency;
 pub mod imports;
 pub mod jobs;
 mod ledgers;
@@ -195,6 +196,7 @@ pub fn router_with(store: Store, opts: WebOptions) -> Router {
         .merge(pages)
         .merge(shared::assets::routes())
         .fallback(unknown_path)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::api_keys))
         .layer(axum::middleware::from_fn(humane_rejections))
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit::answers::private_answers))
         .layer(axum::extract::DefaultBodyLimit::max(shared::load::BODY_LIMIT))

@@ -128,6 +128,15 @@ macro_rules! migrations {
                     "/0016_record_versions.sql"
                 )),
             ),
+            (
+                18,
+                "idempotency_keys",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $dir,
+                    "/0018_idempotency_keys.sql"
+                )),
+            ),
         ]
     };
 }
@@ -154,6 +163,8 @@ macro_rules! feature_queries {
         pub(crate) mod copy;
         #[path = "../counties/sql.rs"]
         pub(crate) mod counties;
+        #[path = "../idempotency/sql.rs"]
+        pub(crate) mod idempotency;
         #[path = "../imports/people_sql.rs"]
         pub(crate) mod import_people;
         #[path = "../imports/sql.rs"]
