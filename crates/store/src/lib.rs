@@ -71,6 +71,7 @@ pub mod crypto;
 mod dashboard;
 mod error;
 mod files;
+pub mod idempotency;
 pub mod imports;
 pub mod jobs;
 mod keys;

@@ -40,6 +40,14 @@ pub enum WebError {
         code: &'static str,
         message: String,
     },
+    /// An idempotency key that is malformed (400 `idempotency.key`), used before for another
+    /// request (422 `idempotency.mismatch`), or held by a request still running or one that died
+    /// (409 `idempotency.in_progress` / `idempotency.unanswered`).
+    Idempotency {
+        status: StatusCode,
+        code: &'static str,
+        message: &'static str,
+    },
 }
 
 /// The body of every API error.
@@ -142,6 +150,11 @@ impl WebError {
                     )
                 }
             },
+            WebError::Idempotency {
+                status,
+                code,
+                message,
+            } => (*status, body(code, (*message).into())),
             WebError::Csrf => (
                 StatusCode::FORBIDDEN,
                 body("csrf", "页面已过期，请刷新后重试".into()),

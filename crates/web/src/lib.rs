@@ -20,6 +20,7 @@ mod dashboard;
 pub mod error;
 mod exports;
 mod home;
+mod idempotency;
 pub mod imports;
 pub mod jobs;
 mod ledgers;
@@ -200,6 +201,7 @@ pub fn router_with(store: Store, opts: WebOptions) -> Router {
         .merge(pages)
         .merge(shared::assets::routes())
         .fallback(unknown_path)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::api_keys))
         .layer(axum::middleware::from_fn(humane_rejections))
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit::answers::private_answers))
         .layer(axum::extract::DefaultBodyLimit::max(shared::load::BODY_LIMIT))

@@ -137,6 +137,15 @@ macro_rules! migrations {
                     "/0017_person_versions.sql"
                 )),
             ),
+            (
+                18,
+                "idempotency_keys",
+                include_str!(concat!(
+                    "../../migrations/",
+                    $dir,
+                    "/0018_idempotency_keys.sql"
+                )),
+            ),
         ]
     };
 }
@@ -165,6 +174,8 @@ macro_rules! feature_queries {
         pub(crate) mod counties;
         #[path = "../dashboard/sql.rs"]
         pub(crate) mod dashboard;
+        #[path = "../idempotency/sql.rs"]
+        pub(crate) mod idempotency;
         #[path = "../imports/people_sql.rs"]
         pub(crate) mod import_people;
         #[path = "../imports/sql.rs"]

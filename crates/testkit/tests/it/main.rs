@@ -17,6 +17,7 @@ mod hardening_accounts;
 mod hardening_audit;
 mod hardening_input;
 mod hardening_writes;
+mod idempotency;
 mod imports;
 mod imports_people;
 mod jobs;

@@ -45,6 +45,11 @@ struct RecordForm {
     /// Where the form posts: a new record's or a correction's address.
     action: String,
     editing: Option<Editing>,
+    /// A new record's idempotency key (empty on a correction): the same submission sent twice
+    /// (a double tap, the offline queue resending) makes one record.
+    idempotency_key: String,
+    /// Whose offline queue the page shows (the queue on a phone is kept per user).
+    user: String,
 }
 
 /// A correction's own parts of the form: which record and version, and why.
@@ -59,15 +64,18 @@ pub struct Editing {
 pub(super) struct FormMode<'a> {
     action: String,
     editing: Option<Editing>,
+    idempotency_key: String,
     /// People already named by the record, offered even if no longer members.
     known_people: &'a [PersonName],
 }
 
 impl FormMode<'_> {
-    fn new_record(type_key: &str) -> FormMode<'static> {
+    /// A new record's form, with the key it was sent with (after a refusal) or a fresh one.
+    fn new_record(type_key: &str, key: Option<String>) -> FormMode<'static> {
         FormMode {
             action: format!("/records/new?type={}", url_encode(type_key)),
             editing: None,
+            idempotency_key: key.unwrap_or_else(crate::idempotency::new_key),
             known_people: &[],
         }
     }
@@ -261,6 +269,8 @@ async fn record_form(
         today: today(),
         action: mode.action,
         editing,
+        idempotency_key: mode.idempotency_key,
+        user: u.session.actor.username.clone(),
     })
 }
 
@@ -280,7 +290,7 @@ pub(super) async fn record_new(
         &Map::new(),
         &today().to_string(),
         &[],
-        FormMode::new_record(q.ledger_type.as_deref().unwrap_or("")),
+        FormMode::new_record(q.ledger_type.as_deref().unwrap_or(""), None),
     )
     .await?;
     html(form)
@@ -407,15 +417,57 @@ pub(super) async fn record_submit(
     State(st): State<AppState>,
     u: PageUser,
     Query(q): Query<NewRecordQuery>,
-    CsrfMultipart(parts): CsrfMultipart,
+    CsrfMultipart(mut parts): CsrfMultipart,
 ) -> PageResult {
     let a = &u.session.actor;
     let type_key = q.ledger_type.clone().unwrap_or_default();
-    let t = st.store.ledger_type(a, &type_key).await?;
-    let mut sub = read_submission(&st, a, &t, parts).await?;
+    // The form's idempotency key: a repeat of this submission is answered as the first was.
+    let key = match parts.iter().position(|p| p.name == "idempotency_key") {
+        Some(i) => Some(crate::idempotency::check_key(&parts.remove(i).bytes)?),
+        None => None,
+    };
+    let held = match (key, a.user_id) {
+        (Some(key), Some(user)) => {
+            let fp = crate::idempotency::form_fingerprint(&type_key, &parts);
+            if let Some(answer) = crate::idempotency::take(&st, user, &key, &fp).await? {
+                return Ok(crate::idempotency::replay(answer));
+            }
+            Some((user, key))
+        }
+        _ => None,
+    };
+    let outcome = submit_new(
+        &st,
+        &u,
+        &type_key,
+        parts,
+        held.as_ref().map(|h| h.1.clone()),
+    )
+    .await;
+    if let Some((user, key)) = &held {
+        let answer = match &outcome {
+            Ok(res) if res.status().is_redirection() => Some(crate::idempotency::answer_of(res)),
+            _ => None,
+        };
+        crate::idempotency::settle(&st, *user, key, answer).await;
+    }
+    outcome
+}
+
+/// Saves a new record from its form, or shows the form again with what was wrong.
+async fn submit_new(
+    st: &AppState,
+    u: &PageUser,
+    type_key: &str,
+    parts: Vec<FormPart>,
+    key: Option<String>,
+) -> PageResult {
+    let a = &u.session.actor;
+    let t = st.store.ledger_type(a, type_key).await?;
+    let mut sub = read_submission(st, a, &t, parts).await?;
     if let (Some(d), true) = (sub.occurred_on, sub.errors.is_empty()) {
         let new = NewRecord {
-            ledger_type: type_key.clone(),
+            ledger_type: type_key.to_string(),
             org: sub.org.clone(),
             occurred_on: d,
             fields: sub.values.clone(),
@@ -427,14 +479,14 @@ pub(super) async fn record_submit(
         }
     }
     let form = record_form(
-        &st,
-        &u,
-        Some(&type_key),
+        st,
+        u,
+        Some(type_key),
         Some(&sub.org),
         &sub.values,
         &sub.date,
         &sub.errors,
-        FormMode::new_record(&type_key),
+        FormMode::new_record(type_key, key),
     )
     .await?;
     html_with(StatusCode::UNPROCESSABLE_ENTITY, form)
@@ -465,6 +517,7 @@ pub(super) async fn record_edit(
         &[],
         FormMode {
             action: format!("/records/{id}/edit"),
+            idempotency_key: String::new(),
             editing: Some(Editing {
                 id,
                 version: r.version,
@@ -524,6 +577,7 @@ pub(super) async fn record_edit_submit(
         &sub.errors,
         FormMode {
             action: format!("/records/{id}/edit"),
+            idempotency_key: String::new(),
             editing: Some(Editing {
                 id,
                 version,

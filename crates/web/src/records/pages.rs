@@ -27,6 +27,23 @@ pub(crate) fn page_routes() -> Router<AppState> {
         )
         .route("/records/{id}/void", post(record_void))
         .route("/attachments/{id}", get(attachment))
+        .route("/queue", get(queue_page))
+}
+
+#[derive(Template)]
+#[template(path = "records/queue.html")]
+struct QueuePage {
+    nav: Option<Nav>,
+    user: String,
+}
+
+/// The entries recorded on this phone without a network and not yet sent: the page is a frame,
+/// filled by `offline.js` from the phone's own storage (nothing of it is on the server).
+async fn queue_page(State(st): State<AppState>, u: PageUser) -> PageResult {
+    html(QueuePage {
+        nav: nav_for(&st, &u).await,
+        user: u.session.actor.username.clone(),
+    })
 }
 
 #[derive(Template)]
