@@ -29,3 +29,28 @@ document.addEventListener("submit", function (ev) {
   var ask = form && form.getAttribute && form.getAttribute("data-confirm");
   if (ask && !window.confirm(ask)) ev.preventDefault();
 });
+
+// A file over the field's limit is refused as soon as it is chosen, beside the field, so that
+// nothing typed is lost to a submit the server would have to cut short. The server says the
+// same when the script does not run.
+document.addEventListener("change", function (ev) {
+  var input = ev.target;
+  var max = input && input.getAttribute && Number(input.getAttribute("data-max-bytes"));
+  if (!max || !input.files) return;
+  var note = input.parentNode.querySelector(".field-error[data-for='" + input.id + "']");
+  var big = Array.prototype.filter.call(input.files, function (f) { return f.size > max; });
+  if (!big.length) {
+    if (note) note.remove();
+    return;
+  }
+  if (!note) {
+    note = document.createElement("div");
+    note.className = "field-error";
+    note.setAttribute("data-for", input.id);
+    note.setAttribute("role", "alert");
+    input.insertAdjacentElement("afterend", note);
+  }
+  note.textContent = big.map(function (f) { return "“" + f.name + "”"; }).join("、") +
+    input.getAttribute("data-too-large");
+  input.value = "";
+});

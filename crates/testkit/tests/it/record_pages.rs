@@ -13,6 +13,7 @@ each_backend!(
     attachments_are_uploaded_with_the_form,
     record_form_reports_every_problem,
     refused_csrf_stores_no_upload,
+    a_photo_too_large_for_the_request_keeps_what_was_typed,
 );
 
 async fn records_are_entered_through_the_generated_form(app: TestApp) {
@@ -293,4 +294,53 @@ async fn refused_csrf_stores_no_upload(app: TestApp) {
         StatusCode::NOT_FOUND,
         "a POST refused for its CSRF token stored nothing"
     );
+}
+
+/// A photo that takes the request past its 20 MB: no English parser error and no lost form —
+/// the form comes back with what was typed and a Chinese message beside the photo's field, and
+/// nothing is saved.
+async fn a_photo_too_large_for_the_request_keeps_what_was_typed(app: TestApp) {
+    let cookie = app.browser_login("xunzhuang").await;
+    let api = app.token("xunzhuang").await;
+    let day = (today() - Duration::days(3)).to_string();
+    let listed =
+        format!("/api/v1/records?org={XUNZHUANG}&ledger_type=three_meetings&from={day}&to={day}");
+    let (_, before) = app.get(&listed, &api).await;
+    let token = csrf(&app, "/records/new?type=three_meetings", &cookie).await;
+    let huge = [PNG, &vec![0u8; 20 * 1024 * 1024 + 16 * 1024]].concat();
+    let r = post_multipart(
+        &app,
+        "/records/new?type=three_meetings",
+        &cookie,
+        &meeting_parts(
+            &token,
+            &day,
+            Part::File {
+                name: "photos",
+                file_name: "原图.png",
+                content_type: "image/png",
+                bytes: &huge,
+            },
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body.contains(
+            "“原图.png”过大：单个附件不超过10MB，一次提交合计不超过20MB，请压缩后重新选择"
+        ),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("value=\"研究秋季防汛工作\""),
+        "the topic kept"
+    );
+    assert!(
+        r.body.contains(&format!("value=\"{day}\"")),
+        "the date kept"
+    );
+    assert!(!r.body.contains("Error parsing"), "{}", r.body);
+    let (_, after) = app.get(&listed, &api).await;
+    assert_eq!(after["total"], before["total"], "nothing saved");
 }

@@ -293,6 +293,13 @@ async fn upload(
         }
     };
     let (file_name, bytes) = match file {
+        Some(f) if f.cut_off => {
+            errors.push(format!(
+                "文件过大：导入的文件不能超过{}MB，请分成几个文件导入",
+                MAX_IMPORT_BYTES >> 20
+            ));
+            (String::new(), Vec::new())
+        }
         Some(f) if !f.bytes.is_empty() => {
             (f.file_name.clone().unwrap_or_default(), f.bytes.to_vec())
         }

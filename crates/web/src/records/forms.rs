@@ -323,13 +323,19 @@ async fn read_submission(
     let mut reason = String::new();
     let mut values: Map<String, Value> = Map::new();
     let mut files: Vec<(String, String, String, axum::body::Bytes)> = Vec::new();
+    let mut cut_off = None;
     for part in parts {
         let FormPart {
             name,
             file_name,
             content_type: ctype,
             bytes,
+            cut_off: cut,
         } = part;
+        if cut {
+            cut_off = Some((name, file_name.unwrap_or_default()));
+            continue;
+        }
         let text = || String::from_utf8_lossy(&bytes).trim().to_string();
         match name.as_str() {
             "org" => org = text(),
@@ -363,6 +369,17 @@ async fn read_submission(
         return Err(StoreError::Forbidden.into());
     }
     let mut errors = Vec::new();
+    if let Some((key, fname)) = cut_off {
+        errors.push(FieldError::new(
+            &key,
+            "attachment.too_large",
+            format!(
+                "“{fname}”过大：单个附件不超过{}MB，一次提交合计不超过{}MB，请压缩后重新选择",
+                MAX_ATTACHMENT / (1024 * 1024),
+                crate::shared::load::FILE_BODY_LIMIT / (1024 * 1024)
+            ),
+        ));
+    }
     for (key, fname, ctype, bytes) in files {
         if !ALLOWED_TYPES.contains(&ctype.as_str())
             || !sniff_ok(&ctype, &bytes)

@@ -9,6 +9,7 @@ use crate::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
 use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use chrono::NaiveDate;
@@ -73,6 +74,9 @@ pub(crate) struct FormPart {
     pub file_name: Option<String>,
     pub content_type: String,
     pub bytes: Bytes,
+    /// The request passed its size limit while this part was read: `bytes` holds nothing, the
+    /// parts after it were never sent, and the form is shown again with what came before.
+    pub cut_off: bool,
 }
 
 /// A multipart form read whole, whose `_csrf` part must be the session's token. The `_csrf`
@@ -89,7 +93,16 @@ impl FromRequest<AppState> for CsrfMultipart {
             .await
             .map_err(IntoResponse::into_response)?;
         let unreadable = |e: axum::extract::multipart::MultipartError| {
-            PageError(WebError::BadRequest(format!("表单读取失败：{e}"))).into_response()
+            tracing::debug!(error = %e, "unreadable multipart form");
+            let message = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                format!(
+                    "提交的内容超过{}MB，请减少或压缩附件后重新提交",
+                    crate::shared::load::FILE_BODY_LIMIT / (1024 * 1024)
+                )
+            } else {
+                "表单读取失败：提交的内容不完整，请重新提交".to_string()
+            };
+            PageError(WebError::BadRequest(message)).into_response()
         };
         let mut token = None;
         let mut read = Vec::new();
@@ -102,7 +115,22 @@ impl FromRequest<AppState> for CsrfMultipart {
             let name = field.name().unwrap_or("").to_string();
             let file_name = field.file_name().map(String::from);
             let content_type = field.content_type().unwrap_or("").to_string();
-            let bytes = field.bytes().await.map_err(unreadable)?;
+            let bytes = match field.bytes().await {
+                Ok(bytes) => bytes,
+                // A photo too large for the request, after the token: the form comes back with
+                // everything typed before it and a message beside the photo's field.
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE && token.is_some() => {
+                    read.push(FormPart {
+                        name,
+                        file_name,
+                        content_type,
+                        bytes: Bytes::new(),
+                        cut_off: true,
+                    });
+                    break;
+                }
+                Err(e) => return Err(unreadable(e)),
+            };
             if name == "_csrf" {
                 token = Some(String::from_utf8_lossy(&bytes).to_string());
             } else {
@@ -111,6 +139,7 @@ impl FromRequest<AppState> for CsrfMultipart {
                     file_name,
                     content_type,
                     bytes,
+                    cut_off: false,
                 });
             }
         }
