@@ -203,6 +203,7 @@ pub fn router_with(store: Store, opts: WebOptions) -> Router {
         .fallback(unknown_path)
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::api_keys))
         .layer(axum::middleware::from_fn(humane_rejections))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), shared::error_page::framed))
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit::answers::private_answers))
         .layer(axum::extract::DefaultBodyLimit::max(shared::load::BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
@@ -228,7 +229,11 @@ async fn unknown_path(
             Ok(_) => error::WebError::Store(StoreError::NotFound).into_response(),
         }
     } else {
-        (axum::http::StatusCode::NOT_FOUND, axum::response::Html("<!doctype html><meta charset=utf-8><title>未找到</title><p>未找到该页面。<a href=\"/\">返回首页</a>")).into_response()
+        shared::error_page::error_page(
+            axum::http::StatusCode::NOT_FOUND,
+            "未找到该页面，请检查地址".into(),
+            Vec::new(),
+        )
     }
 }
 
@@ -278,10 +283,7 @@ async fn humane_rejections(
         };
         (status, axum::Json(body)).into_response()
     } else {
-        let page = format!(
-            "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>请求有误 · 台账</title><h1>请求有误</h1><p>{message}。</p><p><a href=\"javascript:history.back()\">返回上一页</a> · <a href=\"/\">首页</a></p></html>"
-        );
-        (status, axum::response::Html(page)).into_response()
+        shared::error_page::error_page(status, format!("{message}。"), Vec::new())
     }
 }
 

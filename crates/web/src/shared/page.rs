@@ -132,36 +132,11 @@ impl From<askama::Error> for PageError {
     }
 }
 
-#[derive(Template)]
-#[template(path = "shared/error.html")]
-struct ErrorPage {
-    nav: Option<Nav>,
-    heading: String,
-    message: String,
-    fields: Vec<String>,
-}
-
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, body) = self.0.status_and_body();
-        let heading = match status {
-            StatusCode::NOT_FOUND => "未找到",
-            StatusCode::FORBIDDEN => "无权访问",
-            StatusCode::UNPROCESSABLE_ENTITY => "输入有误",
-            StatusCode::CONFLICT => "无法完成操作",
-            StatusCode::SERVICE_UNAVAILABLE => "系统繁忙",
-            _ => "出错了",
-        };
-        let page = ErrorPage {
-            nav: None,
-            heading: heading.into(),
-            message: body.message,
-            fields: body.fields.into_iter().map(|f| f.message).collect(),
-        };
-        let res = match page.render() {
-            Ok(html) => (status, Html(html)).into_response(),
-            Err(_) => (status, "error").into_response(),
-        };
+        let fields = body.fields.into_iter().map(|f| f.message).collect();
+        let res = crate::shared::error_page::error_page(status, body.message, fields);
         self.0.mark(self.0.with_retry_after(res))
     }
 }

@@ -24,7 +24,11 @@ fn bearer(parts: &Parts) -> Option<&str> {
 }
 
 pub fn cookie_token(parts: &Parts) -> Option<String> {
-    for v in parts.headers.get_all(header::COOKIE) {
+    cookie_token_in(&parts.headers)
+}
+
+pub(crate) fn cookie_token_in(headers: &axum::http::HeaderMap) -> Option<String> {
+    for v in headers.get_all(header::COOKIE) {
         // One unreadable Cookie header must not hide the others.
         let Ok(text) = v.to_str() else { continue };
         for pair in text.split(';') {
