@@ -42,6 +42,27 @@ pub fn search_key(name: &str) -> String {
     key
 }
 
+/// An identifier of lowercase letters and digits spelled from a name's pinyin (`道路里程` →
+/// `daolulicheng`), at most `max_len` long and starting with a letter, for the keys a county
+/// should not have to invent. `None` when the name has nothing to spell.
+pub fn pinyin_ident(name: &str, max_len: usize) -> Option<String> {
+    let key = search_key(name);
+    let whole: String = key
+        .split(' ')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        .collect();
+    let mut ident = match whole.chars().next() {
+        None => return None,
+        Some(c) if c.is_ascii_digit() => format!("k{whole}"),
+        Some(_) => whole,
+    };
+    ident.truncate(max_len.max(1));
+    Some(ident)
+}
+
 /// What a search box's text asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Query {
@@ -76,6 +97,20 @@ impl Query {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identifiers_are_spelled_from_names() {
+        assert_eq!(
+            pinyin_ident("道路里程", 40).as_deref(),
+            Some("daolulicheng")
+        );
+        assert_eq!(
+            pinyin_ident("3号 走访", 40).as_deref(),
+            Some("k3haozoufang")
+        );
+        assert_eq!(pinyin_ident("到会人数", 6).as_deref(), Some("daohui"));
+        assert_eq!(pinyin_ident("——", 40), None);
+    }
 
     #[test]
     fn keys_hold_whole_pinyin_and_initials() {

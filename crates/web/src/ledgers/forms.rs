@@ -21,10 +21,23 @@ pub(super) struct FieldRow {
 pub(super) struct CadenceRow {
     label: String,
     cadence: String,
-    kinds: String,
+    /// Every organisation kind as (key, 中文名, ticked); none ticked means every kind.
+    kinds: Vec<(&'static str, &'static str, bool)>,
     field: String,
     value: String,
     grace: String,
+}
+
+impl CadenceRow {
+    /// What the closed kind list says: the ticked kinds, or that none narrows it.
+    pub(super) fn kinds_summary(&self) -> String {
+        let ticked: Vec<&str> = self.kinds.iter().filter(|k| k.2).map(|k| k.1).collect();
+        if ticked.is_empty() {
+            "不限（全部类型）".into()
+        } else {
+            ticked.join("、")
+        }
+    }
 }
 
 #[derive(Template)]
@@ -41,7 +54,8 @@ pub(super) struct TypeForm {
     fields: Vec<FieldRow>,
     cadences: Vec<CadenceRow>,
     field_kinds: Vec<(&'static str, &'static str)>,
-    org_kinds: String,
+    /// The type's fields (key, label), offered for a cadence's condition.
+    field_choices: Vec<(String, String)>,
     /// The bound of a numeric field that states none (`ledger::INTEGER_LIMIT`), said beside the
     /// minimum and maximum boxes.
     integer_limit: i64,
@@ -104,12 +118,7 @@ pub(super) fn type_form(
                         .ok()
                         .and_then(|v| v.as_str().map(String::from))
                         .unwrap_or_default(),
-                    kinds: c
-                        .org_kinds
-                        .iter()
-                        .map(|k| k.key())
-                        .collect::<Vec<_>>()
-                        .join("、"),
+                    kinds: kind_ticks(&c.org_kinds),
                     field: c.when.as_ref().map(|w| w.field.clone()).unwrap_or_default(),
                     value: c.when.as_ref().map(|w| w.value.clone()).unwrap_or_default(),
                     grace: c.grace_days.to_string(),
@@ -117,7 +126,19 @@ pub(super) fn type_form(
                 .collect()
         })
         .unwrap_or_default();
-    cadences.extend((0..2).map(|_| CadenceRow::default()));
+    cadences.extend((0..2).map(|_| CadenceRow {
+        kinds: kind_ticks(&[]),
+        ..Default::default()
+    }));
+    let field_choices = def
+        .map(|d| {
+            d.fields
+                .iter()
+                .filter(|f| !f.retired)
+                .map(|f| (f.key.clone(), f.label.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
     TypeForm {
         nav,
         is_new,
@@ -139,15 +160,28 @@ pub(super) fn type_form(
         fields,
         cadences,
         field_kinds: FieldKind::KEYS.to_vec(),
-        org_kinds: OrgKind::ALL
-            .iter()
-            .map(|k| format!("{}（{}）", k.key(), k.label_cn()))
-            .collect::<Vec<_>>()
-            .join("、"),
+        field_choices,
         integer_limit: taizhang_domain::ledger::INTEGER_LIMIT,
         errors,
         csrf,
     }
+}
+
+fn kind_ticks(ticked: &[OrgKind]) -> Vec<(&'static str, &'static str, bool)> {
+    OrgKind::ALL
+        .iter()
+        .map(|k| (k.key(), k.label_cn(), ticked.contains(k)))
+        .collect()
+}
+
+/// A key spelled from `name`'s pinyin that `taken` does not hold (`_2`, `_3` … added).
+fn unused_ident(name: &str, taken: impl Fn(&str) -> bool) -> Option<String> {
+    const MAX: usize = taizhang_domain::ledger::MAX_KEY;
+    let base = taizhang_domain::search::pinyin_ident(name, MAX - 3)?;
+    if !taken(&base) {
+        return Some(base);
+    }
+    (2..100).map(|n| format!("{base}_{n}")).find(|k| !taken(k))
 }
 
 fn split_list(s: &str) -> Vec<String> {
@@ -177,6 +211,19 @@ pub(super) fn parse_type_form(form: &HashMap<String, String>) -> (LedgerTypeDef,
         if key.is_empty() && label.is_empty() {
             continue;
         }
+        // A new field needs no invented key: it is spelled from the label's pinyin.
+        let key = if key.is_empty() {
+            unused_ident(&label, |k| {
+                fields.iter().any(|f: &FieldDef| f.key == k)
+                    || (0..200).any(|j| {
+                        form.get(&format!("f{j}_key"))
+                            .is_some_and(|v| v.trim() == k)
+                    })
+            })
+            .unwrap_or_default()
+        } else {
+            key
+        };
         let options = split_list(&get(&format!("f{i}_options")));
         let (min, max) = (get(&format!("f{i}_min")), get(&format!("f{i}_max")));
         let int = |s: &str, what: &str, errors: &mut Vec<FieldError>| -> Option<i64> {
@@ -261,7 +308,13 @@ pub(super) fn parse_type_form(form: &HashMap<String, String>) -> (LedgerTypeDef,
                 continue;
             }
         };
-        let mut org_kinds = Vec::new();
+        // The editor ticks kinds from the list (`c{i}_kind_village` …); a typed list of keys is
+        // read too.
+        let mut org_kinds: Vec<OrgKind> = OrgKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| form.contains_key(&format!("c{i}_kind_{}", k.key())))
+            .collect();
         for k in split_list(&get(&format!("c{i}_kinds"))) {
             match k.parse::<OrgKind>() {
                 Ok(kind) => org_kinds.push(kind),
@@ -296,8 +349,12 @@ pub(super) fn parse_type_form(form: &HashMap<String, String>) -> (LedgerTypeDef,
             },
         });
     }
+    let type_key = match get("key") {
+        k if k.is_empty() => unused_ident(&get("name"), |_| false).unwrap_or_default(),
+        k => k,
+    };
     let def = LedgerTypeDef {
-        key: get("key"),
+        key: type_key,
         name: get("name"),
         description: get("description"),
         verb: non_empty(&get("verb")).unwrap_or_else(|| "开展".into()),
