@@ -61,10 +61,15 @@ pub(crate) fn new_key() -> String {
 }
 
 /// A form's fingerprint: what it creates (the ledger type) and its parts in order, names, file
-/// names, types and bytes (the CSRF token and the key itself are not parts).
+/// names, types and bytes (the CSRF token and the key itself are not parts). A file box left
+/// empty is not a part either: a browser sends it as a nameless empty file, a phone's queue
+/// resending the entry leaves it out, and both ask for the same record.
 pub(crate) fn form_fingerprint(what: &str, parts: &[crate::shared::forms::FormPart]) -> String {
     let mut list: Vec<&[u8]> = vec![b"form", what.as_bytes()];
-    for p in parts {
+    let empty_box = |p: &crate::shared::forms::FormPart| {
+        p.file_name.as_deref() == Some("") && p.bytes.is_empty()
+    };
+    for p in parts.iter().filter(|p| !empty_box(p)) {
         list.push(p.name.as_bytes());
         list.push(p.file_name.as_deref().unwrap_or("\u{0}").as_bytes());
         list.push(p.content_type.as_bytes());
@@ -242,6 +247,32 @@ mod tests {
         assert!(check_key(b"").is_err());
         assert!(check_key(b"a b").is_err());
         assert!(check_key("键".as_bytes()).is_err());
+    }
+
+    #[test]
+    fn an_empty_file_box_does_not_change_a_form_s_fingerprint() {
+        use crate::shared::forms::FormPart;
+        let part = |name: &str, file_name: Option<&str>, bytes: &'static [u8]| FormPart {
+            name: name.into(),
+            file_name: file_name.map(String::from),
+            content_type: "application/octet-stream".into(),
+            bytes: Bytes::from_static(bytes),
+            cut_off: false,
+        };
+        let typed = vec![part("theme", None, b"x")];
+        let with_box = vec![part("theme", None, b"x"), part("photos", Some(""), b"")];
+        let with_photo = vec![
+            part("theme", None, b"x"),
+            part("photos", Some("a.png"), b""),
+        ];
+        assert_eq!(
+            form_fingerprint("theme_day", &typed),
+            form_fingerprint("theme_day", &with_box)
+        );
+        assert_ne!(
+            form_fingerprint("theme_day", &typed),
+            form_fingerprint("theme_day", &with_photo)
+        );
     }
 
     #[test]
