@@ -270,6 +270,45 @@ impl Browser {
         .await
     }
 
+    /// Runs a script that answers later: it calls its last argument with the answer (as
+    /// WebDriver's asynchronous scripts do), within the session's 30 s script timeout.
+    pub async fn script_async(&self, js: &str, args: Value) -> Result<Value> {
+        self.session_call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": js, "args": args})),
+        )
+        .await
+    }
+
+    /// Runs a script in every page this tab opens from now on, before the page's own scripts
+    /// (Chromium's `Page.addScriptToEvaluateOnNewDocument`); answers its id for
+    /// [`Browser::forget_before_pages`].
+    pub async fn before_pages(&self, js: &str) -> Result<String> {
+        let v = self
+            .session_call(
+                reqwest::Method::POST,
+                "/goog/cdp/execute",
+                Some(json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source": js}})),
+            )
+            .await?;
+        v["identifier"]
+            .as_str()
+            .map(String::from)
+            .ok_or_else(|| anyhow!("no script id in {v}"))
+    }
+
+    /// Stops running a script given to [`Browser::before_pages`] in the pages opened next.
+    pub async fn forget_before_pages(&self, id: &str) -> Result<()> {
+        self.session_call(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Page.removeScriptToEvaluateOnNewDocument", "params": {"identifier": id}})),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// Waits up to 15 s for a script to return something other than null, false or "".
     pub async fn wait_for(&self, js: &str) -> Result<Value> {
         for _ in 0..WAIT_TRIES {
@@ -300,15 +339,14 @@ impl Browser {
             .await
             .context("load axe-core")?;
         let v = self
-            .session_call(
-                reqwest::Method::POST,
-                "/execute/async",
-                Some(json!({"script": "const done = arguments[arguments.length - 1];
+            .script_async(
+                "const done = arguments[arguments.length - 1];
                     axe.run(document, {resultTypes: ['violations']})
                       .then(r => done(r.violations
                         .filter(v => v.impact === 'serious' || v.impact === 'critical')
                         .map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + ': ' + v.nodes[0].target.join(' ') + ')')))
-                      .catch(e => done(['axe failed: ' + e]));", "args": []})),
+                      .catch(e => done(['axe failed: ' + e]));",
+                json!([]),
             )
             .await?;
         Ok(v.as_array()

@@ -1,5 +1,9 @@
 //! End to end in a real headless Chromium (Debian's, through chromedriver): the pages at a
-//! phone's 375 px and a desk's 1366 px, for each kind of user, and the organisation picker.
+//! phone's 375 px and a desk's 1366 px, for each kind of user, and the organisation picker;
+//! the offline queue in `offline`, the bulletin's and the dashboard's figures in `figures`.
+
+mod figures;
+mod offline;
 
 use super::pages::XUNZHUANG;
 use serde_json::json;
@@ -29,15 +33,33 @@ const PAGES: &[(&str, &[&str])] = &[
             "/bulletin",
             "/links",
             "/pick/orgs?q=jsz",
+            "/dashboard",
         ],
     ),
     (
         "admin",
-        &["/", "/ledger-types", "/jobs", "/records", "/imports"],
+        &[
+            "/",
+            "/ledger-types",
+            "/jobs",
+            "/records",
+            "/imports",
+            "/dashboard",
+        ],
     ),
     ("anquan", &["/", "/users", "/security"]),
     ("auditor", &["/", "/audit"]),
 ];
+
+/// Checks that the page does not scroll sideways and that axe finds no serious or critical
+/// violation on it, and keeps its screenshot under `name`.
+pub(super) async fn check_page(b: &Browser, name: &str) {
+    let over = b.sideways_overflow().await.expect("overflow");
+    b.screenshot(name).await.expect("screenshot");
+    assert_eq!(over, 0, "{name}: wider than the screen by {over} px");
+    let axe = b.axe_violations().await.expect("axe");
+    assert!(axe.is_empty(), "{name}: {axe:#?}");
+}
 
 /// The height of the top bar, in CSS pixels.
 const BAR: &str =
@@ -52,12 +74,7 @@ async fn every_role_s_pages_fit_a_phone_without_sideways_scrolling() {
         for path in *pages {
             b.goto(&format!("{}{path}", app.base)).await.expect("goto");
             b.find("main").await.expect("page");
-            let over = b.sideways_overflow().await.expect("overflow");
-            let name = format!("{user}{}", path.replace(['/', '?', '='], "_"));
-            b.screenshot(&name).await.expect("screenshot");
-            assert_eq!(over, 0, "{user} {path}: wider than the phone by {over} px");
-            let axe = b.axe_violations().await.expect("axe");
-            assert!(axe.is_empty(), "{user} {path}: {axe:#?}");
+            check_page(&b, &format!("{user}{}", path.replace(['/', '?', '='], "_"))).await;
             let bar = b.script(BAR, json!([])).await.expect("bar");
             assert!(
                 bar.as_i64().unwrap_or(999) <= 56,
