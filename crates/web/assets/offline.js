@@ -120,7 +120,9 @@
       return list.filter(function (e) { return !e.error; }).reduce(function (chain, e) {
         return chain.then(function () {
           var fd = new FormData();
-          e.fields.forEach(function (f) { fd.append(f[0], f[1], f[2] || undefined); });
+          // A file goes back with its name; a text field has none (append's three-argument
+          // form takes only files).
+          e.fields.forEach(function (f) { if (f.length > 2) fd.append(f[0], f[1], f[2]); else fd.append(f[0], f[1]); });
           fd.set("_csrf", csrf());
           return post(e.action, fd).then(function (res) {
             if (saved(res)) return drop(e.key);
