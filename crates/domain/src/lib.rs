@@ -22,6 +22,7 @@ pub mod phone;
 pub mod phrasing;
 pub mod region;
 pub mod rollup;
+pub mod scoring;
 pub mod search;
 pub mod text;
 
