@@ -9,11 +9,50 @@ use std::fmt;
 /// Units per point.
 pub const SCALE: i64 = 10_000;
 
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(transparent)]
+/// Written (in schemes and JSON) as a number of points — `2`, `0.2`, `-7.5` — or as a string of
+/// one; read back exactly, since no score has more than four decimals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Score(i64);
+
+impl Serialize for Score {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0 % SCALE == 0 {
+            s.serialize_i64(self.0 / SCALE)
+        } else {
+            // The shortest form of an f64 with at most four decimals reads back to it.
+            s.serialize_f64(self.0 as f64 / SCALE as f64)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Score {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Score, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Score;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number of points with at most four decimals")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Score, E> {
+                Score::points(v).map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Score, E> {
+                let v = i64::try_from(v).map_err(|_| E::custom(ScoreError::Overflow))?;
+                Score::points(v).map_err(E::custom)
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Score, E> {
+                if !v.is_finite() {
+                    return Err(E::custom(ScoreError::BadFormat));
+                }
+                Score::parse(&format!("{v}")).map_err(E::custom)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Score, E> {
+                Score::parse(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ScoreError {
@@ -223,6 +262,18 @@ mod tests {
             Score::from_units(i64::MAX).checked_mul(s("2")),
             Err(ScoreError::Overflow)
         );
+    }
+
+    #[test]
+    fn written_as_points_and_read_back_exactly() {
+        let v = serde_json::to_string(&[s("2"), s("0.2"), s("-7.5"), s("6.667")]).unwrap();
+        assert_eq!(v, "[2,0.2,-7.5,6.667]");
+        let back: Vec<Score> = serde_json::from_str(&v).unwrap();
+        assert_eq!(back, [s("2"), s("0.2"), s("-7.5"), s("6.667")]);
+        let from_text: Score = serde_json::from_str("\"12.25\"").unwrap();
+        assert_eq!(from_text, s("12.25"));
+        assert!(serde_json::from_str::<Score>("0.00001").is_err());
+        assert!(serde_json::from_str::<Score>("1e300").is_err());
     }
 
     #[test]
